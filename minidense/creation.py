@@ -1,0 +1,65 @@
+"""Making tensors: md.tensor and the constructors students expect."""
+from . import backend
+from .tensor import Tensor
+
+
+def tensor(data, requires_grad=False, dtype=None, device="cpu"):
+    """A Tensor from a list, a number, or an array (copied), on ``device``.
+
+    Floating-point data becomes float32 unless ``dtype`` says otherwise; integer
+    and boolean data keep their dtype (label maps stay integers).
+    """
+    device = backend.check_device(device)
+    if isinstance(data, Tensor):
+        data = data.data
+    xp = backend.xp_for(device)
+    if backend.is_array(data) and backend.device_of(data) != device:
+        data = backend.to_device(data, device)
+    arr = xp.array(data, dtype=dtype, copy=True)
+    if arr.dtype == object:
+        raise TypeError("tensor: data must be numeric (got an object array; ragged nested lists?)")
+    if dtype is None and arr.dtype.kind == "f" and not (backend.is_array(data) and data.dtype.kind == "f"):
+        arr = arr.astype(backend.default_dtype)
+    return Tensor(arr, requires_grad=requires_grad)
+
+
+def _shape(shape):
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+
+
+def _filled(fill, shape, dtype, device, requires_grad):
+    xp = backend.xp_for(device)
+    return Tensor(getattr(xp, fill)(_shape(shape), dtype=dtype or backend.default_dtype), requires_grad=requires_grad)
+
+
+def zeros(*shape, dtype=None, device="cpu", requires_grad=False):
+    return _filled("zeros", shape, dtype, device, requires_grad)
+
+
+def ones(*shape, dtype=None, device="cpu", requires_grad=False):
+    return _filled("ones", shape, dtype, device, requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad=False):
+    return zeros(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False):
+    return ones(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+
+
+def randn(*shape, dtype=None, device="cpu", requires_grad=False):
+    """Standard normal samples from the package's random source (see md.manual_seed)."""
+    data = backend.rng(device).standard_normal(_shape(shape), dtype=dtype or backend.default_dtype)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def rand(*shape, dtype=None, device="cpu", requires_grad=False):
+    """Uniform samples in [0, 1) from the package's random source."""
+    data = backend.rng(device).random(_shape(shape), dtype=dtype or backend.default_dtype)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def arange(start, stop=None, step=1, dtype=None, device="cpu"):
+    xp = backend.xp_for(device)
+    return Tensor(xp.arange(start, stop, step, dtype=dtype) if stop is not None else xp.arange(start, dtype=dtype))

@@ -1,0 +1,142 @@
+"""Arithmetic with broadcasting: + - * / ** negation and matmul.
+
+Each backward returns gradients in the broadcast shape; the engine sums them
+back to each operand's shape (``tensor.unbroadcast``), so no op does it here.
+"""
+from .. import _checks
+from ..backend import get_array_module
+from ..tensor import Function, Tensor
+
+
+class Add(Function):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, grad):
+        return grad, -grad
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, grad):
+        return grad * self.b, grad * self.a
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, grad):
+        ga = grad / self.b
+        return ga, -ga * self.a / self.b
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, grad):
+        return -grad
+
+
+class Pow(Function):
+    """a ** b. The exponent's gradient (a**b · log a) is only computed when asked for."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.out = a ** b
+        return self.out
+
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        ga = grad * self.b * self.a ** (self.b - 1)
+        gb = grad * self.out * xp.log(self.a) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class MatMul(Function):
+    """a @ b, batched and broadcast like NumPy's matmul; 1-D operands as NumPy treats them.
+
+    a: (..., n, k), b: (..., k, m) -> (..., n, m)
+    """
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        a, b = self.a, self.b
+        # Give 1-D operands their implied axis back so one formula serves all cases.
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g = grad
+        if a.ndim == 1:
+            g = xp.expand_dims(g, -2)
+        if b.ndim == 1:
+            g = xp.expand_dims(g, -1)
+        ga = g @ xp.swapaxes(b2, -1, -2)
+        gb = xp.swapaxes(a2, -1, -2) @ g
+        if a.ndim == 1:
+            ga = ga[..., 0, :]
+        if b.ndim == 1:
+            gb = gb[..., :, 0]
+        return ga, gb
+
+
+def _binary(op, name):
+    def fn(a, b):
+        _checks.broadcast_shapes(name, _shape(a), _shape(b))
+        return op.apply(a, b)
+    fn.__name__ = name
+    return fn
+
+
+def _shape(x):
+    return tuple(getattr(_checks.array_of(x), "shape", ()))
+
+
+add = _binary(Add, "add")
+sub = _binary(Sub, "sub")
+mul = _binary(Mul, "mul")
+div = _binary(Div, "div")
+pow = _binary(Pow, "pow")
+
+
+def neg(a):
+    return Neg.apply(a)
+
+
+def matmul(a, b):
+    """Matrix product, batched: (..., n, k) @ (..., k, m) -> (..., n, m)."""
+    _checks.tensor_arg("matmul", "a", a)
+    _checks.tensor_arg("matmul", "b", b)
+    _checks.matmul_shapes(_shape(a), _shape(b))
+    return MatMul.apply(a, b)
+
+
+def _compare(op):
+    """Comparisons give boolean tensors, which carry no gradient."""
+    def fn(a, b):
+        return Tensor(op(_checks.array_of(a), _checks.array_of(b)))
+    return fn
+
+
+eq = _compare(lambda a, b: a == b)
+ne = _compare(lambda a, b: a != b)
+lt = _compare(lambda a, b: a < b)
+le = _compare(lambda a, b: a <= b)
+gt = _compare(lambda a, b: a > b)
+ge = _compare(lambda a, b: a >= b)

@@ -1,0 +1,296 @@
+"""The graph: Tensor (an array plus where it came from) and Function (one op).
+
+A Function is written the way students write one: ``forward`` on raw arrays,
+``backward`` returning one gradient per input, state kept on ``self``::
+
+    class Square(Function):
+        def forward(self, x):
+            self.x = x
+            return x * x
+
+        def backward(self, grad_output):
+            return 2 * self.x * grad_output
+
+    y = Square.apply(t)
+
+``apply`` turns tensors into arrays, runs ``forward`` and, when a gradient is
+wanted, links the output to this Function so that ``backward()`` can find it.
+Broadcasting is undone in one place (:func:`unbroadcast`, called by the engine),
+so no op has to sum its gradient back to an operand's shape.
+
+Tensor's arithmetic operators (``+``, ``@``, ``.sum()``...) are ops, and the ops
+import this file; to avoid an import circle they are attached to Tensor by
+``minidense/ops/__init__.py``.
+"""
+import numbers
+
+from . import backend
+
+_grad_enabled = True
+
+
+class no_grad:
+    """Context manager (and decorator) in which no graph is recorded."""
+
+    def __enter__(self):
+        global _grad_enabled
+        self._prev, _grad_enabled = _grad_enabled, False
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self._prev
+
+    def __call__(self, fn):
+        def wrapper(*args, **kwargs):
+            with no_grad():
+                return fn(*args, **kwargs)
+        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+        return wrapper
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+def _is_float(dtype):
+    return dtype.kind == "f"
+
+
+class Tensor:
+    """An array (``.data``, NumPy or CuPy) that can remember the op that made it.
+
+    Create one with :func:`tensor`. ``.grad`` holds the gradient after
+    ``backward()`` (leaf tensors with ``requires_grad=True`` only, as in PyTorch).
+    """
+
+    __array_priority__ = 1000  # so that ndarray + Tensor defers to Tensor.__radd__
+
+    def __init__(self, data, requires_grad=False, _ctx=None):
+        if not backend.is_array(data):
+            raise TypeError(f"Tensor: data must be a NumPy or CuPy array, got {type(data).__name__}; "
+                            "use md.tensor(...) to convert")
+        if requires_grad and not _is_float(data.dtype):
+            raise TypeError(f"Tensor: only floating-point tensors can require gradients, got dtype {data.dtype}")
+        self.data = data
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._ctx = _ctx   # the Function that produced this tensor (None for a leaf)
+
+    # ------------------------------------------------------------- properties
+    shape = property(lambda self: self.data.shape)
+    dtype = property(lambda self: self.data.dtype)
+    ndim = property(lambda self: self.data.ndim)
+    size = property(lambda self: self.data.size)
+    device = property(lambda self: backend.device_of(self.data))
+    is_leaf = property(lambda self: self._ctx is None)
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        dev = ", device='cuda'" if self.device == "cuda" else ""
+        body = repr(backend.to_numpy(self.data))
+        body = body[body.index("(") + 1:body.rindex(")")] if body.startswith("array(") else body
+        return f"tensor({body}{dev}{grad})"
+
+    # ------------------------------------------------------------- conversion
+    def numpy(self):
+        """The values as a NumPy array (copied from the GPU if needed)."""
+        return backend.to_numpy(self.data)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item: only a tensor with one element can be converted, got shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def detach(self):
+        """The same values, cut from the graph."""
+        return Tensor(self.data)
+
+    def to(self, device):
+        """A copy on ``device`` ('cpu' or 'cuda'); the same tensor when already there."""
+        device = backend.check_device(device)
+        if device == self.device:
+            return self
+        return Tensor(backend.to_device(self.data, device), requires_grad=self.requires_grad)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def astype(self, dtype):
+        return Tensor(self.data.astype(dtype), requires_grad=self.requires_grad and _is_float(self.data.dtype))
+
+    def float(self):
+        return self.astype(backend.default_dtype)
+
+    def double(self):
+        return self.astype("float64")
+
+    def requires_grad_(self, flag=True):
+        self.requires_grad = bool(flag)
+        return self
+
+    # ------------------------------------------------------------- backward
+    def backward(self, grad=None, retain_graph=False):
+        """Backpropagate from this tensor to every leaf that requires a gradient.
+
+        grad: the gradient of some scalar with respect to this tensor (same
+        shape); may be omitted only when this tensor has one element.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward: this tensor does not require grad (no input had requires_grad=True, "
+                               "or it was computed under no_grad)")
+        xp = backend.get_array_module(self.data)
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"backward: grad can be omitted only for a scalar output, but this tensor has "
+                                   f"shape {self.shape}; pass grad=<array of that shape>")
+            grad = xp.ones_like(self.data)
+        else:
+            grad = grad.data if isinstance(grad, Tensor) else grad
+            if not backend.is_array(grad) or backend.device_of(grad) != self.device:
+                grad = backend.to_device(xp.asarray(grad), self.device) if not backend.is_array(grad) else grad
+                if backend.device_of(grad) != self.device:
+                    raise ValueError(f"backward: grad is on {backend.device_of(grad)} but the tensor on {self.device}")
+            if grad.shape != self.shape:
+                raise ValueError(f"backward: grad has shape {grad.shape} but the tensor has shape {self.shape}")
+        _run_backward(self, grad.astype(self.dtype, copy=False), retain_graph)
+
+    def zero_grad(self):
+        self.grad = None
+
+
+def _topological_order(root):
+    """Tensors reachable from ``root``, each after all tensors that use it (no recursion)."""
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        if node._ctx is not None:
+            for parent in reversed(node._ctx.parents):
+                if parent.requires_grad and id(parent) not in visited:
+                    stack.append((parent, False))
+    return order[::-1]   # root first
+
+
+def _run_backward(root, grad, retain_graph):
+    grads = {id(root): grad}
+    for node in _topological_order(root):
+        g = grads.pop(id(node), None)
+        if g is None:
+            continue
+        fn = node._ctx
+        if fn is None:  # a leaf: keep the gradient (a fresh array, never an alias of another)
+            node.grad = g.copy() if node.grad is None else node.grad + g
+            continue
+        if fn.freed:
+            raise RuntimeError(f"backward: trying to backward through the graph a second time ({type(fn).__name__}'s "
+                               "saved arrays were already freed); pass retain_graph=True to the first backward()")
+        in_grads = fn.backward(g)
+        if not isinstance(in_grads, tuple):
+            in_grads = (in_grads,)
+        if len(in_grads) != len(fn.parents):
+            raise RuntimeError(f"{type(fn).__name__}.backward returned {len(in_grads)} gradients "
+                               f"for {len(fn.parents)} inputs")
+        for parent, pg in zip(fn.parents, in_grads):
+            if pg is None or not parent.requires_grad:
+                continue
+            pg = unbroadcast(pg, parent.shape).astype(parent.dtype, copy=False)
+            key = id(parent)
+            grads[key] = pg if key not in grads else grads[key] + pg
+        if not retain_graph:
+            fn.free()
+
+
+def unbroadcast(grad, shape):
+    """Sum a gradient back to the shape of an operand that was broadcast to grad's shape.
+
+    The one place where broadcasting is undone: NumPy prepends axes of size 1 and
+    stretches axes of size 1, so the gradient sums over exactly those axes.
+    """
+    if grad.shape == tuple(shape):
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra < 0:
+        raise RuntimeError(f"gradient of shape {grad.shape} cannot belong to an input of shape {shape}")
+    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1)
+    grad = grad.sum(axis=axes, keepdims=True) if axes else grad
+    return grad.reshape(shape)
+
+
+class Function:
+    """One differentiable op: ``forward`` on arrays, ``backward`` on the output's gradient.
+
+    Subclasses define ``forward(self, *arrays, **params)`` returning one array,
+    and ``backward(self, grad_output)`` returning one gradient per input array
+    (a tuple when there are several; None for an input that needs none). The
+    input gradients may have the broadcast shape: the engine sums them back.
+    """
+
+    parents = ()
+    freed = False
+
+    def forward(self, *arrays, **params):
+        raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
+
+    def backward(self, grad_output):
+        raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
+
+    def free(self):
+        """Drop the arrays forward saved (the graph's memory); a later backward raises."""
+        parents = self.parents
+        self.__dict__.clear()
+        self.parents, self.freed = parents, True
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run the op on tensors (or arrays / Python numbers) and record it in the graph."""
+        tensors = _as_tensors(inputs, cls.__name__)
+        fn = cls()
+        fn.needs_input_grad = tuple(t.requires_grad for t in tensors)
+        out = fn.forward(*(t.data for t in tensors), **params)
+        if not backend.is_array(out):   # NumPy reductions return scalars; keep arrays everywhere
+            out = backend.get_array_module(*(t.data for t in tensors)).asarray(out)
+        needs_grad = _grad_enabled and any(t.requires_grad for t in tensors)
+        if needs_grad and _is_float(out.dtype):
+            fn.parents = tuple(tensors)
+            return Tensor(out, requires_grad=True, _ctx=fn)
+        return Tensor(out)
+
+
+def _as_tensors(inputs, op_name):
+    """Inputs as tensors on one device; Python numbers take the dtype of the tensors beside them."""
+    tensors = [x for x in inputs if isinstance(x, Tensor)]
+    devices = {t.device for t in tensors} | {backend.device_of(x) for x in inputs if backend.is_array(x)}
+    if len(devices) > 1:
+        raise ValueError(f"{op_name}: inputs are on different devices ({', '.join(sorted(devices))}); "
+                         "move them with .to(device) first")
+    arrays = [x.data for x in tensors] + [x for x in inputs if backend.is_array(x)]
+    ref = next((a for a in arrays if _is_float(a.dtype)), arrays[0] if arrays else None)
+    xp = backend.get_array_module(ref) if ref is not None else backend.xp_for("cpu")
+    out = []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            out.append(x)
+        elif backend.is_array(x):
+            out.append(Tensor(x))
+        elif isinstance(x, numbers.Number) and not isinstance(x, bool):
+            dtype = ref.dtype if ref is not None and _is_float(ref.dtype) else backend.default_dtype
+            out.append(Tensor(xp.asarray(x, dtype=dtype)))
+        else:
+            raise TypeError(f"{op_name}: expected a Tensor, an array or a number, got {type(x).__name__}")
+    return out
