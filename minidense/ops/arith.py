@@ -82,11 +82,9 @@ class MatMul(Function):
         # Give 1-D operands their implied axis back so one formula serves all cases.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g = grad
+        g = grad[..., None] if b.ndim == 1 else grad
         if a.ndim == 1:
-            g = xp.expand_dims(g, -2)
-        if b.ndim == 1:
-            g = xp.expand_dims(g, -1)
+            g = g[..., None, :]
         ga = g @ xp.swapaxes(b2, -1, -2)
         gb = xp.swapaxes(a2, -1, -2) @ g
         if a.ndim == 1:
