@@ -87,3 +87,157 @@ def int_tuple(fname, name, value, n, minimum=0):
     if any(v < minimum for v in vals):
         raise ValueError(f"{fname}: {name} must be >= {minimum}, got {value!r}")
     return tuple(int(v) for v in vals)
+
+
+# ---- convolution and pooling
+
+def conv_operands(fname, x, weight, bias, nd, transposed=False):
+    """input (N, C, *spatial), weight and bias of a convolution must fit together; returns their arrays.
+
+    weight is (C_out, C_in, *kernel), or (C_in, C_out, *kernel) when ``transposed``, as PyTorch stores them.
+    """
+    a = tensor_arg(fname, "input", x, ndim=nd + 2, floating=True)
+    w = tensor_arg(fname, "weight", weight, ndim=nd + 2, floating=True)
+    layout = "(C_in, C_out, kernel...)" if transposed else "(C_out, C_in, kernel...)"
+    if 0 in a.shape:
+        raise ValueError(f"{fname}: input must have no empty dimension, got shape {tuple(a.shape)}")
+    if 0 in w.shape:
+        raise ValueError(f"{fname}: weight must have no empty dimension, got shape {tuple(w.shape)} {layout}")
+    in_channels, out_channels = (w.shape[0], w.shape[1]) if transposed else (w.shape[1], w.shape[0])
+    if a.shape[1] != in_channels:
+        raise ValueError(f"{fname}: input has {a.shape[1]} channels but weight expects {in_channels} "
+                         f"(weight shape {tuple(w.shape)} is {layout})")
+    if w.dtype != a.dtype:
+        raise TypeError(f"{fname}: weight has dtype {w.dtype} but input has dtype {a.dtype}; convert one of them")
+    b = None
+    if bias is not None:
+        b = tensor_arg(fname, "bias", bias, floating=True)
+        if b.shape != (out_channels,):
+            raise ValueError(f"{fname}: bias must have shape ({out_channels},), one value per output channel, "
+                             f"got shape {tuple(b.shape)}")
+        if b.dtype != a.dtype:
+            raise TypeError(f"{fname}: bias has dtype {b.dtype} but input has dtype {a.dtype}; convert one of them")
+    return a, w, b
+
+
+def conv_output_size(fname, size, kernel_size, stride, padding, dilation):
+    """The spatial output size of a convolution (or pooling), or an error when the kernel does not fit."""
+    out = []
+    for d, (n, k, s, p, dl) in enumerate(zip(size, kernel_size, stride, padding, dilation)):
+        span = dl * (k - 1) + 1
+        if n + 2 * p < span:
+            raise ValueError(f"{fname}: the kernel (size {k}, spanning {span} with dilation {dl}) is larger than the "
+                             f"padded input along spatial dimension {d}: input size {n} + 2*padding {p} = {n + 2 * p}")
+        out.append((n + 2 * p - span) // s + 1)
+    return tuple(out)
+
+
+def conv_transpose_output_size(fname, size, kernel_size, stride, padding, output_padding, dilation):
+    """(H - 1)·s - 2p + d·(k - 1) + output_padding + 1 per spatial dimension, checked."""
+    out = []
+    for d, (n, k, s, p, op, dl) in enumerate(zip(size, kernel_size, stride, padding, output_padding, dilation)):
+        if op >= max(s, dl):
+            raise ValueError(f"{fname}: output_padding must be smaller than either stride or dilation, got "
+                             f"output_padding={op} with stride={s} and dilation={dl} (spatial dimension {d})")
+        m = (n - 1) * s - 2 * p + dl * (k - 1) + op + 1
+        if m < 1:
+            raise ValueError(f"{fname}: padding {p} is too large: the output size along spatial dimension {d} "
+                             f"would be {m} = ({n} - 1)*{s} - 2*{p} + {dl}*({k} - 1) + {op} + 1")
+        out.append(m)
+    return tuple(out)
+
+
+def pool_padding(fname, padding, kernel_size):
+    """Pooling pads at most half the kernel, so that every window holds at least one input value."""
+    if any(p > k // 2 for p, k in zip(padding, kernel_size)):
+        raise ValueError(f"{fname}: padding must be at most half of kernel_size, got padding={padding} "
+                         f"for kernel_size={kernel_size}")
+
+
+# ---- losses and normalization
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def reduction_arg(fname, reduction):
+    """reduction must be 'mean', 'sum' or 'none' (PyTorch's values)."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{fname}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return reduction
+
+
+def same_shape(fname, name_a, a, name_b, b):
+    """Two arrays of exactly one shape (a loss never broadcasts its target)."""
+    if tuple(a.shape) != tuple(b.shape):
+        raise ValueError(f"{fname}: {name_b} must have the shape of {name_a} {tuple(a.shape)}, "
+                         f"got {tuple(b.shape)} (nothing is broadcast)")
+
+
+def same_dtype(fname, name_a, a, name_b, b):
+    if a.dtype != b.dtype:
+        raise TypeError(f"{fname}: {name_b} must have the dtype of {name_a} ({a.dtype}), got {b.dtype} "
+                        "(nothing is cast; convert it with .astype)")
+
+
+def class_target(fname, x, target, ignore_index):
+    """An integer target (N, d1, ...) for scores x (N, C, d1, ...), every value in [0, C) or ignore_index."""
+    t = tensor_arg(fname, "target", target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{fname}: target must hold integer class indices, got dtype {t.dtype} "
+                        "(convert labels with .astype('int64'))")
+    want = (x.shape[0],) + tuple(x.shape[2:])
+    if tuple(t.shape) != want:
+        raise ValueError(f"{fname}: target must have shape {want} for input of shape {tuple(x.shape)} "
+                         f"(input without its class axis 1), got {tuple(t.shape)}")
+    if not isinstance(ignore_index, numbers.Integral) or isinstance(ignore_index, bool):
+        raise TypeError(f"{fname}: ignore_index must be an int, got {ignore_index!r}")
+    n_classes = x.shape[1]
+    bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
+    if t.size and bool(bad.any()):
+        value = int(t[bad].reshape(-1)[0])
+        hint = (f"; 255 marks unknown pixels (md.IGNORE_INDEX): pass ignore_index=255 to skip them "
+                f"(ignore_index is {ignore_index})") if value == 255 else ""
+        raise ValueError(f"{fname}: target holds {value}, outside the classes [0, {n_classes}) "
+                         f"and not ignore_index={ignore_index}{hint}")
+    return t
+
+
+def channel_vector(fname, name, v, n, dtype=None):
+    """A 1-D per-class / per-channel vector of length n (optionally of a given dtype), or None."""
+    if v is None:
+        return None
+    a = tensor_arg(fname, name, v, floating=True)
+    if tuple(a.shape) != (n,):
+        raise ValueError(f"{fname}: {name} must have shape ({n},), one value per channel, got {tuple(a.shape)}")
+    if dtype is not None and a.dtype != dtype:
+        raise TypeError(f"{fname}: {name} must have the input's dtype {dtype}, got {a.dtype} (nothing is cast)")
+    return a
+
+
+def mask_arg(fname, mask, shape):
+    """A boolean mask of valid elements: ``shape`` itself, or ``shape`` without its channel axis 1.
+
+    Returns the mask as an array that broadcasts against ``shape`` (the channel axis put back
+    as size 1), or None when no mask is given.
+    """
+    if mask is None:
+        return None
+    m = tensor_arg(fname, "mask", mask)
+    if m.dtype.kind != "b":
+        raise TypeError(f"{fname}: mask must be boolean (True = valid pixel), got dtype {m.dtype}")
+    shape = tuple(shape)
+    no_channel = shape[:1] + shape[2:] if len(shape) >= 2 else None
+    if tuple(m.shape) == shape:
+        return m
+    if no_channel is not None and tuple(m.shape) == no_channel:
+        return m.reshape(shape[:1] + (1,) + shape[2:])
+    also = f" or {no_channel}" if no_channel is not None else ""
+    raise ValueError(f"{fname}: mask must have shape {shape}{also}, got {tuple(m.shape)}")
+
+
+def number_in(fname, name, value, low, high, high_open=False):
+    """A real number in [low, high] (or [low, high) when high_open)."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{fname}: {name} must be a number, got {value!r}")
+    if not (low <= value and (value < high if high_open else value <= high)):
+        raise ValueError(f"{fname}: {name} must be in [{low}, {high}{')' if high_open else ']'}, got {value!r}")
+    return float(value)
