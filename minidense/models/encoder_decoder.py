@@ -1,0 +1,82 @@
+"""SegNet-style encoder-decoder (Badrinarayanan et al. 2017) and the lecture's plain encoder-decoder.
+
+The encoder halves the resolution ``depth`` times with 2×2 max-pooling and remembers, for every pooling
+window, *where* its maximum was (the "switches", ``MaxPool2d(2, return_indices=True)``). The decoder
+unpools with those switches (``MaxUnpool2d``): each value goes back to the position its maximum came
+from, the other three positions of the window get zeros, and convolutions fill them in. The switches
+are the only information the decoder receives from the encoder -- a cheap skip connection (two bits
+per window instead of U-Net's copied feature maps).
+
+``skips=False`` gives the lecture's plain encoder-decoder: the decoder upsamples by nearest-neighbour
+repetition (``Upsample(scale_factor=2, mode="nearest")``), blind to where the details were. Both
+variants have exactly the same parameters, so their state dicts are interchangeable.
+"""
+from ..nn import BatchNorm2d, Conv2d, MaxPool2d, MaxUnpool2d, Module, ModuleList, ReLU, Sequential, Upsample
+from . import _common
+
+
+def conv_block(in_channels, out_channels, batch_norm=False):
+    """Conv 3×3 (padding 1) [+ BatchNorm2d] + ReLU, twice: (N, in, H, W) -> (N, out, H, W)."""
+    layers = []
+    for c_in in (in_channels, out_channels):
+        layers.append(Conv2d(c_in, out_channels, 3, padding=1, bias=not batch_norm))
+        if batch_norm:
+            layers.append(BatchNorm2d(out_channels))
+        layers.append(ReLU())
+    return Sequential(*layers)
+
+
+class EncoderDecoder(Module):
+    """Encoder-decoder with max-pooling switches: (N, in_channels, H, W) -> (N, out_channels, H, W).
+
+    base_channels: channels of encoder level 0; level i has ``base_channels * 2**i``.
+    depth: number of poolings (>= 1); H and W must be multiples of ``2 ** depth``.
+    skips: True: SegNet, the decoder unpools with the encoder's switches; False: the plain
+        encoder-decoder, the decoder upsamples by nearest-neighbour repetition.
+    batch_norm: BatchNorm2d after every 3×3 convolution.
+
+    Attributes (state-dict prefixes): ``encoders.i`` the conv block of level i (followed by ``pool``),
+    ``decoders.j`` the conv block after the j-th unpooling (deepest first; it maps level i's channels
+    to level i-1's), ``head`` the 1×1 classifier. ``unpool`` (skips=True) or ``upsample`` (skips=False)
+    has no parameters.
+    """
+
+    def __init__(self, in_channels, out_channels, base_channels=16, depth=3, skips=True, batch_norm=False):
+        super().__init__()
+        self.in_channels = _common.positive_int("EncoderDecoder", "in_channels", in_channels)
+        self.out_channels = _common.positive_int("EncoderDecoder", "out_channels", out_channels)
+        self.base_channels = _common.positive_int("EncoderDecoder", "base_channels", base_channels)
+        self.depth = _common.positive_int("EncoderDecoder", "depth", depth)
+        self.skips = _common.flag("EncoderDecoder", "skips", skips)
+        self.batch_norm = _common.flag("EncoderDecoder", "batch_norm", batch_norm)
+
+        widths = [self.base_channels * 2 ** i for i in range(self.depth)]
+        self.encoders = ModuleList()
+        for i, c in enumerate(widths):
+            self.encoders.append(conv_block(self.in_channels if i == 0 else widths[i - 1], c, batch_norm))
+        self.pool = MaxPool2d(2, return_indices=True)
+        if self.skips:
+            self.unpool = MaxUnpool2d(2)
+        else:
+            self.upsample = Upsample(scale_factor=2, mode="nearest")
+        self.decoders = ModuleList()
+        for i in reversed(range(self.depth)):
+            self.decoders.append(conv_block(widths[i], widths[max(i - 1, 0)], batch_norm))
+        self.head = Conv2d(widths[0], self.out_channels, 1)
+
+    def extra_repr(self):
+        return (f"in_channels={self.in_channels}, out_channels={self.out_channels}, "
+                f"base_channels={self.base_channels}, depth={self.depth}, skips={self.skips}, "
+                f"batch_norm={self.batch_norm}")
+
+    def forward(self, x):
+        """x: (N, in_channels, H, W), H and W multiples of 2**depth -> (N, out_channels, H, W)."""
+        _common.images("EncoderDecoder", x, self.in_channels, 2 ** self.depth, f"{self.depth} poolings by 2")
+        switches = []
+        for block in self.encoders:
+            x, indices = self.pool(block(x))
+            switches.append(indices)
+        for decoder, indices in zip(self.decoders, reversed(switches)):
+            x = self.unpool(x, indices) if self.skips else self.upsample(x)
+            x = decoder(x)
+        return self.head(x)
