@@ -1,0 +1,590 @@
+"""Module and Parameter: how a network holds its weights, as in ``torch.nn``.
+
+A Module registers every Parameter, buffer and sub-Module assigned to it, in
+assignment order, so that ``named_parameters()`` and ``state_dict()`` give
+PyTorch's dotted names (``encoder.0.weight``) in a deterministic order::
+
+    class Net(Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = Conv2d(3, 8, 3, padding=1)   # registered as child "conv"
+            self.scale = Parameter(md.ones(1).data)  # registered as parameter "scale"
+
+        def forward(self, x):
+            return self.conv(x) * self.scale
+
+Parameters are what the optimizer updates; buffers (BatchNorm's running
+statistics) are saved in the state dict but get no gradient.
+"""
+from collections import OrderedDict, namedtuple
+
+from .. import backend
+from ..tensor import Tensor, no_grad
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module registers as a weight (``requires_grad=True`` by default).
+
+    data: an array, or a Tensor whose array is taken over (not copied).
+    """
+
+    def __init__(self, data, requires_grad=True):
+        if isinstance(data, Tensor):
+            data = data.data
+        if not backend.is_array(data):
+            raise TypeError(f"Parameter: data must be an array or a Tensor, got {type(data).__name__}")
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class _HookHandle:
+    """Returned by ``register_forward_hook``; ``remove()`` unregisters the hook."""
+
+    def __init__(self, hooks, key):
+        self._hooks, self._key = hooks, key
+
+    def remove(self):
+        self._hooks.pop(self._key, None)
+
+
+class Module:
+    """Base class of every layer and network: subclasses set attributes in ``__init__`` and define ``forward``."""
+
+    _next_hook_id = 0
+
+    def __init__(self):
+        # object.__setattr__: our own __setattr__ needs these dicts to exist already
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ------------------------------------------------------------ registration
+    def _check_init(self, name):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}: cannot assign {name!r} before Module.__init__() "
+                                 "is called (call super().__init__() first in your __init__)")
+
+    def __setattr__(self, name, value):
+        if isinstance(value, Parameter):
+            self._check_init(name)
+            self._forget(name, keep=self._parameters)
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._check_init(name)
+            self._forget(name, keep=self._modules)
+            self._modules[name] = value
+        elif "_parameters" in self.__dict__ and name in self._parameters:
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} to parameter "
+                                f"{name!r} (expected a Parameter or None)")
+            self._parameters[name] = None
+        elif "_buffers" in self.__dict__ and name in self._buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} to buffer "
+                                f"{name!r} (expected a Tensor or None)")
+            self._buffers[name] = value
+        elif "_modules" in self.__dict__ and name in self._modules:
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} to child module "
+                                f"{name!r} (expected a Module or None)")
+            self._modules[name] = None
+        else:
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name, keep=None):
+        """Drop ``name`` from every registry (but ``keep``, where a reassignment keeps its place) and __dict__."""
+        for registry in (self._parameters, self._buffers, self._modules):
+            if registry is not keep:
+                registry.pop(name, None)
+        self._non_persistent.discard(name)
+        self.__dict__.pop(name, None)
+
+    def __getattr__(self, name):   # only called when normal lookup fails
+        for registry in ("_parameters", "_buffers", "_modules"):
+            found = self.__dict__.get(registry)
+            if found is not None and name in found:
+                return found[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def __delattr__(self, name):
+        if any(name in self.__dict__.get(r, ()) for r in ("_parameters", "_buffers", "_modules")):
+            self._forget(name)
+        else:
+            object.__delattr__(self, name)
+
+    def register_parameter(self, name, param):
+        """Register ``param`` (a Parameter, or None for an absent one such as ``bias=False``)."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: param must be a Parameter or None, got {type(param).__name__}")
+        self._check_init(name)
+        self._forget(name)
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Register a Tensor that is saved in the state dict (when persistent) but is not a parameter."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: tensor must be a Tensor or None, got {type(tensor).__name__}")
+        self._check_init(name)
+        self._forget(name)
+        self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent.add(name)
+
+    def add_module(self, name, module):
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: module must be a Module or None, got {type(module).__name__}")
+        self._check_init(name)
+        self._forget(name)
+        self._modules[str(name)] = module
+
+    register_module = add_module
+
+    # ------------------------------------------------------------ calling
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
+
+    def __call__(self, *args, **kwargs):
+        out = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            result = hook(self, args, out)
+            if result is not None:
+                out = result
+        return out
+
+    def register_forward_hook(self, hook):
+        """Call ``hook(module, inputs, output)`` after every forward; returns a handle with ``remove()``."""
+        Module._next_hook_id += 1
+        self._forward_hooks[Module._next_hook_id] = hook
+        return _HookHandle(self._forward_hooks, Module._next_hook_id)
+
+    # ------------------------------------------------------------ walking the tree
+    def named_modules(self, prefix="", memo=None):
+        """(dotted name, module) for this module ("") and every descendant, each once, parents first."""
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child.named_modules(f"{prefix}.{name}" if prefix else name, memo)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        for name, child in self._modules.items():
+            if child is not None:
+                yield name, child
+
+    def children(self):
+        for _, child in self.named_children():
+            yield child
+
+    def _named_members(self, registry, prefix, recurse):
+        seen = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mod_name, mod in modules:
+            for name, value in getattr(mod, registry).items():
+                if value is None or id(value) in seen:   # a shared weight is listed once
+                    continue
+                seen.add(id(value))
+                yield (f"{mod_name}.{name}" if mod_name else name), value
+
+    def named_parameters(self, prefix="", recurse=True):
+        """(dotted name, Parameter) pairs, PyTorch's names (``encoder.0.weight``)."""
+        yield from self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix="", recurse=True):
+        yield from self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every descendant (children first) and on self; returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # ------------------------------------------------------------ modes and gradients
+    def train(self, mode=True):
+        """Training mode (Dropout drops, BatchNorm uses batch statistics) for self and all descendants."""
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self, set_to_none=True):
+        """Forget every parameter's gradient (``.grad = None``, which backward then fills afresh)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad = bool(requires_grad)
+        return self
+
+    # ------------------------------------------------------------ state dict
+    def state_dict(self):
+        """An ordered dict: dotted name -> NumPy array (a copy), parameters then buffers, module by module.
+
+        The keys and shapes are PyTorch's, so ``{k: torch.from_numpy(v) for k, v in sd.items()}`` loads
+        into the same PyTorch network.
+        """
+        out = OrderedDict()
+        for mod_name, mod in self.named_modules():
+            prefix = f"{mod_name}." if mod_name else ""
+            for name, p in mod._parameters.items():
+                if p is not None:
+                    out[prefix + name] = backend.to_numpy(p.data).copy()
+            for name, b in mod._buffers.items():
+                if b is not None and name not in mod._non_persistent:
+                    out[prefix + name] = backend.to_numpy(b.data).copy()
+        return out
+
+    def _state_tensors(self):
+        """name -> the Tensor that holds it (what state_dict copies out and load_state_dict writes into)."""
+        out = OrderedDict()
+        for mod_name, mod in self.named_modules():
+            prefix = f"{mod_name}." if mod_name else ""
+            out.update((prefix + n, p) for n, p in mod._parameters.items() if p is not None)
+            out.update((prefix + n, b) for n, b in mod._buffers.items()
+                       if b is not None and n not in mod._non_persistent)
+        return out
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy arrays (NumPy, CuPy or Tensors) into the parameters and buffers, in place.
+
+        Values are cast to each tensor's dtype and device. With ``strict`` a missing or unexpected key is
+        an error; a shape mismatch always is. Returns (missing_keys, unexpected_keys).
+        """
+        if not hasattr(state_dict, "items"):
+            raise TypeError(f"{type(self).__name__}.load_state_dict: state_dict must be a dict of arrays, "
+                            f"got {type(state_dict).__name__}")
+        targets = self._state_tensors()
+        missing = [k for k in targets if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in targets]
+        if strict and (missing or unexpected):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: missing keys {missing}, "
+                             f"unexpected keys {unexpected}")
+        new_values = {}
+        for key, target in targets.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            value = value.data if isinstance(value, Tensor) else value
+            if not backend.is_array(value):
+                raise TypeError(f"{type(self).__name__}.load_state_dict: {key!r} must be an array, "
+                                f"got {type(value).__name__}")
+            if tuple(value.shape) != tuple(target.shape):
+                raise ValueError(f"{type(self).__name__}.load_state_dict: {key!r} has shape {tuple(value.shape)} "
+                                 f"in the state dict but the model expects {tuple(target.shape)}")
+            new_values[key] = value
+        # every check passed: only now change anything, so a failed load leaves the model as it was
+        for key, value in new_values.items():
+            target = targets[key]
+            xp = backend.get_array_module(target.data)
+            target.data = xp.array(backend.to_device(value, target.device), dtype=target.dtype, copy=True)
+        return IncompatibleKeys(missing, unexpected)
+
+    # ------------------------------------------------------------ devices and dtypes
+    def to(self, device=None, dtype=None):
+        """Move (and/or cast) parameters and buffers in place; returns self.
+
+        ``to("cuda")``, ``to(dtype="float64")`` or ``to("cpu", "float64")``. Only floating-point tensors
+        change dtype (BatchNorm's ``num_batches_tracked`` stays an integer). Parameters keep their identity,
+        so an optimizer built before the move still updates them.
+        """
+        if device is not None and not _is_device_name(device):
+            device, dtype = None, device   # to(np.float64): the single argument was a dtype
+        device = backend.check_device(device) if device is not None else None
+        for t in list(self.parameters()) + list(self.buffers()):
+            self._move(t, device, dtype)
+            if t.grad is not None:
+                holder = Tensor(t.grad)
+                self._move(holder, device, dtype)
+                t.grad = holder.data
+        return self
+
+    @staticmethod
+    def _move(t, device, dtype):
+        data = t.data
+        if device is not None and backend.device_of(data) != device:
+            data = backend.to_device(data, device)
+        if dtype is not None and data.dtype.kind == "f":
+            data = data.astype(dtype, copy=False)
+        t.data = data
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def float(self):
+        return self.to(dtype=backend.default_dtype)
+
+    def double(self):
+        return self.to(dtype="float64")
+
+    # ------------------------------------------------------------ printing
+    def extra_repr(self):
+        """The text inside the parentheses of this module's repr line (its settings)."""
+        return ""
+
+    def __repr__(self):
+        lines = [f"({name}): " + repr(child).replace("\n", "\n  ") for name, child in self.named_children()]
+        if not lines:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        head = f"{type(self).__name__}(" + (self.extra_repr() + "\n" if self.extra_repr() else "\n")
+        return head + "".join(f"  {line}\n" for line in lines) + ")"
+
+    def summary(self, input_size, print_fn=print):
+        """Print a table of each layer's output shape, parameters and receptive field; see :func:`summary`."""
+        return summary(self, input_size, print_fn=print_fn)
+
+    # ------------------------------------------------------------ receptive field
+    def _receptive_field(self, rf, jump, in_shape, out_shape):
+        """How this leaf changes (rf, jump), each a pair (rows, columns); see :func:`summary`. Default: unchanged."""
+        return rf, jump
+
+
+def _is_device_name(value):
+    return isinstance(value, str) and value.split(":")[0] in backend.DEVICES
+
+
+# ---------------------------------------------------------------- containers
+class Sequential(Module):
+    """Modules applied one after another; children are named "0", "1", ... (PyTorch's state-dict keys).
+
+    ``Sequential(a, b, c)`` or ``Sequential(OrderedDict(name=module, ...))``.
+    """
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], (dict, OrderedDict)):
+            for name, module in modules[0].items():
+                self.add_module(name, module)
+        else:
+            for i, module in enumerate(modules):
+                if not isinstance(module, Module):
+                    raise TypeError(f"Sequential: argument {i} must be a Module, got {type(module).__name__}")
+                self.add_module(str(i), module)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return Sequential(OrderedDict(list(self._modules.items())[index]))
+        n = len(self)
+        if not isinstance(index, int) or not -n <= index < n:
+            raise IndexError(f"Sequential: index {index!r} out of range for {n} modules")
+        return list(self._modules.values())[index]
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def forward(self, x):
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are registered (a plain Python list would hide them)."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        for module in modules or ():
+            self.append(module)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ModuleList(list(self._modules.values())[index])
+        n = len(self)
+        if not isinstance(index, int) or not -n <= index < n:
+            raise IndexError(f"ModuleList: index {index!r} out of range for {n} modules")
+        return self._modules[str(index % n)]
+
+    def append(self, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList.append: expected a Module, got {type(module).__name__}")
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters are registered, in insertion order."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        for name, module in (modules or {}).items():
+            self[name] = module
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __setitem__(self, key, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict: value for {key!r} must be a Module, got {type(module).__name__}")
+        self.add_module(key, module)
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+
+# ---------------------------------------------------------------- summary
+def summary(model, input_size, print_fn=print):
+    """Run one forward pass on zeros and print, per leaf layer: name, type, output shape, parameters, receptive field.
+
+    input_size: (C, H, W) -- a batch of one is prepended -- or a full (N, C, H, W). Runs under no_grad in eval
+    mode (so BatchNorm's running statistics do not move) and restores each module's mode afterwards.
+    Returns the rows, a list of dicts with keys name, type, output_shape, params, receptive_field, jump.
+
+    Receptive field (in input pixels, per axis; one number when rows and columns agree) is tracked
+    through the leaf layers **in the order they execute**, with ``jump`` the input-pixel distance
+    between neighbouring positions of the current feature map (starting at rf = 1, jump = 1):
+
+    - Conv2d / MaxPool2d / AvgPool2d (kernel k, stride s, dilation d): rf += (k-1)·d·jump; jump *= s.
+    - ConvTranspose2d: jump /= s first, then rf += (k-1)·d·jump (its kernel spans (k-1)·d output steps).
+    - Upsample by s: jump /= s; bilinear also adds one input step (rf += old jump); nearest adds nothing.
+    - MaxUnpool2d: jump /= s, rf unchanged (each output reads one input position).
+    - Linear: its output sees every input pixel; rf is reported as None ("all") from there on.
+    - Everything else (ReLU, BatchNorm2d, Dropout, Flatten...) leaves rf and jump unchanged.
+
+    Values can be fractions after upsampling (shown rounded). For a chain, or an encoder-decoder whose
+    deepest path runs through every layer in execution order (FCN, U-Net: the skip paths are shorter),
+    this is the receptive field of the output. Parallel branches executed one after another (ASPP-like)
+    are added up, which overestimates: there it is an upper bound.
+    """
+    from fractions import Fraction
+
+    if not isinstance(model, Module):
+        raise TypeError(f"summary: model must be a Module, got {type(model).__name__}")
+    if not isinstance(input_size, (tuple, list)) or not all(isinstance(n, int) and n > 0 for n in input_size):
+        raise ValueError(f"summary: input_size must be a tuple of positive ints such as (3, 64, 64), "
+                         f"got {input_size!r}")
+    shape = tuple(input_size) if len(input_size) == 4 else (1, *input_size)
+    first = next(model.parameters(), None)
+    device, dtype = (first.device, first.dtype) if first is not None else ("cpu", backend.default_dtype)
+    x = Tensor(backend.xp_for(device).zeros(shape, dtype=dtype))
+
+    modes = {id(m): m.training for m in model.modules()}
+    records = []
+    handles = []
+    for name, mod in model.named_modules():
+        has_children = any(True for _ in mod.children())
+        if not has_children or any(p is not None for p in mod._parameters.values()):
+            hook = (lambda n: lambda m, args, out: records.append((n, m, args, out)))(name or type(mod).__name__)
+            handles.append(mod.register_forward_hook(hook))
+    model.eval()
+    try:
+        with no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+        for m in model.modules():
+            object.__setattr__(m, "training", modes[id(m)])
+
+    rf, jump = (Fraction(1), Fraction(1)), (Fraction(1), Fraction(1))
+    rows = []
+    for name, mod, args, out in records:
+        in_shape = _first_shape(args)
+        out_shape = _first_shape(out)
+        if rf is not None:
+            rf, jump = mod._receptive_field(rf, jump, in_shape, out_shape)
+        rows.append({"name": name, "type": type(mod).__name__, "output_shape": _all_shapes(out),
+                     "params": sum(p.size for p in mod._parameters.values() if p is not None),
+                     "receptive_field": _show(rf), "jump": _show(jump)})
+    total = sum(p.size for p in model.parameters())
+    trainable = sum(p.size for p in model.parameters() if p.requires_grad)
+    _print_table(rows, total, trainable, shape, print_fn)
+    return rows
+
+
+def _first_shape(value):
+    if isinstance(value, (tuple, list)):
+        return _first_shape(value[0]) if value else None
+    return tuple(value.shape) if hasattr(value, "shape") else None
+
+
+def _all_shapes(value):
+    if isinstance(value, (tuple, list)):
+        return tuple(_all_shapes(v) for v in value)
+    return tuple(value.shape) if hasattr(value, "shape") else None
+
+
+def _show(pair):
+    """A (rows, cols) pair of Fractions as one number when both agree; ints stay ints; None stays None."""
+    if pair is None:
+        return None
+    vals = tuple(int(v) if v.denominator == 1 else float(v) for v in pair)
+    return vals[0] if vals[0] == vals[1] else vals
+
+
+def _print_table(rows, total, trainable, shape, print_fn):
+    head = ("Layer", "Type", "Output shape", "Params", "Receptive field")
+    cells = [head] + [(r["name"], r["type"], str(r["output_shape"]), f"{r['params']:,}",
+                       "all" if r["receptive_field"] is None else
+                       (f"{r['receptive_field']:g}" if isinstance(r["receptive_field"], (int, float))
+                        else str(r["receptive_field"]))) for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
+    rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
+    print_fn(f"Input shape: {shape}")
+    print_fn(rule)
+    for i, c in enumerate(cells):
+        print_fn("  ".join(v.rjust(w) if j == 3 else v.ljust(w) for j, (v, w) in enumerate(zip(c, widths))).rstrip())
+        if i == 0:
+            print_fn(rule)
+    print_fn(rule)
+    print_fn(f"Total params: {total:,}  (trainable: {trainable:,})")
