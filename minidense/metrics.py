@@ -1,0 +1,363 @@
+"""How pixel labels are scored ("Evaluating Pixel Labels"): accuracy versus intersection over union,
+and the standard measures for depth, surface normals and keypoints.
+
+One-shot functions score arrays you already have; each Meter accumulates batch by batch
+(sums and histograms, never the predictions) and its ``compute()`` gives the same numbers as the
+one-shot function on everything it was fed. Predictions and targets may be NumPy or CuPy arrays or
+minidense Tensors; everything is computed on the CPU in float64.
+
+Segmentation works from one confusion matrix ``cm[true, pred]`` (rows: ground truth), built with a
+single ``bincount``. A class absent from both prediction and ground truth has no IoU (NaN in
+``iou``) and is left out of the means, which therefore never contain NaN.
+"""
+import numpy as np
+
+from . import backend
+from .constants import IGNORE_INDEX
+from .tensor import Tensor
+
+ANGLE_BIN_DEGREES = 0.01   # NormalMeter's histogram resolution: its median is exact to half a bin
+
+
+def _numpy(fname, name, x):
+    if isinstance(x, Tensor):
+        x = x.data
+    if not backend.is_array(x):
+        raise TypeError(f"{fname}: {name} must be a NumPy/CuPy array or a Tensor, got {type(x).__name__}")
+    return backend.to_numpy(x)
+
+
+def _same_shape(fname, names, arrays):
+    if arrays[0].shape != arrays[1].shape:
+        raise ValueError(f"{fname}: {names[0]} and {names[1]} must have the same shape, got "
+                         f"{arrays[0].shape} and {arrays[1].shape}")
+
+
+def _num_classes_arg(fname, num_classes):
+    if not isinstance(num_classes, (int, np.integer)) or isinstance(num_classes, bool):
+        raise TypeError(f"{fname}: num_classes must be an int, got {type(num_classes).__name__}")
+    if num_classes < 1:
+        raise ValueError(f"{fname}: num_classes must be at least 1, got {num_classes}")
+    return int(num_classes)
+
+
+def _label_maps(fname, pred, target, num_classes, ignore_index):
+    """Checked integer label maps (NumPy) and the mask of scored pixels."""
+    pred, target = _numpy(fname, "pred", pred), _numpy(fname, "target", target)
+    _same_shape(fname, ("pred", "target"), (pred, target))
+    for name, a in (("pred", pred), ("target", target)):
+        if a.dtype.kind not in "iu":
+            raise TypeError(f"{fname}: {name} must be an integer label map (take the argmax over classes first), "
+                            f"got dtype {a.dtype}")
+    valid = target != ignore_index
+    bad_t = valid & ((target < 0) | (target >= num_classes))
+    if bad_t.any():
+        raise ValueError(f"{fname}: target holds class {int(target[bad_t][0])}, outside [0, {num_classes}) "
+                         f"and not ignore_index={ignore_index}")
+    bad_p = valid & ((pred < 0) | (pred >= num_classes))
+    if bad_p.any():
+        raise ValueError(f"{fname}: pred holds class {int(pred[bad_p][0])}, outside [0, {num_classes})")
+    return pred, target, valid
+
+
+# ---------------------------------------------------------------- segmentation
+def confusion_matrix(pred, target, num_classes, ignore_index=IGNORE_INDEX):
+    """(num_classes, num_classes) int64 counts ``cm[true, pred]`` over pixels whose target is not ignored.
+
+    pred, target: integer label maps of one shape (e.g. (N, H, W)).
+    """
+    return _confusion("confusion_matrix", pred, target, num_classes, ignore_index)
+
+
+def _confusion(fname, pred, target, num_classes, ignore_index):
+    num_classes = _num_classes_arg(fname, num_classes)
+    pred, target, valid = _label_maps(fname, pred, target, num_classes, ignore_index)
+    codes = num_classes * target[valid].astype(np.int64) + pred[valid].astype(np.int64)
+    return np.bincount(codes, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+
+
+def scores_from_confusion(cm):
+    """segmentation_scores' dict from a confusion matrix ``cm[true, pred]``."""
+    cm = np.asarray(cm, dtype=np.float64)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise ValueError(f"scores_from_confusion: cm must be a square matrix, got shape {cm.shape}")
+    total = cm.sum()
+    if total == 0:
+        raise ValueError("scores_from_confusion: no labelled pixel was scored (every target pixel is ignored)")
+    tp, truth, predicted = np.diag(cm), cm.sum(1), cm.sum(0)
+    union = truth + predicted - tp
+    present = union > 0                      # in the ground truth or in the prediction
+    in_truth = truth > 0
+    iou = np.full(len(cm), np.nan)
+    iou[present] = tp[present] / union[present]
+    class_acc = tp[in_truth] / truth[in_truth]
+    return {
+        "pixel_accuracy": float(tp.sum() / total),
+        "mean_accuracy": float(class_acc.mean()),
+        "iou": iou,
+        "miou": float(iou[present].mean()),
+        "fwiou": float((truth[present] / total * iou[present]).sum()),
+    }
+
+
+def segmentation_scores(pred, target, num_classes, ignore_index=IGNORE_INDEX):
+    """pixel_accuracy, mean_accuracy (over classes in the ground truth), iou (num_classes,) with NaN for
+    classes absent from both maps, miou (mean over the others), fwiou (IoU weighted by true frequency).
+
+    pred, target: integer label maps of one shape, e.g. (N, H, W); pixels whose target is ignore_index
+    are skipped.
+    """
+    return scores_from_confusion(_confusion("segmentation_scores", pred, target, num_classes, ignore_index))
+
+
+def _window_extreme(a, width, fn):
+    """fn (np.maximum / np.minimum) over each pixel's (2 width + 1)^2 square, per (H, W) map."""
+    out = a
+    for axis in (-1, -2):
+        padded = np.pad(out, [(0, 0)] * (a.ndim - 2) + ([(0, 0), (width, width)] if axis == -1
+                                                         else [(width, width), (0, 0)]), mode="edge")
+        size = a.shape[axis]
+        out = padded.take(range(0, size), axis=axis)
+        for k in range(1, 2 * width + 1):
+            out = fn(out, padded.take(range(k, k + size), axis=axis))
+    return out
+
+
+def boundary_mask(target, width=3):
+    """Pixels (bool, target's shape) within ``width`` pixels (a square window) of a class change in
+    the target label map (..., H, W); an ignored band counts as a class of its own."""
+    return _window_extreme(target, width, np.maximum) != _window_extreme(target, width, np.minimum)
+
+
+def _boundary_counts(fname, pred, target, width, ignore_index):
+    if not isinstance(width, (int, np.integer)) or isinstance(width, bool) or width < 1:
+        raise ValueError(f"{fname}: width must be a positive int, got {width!r}")
+    pred, target = _numpy(fname, "pred", pred), _numpy(fname, "target", target)
+    _same_shape(fname, ("pred", "target"), (pred, target))
+    if target.ndim < 2:
+        raise ValueError(f"{fname}: pred and target must be label maps (..., H, W), got shape {target.shape}")
+    scored = boundary_mask(target, width) & (target != ignore_index)
+    return int((pred[scored] == target[scored]).sum()), int(scored.sum())
+
+
+def boundary_accuracy(pred, target, width=3, ignore_index=IGNORE_INDEX):
+    """Accuracy on the pixels within ``width`` of a class boundary of the target (where missing details
+    show); NaN when the target has no boundary. pred, target: label maps (..., H, W)."""
+    correct, total = _boundary_counts("boundary_accuracy", pred, target, width, ignore_index)
+    return correct / total if total else float("nan")
+
+
+class SegmentationMeter:
+    """Streaming segmentation scores: ``update(pred, target)`` with integer label maps (N, H, W)
+    (take the argmax first); ``compute()`` gives segmentation_scores' keys plus boundary_accuracy
+    (width ``boundary_width``; NaN if no boundary was seen). ``confusion`` is the running matrix."""
+
+    def __init__(self, num_classes, ignore_index=IGNORE_INDEX, boundary_width=3):
+        self.num_classes = _num_classes_arg("SegmentationMeter", num_classes)
+        self.ignore_index = ignore_index
+        self.boundary_width = boundary_width
+        self.reset()
+
+    def reset(self):
+        self.confusion = np.zeros((self.num_classes, self.num_classes), dtype=np.int64)
+        self.boundary_correct = self.boundary_total = 0
+
+    def update(self, pred, target):
+        self.confusion += _confusion("SegmentationMeter.update", pred, target, self.num_classes, self.ignore_index)
+        correct, total = _boundary_counts("SegmentationMeter.update", pred, target, self.boundary_width,
+                                          self.ignore_index)
+        self.boundary_correct += correct
+        self.boundary_total += total
+
+    def compute(self):
+        scores = scores_from_confusion(self.confusion)
+        scores["boundary_accuracy"] = (self.boundary_correct / self.boundary_total if self.boundary_total
+                                       else float("nan"))
+        return scores
+
+
+# ---------------------------------------------------------------- depth
+def _mask_arg(fname, mask, shape):
+    if mask is None:
+        return np.ones(shape, dtype=bool)
+    mask = _numpy(fname, "mask", mask)
+    if mask.dtype != bool:
+        raise TypeError(f"{fname}: mask must be a boolean array, got dtype {mask.dtype}")
+    if mask.shape != shape:
+        raise ValueError(f"{fname}: mask must have shape {shape} like the target, got {mask.shape}")
+    return mask
+
+
+def _depth_sums(fname, pred, target, mask):
+    """The sums every depth metric is made of, over valid pixels (mask, target > 0 and finite)."""
+    pred, target = _numpy(fname, "pred", pred), _numpy(fname, "target", target)
+    _same_shape(fname, ("pred", "target"), (pred, target))
+    mask = _mask_arg(fname, mask, target.shape)
+    with np.errstate(invalid="ignore"):
+        valid = mask & np.isfinite(target) & (target > 0)
+    if not valid.any():
+        raise ValueError(f"{fname}: target has no valid pixel (needs mask true, finite and > 0), shape {target.shape}")
+    p, t = pred[valid].astype(np.float64), target[valid].astype(np.float64)
+    if not (np.isfinite(p).all() and (p > 0).all()):
+        bad = int((~np.isfinite(p) | (p <= 0)).sum())
+        raise ValueError(f"{fname}: pred must be finite and > 0 on valid pixels (log-depth metrics), "
+                         f"got {bad} such pixels; predict e.g. exp(x) or softplus(x)")
+    g = np.log(p) - np.log(t)
+    ratio = np.maximum(p / t, t / p)
+    return np.array([len(t), (np.abs(p - t) / t).sum(), ((p - t) ** 2 / t).sum(), ((p - t) ** 2).sum(),
+                     (g ** 2).sum(), g.sum(), (ratio < 1.25).sum(), (ratio < 1.25 ** 2).sum(),
+                     (ratio < 1.25 ** 3).sum()])
+
+
+def _depth_from_sums(s):
+    n = s[0]
+    mean_g2, mean_g = s[4] / n, s[5] / n
+    return {"abs_rel": s[1] / n, "sq_rel": s[2] / n, "rmse": np.sqrt(s[3] / n), "rmse_log": np.sqrt(mean_g2),
+            # mean(g^2) - mean(g)^2 is a variance: only rounding can make it negative
+            "silog": 100 * np.sqrt(max(mean_g2 - mean_g ** 2, 0.0)),
+            "delta1": s[6] / n, "delta2": s[7] / n, "delta3": s[8] / n}
+
+
+def depth_metrics(pred, target, mask=None):
+    """abs_rel, sq_rel, rmse, rmse_log, silog (100 sqrt(mean g^2 - (mean g)^2), g = log pred - log target),
+    delta1..3 (fraction with max(pred/target, target/pred) < 1.25^k).
+
+    pred, target: depth maps of one shape ((N, 1, H, W) or (N, H, W)); mask: optional bool, same shape.
+    Pixels count when the mask is true and the target is finite and > 0; pred must be > 0 there.
+    """
+    return {k: float(v) for k, v in _depth_from_sums(_depth_sums("depth_metrics", pred, target, mask)).items()}
+
+
+class DepthMeter:
+    """Streaming depth_metrics: ``update(pred, target, mask=None)``, then ``compute()``."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.sums = np.zeros(9)
+
+    def update(self, pred, target, mask=None):
+        self.sums += _depth_sums("DepthMeter.update", pred, target, mask)
+
+    def compute(self):
+        if self.sums[0] == 0:
+            raise ValueError("DepthMeter.compute: no valid pixel was given to update()")
+        return {k: float(v) for k, v in _depth_from_sums(self.sums).items()}
+
+
+# ---------------------------------------------------------------- surface normals
+NORMAL_THRESHOLDS = (11.25, 22.5, 30.0)
+
+
+def _normal_angles(fname, pred, target, mask):
+    """Angles (degrees, 1-D) between pred and target normals (..., 3, H, W) at valid pixels."""
+    pred, target = _numpy(fname, "pred", pred), _numpy(fname, "target", target)
+    _same_shape(fname, ("pred", "target"), (pred, target))
+    if target.ndim < 3 or target.shape[-3] != 3:
+        raise ValueError(f"{fname}: normals must have 3 channels, shape (N, 3, H, W) or (3, H, W), "
+                         f"got shape {target.shape}")
+    pixel_shape = target.shape[:-3] + target.shape[-2:]
+    if mask is not None and _numpy(fname, "mask", mask).shape == target.shape[:-3] + (1,) + target.shape[-2:]:
+        mask = _numpy(fname, "mask", mask).squeeze(-3)
+    mask = _mask_arg(fname, mask, pixel_shape)
+    p, t = np.moveaxis(pred, -3, -1)[mask].astype(np.float64), np.moveaxis(target, -3, -1)[mask].astype(np.float64)
+    t_len, p_len = np.linalg.norm(t, axis=1), np.linalg.norm(p, axis=1)
+    valid = t_len > 0
+    if not valid.any():
+        raise ValueError(f"{fname}: no valid pixel (mask true and a non-zero target normal), shape {target.shape}")
+    # a zero-length prediction has no direction: its cosine is 0 (a 90 degree error)
+    cos = (p[valid] * t[valid]).sum(1) / (t_len[valid] * np.where(p_len[valid] > 0, p_len[valid], 1.0))
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))   # clip: rounding can leave |cos| a hair above 1
+
+
+def normal_metrics(pred, target, mask=None):
+    """mean and median angular error (degrees) and the fractions within 11.25, 22.5 and 30 degrees.
+
+    pred, target: (N, 3, H, W) or (3, H, W); both are normalised here (pred need not be unit).
+    mask: optional bool (N, H, W) or (N, 1, H, W).
+    """
+    a = _normal_angles("normal_metrics", pred, target, mask)
+    out = {"mean": float(a.mean()), "median": float(np.median(a))}
+    for th, key in zip(NORMAL_THRESHOLDS, ("within_11_25", "within_22_5", "within_30")):
+        out[key] = float((a < th).mean())
+    return out
+
+
+class NormalMeter:
+    """Streaming normal_metrics. The median comes from a histogram of ANGLE_BIN_DEGREES (0.01 degree)
+    bins: it is the centre of the bin holding the middle angle, so within 0.005 degrees of the exact one."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.histogram = np.zeros(int(round(180 / ANGLE_BIN_DEGREES)), dtype=np.int64)
+        self.count, self.total = 0, 0.0
+        self.within = np.zeros(len(NORMAL_THRESHOLDS), dtype=np.int64)
+
+    def update(self, pred, target, mask=None):
+        a = _normal_angles("NormalMeter.update", pred, target, mask)
+        bins = np.minimum((a / ANGLE_BIN_DEGREES).astype(np.int64), len(self.histogram) - 1)
+        self.histogram += np.bincount(bins, minlength=len(self.histogram))
+        self.count += len(a)
+        self.total += a.sum()
+        self.within += np.array([(a < th).sum() for th in NORMAL_THRESHOLDS])
+
+    def compute(self):
+        if self.count == 0:
+            raise ValueError("NormalMeter.compute: no valid pixel was given to update()")
+        # the k-th smallest angle lies in the first bin whose cumulative count reaches k; for an even
+        # count the median is the mean of the two middle angles, as np.median takes it
+        middle = np.searchsorted(np.cumsum(self.histogram), [(self.count + 1) // 2, self.count // 2 + 1])
+        out = {"mean": float(self.total / self.count), "median": float((middle.mean() + 0.5) * ANGLE_BIN_DEGREES)}
+        for w, key in zip(self.within, ("within_11_25", "within_22_5", "within_30")):
+            out[key] = float(w / self.count)
+        return out
+
+
+# ---------------------------------------------------------------- keypoints
+def _pck_counts(fname, pred_points, true_points, threshold, visible):
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) or not threshold > 0:
+        raise ValueError(f"{fname}: threshold must be a positive number of pixels, got {threshold!r}")
+    pred, true = _numpy(fname, "pred_points", pred_points), _numpy(fname, "true_points", true_points)
+    _same_shape(fname, ("pred_points", "true_points"), (pred, true))
+    if true.ndim < 1 or true.shape[-1] != 2:
+        raise ValueError(f"{fname}: points must be (..., K, 2) (x, y), got shape {true.shape}")
+    visible = _mask_arg(fname, visible, true.shape[:-1])
+    dist = np.linalg.norm(pred.astype(np.float64) - true, axis=-1)[visible]
+    return int((dist <= threshold).sum()), int(visible.sum()), float(dist.sum())
+
+
+def pck(pred_points, true_points, threshold, visible=None):
+    """Percentage of Correct Keypoints (a fraction): visible points whose prediction is within
+    ``threshold`` pixels. Points (..., K, 2) in corresponding order; visible: bool (..., K)."""
+    correct, total, _ = _pck_counts("pck", pred_points, true_points, threshold, visible)
+    if total == 0:
+        raise ValueError("pck: no visible keypoint to score")
+    return correct / total
+
+
+class KeypointMeter:
+    """Streaming pck: ``update(pred_points, true_points, visible=None)``; compute() gives
+    ``pck``, ``mean_distance`` (pixels) and ``count`` (visible points scored)."""
+
+    def __init__(self, threshold):
+        _pck_counts("KeypointMeter", np.zeros((1, 2)), np.zeros((1, 2)), threshold, None)   # checks threshold
+        self.threshold = threshold
+        self.reset()
+
+    def reset(self):
+        self.correct = self.count = 0
+        self.distance = 0.0
+
+    def update(self, pred_points, true_points, visible=None):
+        correct, total, dist = _pck_counts("KeypointMeter.update", pred_points, true_points, self.threshold, visible)
+        self.correct += correct
+        self.count += total
+        self.distance += dist
+
+    def compute(self):
+        if self.count == 0:
+            raise ValueError("KeypointMeter.compute: no visible keypoint was given to update()")
+        return {"pck": self.correct / self.count, "mean_distance": self.distance / self.count, "count": self.count}
