@@ -83,13 +83,19 @@ class Optimizer:
             for p in group["params"]:
                 p.grad = None
 
-    def step(self):
-        """One update of every parameter that has a gradient."""
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient.
+
+        closure: optional function that clears the gradients, recomputes the loss, calls backward and returns
+        the loss (PyTorch's convention); its loss is returned.
+        """
+        loss = closure() if closure is not None else None
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
                     grad = p.grad.data if isinstance(p.grad, Tensor) else p.grad
                     self._update(p, grad, self.state.setdefault(id(p), {}), group)
+        return loss
 
     def _update(self, p, grad, state, group):
         raise NotImplementedError

@@ -371,3 +371,30 @@ def test_forward_hook_sees_output_and_can_be_removed():
     handle.remove()
     relu(md.randn(2, 3))
     assert seen == [(2, 3)]
+
+
+def test_load_state_dict_casts_to_the_models_dtype():
+    small = nn.Linear(3, 2)
+    big = nn.Linear(3, 2).double()
+    big.load_state_dict(small.state_dict())
+    assert big.weight.dtype == np.float64
+    np.testing.assert_array_equal(big.weight.data, small.weight.data.astype(np.float64))
+    small.load_state_dict(big.state_dict())
+    assert small.weight.dtype == np.float32
+
+
+def test_init_functions():
+    w = nn.Parameter(np.zeros((200, 100), np.float32))
+    nn.init.kaiming_uniform_(w, nonlinearity="relu")
+    bound = np.sqrt(2.0) * np.sqrt(3.0 / 100)
+    assert np.abs(w.data).max() <= bound and np.abs(w.data).max() > 0.95 * bound
+    nn.init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu")
+    assert abs(w.data.std() / np.sqrt(2 / 200) - 1) < 0.03
+    nn.init.zeros_(w)
+    assert not w.data.any()
+    np.testing.assert_allclose(nn.init.bilinear_kernel(3)[1], [0.5, 1.0, 0.5])
+    assert nn.init.calculate_gain("leaky_relu", 0.2) == pytest.approx(np.sqrt(2 / 1.04))
+    with pytest.raises(ValueError, match="kaiming_normal_: mode must be 'fan_in' or 'fan_out'"):
+        nn.init.kaiming_normal_(w, mode="fan")
+    with pytest.raises(ValueError, match="calculate_gain: unknown nonlinearity 'swish'"):
+        nn.init.calculate_gain("swish")

@@ -230,3 +230,26 @@ def test_scheduler_bad_arguments():
         optim.CosineAnnealingLR(make_opt(), T_max=-1)
     with pytest.raises(TypeError, match="StepLR: optimizer must be an Optimizer"):
         optim.StepLR([1, 2], step_size=1)
+
+
+@pytest.mark.parametrize("make", [lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9),
+                                  lambda ps: optim.Adam(ps, lr=0.05), lambda ps: optim.AdamW(ps, lr=0.05)])
+def test_optimizers_fit_a_linear_layer(make):
+    from minidense import nn
+    md.manual_seed(0)
+    x = md.randn(64, 3)
+    y = x @ md.tensor([[1.0], [-2.0], [0.5]]) + 0.3
+    model = nn.Linear(3, 1)
+    opt = make(model.parameters())
+
+    def closure():
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        return loss
+
+    first = closure().item()
+    for _ in range(200):
+        last = opt.step(closure).item()
+    assert last < 0.01 * first
+    np.testing.assert_allclose(model.weight.data[0], [1.0, -2.0, 0.5], atol=0.1)
