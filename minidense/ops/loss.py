@@ -120,8 +120,10 @@ class _ClassLoss(Function):
         valid = target != ignore_index
         self.safe_target = xp.where(valid, target, 0)     # ignored pixels read class 0, weighted 0
         self.index = _target_index(x.shape, self.safe_target)
-        w = weight[self.safe_target] if weight is not None else xp.ones(target.shape, dtype=x.dtype)
-        self.w = xp.where(valid, w, x.dtype.type(0))
+        if weight is None:
+            self.w = valid.astype(x.dtype)
+        else:
+            self.w = xp.where(valid, weight[self.safe_target], x.dtype.type(0))
         self.count = float(self.w.sum())
 
 
