@@ -41,9 +41,7 @@ def _reduce(loss, reduction, count):
 
 def _reduce_backward(grad, reduction, count):
     """d(reduced loss)/d(per-element loss), broadcastable against the per-element loss."""
-    if reduction == "none":
-        return grad
-    if reduction == "sum":
+    if reduction != "mean":          # "none": the gradient itself; "sum": the same value everywhere
         return grad
     return grad / count if count > 0 else grad * 0
 
