@@ -1,0 +1,62 @@
+"""DataLoader: batches of a sequence of samples, with seeded shuffling and augmentation."""
+import math
+
+import numpy as np
+
+from .. import backend
+
+
+class DataLoader:
+    """Iterate ``dataset`` (anything with len and integer getitem returning a tuple of arrays, e.g.
+    ``(image, target)``) in batches: tuples of stacked NumPy arrays, e.g. ``(images (B, C, H, W),
+    targets (B, ...))``.
+
+    Shuffling and augmentation are deterministic from ``seed`` and the epoch: each ``iter(loader)``
+    uses ``loader.epoch`` and then adds one to it, so epoch e always sees the same order and the same
+    augmentations; a resumed run calls ``set_epoch(e)`` before iterating. ``transform(image, target,
+    rng) -> (image, target)`` is applied to each sample with a generator made from (seed, epoch, index
+    in the epoch order).
+    """
+
+    def __init__(self, dataset, batch_size=8, shuffle=False, seed=0, transform=None, drop_last=False):
+        if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
+            raise TypeError(f"DataLoader: dataset must be a sequence (len and getitem), got {type(dataset).__name__}")
+        if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+            raise ValueError(f"DataLoader: seed must be a non-negative int, got {seed!r}")
+        if transform is not None and not callable(transform):
+            raise TypeError(f"DataLoader: transform must be callable or None, got {type(transform).__name__}")
+        self.dataset, self.batch_size, self.shuffle = dataset, int(batch_size), bool(shuffle)
+        self.seed, self.transform, self.drop_last = int(seed), transform, bool(drop_last)
+        self.epoch = 0
+
+    def set_epoch(self, epoch):
+        """The epoch the next iteration uses (its order and augmentations)."""
+        if not isinstance(epoch, (int, np.integer)) or isinstance(epoch, bool) or epoch < 0:
+            raise ValueError(f"DataLoader.set_epoch: epoch must be a non-negative int, got {epoch!r}")
+        self.epoch = int(epoch)
+
+    def __len__(self):
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def order(self, epoch=None):
+        """The sample indices of an epoch, in the order they are served."""
+        epoch = self.epoch if epoch is None else epoch
+        n = len(self.dataset)
+        return backend.generator([self.seed, epoch]).permutation(n) if self.shuffle else np.arange(n)
+
+    def __iter__(self):
+        epoch = self.epoch
+        self.epoch += 1
+        order = self.order(epoch)
+        for b in range(len(self)):
+            samples = []
+            for pos in range(b * self.batch_size, min((b + 1) * self.batch_size, len(order))):
+                sample = self.dataset[int(order[pos])]
+                if self.transform is not None:
+                    image, target = sample
+                    sample = self.transform(image, target, backend.generator([self.seed, epoch, pos, 1]))
+                samples.append(sample)
+            yield tuple(np.stack([np.asarray(s[k]) for s in samples]) for k in range(len(samples[0])))
