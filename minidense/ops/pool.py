@@ -1,2 +1,315 @@
-"""(placeholder: filled by its issue)"""
-__all__ = []
+"""Pooling, unpooling and upsampling: the decoder's half of the lecture.
+
+Max pooling is two steps. First find the switches: for each window, the flat index of its
+maximum within the (H·W) plane of the input (PyTorch's ``return_indices``), by an argmax over
+the kernel taps of im2col's columns; ties go to the first maximum. Then gather the input at the
+switches. Only the gather carries a gradient, and its backward scatters each gradient to its
+switch. Max-unpooling is the same pair the other way round: its forward scatters values to the
+switches (zeros elsewhere) and its backward gathers. Two linear maps, each the other's adjoint,
+like im2col and col2im.
+
+The lecture's three unpoolings are one call each:
+
+    F.bed_of_nails(x, 2)                              value in the top-left corner, zeros elsewhere
+    F.interpolate(x, scale_factor=2, mode="nearest")  value copied into the whole 2×2 block
+    F.max_unpool2d(y, switches, 2)                    value back where max pooling found it
+
+interpolate is separable: out = A_h · x · A_wᵀ per image and channel, with A the 1-D interpolation
+matrix along each axis (PyTorch's definitions), and its backward is the transpose, A_hᵀ · g · A_w.
+"""
+import numbers
+
+from .. import _checks
+from ..backend import get_array_module, scatter_add
+from ..tensor import Function, Tensor
+from .conv import Geometry, _col2im, _im2col, _out_size
+
+__all__ = ["max_pool2d", "max_unpool2d", "avg_pool2d", "interpolate", "upsample_nearest", "upsample_bilinear",
+           "bed_of_nails"]
+
+
+# ------------------------------------------------------------------ switches
+
+def _switches(x, geo):
+    """x: (N, C, H, W) -> int64 (N, C, H_out, W_out): the flat index in the H·W plane of each window's maximum."""
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geo
+    ho, wo = _out_size((h, w), geo)
+    # padding with -inf never wins the max, so the switch always lies in the unpadded input
+    cols = _im2col(x, geo, (ho, wo), pad_value=-xp.inf).reshape(c, kh * kw, n, ho, wo)
+    tap = cols.argmax(axis=1)   # (C, N, H_out, W_out), the first maximum on ties
+    row = xp.arange(ho).reshape(ho, 1) * sh - ph + (tap // kw) * dh
+    col = xp.arange(wo) * sw - pw + (tap % kw) * dw
+    return (row * w + col).astype(xp.int64).transpose(1, 0, 2, 3)
+
+
+def _gather(x, indices):
+    """out[n, c, i, j] = x[n, c].ravel()[indices[n, c, i, j]]."""
+    xp = get_array_module(x)
+    n, c = indices.shape[:2]
+    flat = xp.take_along_axis(x.reshape(n * c, -1), indices.reshape(n * c, -1), axis=1)
+    return flat.reshape(indices.shape)
+
+
+def _scatter(values, indices, plane_size, accumulate):
+    """Zeros of shape (N, C, *plane_size) with each value at its switch; repeated switches add when accumulate."""
+    xp = get_array_module(values)
+    n, c = values.shape[:2]
+    plane = plane_size[0] * plane_size[1]
+    out = xp.zeros(n * c * plane, dtype=values.dtype)
+    flat = (xp.arange(n * c).reshape(n * c, 1) * plane + indices.reshape(n * c, -1)).reshape(-1)
+    if accumulate:
+        scatter_add(out, flat, values.reshape(-1))
+    else:   # every position owns at most one switch (or, unpooling, the values written there are equal)
+        out[flat] = values.reshape(-1)
+    return out.reshape((n, c) + tuple(plane_size))
+
+
+class GatherSwitches(Function):
+    """x: (N, C, H, W), indices: (N, C, h, w) -> x at the switches; backward sends each gradient to its switch."""
+
+    def forward(self, x, indices=None, overlapping=True):
+        self.indices, self.plane, self.overlapping = indices, x.shape[2:], overlapping
+        return _gather(x, indices)
+
+    def backward(self, grad):
+        # overlapping windows can share a switch: their gradients add up there
+        return _scatter(grad, self.indices, self.plane, accumulate=self.overlapping)
+
+
+class ScatterSwitches(Function):
+    """x: (N, C, h, w), indices like x -> (N, C, *plane_size), each value at its switch, zeros elsewhere."""
+
+    def forward(self, x, indices=None, plane_size=None):
+        self.indices = indices
+        return _scatter(x, indices, plane_size, accumulate=False)
+
+    def backward(self, grad):
+        return _gather(grad, self.indices)
+
+
+# ------------------------------------------------------------------ pooling
+
+def _pool_geometry(fname, x, kernel_size, stride, padding, dilation=1):
+    a = _checks.tensor_arg(fname, "input", x, ndim=4, floating=True)
+    if 0 in a.shape:
+        raise ValueError(f"{fname}: input must have no empty dimension, got shape {tuple(a.shape)}")
+    kernel = _checks.int_tuple(fname, "kernel_size", kernel_size, 2, minimum=1)
+    geo = Geometry(kernel, _checks.int_tuple(fname, "stride", kernel if stride is None else stride, 2, minimum=1),
+                   _checks.int_tuple(fname, "padding", padding, 2, minimum=0),
+                   _checks.int_tuple(fname, "dilation", dilation, 2, minimum=1))
+    _checks.pool_padding(fname, geo.padding, kernel)
+    _checks.conv_output_size(fname, a.shape[2:], *geo)
+    return a, geo
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, *, return_indices=False):
+    """Max pooling: input (N, C, H, W) -> (N, C, H_out, W_out); stride defaults to kernel_size.
+
+    return_indices=True also returns the switches: an int64 tensor (no gradient) holding, for each
+    output, the flat index of its maximum within the input's H·W plane (for F.max_unpool2d).
+    Padding (at most half the kernel) is -inf; ties go to the first maximum in the window.
+    """
+    a, geo = _pool_geometry("max_pool2d", input, kernel_size, stride, padding, dilation)
+    indices = _switches(a, geo)
+    spans = [d * (k - 1) + 1 for k, d in zip(geo.kernel_size, geo.dilation)]
+    overlapping = any(s < span for s, span in zip(geo.stride, spans))
+    out = GatherSwitches.apply(input, indices=indices, overlapping=overlapping)
+    return (out, Tensor(indices)) if return_indices else out
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Max-unpooling: each value back at its switch, zeros elsewhere.
+
+    input, indices: (N, C, H, W), as returned by ``max_pool2d(..., return_indices=True)``
+    -> (N, C, H_out, W_out), by default H_out = (H − 1)·s − 2p + kH. output_size ((H_out, W_out),
+    or a full shape whose last two entries are taken) settles the size that pooling rounded down.
+    """
+    fname = "max_unpool2d"
+    a = _checks.tensor_arg(fname, "input", input, ndim=4, floating=True)
+    idx = _checks.tensor_arg(fname, "indices", indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{fname}: indices must be an integer tensor, got dtype {idx.dtype}")
+    if tuple(idx.shape) != tuple(a.shape):
+        raise ValueError(f"{fname}: indices has shape {tuple(idx.shape)} but input has shape {tuple(a.shape)}; "
+                         "they must be the same (the pooled values and their switches)")
+    kernel = _checks.int_tuple(fname, "kernel_size", kernel_size, 2, minimum=1)
+    stride = _checks.int_tuple(fname, "stride", kernel if stride is None else stride, 2, minimum=1)
+    padding = _checks.int_tuple(fname, "padding", padding, 2, minimum=0)
+    default = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(a.shape[2:], stride, padding, kernel))
+    size = default if output_size is None else _unpool_size(fname, output_size, default, stride)
+    if min(size) < 1:
+        raise ValueError(f"{fname}: the output size {size} is empty; padding {padding} is too large")
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= size[0] * size[1]):
+        raise ValueError(f"{fname}: indices must lie in [0, {size[0] * size[1]}) for an output of size {size}, "
+                         f"got values from {int(idx.min())} to {int(idx.max())}")
+    return ScatterSwitches.apply(input, indices=idx, plane_size=size)
+
+
+def _unpool_size(fname, output_size, default, stride):
+    if not isinstance(output_size, (tuple, list)) or len(output_size) < 2:
+        raise TypeError(f"{fname}: output_size must be (H, W) or a shape ending in (H, W), got {output_size!r}")
+    size = _checks.int_tuple(fname, "output_size", tuple(output_size)[-2:], 2, minimum=1)
+    for n, d, s in zip(size, default, stride):
+        if not d - s < n < d + s:
+            raise ValueError(f"{fname}: output_size {size} is not reachable from this pooling: each size must "
+                             f"lie strictly between default - stride and default + stride, default {default}, "
+                             f"stride {stride}")
+    return size
+
+
+class AvgPool2d(Function):
+    """x: (N, C, H, W) -> the mean of each window, (N, C, H_out, W_out); backward spreads g/count over it."""
+
+    def forward(self, x, geo=None, count_include_pad=True):
+        xp = get_array_module(x)
+        n, c = x.shape[:2]
+        self.geo, self.shape, self.out_size = geo, x.shape, _out_size(x.shape[2:], geo)
+        taps = geo.kernel_size[0] * geo.kernel_size[1]
+        self.divisor = taps if count_include_pad else _window_counts(xp, x.shape[2:], geo, self.out_size, x.dtype)
+        cols = _im2col(x, geo, self.out_size).reshape(c, taps, n, *self.out_size)
+        return (cols.sum(axis=1) / self.divisor).transpose(1, 0, 2, 3)
+
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        c, taps = self.shape[1], self.geo.kernel_size[0] * self.geo.kernel_size[1]
+        share = grad.transpose(1, 0, 2, 3) / self.divisor          # (C, N, H_out, W_out)
+        cols = xp.broadcast_to(share[:, None], (c, taps) + share.shape[1:]).reshape(c * taps, -1)
+        return _col2im(cols, self.geo, self.shape, self.out_size)
+
+
+def _window_counts(xp, size, geo, out_size, dtype):
+    """(H_out, W_out): how many taps of each window fall on the input rather than on the padding."""
+    counts = []
+    for n, k, s, p, d, m in zip(size, geo.kernel_size, geo.stride, geo.padding, geo.dilation, out_size):
+        pos = xp.arange(m).reshape(m, 1) * s - p + xp.arange(k) * d
+        counts.append(((pos >= 0) & (pos < n)).sum(axis=1))
+    return (counts[0].reshape(-1, 1) * counts[1]).astype(dtype)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, *, count_include_pad=True):
+    """Average pooling: input (N, C, H, W) -> (N, C, H_out, W_out); stride defaults to kernel_size.
+
+    count_include_pad=True (PyTorch's default) divides by kH·kW, padding zeros included;
+    False divides by the number of input values in each window.
+    """
+    _, geo = _pool_geometry("avg_pool2d", input, kernel_size, stride, padding)
+    if not isinstance(count_include_pad, bool):
+        raise TypeError(f"avg_pool2d: count_include_pad must be True or False, got {count_include_pad!r}")
+    return AvgPool2d.apply(input, geo=geo, count_include_pad=count_include_pad)
+
+
+# ------------------------------------------------------------------ upsampling
+
+def _interp_matrix(xp, n_in, n_out, mode, align_corners, scale_factor, dtype):
+    """(n_out, n_in): row o holds the weights that output o takes from the inputs (PyTorch's definitions).
+
+    scale_factor: the user's factor when one was given (PyTorch then maps with 1/scale_factor), else None.
+    """
+    rows = xp.arange(n_out)
+    matrix = xp.zeros((n_out, n_in), dtype=dtype)
+    if mode == "nearest":
+        # src = floor(dst · scale), computed in float32 as PyTorch does
+        scale = xp.float32(1.0 / scale_factor if scale_factor else n_in / n_out)
+        src = xp.floor(rows.astype(xp.float32) * scale).astype(xp.int64)
+        matrix[rows, xp.minimum(src, n_in - 1)] = 1
+        return matrix
+    if align_corners:   # the corner pixels' centres line up: src = dst · (in − 1) / (out − 1)
+        src = rows * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
+    else:               # pixel centres line up: src = (dst + ½) · scale − ½, clamped at 0
+        scale = 1.0 / scale_factor if scale_factor else n_in / n_out
+        src = xp.maximum((rows + 0.5) * scale - 0.5, 0.0)
+    src = src.astype(dtype)
+    left = xp.minimum(xp.floor(src).astype(xp.int64), n_in - 1)
+    right = xp.minimum(left + 1, n_in - 1)
+    weight = src - left
+    matrix[rows, left] = 1 - weight
+    matrix[rows, right] += weight   # at the last input left == right: the weights still sum to 1
+    return matrix
+
+
+class Interpolate(Function):
+    """x: (N, C, H, W) -> A_h · x · A_wᵀ: (N, C, H_out, W_out); backward is the transpose, A_hᵀ · g · A_w."""
+
+    def forward(self, x, size=None, mode="nearest", align_corners=False, scale_factor=(None, None)):
+        xp = get_array_module(x)
+        self.a_h, self.a_w = (_interp_matrix(xp, n, m, mode, align_corners, f, x.dtype)
+                              for n, m, f in zip(x.shape[2:], size, scale_factor))
+        return self.a_h @ x @ self.a_w.T
+
+    def backward(self, grad):
+        return self.a_h.T @ grad @ self.a_w
+
+
+def _scale_pair(fname, scale_factor):
+    vals = tuple(scale_factor) if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * 2
+    if len(vals) != 2 or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in vals):
+        raise TypeError(f"{fname}: scale_factor must be a number or a pair of numbers, got {scale_factor!r}")
+    if not all(v > 0 for v in vals):
+        raise ValueError(f"{fname}: scale_factor must be positive, got {scale_factor!r}")
+    return tuple(float(v) for v in vals)
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None):
+    """Resize input (N, C, H, W) to ``size`` (H_out, W_out), or by ``scale_factor``, as PyTorch does.
+
+    mode "nearest": src = floor(dst · scale); "bilinear": align_corners=False (the default) lines up
+    pixel centres, True lines up the corner pixels. scale is in/out, or 1/scale_factor when a
+    scale_factor is given (unless recompute_scale_factor=True); the output size is floor(in · scale_factor).
+    """
+    fname = "interpolate"
+    a = _checks.tensor_arg(fname, "input", input, ndim=4, floating=True)
+    if mode not in ("nearest", "bilinear"):
+        raise ValueError(f"{fname}: mode must be 'nearest' or 'bilinear', got {mode!r}")
+    if align_corners is not None and mode == "nearest":
+        raise ValueError(f"{fname}: align_corners can only be set with mode='bilinear', got mode={mode!r}")
+    if (size is None) == (scale_factor is None):
+        raise ValueError(f"{fname}: give exactly one of size and scale_factor, got size={size!r} and "
+                         f"scale_factor={scale_factor!r}")
+    factors = (None, None)
+    if size is not None:
+        size = _checks.int_tuple(fname, "size", size, 2, minimum=1)
+    else:
+        factors = _scale_pair(fname, scale_factor)
+        size = tuple(int(n * f // 1) for n, f in zip(a.shape[2:], factors))
+        if min(size) < 1:
+            raise ValueError(f"{fname}: scale_factor {scale_factor!r} makes an empty output {size} "
+                             f"from input size {tuple(a.shape[2:])}")
+        if recompute_scale_factor:
+            factors = (None, None)
+    return Interpolate.apply(input, size=size, mode=mode, align_corners=bool(align_corners), scale_factor=factors)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """PyTorch's upsample_nearest: interpolate with mode='nearest'."""
+    return interpolate(input, size=size, scale_factor=scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """PyTorch's upsample_bilinear: interpolate with mode='bilinear' and align_corners=True."""
+    return interpolate(input, size=size, scale_factor=scale_factor, mode="bilinear", align_corners=True)
+
+
+class BedOfNails(Function):
+    """x: (N, C, H, W) -> (N, C, H·sH, W·sW): each value in the top-left corner of its block, zeros elsewhere."""
+
+    def forward(self, x, scale=None):
+        xp = get_array_module(x)
+        (n, c, h, w), (sh, sw) = x.shape, scale
+        self.scale = scale
+        out = xp.zeros((n, c, h * sh, w * sw), dtype=x.dtype)
+        out[:, :, ::sh, ::sw] = x
+        return out
+
+    def backward(self, grad):
+        sh, sw = self.scale
+        return grad[:, :, ::sh, ::sw]
+
+
+def bed_of_nails(input, scale_factor=2):
+    """The lecture's "bed of nails" unpooling: input (N, C, H, W) -> (N, C, H·s, W·s), zeros but the corners."""
+    _checks.tensor_arg("bed_of_nails", "input", input, ndim=4, floating=True)
+    scale = _checks.int_tuple("bed_of_nails", "scale_factor", scale_factor, 2, minimum=1)
+    return BedOfNails.apply(input, scale=scale)
