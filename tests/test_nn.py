@@ -207,9 +207,25 @@ def test_summary_upsampling_divides_the_jump():
     model = nn.Sequential(nn.Conv2d(1, 1, 3, stride=2, padding=1), nn.ConvTranspose2d(1, 1, 4, stride=2, padding=1),
                           nn.Upsample(scale_factor=2, mode="bilinear"))
     rows = nn.summary(model, (1, 8, 8), print_fn=lambda *a: None)
-    # conv: rf 3, jump 2; transposed conv: jump 1, rf 3 + 3·1 = 6; bilinear x2: rf 6 + 1, jump 1/2
-    assert [(r["receptive_field"], r["jump"]) for r in rows] == [(3, 2), (6, 1), (7, 0.5)]
+    # conv: rf 3, jump 2; transposed k4 s2: each output reads 2 inputs, one step (2 px) apart: rf 5, jump 1;
+    # bilinear x2: each output mixes 2 neighbours, one step (1 px) apart: rf 6, jump 1/2
+    assert [(r["receptive_field"], r["jump"]) for r in rows] == [(3, 2), (5, 1), (6, 0.5)]
     assert rows[-1]["output_shape"] == (1, 1, 16, 16)
+
+
+@pytest.mark.parametrize("k,s,d", [(2, 2, 1), (3, 2, 1), (4, 2, 1), (5, 3, 1), (3, 2, 2), (3, 1, 2), (4, 4, 2)])
+def test_summary_transposed_conv_rule_matches_the_inputs_an_output_reads(k, s, d):
+    up = nn.ConvTranspose2d(1, 1, k, stride=s, dilation=d, bias=False)
+    nn.init.ones_(up.weight)
+    rows = nn.summary(up, (1, 1, 9), print_fn=lambda *a: None)
+    # measured: the widest set of inputs (in input steps, + 1) that any output pixel depends on
+    widest = 0
+    for o in range(up(md.zeros(1, 1, 1, 9)).shape[3]):
+        x = md.zeros(1, 1, 1, 9, requires_grad=True)
+        up(x)[0, 0, 0, o].backward()
+        hit = np.flatnonzero(x.grad[0, 0, 0])
+        widest = max(widest, hit[-1] - hit[0] + 1 if hit.size else 0)
+    assert rows[0]["receptive_field"] == widest
 
 
 def test_summary_rejects_bad_input_size():
@@ -398,3 +414,11 @@ def test_init_functions():
         nn.init.kaiming_normal_(w, mode="fan")
     with pytest.raises(ValueError, match="calculate_gain: unknown nonlinearity 'swish'"):
         nn.init.calculate_gain("swish")
+
+
+def test_batchnorm_failed_call_counts_no_batch():
+    bn = nn.BatchNorm2d(2)
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        bn(md.randn(1, 2, 1, 1))
+    assert int(bn.num_batches_tracked.item()) == 0
+    np.testing.assert_array_equal(bn.running_var.data, [1, 1])

@@ -254,8 +254,11 @@ class ConvTranspose2d(_ConvBase):
         return tuple(pads)
 
     def _receptive_field(self, rf, jump, in_shape, out_shape):
-        jump = tuple(j / s for j, s in zip(jump, self.stride))
-        return _conv_like_rf(rf, jump, self.kernel_size, (1, 1), self.dilation)
+        # Output o reads input i where o = i·s - p + t·d for a tap t < k. Taps that reach one output differ by
+        # s/g in t (g = gcd(d, s)), so an output reads at most ceil(k·g/s) inputs, d/g input steps apart.
+        rf = tuple(r + (-(-k * math.gcd(d, s) // s) - 1) * (d // math.gcd(d, s)) * j
+                   for r, k, s, d, j in zip(rf, self.kernel_size, self.stride, self.dilation, jump))
+        return rf, tuple(j / s for j, s in zip(jump, self.stride))
 
 
 # ---------------------------------------------------------------- pooling and resampling
@@ -396,14 +399,17 @@ class BatchNorm2d(Module):
 
     def forward(self, x):
         _input("BatchNorm2d", x, 4, self.num_features, channel_name="num_features")
+        # batch statistics in training, and always when no running statistics are kept
         use_batch_stats = self.training or not self.track_running_stats
         momentum = 0.0 if self.momentum is None else self.momentum
+        batches = None
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
-            if self.momentum is None:
-                momentum = 1.0 / int(self.num_batches_tracked.item())
-        # running statistics are updated only when they are tracked and we are training
-        update = self.training and self.track_running_stats
-        return F.batch_norm(x, self.running_mean if update or not use_batch_stats else None,
-                            self.running_var if update or not use_batch_stats else None,
-                            self.weight, self.bias, training=use_batch_stats, momentum=momentum, eps=self.eps)
+            batches = int(self.num_batches_tracked.item()) + 1
+            if self.momentum is None:   # cumulative average: the k-th batch gets weight 1/k
+                momentum = 1.0 / batches
+        # running statistics, when kept, are updated in training (in place, by F.batch_norm) and read in eval
+        out = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                           training=use_batch_stats, momentum=momentum, eps=self.eps)
+        if batches is not None:
+            self.num_batches_tracked.data[...] = batches
+        return out

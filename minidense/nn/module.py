@@ -225,8 +225,11 @@ class Module:
     # ------------------------------------------------------------ modes and gradients
     def train(self, mode=True):
         """Training mode (Dropout drops, BatchNorm uses batch statistics) for self and all descendants."""
-        for m in self.modules():
-            object.__setattr__(m, "training", bool(mode))
+        if not isinstance(mode, bool):
+            raise TypeError(f"{type(self).__name__}.train: mode must be True or False, got {mode!r}")
+        object.__setattr__(self, "training", mode)
+        for child in self.children():   # through child.train, so a subclass may override it
+            child.train(mode)
         return self
 
     def eval(self):
@@ -351,11 +354,11 @@ class Module:
         return ""
 
     def __repr__(self):
-        lines = [f"({name}): " + repr(child).replace("\n", "\n  ") for name, child in self.named_children()]
-        if not lines:
+        children = [f"({name}): " + repr(child).replace("\n", "\n  ") for name, child in self.named_children()]
+        if not children:
             return f"{type(self).__name__}({self.extra_repr()})"
-        head = f"{type(self).__name__}(" + (self.extra_repr() + "\n" if self.extra_repr() else "\n")
-        return head + "".join(f"  {line}\n" for line in lines) + ")"
+        lines = (self.extra_repr().split("\n") if self.extra_repr() else []) + children
+        return f"{type(self).__name__}(\n" + "".join(f"  {line}\n" for line in lines) + ")"
 
     def summary(self, input_size, print_fn=print):
         """Print a table of each layer's output shape, parameters and receptive field; see :func:`summary`."""
@@ -495,13 +498,15 @@ def summary(model, input_size, print_fn=print):
     between neighbouring positions of the current feature map (starting at rf = 1, jump = 1):
 
     - Conv2d / MaxPool2d / AvgPool2d (kernel k, stride s, dilation d): rf += (k-1)·d·jump; jump *= s.
-    - ConvTranspose2d: jump /= s first, then rf += (k-1)·d·jump (its kernel spans (k-1)·d output steps).
+    - ConvTranspose2d: an output reads at most ceil(k·g/s) inputs, d/g input steps apart (g = gcd(d, s)), so
+      rf += (ceil(k·g/s) - 1)·(d/g)·jump; then jump /= s. (k=2, s=2: rf unchanged; k=4, s=2: one input step;
+      s=1: (k-1)·d·jump, as a convolution.)
     - Upsample by s: jump /= s; bilinear also adds one input step (rf += old jump); nearest adds nothing.
     - MaxUnpool2d: jump /= s, rf unchanged (each output reads one input position).
     - Linear: its output sees every input pixel; rf is reported as None ("all") from there on.
     - Everything else (ReLU, BatchNorm2d, Dropout, Flatten...) leaves rf and jump unchanged.
 
-    Values can be fractions after upsampling (shown rounded). For a chain, or an encoder-decoder whose
+    Values can be fractions after upsampling beyond the input's resolution. For a chain, or an encoder-decoder whose
     deepest path runs through every layer in execution order (FCN, U-Net: the skip paths are shorter),
     this is the receptive field of the output. Parallel branches executed one after another (ASPP-like)
     are added up, which overestimates: there it is an upper bound.
