@@ -364,3 +364,37 @@ def test_build_model_by_name():
         build_model("segnet", 3, 5)
     with pytest.raises(ValueError, match=r"out_channels must equal in_channels=3, got out_channels=5"):
         build_model("autoencoder", 3, 5)
+
+
+def test_summary_walks_every_model():
+    cases = [(UNet(3, 5, base_channels=4, depth=3), (3, 16, 16), (1, 5, 16, 16)),
+             (FCN(3, 5, base_channels=2), (3, 16, 8), (1, 5, 16, 8)),
+             (EncoderDecoder(3, 5, base_channels=2, depth=2), (3, 8, 8), (1, 5, 8, 8)),
+             (AutoEncoder(3, size=8, latent_dim=4, base_channels=2), (3, 8, 8), (1, 3, 8, 8))]
+    for model, size, out_shape in cases:
+        rows = model.summary(size, print_fn=lambda *args: None)
+        assert rows[-1]["output_shape"] == out_shape
+        assert sum(r["params"] for r in rows) == sum(p.size for p in model.parameters())
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", ["unet", "fcn", "encdec"])
+def test_models_run_on_the_gpu_as_on_the_cpu(name):
+    model = build_model(name, 2, 3, base_channels=2)
+    x = md.randn(2, 2, 16, 16)
+    expected = model(x).numpy()
+    model.to("cuda")
+    out = model(x.cuda())
+    assert out.device == "cuda"
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-4, atol=1e-5)
+    (out * out).sum().backward()
+    assert all(md.backend.device_of(p.grad) == "cuda" for p in model.parameters())
+
+
+@pytest.mark.gpu
+def test_autoencoder_walks_its_latent_space_on_the_gpu():
+    model = AutoEncoder(2, size=8, latent_dim=3, base_channels=2).to("cuda")
+    x1, x2 = md.rand(2, 8, 8).cuda(), md.rand(2, 8, 8).cuda()
+    with md.no_grad():
+        walk = model.interpolate(x1, x2, steps=4)
+    assert walk.device == "cuda" and walk.shape == (4, 2, 8, 8)
