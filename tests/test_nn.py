@@ -422,3 +422,19 @@ def test_batchnorm_failed_call_counts_no_batch():
         bn(md.randn(1, 2, 1, 1))
     assert int(bn.num_batches_tracked.item()) == 0
     np.testing.assert_array_equal(bn.running_var.data, [1, 1])
+
+
+def test_summary_receptive_field_of_a_chain_matches_the_measured_one():
+    model = nn.Sequential(nn.Conv2d(1, 1, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(1, 1, 3, dilation=2, padding=2),
+                          nn.ConvTranspose2d(1, 1, 4, stride=2, padding=1), nn.Conv2d(1, 1, 3, padding=1))
+    for p in model.parameters():
+        nn.init.ones_(p)   # positive weights and biases: nothing cancels, ReLU passes everything
+    rows = nn.summary(model, (1, 24, 24), print_fn=lambda *a: None)
+    assert [r["receptive_field"] for r in rows] == [3, 3, 11, 13, 15]
+    widest = 0
+    for o in range(24):
+        x = md.ones(1, 1, 24, 24, requires_grad=True)
+        model(x)[0, 0, 12, o].backward()
+        cols = np.flatnonzero(x.grad[0, 0].any(axis=0))
+        widest = max(widest, cols[-1] - cols[0] + 1)
+    assert widest == rows[-1]["receptive_field"]
