@@ -1,0 +1,221 @@
+"""Pictures of pixel labels: colours for classes, depth, normals and keypoints, prediction grids,
+training curves and confusion matrices.
+
+Inputs follow the project's layout (images (C, H, W), label maps (H, W)); outputs are channels-last
+(H, W, 3) float32 arrays in [0, 1] ready for ``imshow`` / :func:`minidense.data.io.write_png`, or
+matplotlib figures, saved as PNG when ``path`` is given. Figures are made with
+``matplotlib.figure.Figure`` rather than pyplot: nothing is registered with a GUI backend, nothing is
+shown, nothing needs closing, and it works the same on a headless machine (Agg) and in a notebook.
+"""
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+
+from . import backend
+from .constants import IGNORE_INDEX
+from .tensor import Tensor
+
+KINDS = ("labels", "depth", "normals", "heatmaps", "image")
+
+
+def _np(fname, name, x):
+    if isinstance(x, Tensor):
+        x = x.data
+    if not backend.is_array(x):
+        raise TypeError(f"{fname}: {name} must be an array or a Tensor, got {type(x).__name__}")
+    return backend.to_numpy(x)
+
+
+def _finish(fig, path):
+    if path is not None:
+        fig.savefig(path, dpi=fig.dpi)
+    return fig
+
+
+def _cmap(name):
+    return matplotlib.colormaps[name]
+
+
+def voc_palette(n=256):
+    """PASCAL VOC's colours (n, 3) uint8: the bits of the class index spread over the high bits of R, G, B.
+    Class 0 is black and IGNORE_INDEX = 255 gets VOC's own cream (224, 224, 192)."""
+    index = np.arange(n)
+    palette = np.zeros((n, 3), dtype=np.int64)
+    for j in range(8):
+        for ch in range(3):
+            palette[:, ch] |= ((index >> (3 * j + ch)) & 1) << (7 - j)
+    return palette.astype(np.uint8)
+
+
+def colorize_labels(labels):
+    """(..., H, W) integer labels -> (..., H, W, 3) float32 VOC colours."""
+    labels = _np("colorize_labels", "labels", labels)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"colorize_labels: labels must be integers, got dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() > 255):
+        raise ValueError(f"colorize_labels: labels must be in [0, 255], got [{labels.min()}, {labels.max()}]")
+    return voc_palette()[labels].astype(np.float32) / 255
+
+
+def to_hwc(image):
+    """(3, H, W) or (1, H, W) or (H, W) image in [0, 1] -> (H, W, 3) float32."""
+    image = _np("to_hwc", "image", image).astype(np.float32)
+    if image.ndim == 2:
+        image = image[None]
+    if image.ndim != 3 or image.shape[0] not in (1, 3):
+        raise ValueError(f"to_hwc: image must be (3, H, W), (1, H, W) or (H, W), got shape {image.shape}")
+    return np.repeat(image, 3 // image.shape[0], axis=0).transpose(1, 2, 0)
+
+
+def overlay(image, labels, alpha=0.5):
+    """The image (3, H, W) with its non-background labels (H, W) blended in at ``alpha`` -> (H, W, 3)."""
+    rgb, labels = to_hwc(image), _np("overlay", "labels", labels)
+    if labels.shape != rgb.shape[:2]:
+        raise ValueError(f"overlay: labels must be (H, W) = {rgb.shape[:2]}, got {labels.shape}")
+    a = np.where(labels[..., None] > 0, alpha, 0.0)
+    return ((1 - a) * rgb + a * colorize_labels(labels)).astype(np.float32)
+
+
+def depth_to_rgb(depth, cmap="viridis", vmin=None, vmax=None):
+    """Depth (H, W) or (1, H, W) through a matplotlib colormap -> (H, W, 3); range from the data by default."""
+    d = _np("depth_to_rgb", "depth", depth).astype(np.float64)
+    d = d[0] if d.ndim == 3 and d.shape[0] == 1 else d
+    if d.ndim != 2:
+        raise ValueError(f"depth_to_rgb: depth must be (H, W) or (1, H, W), got shape {np.shape(depth)}")
+    lo = np.nanmin(d) if vmin is None else vmin
+    hi = np.nanmax(d) if vmax is None else vmax
+    scaled = (d - lo) / (hi - lo) if hi > lo else np.zeros_like(d)
+    return _cmap(cmap)(np.clip(scaled, 0, 1))[..., :3].astype(np.float32)   # colormaps saturate
+
+
+def normals_to_rgb(normals):
+    """Normals (3, H, W), normalised here, shown as (n + 1) / 2 -> (H, W, 3)."""
+    n = _np("normals_to_rgb", "normals", normals).astype(np.float64)
+    if n.ndim != 3 or n.shape[0] != 3:
+        raise ValueError(f"normals_to_rgb: normals must be (3, H, W), got shape {n.shape}")
+    length = np.linalg.norm(n, axis=0)
+    n = n / np.where(length > 0, length, 1.0)
+    return ((n + 1) / 2).transpose(1, 2, 0).astype(np.float32)
+
+
+def draw_keypoints(image, points, visible=None, radius=1.5, color=(1.0, 0.1, 0.1), hidden_color=(0.1, 0.4, 1.0)):
+    """The image (3, H, W) with a disc at each (x, y) of points (K, 2) -> (H, W, 3); points not
+    visible are drawn as rings in ``hidden_color``."""
+    rgb = to_hwc(image).copy()
+    points = _np("draw_keypoints", "points", points).astype(np.float64).reshape(-1, 2)
+    visible = np.ones(len(points), bool) if visible is None else _np("draw_keypoints", "visible", visible).ravel()
+    if visible.shape != (len(points),):
+        raise ValueError(f"draw_keypoints: visible must have one entry per point ({len(points)}), got {visible.shape}")
+    H, W = rgb.shape[:2]
+    dist = np.hypot(np.arange(W)[None, None] - points[:, 0, None, None],
+                    np.arange(H)[None, :, None] - points[:, 1, None, None])      # (K, H, W)
+    disc = (dist[visible] <= radius).any(0)
+    ring = ((dist[~visible] <= radius + 0.5) & (dist[~visible] >= radius - 0.5)).any(0)
+    rgb[ring] = hidden_color
+    rgb[disc] = color
+    return rgb
+
+
+def _show(kind, target):
+    """One target as (H, W, 3)."""
+    if kind == "labels":
+        return colorize_labels(target)
+    if kind == "depth":
+        return depth_to_rgb(target)
+    if kind == "normals":
+        return normals_to_rgb(target)
+    if kind == "heatmaps":
+        return _cmap("magma")(np.clip(np.max(target, axis=0), 0, 1))[..., :3].astype(np.float32)
+    return to_hwc(np.clip(target, 0, 1))
+
+
+def _error(kind, truth, pred):
+    """Where and how much the prediction is wrong, as (H, W, 3)."""
+    if kind == "labels":
+        err = np.zeros(truth.shape + (3,), np.float32)
+        err[(pred != truth)] = (1.0, 0.15, 0.15)
+        err[truth == IGNORE_INDEX] = (0.5, 0.5, 0.5)
+        return err
+    if kind == "normals":
+        t = truth / np.maximum(np.linalg.norm(truth, axis=0), 1e-12)
+        p = pred / np.maximum(np.linalg.norm(pred, axis=0), 1e-12)
+        return depth_to_rgb(np.degrees(np.arccos(np.clip((t * p).sum(0), -1, 1))), "inferno", 0, 90)
+    diff = np.abs(np.asarray(pred, np.float64) - truth)
+    return depth_to_rgb(diff.max(0) if diff.ndim == 3 else diff, "inferno", 0, None)
+
+
+def prediction_grid(images, truths, preds, kind, path=None, max_rows=6):
+    """A figure with one row per sample: input | ground truth | prediction | error.
+
+    images (N, C, H, W); truths and preds as ``kind``: "labels" (N, H, W), "depth" (N, 1, H, W),
+    "normals" (N, 3, H, W), "heatmaps" (N, K, H, W), "image" (N, 3, H, W).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"prediction_grid: kind must be one of {KINDS}, got {kind!r}")
+    images = _np("prediction_grid", "images", images)
+    truths, preds = _np("prediction_grid", "truths", truths), _np("prediction_grid", "preds", preds)
+    if truths.shape != preds.shape or len(images) != len(truths):
+        raise ValueError(f"prediction_grid: truths and preds must have the same shape and as many samples as images, "
+                         f"got {truths.shape}, {preds.shape} and {images.shape}")
+    rows = min(len(images), max_rows)
+    fig = Figure(figsize=(8, 2 * rows), dpi=80)
+    axes = fig.subplots(rows, 4, squeeze=False)
+    for r in range(rows):
+        panels = [to_hwc(images[r]), _show(kind, truths[r]), _show(kind, preds[r]), _error(kind, truths[r], preds[r])]
+        for c, (ax, panel) in enumerate(zip(axes[r], panels)):
+            ax.imshow(panel, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(("input", "ground truth", "prediction", "error")[c])
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def plot_curves(history, path=None):
+    """Training curves from a list of per-epoch dicts (``epoch``, ``train_loss``, ``val_loss`` and
+    metrics): the losses in one panel, every other numeric key in a panel of its own."""
+    if not isinstance(history, (list, tuple)) or not history or not all(isinstance(h, dict) for h in history):
+        raise ValueError("plot_curves: history must be a non-empty list of per-epoch dicts")
+    epochs = [h.get("epoch", i) for i, h in enumerate(history)]
+    keys = [k for k in history[-1] if k not in ("epoch", "train_loss", "val_loss")
+            and isinstance(history[-1][k], (int, float, np.number)) and not isinstance(history[-1][k], bool)]
+    fig = Figure(figsize=(4 * (1 + len(keys)), 3.2), dpi=80)
+    axes = fig.subplots(1, 1 + len(keys), squeeze=False)
+    for name in ("train_loss", "val_loss"):
+        xs = [e for e, h in zip(epochs, history) if name in h]
+        if xs:
+            axes[0, 0].plot(xs, [h[name] for h in history if name in h], marker="o", label=name)
+    axes[0, 0].set_title("loss")
+    axes[0, 0].set_xlabel("epoch")
+    axes[0, 0].legend()
+    for ax, key in zip(axes[0, 1:], keys):
+        ax.plot([e for e, h in zip(epochs, history) if key in h], [h[key] for h in history if key in h], marker="o")
+        ax.set_title(key)
+        ax.set_xlabel("epoch")
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def plot_confusion(cm, class_names=None, path=None, normalize=True):
+    """The confusion matrix cm[true, pred] as a heat map (rows normalised to sum 1 by default)."""
+    cm = np.asarray(_np("plot_confusion", "cm", cm), dtype=np.float64)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise ValueError(f"plot_confusion: cm must be a square matrix, got shape {cm.shape}")
+    names = list(class_names) if class_names is not None else [str(i) for i in range(len(cm))]
+    if len(names) != len(cm):
+        raise ValueError(f"plot_confusion: class_names must have {len(cm)} names, got {len(names)}")
+    shown = cm / np.maximum(cm.sum(1, keepdims=True), 1) if normalize else cm
+    fig = Figure(figsize=(1.6 + 0.6 * len(cm), 1.2 + 0.6 * len(cm)), dpi=80)
+    ax = fig.subplots()
+    im = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    for (i, j), v in np.ndenumerate(shown):
+        ax.text(j, i, f"{v:.2f}" if normalize else f"{int(v)}", ha="center", va="center", fontsize=7,
+                color="white" if v > 0.6 * shown.max() else "black")
+    ax.set_xticks(range(len(cm)), names, rotation=45, ha="right")
+    ax.set_yticks(range(len(cm)), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    fig.colorbar(im, ax=ax)
+    fig.tight_layout()
+    return _finish(fig, path)

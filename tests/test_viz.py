@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from minidense import viz
+from minidense.constants import IGNORE_INDEX
+from minidense.data import io, scenes
+
+
+def _not_blank(png, min_shape=(100, 100)):
+    img = io.read_png(png)
+    assert img.shape[0] >= min_shape[0] and img.shape[1] >= min_shape[1]
+    assert img.std() > 0.02 and len(np.unique(img.reshape(-1, img.shape[-1]), axis=0)) > 20
+    return img
+
+
+def test_voc_palette_formula():
+    p = viz.voc_palette()
+    assert p.shape == (256, 3) and p.dtype == np.uint8
+    np.testing.assert_array_equal(p[:4], [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0]])
+    np.testing.assert_array_equal(p[[7, 15]], [[128, 128, 128], [192, 128, 128]])   # VOC: person is 15
+    np.testing.assert_array_equal(p[IGNORE_INDEX], [224, 224, 192])
+    assert len(np.unique(p, axis=0)) == 256                         # every label its own colour
+
+
+def test_image_arrays():
+    d = scenes.generate(1, 32, seed=0)
+    labels = d["labels"][0]
+    c = viz.colorize_labels(labels)
+    assert c.shape == (32, 32, 3) and c.dtype == np.float32
+    assert np.allclose(c[labels == IGNORE_INDEX], np.array([224, 224, 192]) / 255) and (labels == IGNORE_INDEX).any()
+    o = viz.overlay(d["image"][0], labels)
+    np.testing.assert_allclose(o[labels == 0], d["image"][0].transpose(1, 2, 0)[labels == 0])   # background kept
+    assert viz.depth_to_rgb(d["depth"][0]).shape == (32, 32, 3)
+    n = viz.normals_to_rgb(np.array([0.0, 0.0, 2.0]).reshape(3, 1, 1))
+    np.testing.assert_allclose(n[0, 0], [0.5, 0.5, 1.0])
+    k = viz.draw_keypoints(np.zeros((3, 9, 9)), np.array([[4.0, 4.0]]))
+    np.testing.assert_allclose(k[4, 4], [1.0, 0.1, 0.1]) and np.testing.assert_allclose(k[0, 0], 0)
+
+
+@pytest.mark.parametrize("kind", ["labels", "depth", "normals", "heatmaps", "image"])
+def test_prediction_grid_renders(kind, tmp_path):
+    task = {"labels": "segmentation", "depth": "depth", "normals": "normals", "heatmaps": "keypoints",
+            "image": "autoencode"}[kind]
+    ds = scenes.SceneDataset(3, 32, seed=1, task=task)
+    images = np.stack([ds[i][0] for i in range(3)])
+    truths = np.stack([ds[i][1] for i in range(3)])
+    preds = truths[::-1].copy()
+    path = tmp_path / f"{kind}.png"
+    viz.prediction_grid(images, truths, preds, kind, path=path)
+    _not_blank(path)
+
+
+def test_curves_and_confusion_render(tmp_path):
+    history = [{"epoch": e, "train_loss": 1 / (e + 1), "val_loss": 1.2 / (e + 1), "miou": e / 10} for e in range(5)]
+    viz.plot_curves(history, path=tmp_path / "curves.png")
+    _not_blank(tmp_path / "curves.png")
+    cm = np.array([[50, 2, 1], [3, 20, 4], [0, 5, 15]])
+    viz.plot_confusion(cm, ["background", "a", "b"], path=tmp_path / "cm.png")
+    _not_blank(tmp_path / "cm.png")
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="prediction_grid: kind must be one of"):
+        viz.prediction_grid(np.zeros((1, 3, 4, 4)), np.zeros((1, 4, 4)), np.zeros((1, 4, 4)), "segments")
+    with pytest.raises(ValueError, match="normals_to_rgb: normals must be"):
+        viz.normals_to_rgb(np.zeros((2, 4, 4)))
+    with pytest.raises(ValueError, match="colorize_labels: labels must be in"):
+        viz.colorize_labels(np.array([[256]]))
+    with pytest.raises(ValueError, match="plot_confusion: cm must be a square"):
+        viz.plot_confusion(np.zeros((2, 3)))
