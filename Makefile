@@ -34,3 +34,23 @@ thorough: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis runs
+
+# ---- benchmark (issue 10): `make bench` installs the peers, each into its own environment, on first use
+# (PyTorch CPU; Chainer 7.8.1 needs numpy<2 and setuptools<81), then runs bench/run.py. A peer that cannot
+# be installed is reported as absent in the table, not as a failure. BENCH_ARGS="--cases unet_step_64" etc.
+BENCH_TORCH := .bench-venv-torch
+BENCH_CHAINER := .bench-venv-chainer
+
+$(BENCH_TORCH)/.installed:
+	-( test -x $(BENCH_TORCH)/bin/python || $(PYTHON) -m venv $(BENCH_TORCH) ) && \
+	  $(BENCH_TORCH)/bin/pip install -q torch==2.13.0 numpy psutil && touch $@ || \
+	  echo "bench: PyTorch could not be installed; it will be reported absent"
+
+$(BENCH_CHAINER)/.installed:
+	-( test -x $(BENCH_CHAINER)/bin/python || $(PYTHON) -m venv $(BENCH_CHAINER) ) && \
+	  $(BENCH_CHAINER)/bin/pip install -q 'numpy<2' 'setuptools<81' wheel psutil && \
+	  $(BENCH_CHAINER)/bin/pip install -q --no-build-isolation chainer==7.8.1 && touch $@ || \
+	  echo "bench: Chainer could not be installed; it will be reported absent"
+
+bench: $(STAMP) $(BENCH_TORCH)/.installed $(BENCH_CHAINER)/.installed
+	$(PY) bench/run.py $(BENCH_ARGS)

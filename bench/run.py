@@ -1,0 +1,320 @@
+"""Side-by-side benchmark: minidense against PyTorch and Chainer, alternating them in one run.
+
+    .venv/bin/python bench/run.py                      # every case, 3 rounds (what `make bench` runs)
+    .venv/bin/python bench/run.py --cases unet_step_64 --rounds 5
+    .venv/bin/python bench/run.py --device cuda        # against PyTorch CUDA, where a GPU is available
+
+Every (case, framework) runs in its own process (bench/cases_<framework>.py, with that framework's
+interpreter), so peak memory is each framework's own. A round runs every framework once per case,
+the order rotating from round to round, so that all of them see the same machine load; the report
+pools the timed calls of all rounds and gives their median and minimum, the ratio to PyTorch, the
+GFLOP/s against NumPy's own matrix-multiply rate (measured in the same run, on conv-shaped
+matrices) and the peak memory. A peer whose environment is missing is reported as absent.
+
+Writes bench/results/latest.json, latest.md and latest.png (the ratios; git-ignored), or
+latest-cuda.* with --device cuda.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from common import CASES  # noqa: E402
+
+FRAMEWORKS = ("minidense", "torch", "chainer")
+PYTHONS = {
+    "minidense": os.environ.get("MINIDENSE_PYTHON", sys.executable),
+    "torch": os.environ.get("TORCH_PYTHON", os.path.join(ROOT, ".bench-venv-torch", "bin", "python")),
+    "chainer": os.environ.get("CHAINER_PYTHON", os.path.join(ROOT, ".bench-venv-chainer", "bin", "python")),
+}
+IMPORTS = {"minidense": "import minidense", "torch": "import torch", "chainer": "import chainer"}
+
+# targets of the performance issue: case -> (largest ratio to PyTorch allowed, the aim or None)
+TARGETS = {
+    "unet_step_64": (3.0, 2.0),
+    "conv3x3_n8_32to32_64_fwdbwd": (2.5, None),
+    "conv3x3_n4_64to64_128_fwdbwd": (2.5, None),
+    "conv3x3_n8_3to32_64_fwdbwd": (2.5, None),
+    "cross_entropy_n8_21_128_fwdbwd": (1.5, None),
+    "maxpool_unpool_n8_32_128_fwdbwd": (2.0, None),
+}
+CHAINER_SPEEDUP_TARGET = 5.0     # the U-Net step at least 5x faster than Chainer
+MEMORY_TARGET = 2.0              # U-Net peak memory at most 2x PyTorch's
+MEMORY_CASE = "unet_step_64"
+
+
+def available(framework, device):
+    """None when the framework's interpreter imports it (and, for cuda, sees a GPU); else why not."""
+    python = PYTHONS[framework]
+    if not os.path.exists(python):
+        return f"no interpreter at {os.path.relpath(python, ROOT)} (run `make bench` to install the peers)"
+    check = IMPORTS[framework]
+    if device == "cuda":
+        check += {"minidense": "; assert minidense.gpu_available(), minidense.backend.gpu_unavailable_reason()",
+                  "torch": "; assert torch.cuda.is_available(), 'torch.cuda.is_available() is False'",
+                  "chainer": "; raise SystemExit('the Chainer side is CPU only')"}[framework]
+    proc = subprocess.run([python, "-c", check], capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode:
+        return (proc.stderr.strip().splitlines() or ["import failed"])[-1]
+    return None
+
+
+def run_case(framework, case, device, repeat=None, warmup=None, small=False, timeout=900):
+    """One process: the case's JSON result, or {"error": ...}."""
+    cmd = [PYTHONS[framework], os.path.join(HERE, f"cases_{framework}.py"), "--case", case, "--device", device]
+    if repeat is not None:
+        cmd += ["--repeat", str(repeat)]
+    if warmup is not None:
+        cmd += ["--warmup", str(warmup)]
+    if small:
+        cmd.append("--small")
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout} s"}
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode or not lines:
+        return {"error": (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]}
+    return json.loads(lines[-1])
+
+
+def matmul_rate(repeat=5):
+    """NumPy's float32 matrix-multiply rate (GFLOP/s) on the U-Net's conv-shaped products, best of repeat."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    shapes = [(32, 288, 8 * 32 * 32), (16, 288, 8 * 64 * 64), (64, 576, 8 * 16 * 16)]   # W (C_out, C·9) @ cols
+    rates = []
+    for m, k, n in shapes:
+        a = rng.standard_normal((m, k), dtype=np.float32)
+        b = rng.standard_normal((k, n), dtype=np.float32)
+        a @ b
+        best = min(_timed(lambda: a @ b) for _ in range(repeat))
+        rates.append(2 * m * k * n / best / 1e9)
+    return statistics.median(rates)
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def summarize(runs, flops):
+    """Pool a framework's processes for one case: median / min ms, GFLOP/s, memory."""
+    times = [t for r in runs for t in r["times_s"]]
+    med, best = statistics.median(times), min(times)
+    return dict(median_ms=med * 1e3, min_ms=best * 1e3, samples=len(times), processes=len(runs),
+                gflops=flops / med / 1e9 if flops else None,
+                peak_delta_mb=statistics.median(r["peak_delta_mb"] for r in runs),
+                version=runs[0].get("version"))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES), metavar="CASE")
+    ap.add_argument("--frameworks", nargs="*", default=list(FRAMEWORKS), choices=FRAMEWORKS)
+    ap.add_argument("--rounds", type=int, default=3, help="processes per (case, framework), alternating")
+    ap.add_argument("--repeat", type=int, default=None, help="timed calls per process (default: per case)")
+    ap.add_argument("--warmup", type=int, default=None)
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    ap.add_argument("--small", action="store_true", help="toy sizes, to check the harness quickly")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--no-overhead", action="store_true", help="skip bench/overhead.py")
+    args = ap.parse_args(argv)
+
+    absent = {fw: why for fw in args.frameworks if (why := available(fw, args.device))}
+    for fw, why in absent.items():
+        print(f"{fw}: absent ({why})", flush=True)
+    present = [fw for fw in args.frameworks if fw not in absent]
+    if "minidense" not in present:
+        if args.device == "cuda":
+            print(f"no GPU available: {absent.get('minidense')}; nothing to measure with --device cuda")
+            return 0
+        raise SystemExit("minidense itself cannot be imported: " + absent.get("minidense", "not selected"))
+
+    results = {case: {fw: [] for fw in present} for case in args.cases}
+    errors = {}
+    rates = []
+    for rnd in range(args.rounds):
+        rates.append(matmul_rate())
+        for case in args.cases:
+            order = present[rnd % len(present):] + present[:rnd % len(present)]
+            for fw in order:
+                r = run_case(fw, case, args.device, args.repeat, args.warmup, args.small)
+                if "error" in r:
+                    errors[f"{case}/{fw}"] = r["error"]
+                    print(f"round {rnd + 1} {case:40s} {fw:10s} ERROR {r['error']}", flush=True)
+                    continue
+                results[case][fw].append(r)
+                print(f"round {rnd + 1} {case:40s} {fw:10s} median {statistics.median(r['times_s']) * 1e3:9.2f} ms"
+                      f"  peak +{r['peak_delta_mb']:.0f} MB", flush=True)
+
+    rate = statistics.median(rates)
+    summary = {}
+    for case in args.cases:
+        flops = next((r["flops"] for runs in results[case].values() for r in runs), 0)
+        summary[case] = {"flops": flops}
+        for fw, runs in results[case].items():
+            if runs:
+                summary[case][fw] = summarize(runs, flops)
+                if summary[case][fw]["gflops"]:
+                    summary[case][fw]["matmul_fraction"] = summary[case][fw]["gflops"] / rate
+        ref = summary[case].get("torch")
+        for fw in present:
+            if fw in summary[case] and ref:
+                s = summary[case][fw]
+                s["ratio_median"] = s["median_ms"] / ref["median_ms"]
+                s["ratio_min"] = s["min_ms"] / ref["min_ms"]
+                s["memory_ratio"] = s["peak_delta_mb"] / ref["peak_delta_mb"] if ref["peak_delta_mb"] > 0 else None
+
+    overhead = None
+    if not args.no_overhead and args.device == "cpu" and not args.small:
+        proc = subprocess.run([PYTHONS["minidense"], os.path.join(HERE, "overhead.py"), "--json"],
+                              capture_output=True, text=True, cwd=ROOT)
+        overhead = json.loads(proc.stdout.splitlines()[-1]) if proc.returncode == 0 else {"error": proc.stderr[-500:]}
+
+    report = dict(
+        date=datetime.datetime.now().isoformat(timespec="seconds"),
+        command=" ".join([os.path.relpath(sys.executable, ROOT), os.path.relpath(__file__, ROOT)] + sys.argv[1:]),
+        machine=dict(platform=platform.platform(), cpu=_cpu_name(), cores=os.cpu_count(),
+                     python=platform.python_version()),
+        device=args.device, rounds=args.rounds, small=args.small,
+        numpy_matmul_gflops=rate, numpy_matmul_gflops_per_round=rates,
+        absent=absent, errors=errors, summary=summary, targets=check_targets(summary), overhead=overhead,
+        raw={case: {fw: [dict(times_s=r["times_s"], peak_delta_mb=r["peak_delta_mb"], rss_before_mb=r["rss_before_mb"])
+                         for r in runs] for fw, runs in per.items()} for case, per in results.items()},
+    )
+    os.makedirs(args.out, exist_ok=True)
+    stem = "latest" if args.device == "cpu" else "latest-cuda"
+    if args.small:
+        stem += "-small"
+    with open(os.path.join(args.out, stem + ".json"), "w") as f:
+        json.dump(report, f, indent=1)
+    table = markdown(report)
+    with open(os.path.join(args.out, stem + ".md"), "w") as f:
+        f.write(table)
+    chart(report, os.path.join(args.out, stem + ".png"))
+    print()
+    print(table)
+    return 0
+
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor()
+
+
+def check_targets(summary):
+    """Each target of the issue: the measured ratio and whether it is met (None: a side is missing)."""
+    out = []
+    for case, (limit, aim) in TARGETS.items():
+        s = summary.get(case, {}).get("minidense", {})
+        ratio = s.get("ratio_median")
+        out.append(dict(target=f"{case}: <= {limit}x PyTorch" + (f" (aim {aim}x)" if aim else ""),
+                        value=ratio, met=None if ratio is None else ratio <= limit,
+                        aim_met=None if ratio is None or aim is None else ratio <= aim))
+    md_, ch = summary.get(MEMORY_CASE, {}).get("minidense"), summary.get(MEMORY_CASE, {}).get("chainer")
+    speedup = ch["median_ms"] / md_["median_ms"] if md_ and ch else None
+    out.append(dict(target=f"{MEMORY_CASE}: >= {CHAINER_SPEEDUP_TARGET}x faster than Chainer", value=speedup,
+                    met=None if speedup is None else speedup >= CHAINER_SPEEDUP_TARGET))
+    mem = md_.get("memory_ratio") if md_ else None
+    out.append(dict(target=f"{MEMORY_CASE}: peak memory <= {MEMORY_TARGET}x PyTorch's", value=mem,
+                    met=None if mem is None else mem <= MEMORY_TARGET))
+    return out
+
+
+def _fmt(v, spec):
+    return "—" if v is None else format(v, spec)
+
+
+def markdown(report):
+    fws = [fw for fw in FRAMEWORKS if any(fw in s for s in report["summary"].values())]
+    lines = [f"# minidense benchmark ({report['device']})", "",
+             f"{report['date']}, {report['machine']['cpu']}, {report['machine']['cores']} cores, "
+             f"{report['rounds']} alternating rounds; `{report['command']}`", "",
+             f"NumPy float32 matmul on conv-shaped matrices, same run: **{report['numpy_matmul_gflops']:.0f} GFLOP/s** "
+             f"(per round: {', '.join(f'{r:.0f}' for r in report['numpy_matmul_gflops_per_round'])}).", ""]
+    for fw, why in report["absent"].items():
+        lines.append(f"- {fw}: absent ({why})")
+    if report["absent"]:
+        lines.append("")
+    head = "| case | " + " | ".join(f"{fw} median / min ms" for fw in fws) + " | minidense ÷ torch (median / min) " \
+           "| chainer ÷ torch | minidense GFLOP/s (% of matmul) | peak MB " + " / ".join(fws) + " |"
+    lines += [head, "|" + "---|" * (head.count("|") - 1)]
+    for case, s in report["summary"].items():
+        cells = [f"{_fmt(s[fw]['median_ms'], '.1f')} / {_fmt(s[fw]['min_ms'], '.1f')}" if fw in s else "—"
+                 for fw in fws]
+        m, c = s.get("minidense", {}), s.get("chainer", {})
+        ratio = f"{_fmt(m.get('ratio_median'), '.2f')} / {_fmt(m.get('ratio_min'), '.2f')}"
+        gf = f"{m['gflops']:.0f} ({100 * m['matmul_fraction']:.0f}%)" if m.get("gflops") else "—"
+        mem = " / ".join(_fmt(s[fw]["peak_delta_mb"], ".0f") if fw in s else "—" for fw in fws)
+        lines.append(f"| {case} | " + " | ".join(cells) + f" | {ratio} | {_fmt(c.get('ratio_median'), '.2f')} "
+                     f"| {gf} | {mem} |")
+    lines += ["", "Peak MB: peak resident memory during the process's calls (warm-up included; for the U-Net, "
+              "10 training steps) minus the resident memory just before the first call, each framework in its "
+              "own process.", "", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
+    for t in report["targets"]:
+        met = "—" if t["met"] is None else ("yes" if t["met"] else "**no**")
+        if t.get("aim_met") is not None:
+            met += f" (aim: {'yes' if t['aim_met'] else 'no'})"
+        lines.append(f"| {t['target']} | {_fmt(t['value'], '.2f')} | {met} |")
+    o = report.get("overhead")
+    if o and "error" not in o:
+        lines += ["", "## Autograd overhead", "",
+                  f"- one op (forward + backward through the engine, 1-element tensors): "
+                  f"**{o['us_per_op']:.1f} µs** ({o['us_per_op_forward']:.1f} µs forward only; raw NumPy "
+                  f"{o['numpy_us_per_op']:.1f} µs)",
+                  f"- 20-layer conv net on 8×8 inputs: {o['net_ms']:.2f} ms per training step, {o['net_ops']} ops, "
+                  f"so about {100 * o['net_overhead_fraction']:.0f}% of the step is the engine's overhead"]
+    if report["errors"]:
+        lines += ["", "## Errors", ""] + [f"- {k}: {v}" for k, v in report["errors"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def chart(report, path):
+    """Bar chart of each framework's median time over PyTorch's, log scale, targets marked."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib missing: no chart")
+        return
+    cases = [c for c, s in report["summary"].items() if "torch" in s]
+    if not cases:
+        return
+    fws = [fw for fw in ("minidense", "chainer") if any(fw in report["summary"][c] for c in cases)]
+    fig, ax = plt.subplots(figsize=(11, 5))
+    width = 0.8 / max(1, len(fws))
+    for i, fw in enumerate(fws):
+        vals = [report["summary"][c].get(fw, {}).get("ratio_median", 0) or 0 for c in cases]
+        ax.bar([k + i * width for k in range(len(cases))], vals, width, label=fw)
+    for k, c in enumerate(cases):
+        if c in TARGETS:
+            ax.hlines(TARGETS[c][0], k - width / 2, k + (len(fws) - 0.5) * width, colors="red", linestyles="--")
+    ax.axhline(1, color="black", linewidth=0.8)
+    ax.set_yscale("log")
+    ax.set_ylabel("median time ÷ PyTorch's (log)")
+    ax.set_xticks([k + width * (len(fws) - 1) / 2 for k in range(len(cases))])
+    ax.set_xticklabels(cases, rotation=35, ha="right", fontsize=8)
+    ax.set_title(f"minidense vs PyTorch ({report['device']}); red dashes: targets")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

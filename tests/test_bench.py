@@ -1,0 +1,53 @@
+"""Smoke test of the benchmark harness (bench/), so that it cannot rot. No timing decides anything here."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+
+
+@pytest.fixture(scope="module")
+def common():
+    sys.path.insert(0, BENCH)
+    try:
+        import common
+        yield common
+    finally:
+        sys.path.remove(BENCH)
+
+
+def test_flop_count_of_the_reference_unet(common):
+    # the issue: one training step of the 16-32-64 U-Net at batch 8, 64×64 is about 4.8 GFLOP
+    flops = common.case_flops(common.CASES["unet_step_64"])
+    assert 4.7e9 < flops < 4.9e9
+
+
+@pytest.mark.parametrize("case", ["conv3x3_n8_32to32_64_fwdbwd", "maxpool_unpool_n8_32_128_fwdbwd",
+                                  "cross_entropy_n8_21_128_fwdbwd", "unet_step_64"])
+def test_minidense_case_runs_and_reports_json(case):
+    proc = subprocess.run([sys.executable, os.path.join(BENCH, "cases_minidense.py"), "--case", case,
+                           "--repeat", "1", "--warmup", "1", "--small"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["framework"] == "minidense" and result["case"] == case
+    assert len(result["times_s"]) == 1 and result["times_s"][0] > 0
+    assert result["peak_delta_mb"] >= 0 or not result["peak_reset"]
+
+
+def test_driver_writes_json_and_markdown_with_peers_absent(tmp_path):
+    env = dict(os.environ, TORCH_PYTHON=str(tmp_path / "missing-python"), MPLBACKEND="Agg")
+    proc = subprocess.run([sys.executable, os.path.join(BENCH, "run.py"), "--cases", "cross_entropy_n8_21_128_fwdbwd",
+                           "--rounds", "1", "--repeat", "1", "--warmup", "0", "--small",
+                           "--frameworks", "minidense", "torch", "--out", str(tmp_path)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "latest-small.json").read_text())
+    assert "torch" in report["absent"]
+    assert report["summary"]["cross_entropy_n8_21_128_fwdbwd"]["minidense"]["samples"] == 1
+    table = (tmp_path / "latest-small.md").read_text()
+    assert "cross_entropy_n8_21_128_fwdbwd" in table and "torch: absent" in table
