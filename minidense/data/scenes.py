@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import backend
 from ..constants import IGNORE_INDEX
+from ..tensor import Tensor
 
 CLASSES = ("background", "sphere", "box", "cylinder", "pyramid")
 NUM_CLASSES = len(CLASSES)
@@ -394,7 +395,7 @@ def heatmap_peaks(heatmaps, threshold=0.5):
     A peak is a pixel at least ``threshold`` and not below any of its 3x3 neighbours (a 3x3 max filter),
     so a plateau gives all its pixels. For (N, C, H, W), a list of such lists.
     """
-    h = backend.to_numpy(getattr(heatmaps, "data", heatmaps) if not isinstance(heatmaps, np.ndarray) else heatmaps)
+    h = backend.to_numpy(heatmaps.data if isinstance(heatmaps, Tensor) else heatmaps)   # NumPy, CuPy or Tensor
     if h.ndim == 4:
         return [heatmap_peaks(x, threshold) for x in h]
     if h.ndim != 3:
