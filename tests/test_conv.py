@@ -279,3 +279,22 @@ def test_col2im_checks_the_column_shape():
     with pytest.raises(ValueError, match=r"col2im: cols must have shape \(8, 9\) .* got \(8, 10\)"):
         F.col2im(_t(8, 10), (1, 2, 4, 4), 2)
     assert F.col2im(_t(8, 9), (1, 2, 4, 4), 2).shape == (1, 2, 4, 4)
+
+
+@pytest.mark.gpu
+def test_convolution_family_on_gpu_matches_cpu():
+    gen = np.random.default_rng(0)
+    x = gen.standard_normal((2, 3, 9, 8)).astype(np.float32)
+    w = gen.standard_normal((4, 3, 3, 2)).astype(np.float32)
+    b = gen.standard_normal(4).astype(np.float32)
+    results = {}
+    for device in ("cpu", "cuda"):
+        xt, wt, bt = (md.tensor(a, requires_grad=True, device=device) for a in (x, w, b))
+        y = F.conv2d(xt, wt, bt, stride=2, padding=1, dilation=(2, 1))
+        z = F.conv_transpose2d(y, wt, stride=2, padding=1, output_padding=1, dilation=(2, 1))
+        m = F.conv2d_matrix(wt, (5, 4), stride=2, padding=1)
+        cols = F.im2col(xt, 3, padding=1)
+        ((z * z).sum() + (m * m).sum() + cols.sum()).backward()
+        results[device] = [md.backend.to_numpy(a) for a in (y.data, z.data, m.data, xt.grad, wt.grad, bt.grad)]
+    for cpu, gpu in zip(results["cpu"], results["cuda"]):
+        np.testing.assert_allclose(gpu, cpu, rtol=1e-4, atol=1e-4)

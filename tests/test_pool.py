@@ -275,3 +275,19 @@ def _i(*shape):
 def test_bad_arguments_get_clear_errors(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+@pytest.mark.gpu
+def test_pooling_family_on_gpu_matches_cpu():
+    x = np.random.default_rng(0).permutation(np.linspace(-2, 2, 2 * 3 * 7 * 6)).reshape(2, 3, 7, 6)
+    results = {}
+    for device in ("cpu", "cuda"):
+        xt = md.tensor(x.astype(np.float32), requires_grad=True, device=device)
+        pooled, idx = F.max_pool2d(xt, 3, stride=2, padding=1, return_indices=True)
+        up = F.max_unpool2d(pooled, idx, 3, stride=2, padding=1, output_size=(7, 6))
+        outs = [pooled, up, F.avg_pool2d(xt, 3, 2, 1, count_include_pad=False), F.bed_of_nails(xt),
+                F.interpolate(xt, scale_factor=1.5), F.interpolate(xt, size=(5, 9), mode="bilinear")]
+        sum((o * o).sum() for o in outs).backward()
+        results[device] = [md.backend.to_numpy(a) for a in [o.data for o in outs] + [idx.data, xt.grad]]
+    for cpu, gpu in zip(results["cpu"], results["cuda"]):
+        np.testing.assert_allclose(gpu, cpu, rtol=1e-4, atol=1e-4)
