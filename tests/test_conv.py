@@ -229,6 +229,25 @@ def test_chunked_batch_gives_the_same_values_and_gradients(monkeypatch):
         np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("op", [F.conv2d, F.conv_transpose2d])
+def test_gradients_asked_one_at_a_time_equal_those_asked_together(op):
+    gen = np.random.default_rng(3)
+    x, w, b = gen.standard_normal((2, 3, 5, 6)), gen.standard_normal((3, 3, 3, 2)), gen.standard_normal(3)
+    kw = dict(stride=2, padding=1)
+    upstream = gen.standard_normal(op(md.tensor(x), md.tensor(w), **kw).shape)
+
+    def grads(wanted):
+        ts = [md.tensor(a, requires_grad=i in wanted) for i, a in enumerate((x, w, b))]
+        op(*ts, **kw).backward(upstream.copy())
+        return [t.grad for t in ts]
+
+    together = grads({0, 1, 2})
+    for i in range(3):
+        alone = grads({i})
+        np.testing.assert_allclose(alone[i], together[i], rtol=1e-12, atol=1e-12)
+        assert all(g is None for j, g in enumerate(alone) if j != i)
+
+
 # ------------------------------------------------------------------ dtypes and errors
 
 def test_float32_in_float32_out_everywhere():

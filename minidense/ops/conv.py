@@ -177,9 +177,10 @@ class ConvTranspose2d(Function):
 
     def backward(self, grad):
         # convolution's forward; its columns im2col(grad) serve the weight gradient as well
-        gx, cols = _conv_forward(grad, self.weight, self.geo, self.x.shape[2:])
+        gx, cols = None, None
+        if self.needs_input_grad[0]:
+            gx, cols = _conv_forward(grad, self.weight, self.geo, self.x.shape[2:])
         gw = _conv_weight_grad(self.x, grad, self.geo, cols) if self.needs_input_grad[1] else None
-        gx = gx if self.needs_input_grad[0] else None
         if not self.has_bias:
             return gx, gw
         return gx, gw, grad.sum(axis=(0, 2, 3)) if self.needs_input_grad[2] else None
