@@ -54,3 +54,6 @@ $(BENCH_CHAINER)/.installed:
 
 bench: $(STAMP) $(BENCH_TORCH)/.installed $(BENCH_CHAINER)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+notebooks: $(STAMP)
+	$(VENV)/bin/jupytext --to ipynb notebooks/*.py
