@@ -21,14 +21,35 @@ from minidense.assignments import ASSIGNMENTS, generator, make_kit
 
 LIBRARY = Path(generator.PACKAGE_DIR)
 
-# (what the student got wrong, file, exact original text, the mistaken text, parts that must lose points)
+# every position equal to its window's maximum gets the gradient (kernel == stride)
+TIED_MAXIMA_BACKWARD = """        xp = get_array_module(grad)
+        kh, kw = self.plane[0] // grad.shape[2], self.plane[1] // grad.shape[3]
+        maxima = _gather(self.x, self.indices).repeat(kh, axis=2).repeat(kw, axis=3)
+        return xp.where(self.x == maxima, grad.repeat(kh, axis=2).repeat(kw, axis=3), 0)
+"""
+
+# what the student got wrong: (file, exact original text, the mistaken text) edits, parts that must lose points
 MISTAKES = {
     "conv": [
-        ("missing transpose of the upstream gradient in the weight gradient", "ops/conv.py",
-         "    g_by_channel = g.transpose(1, 0, 2, 3)\n", "    g_by_channel = g\n", {"conv_backward"}),
-        ("off-by-one stride in col2im", "ops/conv.py",
-         "left:left + sw * (wo - 1) + 1:sw] += cols[:, i, j]",
-         "left:left + (sw + 1) * (wo - 1) + 1:sw + 1] += cols[:, i, j]", {"col2im", "conv_backward"}),
+        ("missing transpose of the upstream gradient in the weight gradient",
+         [("ops/conv.py", "    g_by_channel = g.transpose(1, 0, 2, 3)\n", "    g_by_channel = g\n")],
+         {"conv_backward"}),
+        ("off-by-one stride in col2im",
+         [("ops/conv.py", "left:left + sw * (wo - 1) + 1:sw] += cols[:, i, j]",
+           "left:left + (sw + 1) * (wo - 1) + 1:sw + 1] += cols[:, i, j]")],
+         {"col2im", "conv_backward"}),
+    ],
+    "pool": [
+        ("gradient sent to every tied maximum",
+         [("ops/pool.py", "        return _gather(x, indices)\n",
+           "        self.x = x\n        return _gather(x, indices)\n"),
+          ("ops/pool.py", "        return _scatter(grad, self.indices, self.plane, accumulate=self.overlapping)\n",
+           TIED_MAXIMA_BACKWARD)],
+         {"maxpool_backward"}),
+        ("off-by-one stride in the switches",
+         [("ops/pool.py", "row = xp.arange(ho).reshape(ho, 1) * sh - ph",
+           "row = xp.arange(ho).reshape(ho, 1) * (sh + 1) - ph")],
+         {"switches", "maxpool_backward"}),
     ],
 }
 
@@ -130,7 +151,7 @@ def test_cli_lists_and_makes(tmp_path, capsys):
     assert cli.main(["assignment", "make", "nope", "--out", str(tmp_path / "x")]) == 2
 
 
-@pytest.mark.parametrize("name", ["conv"])
+@pytest.mark.parametrize("name", ["conv", "pool"])
 def test_kit_layout_stubs_handout_and_notebook(name, kits):
     kit, spec = kits(name), ASSIGNMENTS[name]
     for rel in ("HANDOUT.md", "README.md", "starter.ipynb", "pytest.ini", "grader/conftest.py", "grader/run.py",
@@ -180,13 +201,13 @@ def test_grader_refuses_an_installed_minidense(kits, tmp_path):
     assert not (kit / "results.json").exists()
 
 
-@pytest.mark.parametrize("name", ["conv"])
+@pytest.mark.parametrize("name", ["conv", "pool"])
 def test_untouched_kit_scores_zero(name, kits):
     results = grade(kits(name), *(["-m", "not training"] if name == "segmentation" else []))
     assert results["total"] == 0 and all(v == 0 for v in scores(results).values())
 
 
-@pytest.mark.parametrize("name", ["conv"])
+@pytest.mark.parametrize("name", ["conv", "pool"])
 def test_reference_code_scores_full_marks(name, kits, tmp_path):
     kit = copy_kit(kits(name), tmp_path, "reference")
     put_back_reference(kit, ASSIGNMENTS[name])
@@ -197,14 +218,15 @@ def test_reference_code_scores_full_marks(name, kits, tmp_path):
 
 @pytest.mark.parametrize("name,i", [(n, i) for n in sorted(MISTAKES) for i in range(len(MISTAKES[n]))])
 def test_planted_mistake_loses_points_in_its_part(name, i, kits, tmp_path):
-    what, rel, old, new, loses = MISTAKES[name][i]
+    what, edits, loses = MISTAKES[name][i]
     kit = copy_kit(kits(name), tmp_path, "mistake")
     spec = ASSIGNMENTS[name]
     put_back_reference(kit, spec)
-    path = kit / "minidense" / rel
-    source = path.read_text()
-    assert source.count(old) == 1, f"the mistake '{what}' no longer applies to the library's {rel}"
-    path.write_text(source.replace(old, new))
+    for rel, old, new in edits:
+        path = kit / "minidense" / rel
+        source = path.read_text()
+        assert source.count(old) == 1, f"the mistake '{what}' no longer applies to the library's {rel}"
+        path.write_text(source.replace(old, new))
     results = grade(kit, *(["-m", "not training"] if name == "segmentation" else []))
     got = scores(results)
     full = {p.name: p.points for p in spec.parts}
