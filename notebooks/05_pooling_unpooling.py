@@ -32,6 +32,7 @@ import minidense as md
 import minidense.functional as F
 
 SIZE = os.environ.get("MINIDENSE_NB_SIZE", "full")
+FIGURES = os.environ.get("MINIDENSE_NB_FIGURES")   # a folder: save the README's picture there
 md.manual_seed(0)
 
 # %% [markdown]
@@ -68,6 +69,9 @@ for a, (title, t) in zip(ax, panels):
     a.set_title(title)
     a.axis("off")
 plt.tight_layout()
+if FIGURES:
+    os.makedirs(FIGURES, exist_ok=True)
+    fig.savefig(os.path.join(FIGURES, "notebook_unpooling.png"), dpi=60)
 plt.show()
 for name, t in ups.items():
     print(f"{name}:\n{t.numpy()[0, 0]}")
