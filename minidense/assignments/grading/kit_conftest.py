@@ -6,10 +6,15 @@ table is printed and written to the kit's results.json. The grader only runs aga
 copy of minidense: anything else stops it at once.
 """
 import json
+import os
 import sys
 from pathlib import Path
 
 import pytest
+
+# small matrices: one BLAS thread is fastest, and several oversubscribe a busy machine (before numpy loads)
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 GRADER = Path(__file__).resolve().parent
 KIT = GRADER.parent
