@@ -187,7 +187,11 @@ def test_kit_layout_stubs_handout_and_notebook(name, kits):
     else:
         html = MarkdownIt("commonmark").enable("table").render(handout)
         assert "<table>" in html and html.count("<h2>") >= 2
-    nbformat.validate(nbformat.read(kit / "starter.ipynb", as_version=4))
+    notebook = nbformat.read(kit / "starter.ipynb", as_version=4)
+    nbformat.validate(notebook)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            compile(cell.source, "starter.ipynb", "exec")
 
 
 def test_make_kit_refuses_a_folder_in_use(tmp_path):
