@@ -38,10 +38,21 @@ def _switches(x, geo):
     ho, wo = _out_size((h, w), geo)
     # padding with -inf never wins the max, so the switch always lies in the unpadded input
     cols = _im2col(x, geo, (ho, wo), pad_value=-xp.inf).reshape(c, kh * kw, n, ho, wo)
-    tap = cols.argmax(axis=1)   # (C, N, H_out, W_out), the first maximum on ties
-    row = xp.arange(ho).reshape(ho, 1) * sh - ph + (tap // kw) * dh
-    col = xp.arange(wo) * sw - pw + (tap % kw) * dw
-    return (row * w + col).astype(xp.int64).transpose(1, 0, 2, 3)
+    # cols.argmax(axis=1), one pass per tap: NumPy's argmax along a middle axis first copies the array to
+    # put that axis last, then scans rows of only kH·kW values (it was a third of max-pool+unpool's time)
+    best = cols[:, 0].copy()                          # (C, N, H_out, W_out): the running maximum
+    tap = xp.zeros(best.shape, dtype=xp.int32)        # and the tap where it was found
+    for t in range(1, kh * kw):
+        value = cols[:, t]
+        # strictly greater: ties go to the first maximum; a NaN wins once, as in argmax
+        better = (value > best) | ((value != value) & (best == best))
+        xp.maximum(best, value, out=best)
+        xp.maximum(tap, better * xp.int32(t), out=tap)   # taps come in order: the last winner is the largest
+    # tap (i, j) of window (r, q) reads input row r·sh − ph + i·dh, column q·sw − pw + j·dw: its flat index
+    # in the H·W plane is the window's corner plus the tap's offset
+    corner = (xp.arange(ho).reshape(ho, 1) * sh - ph) * w + xp.arange(wo) * sw - pw
+    offset = (xp.arange(kh).reshape(kh, 1) * (dh * w) + xp.arange(kw) * dw).reshape(-1)
+    return (offset[tap] + corner).transpose(1, 0, 2, 3)
 
 
 def _gather(x, indices):
