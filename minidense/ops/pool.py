@@ -55,49 +55,54 @@ def _switches(x, geo):
     return (offset[tap] + corner).transpose(1, 0, 2, 3)
 
 
-def _gather(x, indices):
-    """out[n, c, i, j] = x[n, c].ravel()[indices[n, c, i, j]]."""
-    xp = get_array_module(x)
+def _flat_index(indices, plane_size):
+    """Switches (N, C, h, w), each a flat index in its H·W plane -> flat indices into the whole (N, C, H, W) array.
+
+    One gather or scatter over the flat array then serves every plane at once (take_along_axis over
+    (N·C, H·W) rows built an index per axis and took twice as long).
+    """
+    xp = get_array_module(indices)
     n, c = indices.shape[:2]
-    flat = xp.take_along_axis(x.reshape(n * c, -1), indices.reshape(n * c, -1), axis=1)
-    return flat.reshape(indices.shape)
+    return xp.arange(n * c).reshape(n, c, 1, 1) * (plane_size[0] * plane_size[1]) + indices
 
 
-def _scatter(values, indices, plane_size, accumulate):
-    """Zeros of shape (N, C, *plane_size) with each value at its switch; repeated switches add when accumulate."""
+def _gather(x, flat):
+    """out[n, c, i, j] = x.ravel()[flat[n, c, i, j]]."""
+    return get_array_module(x).take(x.reshape(-1), flat)
+
+
+def _scatter(values, flat, shape, accumulate):
+    """Zeros of ``shape`` with each value at its flat index; repeated indices add when accumulate."""
     xp = get_array_module(values)
-    n, c = values.shape[:2]
-    plane = plane_size[0] * plane_size[1]
-    out = xp.zeros(n * c * plane, dtype=values.dtype)
-    flat = (xp.arange(n * c).reshape(n * c, 1) * plane + indices.reshape(n * c, -1)).reshape(-1)
+    out = xp.zeros(shape, dtype=values.dtype)
     if accumulate:
-        scatter_add(out, flat, values.reshape(-1))
+        scatter_add(out.reshape(-1), flat.reshape(-1), values.reshape(-1))
     else:   # every position owns at most one switch (or, unpooling, the values written there are equal)
-        out[flat] = values.reshape(-1)
-    return out.reshape((n, c) + tuple(plane_size))
+        out.reshape(-1)[flat.reshape(-1)] = values.reshape(-1)
+    return out
 
 
 class GatherSwitches(Function):
     """x: (N, C, H, W), indices: (N, C, h, w) -> x at the switches; backward sends each gradient to its switch."""
 
     def forward(self, x, indices=None, overlapping=True):
-        self.indices, self.plane, self.overlapping = indices, x.shape[2:], overlapping
-        return _gather(x, indices)
+        self.flat, self.shape, self.overlapping = _flat_index(indices, x.shape[2:]), x.shape, overlapping
+        return _gather(x, self.flat)
 
     def backward(self, grad):
         # overlapping windows can share a switch: their gradients add up there
-        return _scatter(grad, self.indices, self.plane, accumulate=self.overlapping)
+        return _scatter(grad, self.flat, self.shape, accumulate=self.overlapping)
 
 
 class ScatterSwitches(Function):
     """x: (N, C, h, w), indices like x -> (N, C, *plane_size), each value at its switch, zeros elsewhere."""
 
     def forward(self, x, indices=None, plane_size=None):
-        self.indices = indices
-        return _scatter(x, indices, plane_size, accumulate=False)
+        self.flat = _flat_index(indices, plane_size)
+        return _scatter(x, self.flat, x.shape[:2] + tuple(plane_size), accumulate=False)
 
     def backward(self, grad):
-        return _gather(grad, self.indices)
+        return _gather(grad, self.flat)
 
 
 # ------------------------------------------------------------------ pooling
