@@ -1,0 +1,253 @@
+"""One Task per slide of the lecture: what the network outputs, its loss, its metrics, its pictures.
+
+A Task ties a per-pixel problem to the rest of the framework:
+
+    task = get_task("segmentation")
+    loss = task.loss(model(images), targets)        # a scalar Tensor
+    meter = task.meter(); meter.update(task.predict(output), targets); meter.compute()
+
+    task          in  out  loss                                   metric (higher or lower is better)
+    segmentation   3  C    per-pixel cross-entropy, unknown=255    miou (higher)
+    depth          3  1    masked L1 (or scale-invariant log)      abs_rel (lower)
+    normals        3  3    1 - cos between unit normals            mean angular error (lower)
+    keypoints      3  K    per-pixel BCE on Gaussian heatmaps      pck (higher)
+    sketch2image   1  3    L1                                      l1 (lower)
+    autoencode     3  3    L1: ||D(E(X)) - X||                     l1 (lower)
+"""
+import numpy as np
+
+from . import backend, metrics
+from . import functional as F
+from .backend import to_numpy
+from .constants import IGNORE_INDEX
+from .data import scenes
+from .tensor import Tensor
+
+
+def _array(x):
+    return to_numpy(x.data if isinstance(x, Tensor) else x)
+
+
+class MeanMeter:
+    """Streaming mean absolute error between predictions and targets (image-to-image tasks)."""
+
+    def __init__(self):
+        self.total, self.count = 0.0, 0
+
+    def update(self, pred, target):
+        pred, target = _array(pred), _array(target)
+        self.total += float(np.abs(pred.astype(np.float64) - target).sum())
+        self.count += target.size
+
+    def compute(self):
+        return {"l1": self.total / max(self.count, 1)}
+
+
+class Task:
+    """Base class; subclasses set the class attributes and override what differs."""
+    name = ""
+    in_channels = 3
+    out_channels = 1
+    target_kind = "none"      # how transforms treat the target and viz draws it
+    metric = ""               # the metric that picks the best checkpoint
+    higher_is_better = True
+    offset = None             # per-channel constant added to the network's output (see adapt)
+
+    def adapt(self, train_data, limit=256):
+        """Learn the per-channel output offset from the training targets (regression tasks).
+
+        A freshly initialised network outputs values near 0, while depths are near 4 and
+        heatmap logits near -4: starting the answer at the targets' typical value lets the
+        first steps learn structure instead of slowly walking a bias to a constant.
+        """
+        targets = np.stack([np.asarray(train_data[i][1]) for i in range(min(len(train_data), limit))])
+        self.offset = self._typical_value(targets.astype(np.float64))
+
+    def _typical_value(self, targets):
+        return None
+
+    def state(self):
+        """What adapt learned, as JSON (stored in checkpoints)."""
+        return {"offset": None if self.offset is None else [float(v) for v in self.offset]}
+
+    def load_state(self, state):
+        offset = (state or {}).get("offset")
+        self.offset = None if offset is None else np.asarray(offset, dtype=np.float64)
+
+    def shift(self, output):
+        """The network's raw output plus the learned offset: output (N, C, H, W)."""
+        if self.offset is None:
+            return output
+        offset = self.offset.reshape(1, -1, 1, 1)
+        if isinstance(output, Tensor):
+            return output + Tensor(backend.to_device(offset.astype(output.dtype), output.device))
+        return output + offset.astype(output.dtype)
+
+    def loss(self, output, target):
+        raise NotImplementedError
+
+    def predict(self, output):
+        """The network's raw output turned into the answer the metrics compare (a NumPy array)."""
+        return _array(self.shift(output))
+
+    def meter(self):
+        raise NotImplementedError
+
+    def dataset(self, n, size=64, seed=0):
+        return scenes.SceneDataset(n, size=size, seed=seed, task=self.name)
+
+    def draw(self, images, targets, preds, path=None):
+        """A grid of input / truth / prediction / error pictures."""
+        from . import viz  # matplotlib is slow to import: only when a picture is wanted
+        return viz.prediction_grid(_array(images), _array(targets), preds, kind=self.target_kind, path=path)
+
+    def describe(self):
+        return f"{self.name}: {self.in_channels} -> {self.out_channels} channels, metric {self.metric}"
+
+
+class Segmentation(Task):
+    name, out_channels, target_kind, metric = "segmentation", scenes.NUM_CLASSES, "labels", "miou"
+
+    def __init__(self, num_classes=scenes.NUM_CLASSES):
+        self.out_channels = self.num_classes = num_classes
+
+    def loss(self, output, target):
+        return F.cross_entropy(output, target, ignore_index=IGNORE_INDEX)
+
+    def predict(self, output):
+        return _array(output).argmax(axis=1)
+
+    def meter(self):
+        return metrics.SegmentationMeter(self.num_classes, ignore_index=IGNORE_INDEX)
+
+
+class Depth(Task):
+    name, out_channels, target_kind, metric, higher_is_better = "depth", 1, "depth", "abs_rel", False
+    #: predictions are floored here for the metrics, which take logs and ratios of depths
+    MIN_DEPTH = 1e-3
+
+    def __init__(self, loss="l1"):
+        if loss not in ("l1", "silog"):
+            raise ValueError(f"Depth: loss must be 'l1' or 'silog', got {loss!r}")
+        self.kind = loss
+
+    def _typical_value(self, targets):
+        return np.array([targets[targets > 0].mean()])
+
+    def loss(self, output, target):
+        mask = target > 0
+        if self.kind == "silog":
+            return F.scale_invariant_log_loss(self.shift(output), target, mask=mask)
+        return F.l1_loss(self.shift(output), target, mask=mask)
+
+    def predict(self, output):
+        return np.maximum(_array(self.shift(output)), self.MIN_DEPTH)
+
+    def meter(self):
+        return metrics.DepthMeter()
+
+
+class Normals(Task):
+    name, out_channels, target_kind, metric, higher_is_better = "normals", 3, "normals", "mean", False
+
+    def _typical_value(self, targets):
+        return targets.mean(axis=(0, 2, 3))
+
+    def loss(self, output, target):
+        return F.cosine_normal_loss(self.shift(output), target)   # it normalises the prediction itself
+
+    def predict(self, output):
+        out = _array(self.shift(output))
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+    def meter(self):
+        return metrics.NormalMeter()
+
+
+class Keypoints(Task):
+    """The lecture's pose estimation on the scenes: one heatmap per keypoint type (centre, corner)."""
+    name, target_kind, metric = "keypoints", "heatmaps", "pck"
+    out_channels = len(scenes.KEYPOINT_TYPES)
+
+    def __init__(self, threshold=0.1, size=64):
+        self.threshold = threshold   # a fraction of the image size, as PCK is usually given
+        self.size = size
+
+    def _typical_value(self, targets):
+        p = np.clip(targets.mean(axis=(0, 2, 3)), 1e-4, 1 - 1e-4)
+        return np.log(p / (1 - p))   # the logit of the mean heatmap value
+
+    def loss(self, output, target):
+        return F.binary_cross_entropy_with_logits(self.shift(output), target)
+
+    def predict(self, output):
+        # the sigmoid, written with tanh so that large logits do not overflow
+        return 0.5 * (1 + np.tanh(0.5 * _array(self.shift(output))))
+
+    def meter(self):
+        return HeatmapPCKMeter(self.threshold)
+
+
+class HeatmapPCKMeter:
+    """PCK from heatmaps: each true peak is matched to the nearest predicted peak of its type.
+
+    A true keypoint counts as found when a predicted peak of the same type lies
+    within ``threshold · max(H, W)`` pixels (a predicted peak is used once at most).
+    """
+
+    def __init__(self, threshold):
+        self.threshold = threshold
+        self.found, self.total = 0, 0
+
+    def update(self, pred, target):
+        pred, target = _array(pred), _array(target)
+        limit = self.threshold * max(pred.shape[-2:])
+        for n in range(pred.shape[0]):          # a loop over images and types, not pixels
+            for truth, guess in zip(scenes.heatmap_peaks(target[n]), scenes.heatmap_peaks(pred[n])):
+                guess = [tuple(g) for g in guess]
+                for point in truth:
+                    self.total += 1
+                    if not guess:
+                        continue
+                    d = [np.hypot(point[0] - g[0], point[1] - g[1]) for g in guess]
+                    j = int(np.argmin(d))
+                    if d[j] <= limit:
+                        self.found += 1
+                        guess.pop(j)
+
+    def compute(self):
+        return {"pck": self.found / self.total if self.total else 0.0}
+
+
+class Sketch2Image(Task):
+    name, in_channels, out_channels, target_kind, metric, higher_is_better = \
+        "sketch2image", 1, 3, "image", "l1", False
+
+    def _typical_value(self, targets):
+        return targets.mean(axis=(0, 2, 3))
+
+    def loss(self, output, target):
+        return F.l1_loss(self.shift(output), target)
+
+    def meter(self):
+        return MeanMeter()
+
+
+class Autoencode(Sketch2Image):
+    """Reconstruction ||D(E(X)) - X||; the AutoEncoder ends in a sigmoid, so no offset is learned."""
+    name, in_channels = "autoencode", 3
+
+    def _typical_value(self, targets):
+        return None
+
+
+TASKS = {t.name: t for t in (Segmentation, Depth, Normals, Keypoints, Sketch2Image, Autoencode)}
+
+
+def get_task(name, **options):
+    """A Task by name (see TASKS)."""
+    if isinstance(name, Task):
+        return name
+    if name not in TASKS:
+        raise ValueError(f"get_task: unknown task {name!r}; choose one of {', '.join(TASKS)}")
+    return TASKS[name](**options)
