@@ -57,3 +57,7 @@ bench: $(STAMP) $(BENCH_TORCH)/.installed $(BENCH_CHAINER)/.installed
 
 notebooks: $(STAMP)
 	$(VENV)/bin/jupytext --to ipynb notebooks/*.py
+
+# make fuzz: the bad-input suite with many examples per case (make test runs 3)
+fuzz: $(STAMP)
+	MINIDENSE_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-60} $(PYTEST) -q -s tests/test_fuzz.py --hypothesis-profile=thorough

@@ -44,6 +44,8 @@ def tensor_arg(fname, name, x, ndim=None, floating=False):
     if not isinstance(x, Tensor) and not backend.is_array(x):
         raise TypeError(f"{fname}: {name} must be a Tensor or an array, got {type(x).__name__}")
     a = array_of(x)
+    if a.dtype.kind not in "biuf":   # complex numbers, objects, strings: nothing here is defined for them
+        raise TypeError(f"{fname}: {name} must hold real numbers (bool, int or float), got dtype {a.dtype}")
     if ndim is not None:
         allowed = ndim if isinstance(ndim, tuple) else (ndim,)
         if a.ndim not in allowed:
@@ -67,14 +69,15 @@ def matmul_shapes(a_shape, b_shape):
     broadcast_shapes("matmul", a_shape[:-2], b_shape[:-2])
 
 
-def broadcast_shapes(fname, *shapes):
-    """The broadcast shape, or a clear error naming the shapes that do not broadcast."""
+def broadcast_shapes(fname, *shapes, names=None):
+    """The broadcast shape, or a clear error naming the shapes (and, given ``names``, the arguments)."""
     ndim = max((len(s) for s in shapes), default=0)
     out = []
     for i in range(-ndim, 0):
         sizes = {s[i] for s in shapes if len(s) >= -i and s[i] != 1}
         if len(sizes) > 1:
-            raise ValueError(f"{fname}: shapes {', '.join(str(tuple(s)) for s in shapes)} cannot be broadcast together")
+            what = [f"{n} {tuple(s)}" for n, s in zip(names, shapes)] if names else [str(tuple(s)) for s in shapes]
+            raise ValueError(f"{fname}: shapes {', '.join(what)} cannot be broadcast together")
         out.append(sizes.pop() if sizes else 1)
     return tuple(out)
 
@@ -106,7 +109,8 @@ def conv_operands(fname, x, weight, bias, nd, transposed=False):
     in_channels, out_channels = (w.shape[0], w.shape[1]) if transposed else (w.shape[1], w.shape[0])
     if a.shape[1] != in_channels:
         raise ValueError(f"{fname}: input has {a.shape[1]} channels but weight expects {in_channels} "
-                         f"(weight shape {tuple(w.shape)} is {layout})")
+                         f"(input shape {tuple(a.shape)} is read as (N, C, ...); weight shape {tuple(w.shape)} "
+                         f"is {layout})")
     if w.dtype != a.dtype:
         raise TypeError(f"{fname}: weight has dtype {w.dtype} but input has dtype {a.dtype}; convert one of them")
     b = None
@@ -201,11 +205,13 @@ def class_target(fname, x, target, ignore_index):
     return t
 
 
-def channel_vector(fname, name, v, n, dtype=None):
-    """A 1-D per-class / per-channel vector of length n (optionally of a given dtype), or None."""
+def channel_vector(fname, name, v, n, dtype=None, writable=False):
+    """A 1-D per-class / per-channel vector of length n (optionally of a given dtype, writable), or None."""
     if v is None:
         return None
     a = tensor_arg(fname, name, v, floating=True)
+    if writable and not a.flags.writeable:
+        raise ValueError(f"{fname}: {name} is updated in place but got a read-only array; pass a writable copy")
     if tuple(a.shape) != (n,):
         raise ValueError(f"{fname}: {name} must have shape ({n},), one value per channel, got {tuple(a.shape)}")
     if dtype is not None and a.dtype != dtype:

@@ -24,6 +24,8 @@ def _numpy(fname, name, x):
         x = x.data
     if not backend.is_array(x):
         raise TypeError(f"{fname}: {name} must be a NumPy/CuPy array or a Tensor, got {type(x).__name__}")
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"{fname}: {name} must hold real numbers, got dtype {x.dtype}")
     return backend.to_numpy(x)
 
 
@@ -78,7 +80,12 @@ def _confusion(fname, pred, target, num_classes, ignore_index):
 
 def scores_from_confusion(cm):
     """segmentation_scores' dict from a confusion matrix ``cm[true, pred]``."""
+    if backend.is_array(cm) or isinstance(cm, Tensor):
+        cm = _numpy("scores_from_confusion", "cm", cm)
     cm = np.asarray(cm, dtype=np.float64)
+    if cm.size and not (np.isfinite(cm).all() and cm.min() >= 0):
+        raise ValueError(f"scores_from_confusion: cm must hold counts (finite, >= 0), got values from {cm.min()} "
+                         f"to {cm.max()}")
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
         raise ValueError(f"scores_from_confusion: cm must be a square matrix, got shape {cm.shape}")
     total = cm.sum()
@@ -134,6 +141,10 @@ def _boundary_counts(fname, pred, target, width, ignore_index):
         raise ValueError(f"{fname}: width must be a positive int, got {width!r}")
     pred, target = _numpy(fname, "pred", pred), _numpy(fname, "target", target)
     _same_shape(fname, ("pred", "target"), (pred, target))
+    for name, a in (("pred", pred), ("target", target)):
+        if a.dtype.kind not in "iu":
+            raise TypeError(f"{fname}: {name} must be an integer label map (take the argmax over classes first), "
+                            f"got dtype {a.dtype}")
     if target.ndim < 2:
         raise ValueError(f"{fname}: pred and target must be label maps (..., H, W), got shape {target.shape}")
     scored = boundary_mask(target, width) & (target != ignore_index)
@@ -177,14 +188,14 @@ class SegmentationMeter:
 
 
 # ---------------------------------------------------------------- depth
-def _mask_arg(fname, mask, shape):
+def _mask_arg(fname, mask, shape, name="mask"):
     if mask is None:
         return np.ones(shape, dtype=bool)
-    mask = _numpy(fname, "mask", mask)
+    mask = _numpy(fname, name, mask)
     if mask.dtype != bool:
-        raise TypeError(f"{fname}: mask must be a boolean array, got dtype {mask.dtype}")
+        raise TypeError(f"{fname}: {name} must be a boolean array, got dtype {mask.dtype}")
     if mask.shape != shape:
-        raise ValueError(f"{fname}: mask must have shape {shape} like the target, got {mask.shape}")
+        raise ValueError(f"{fname}: {name} must have shape {shape} like the target, got {mask.shape}")
     return mask
 
 
@@ -263,9 +274,13 @@ def _normal_angles(fname, pred, target, mask):
     mask = _mask_arg(fname, mask, pixel_shape)
     p, t = np.moveaxis(pred, -3, -1)[mask].astype(np.float64), np.moveaxis(target, -3, -1)[mask].astype(np.float64)
     t_len, p_len = np.linalg.norm(t, axis=1), np.linalg.norm(p, axis=1)
-    valid = t_len > 0
+    valid = np.isfinite(t_len) & (t_len > 0)
     if not valid.any():
-        raise ValueError(f"{fname}: no valid pixel (mask true and a non-zero target normal), shape {target.shape}")
+        raise ValueError(f"{fname}: no valid pixel (mask true and a finite, non-zero target normal), "
+                         f"shape {target.shape}")
+    if not np.isfinite(p_len[valid]).all():
+        raise ValueError(f"{fname}: pred must be finite on valid pixels, got {int((~np.isfinite(p_len[valid])).sum())} "
+                         "non-finite normals")
     # a zero-length prediction has no direction: its cosine is 0 (a 90 degree error)
     cos = (p[valid] * t[valid]).sum(1) / (t_len[valid] * np.where(p_len[valid] > 0, p_len[valid], 1.0))
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))   # clip: rounding can leave |cos| a hair above 1
@@ -324,7 +339,10 @@ def _pck_counts(fname, pred_points, true_points, threshold, visible):
     _same_shape(fname, ("pred_points", "true_points"), (pred, true))
     if true.ndim < 1 or true.shape[-1] != 2:
         raise ValueError(f"{fname}: points must be (..., K, 2) (x, y), got shape {true.shape}")
-    visible = _mask_arg(fname, visible, true.shape[:-1])
+    visible = _mask_arg(fname, visible, true.shape[:-1], name="visible")
+    for name, a in (("pred_points", pred), ("true_points", true)):
+        if not np.isfinite(a[visible]).all():
+            raise ValueError(f"{fname}: {name} must be finite at visible keypoints, got {a[visible].ravel()[:4]}...")
     dist = np.linalg.norm(pred.astype(np.float64) - true, axis=-1)[visible]
     return int((dist <= threshold).sum()), int(visible.sum()), float(dist.sum())
 

@@ -23,6 +23,9 @@ def _kind_arg(fname, kind):
 
 
 def _check_pair(fname, image, target, kind):
+    for name, a in (("image", image), ("target", target)):
+        if not isinstance(a, np.ndarray) and (name == "image" or kind != "none"):
+            raise TypeError(f"{fname}: {name} must be a NumPy array, got {type(a).__name__}")
     if np.ndim(image) != 3:
         raise ValueError(f"{fname}: image must be (C, H, W), got shape {np.shape(image)}")
     if kind == "none":
@@ -60,7 +63,7 @@ class RandomHorizontalFlip:
 
     def __init__(self, kind, p=0.5):
         self.kind = _kind_arg("RandomHorizontalFlip", kind)
-        if not 0 <= p <= 1:
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
             raise ValueError(f"RandomHorizontalFlip: p must be in [0, 1], got {p!r}")
         self.p = p
 

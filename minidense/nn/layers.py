@@ -129,6 +129,9 @@ class Linear(Module):
         if a.ndim < 1 or a.shape[-1] != self.in_features:
             raise ValueError(f"Linear: input's last dimension must be in_features={self.in_features}, "
                              f"got shape {tuple(a.shape)}")
+        if a.dtype != self.weight.dtype:
+            raise TypeError(f"Linear: input has dtype {a.dtype} but the layer's weight has dtype {self.weight.dtype} "
+                            "(nothing is cast; convert the input, or the layer with .to(dtype=...))")
         y = F.matmul(x, F.transpose(self.weight))
         return y + self.bias if self.bias is not None else y
 

@@ -272,6 +272,8 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     ``conv2d(x, w)`` is ``w.reshape(C_out, -1) @ im2col(x)`` reshaped to (C_out, N, H_out, W_out).
     """
     a = _checks.tensor_arg("im2col", "input", x, ndim=4)
+    if 0 in a.shape:
+        raise ValueError(f"im2col: input must have no empty dimension, got shape {tuple(a.shape)}")
     geo = _geometry("im2col", kernel_size, stride, padding, dilation)
     _checks.conv_output_size("im2col", a.shape[2:], *geo)
     return Im2col.apply(x, geo=geo)

@@ -110,15 +110,22 @@ class Where(Function):
         return None, xp.where(self.condition, grad, zero), xp.where(self.condition, zero, grad)
 
 
+def _floating(fname, x):
+    return _checks.tensor_arg(fname, "input", x, floating=True)
+
+
 def exp(x):
+    _floating("exp", x)
     return Exp.apply(x)
 
 
 def log(x):
+    _floating("log", x)
     return Log.apply(x)
 
 
 def sqrt(x):
+    _floating("sqrt", x)
     return Sqrt.apply(x)
 
 
@@ -127,25 +134,34 @@ def abs_(x):
 
 
 def relu(x):
+    _floating("relu", x)
     return ReLU.apply(x)
 
 
 def leaky_relu(x, negative_slope=0.01):
-    return LeakyReLU.apply(x, negative_slope=float(negative_slope))
+    _floating("leaky_relu", x)
+    slope = _checks.number_in("leaky_relu", "negative_slope", negative_slope, -float("inf"), float("inf"))
+    return LeakyReLU.apply(x, negative_slope=slope)
 
 
 def sigmoid(x):
+    _floating("sigmoid", x)
     return Sigmoid.apply(x)
 
 
 def tanh(x):
+    _floating("tanh", x)
     return Tanh.apply(x)
 
 
 def clip(x, min=None, max=None):
     """Limit values to [min, max]; either bound may be None."""
+    _floating("clip", x)
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
+    for name, bound in (("min", min), ("max", max)):
+        if bound is not None:
+            _checks.number_in("clip", name, bound, -float("inf"), float("inf"))
     if min is not None and max is not None and min > max:
         raise ValueError(f"clip: min ({min}) must not exceed max ({max})")
     return Clip.apply(x, min=min, max=max)
@@ -157,6 +173,8 @@ def where(condition, a, b):
     if not hasattr(cond, "dtype") or cond.dtype != bool:
         raise TypeError(f"where: condition must be a boolean tensor or array, got "
                         f"{getattr(cond, 'dtype', type(cond).__name__)}")
-    shapes = [tuple(getattr(_checks.array_of(v), "shape", ())) for v in (cond, a, b)]
-    _checks.broadcast_shapes("where", *shapes)
+    x = _checks.tensor_arg("where", "a", a, floating=True)
+    y = _checks.tensor_arg("where", "b", b, floating=True)
+    _checks.same_dtype("where", "a", x, "b", y)
+    _checks.broadcast_shapes("where", cond.shape, x.shape, y.shape, names=("condition", "a", "b"))
     return Where.apply(cond, a, b)

@@ -431,7 +431,7 @@ def _elementwise_weight(fname, name, w, x):
         return None
     a = _checks.tensor_arg(fname, name, w, floating=True)
     _checks.same_dtype(fname, "input", x, name, a)
-    if _checks.broadcast_shapes(fname, a.shape, x.shape) != tuple(x.shape):
+    if _checks.broadcast_shapes(fname, a.shape, x.shape, names=(name, "input")) != tuple(x.shape):
         raise ValueError(f"{fname}: {name} of shape {tuple(a.shape)} must broadcast to input's shape "
                          f"{tuple(x.shape)} without enlarging it")
     return a

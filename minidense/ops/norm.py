@@ -104,8 +104,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if not isinstance(training, bool):
         raise TypeError(f"{fname}: training must be True or False, got {training!r}")
     n_channels = a.shape[1]
-    rm = _checks.channel_vector(fname, "running_mean", running_mean, n_channels, dtype=a.dtype)
-    rv = _checks.channel_vector(fname, "running_var", running_var, n_channels, dtype=a.dtype)
+    rm = _checks.channel_vector(fname, "running_mean", running_mean, n_channels, dtype=a.dtype, writable=training)
+    rv = _checks.channel_vector(fname, "running_var", running_var, n_channels, dtype=a.dtype, writable=training)
     _checks.channel_vector(fname, "weight", weight, n_channels, dtype=a.dtype)
     _checks.channel_vector(fname, "bias", bias, n_channels, dtype=a.dtype)
     momentum = _checks.number_in(fname, "momentum", momentum, 0, 1)

@@ -277,6 +277,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     """
     fname = "interpolate"
     a = _checks.tensor_arg(fname, "input", input, ndim=4, floating=True)
+    if 0 in a.shape:
+        raise ValueError(f"{fname}: input must have no empty dimension, got shape {tuple(a.shape)}")
     if mode not in ("nearest", "bilinear"):
         raise ValueError(f"{fname}: mode must be 'nearest' or 'bilinear', got {mode!r}")
     if align_corners is not None and mode == "nearest":
