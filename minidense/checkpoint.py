@@ -65,6 +65,13 @@ def save(path, **state):
         raise
 
 
+def remove_partial_writes(folder):
+    """Delete temporary files left by writes that were killed half-way (the checkpoints are untouched)."""
+    for name in os.listdir(folder):
+        if name.startswith(".tmp-") and name.endswith(".npz"):
+            os.remove(os.path.join(folder, name))
+
+
 def load(path):
     """Read a checkpoint written by :func:`save`; a clear CheckpointError for anything else."""
     if not os.path.isfile(path):

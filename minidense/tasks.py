@@ -195,15 +195,17 @@ class HeatmapPCKMeter:
     within ``threshold · max(H, W)`` pixels (a predicted peak is used once at most).
     """
 
-    def __init__(self, threshold):
+    def __init__(self, threshold, peak_threshold=0.25):
         self.threshold = threshold
+        self.peak_threshold = peak_threshold   # a predicted peak must reach this probability
         self.found, self.total = 0, 0
 
     def update(self, pred, target):
         pred, target = _array(pred), _array(target)
         limit = self.threshold * max(pred.shape[-2:])
         for n in range(pred.shape[0]):          # a loop over images and types, not pixels
-            for truth, guess in zip(scenes.heatmap_peaks(target[n]), scenes.heatmap_peaks(pred[n])):
+            for truth, guess in zip(scenes.heatmap_peaks(target[n]),
+                                    scenes.heatmap_peaks(pred[n], threshold=self.peak_threshold)):
                 guess = [tuple(g) for g in guess]
                 for point in truth:
                     self.total += 1

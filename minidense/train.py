@@ -100,6 +100,7 @@ def fit(model, task, train_data, val_data=None, epochs=1, batch_size=8, optimize
         if not last_path or not os.path.exists(last_path):
             raise FileNotFoundError(f"fit: resume=True but there is no checkpoint at {last_path!r}")
         state = checkpoint.load(last_path)
+        checkpoint.remove_partial_writes(out)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None and state.get("scheduler"):

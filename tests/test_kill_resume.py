@@ -16,7 +16,7 @@ import pytest
 
 from minidense import checkpoint
 
-EPOCHS = 8
+EPOCHS = 20   # more than 5 kills x 3 epochs, so that every start can be killed
 KILLS = 5
 ARGS = ["train", "--task", "segmentation", "--model", "unet", "--epochs", str(EPOCHS), "--size", "16",
         "--n-train", "16", "--n-val", "4", "--base-channels", "4", "--depth", "2", "--batch-size", "8",
@@ -59,36 +59,45 @@ def _flat(state):
     return out
 
 
+def _checkpoint_id(path):
+    """Changes every time a checkpoint is renamed into place (None before the first)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns)
+
+
 def test_killed_runs_resume_to_the_uninterrupted_weights(tmp_path):
+    began = time.monotonic()
     reference = _flat(_run_to_end(tmp_path / "uninterrupted"))
+    epoch_seconds = (time.monotonic() - began) / EPOCHS   # an upper bound: it includes start-up
 
     out = tmp_path / "killed"
     last = out / "last.npz"
     draw = random.Random(20240509)
-    kills, epochs_seen, starts = 0, [], 0
-    # at least KILLS kills, and at least two of them of a run that had already written a checkpoint
-    while kills < KILLS or len(epochs_seen) < 2:
+    kills, epochs_seen = 0, []
+    # Each start is killed at a random moment: after 0, 1 or 2 more checkpoints have landed, then a
+    # random fraction of an epoch later (so kills also hit start-up, training and checkpoint writes).
+    # The moments are random, but no verdict depends on them: every kill must leave a whole checkpoint.
+    while kills < KILLS:
+        seen = _checkpoint_id(last)
         proc = subprocess.Popen(_command(out, resume=last.exists()), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, env=_env())
-        starts += 1
-        deadline = time.monotonic() + draw.uniform(0.3, 3.0)
+        wait_for, landed = draw.randint(0, 2), 0
+        while proc.poll() is None and landed < wait_for:
+            time.sleep(0.005)
+            now = _checkpoint_id(last)
+            if now != seen:
+                seen, landed = now, landed + 1
+        deadline = time.monotonic() + draw.uniform(0.0, epoch_seconds)
         while proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
-            kills += 1
-        else:
-            err = proc.stderr.read().decode()
-            assert proc.returncode == 0, err
-            if kills < KILLS or len(epochs_seen) < 2:
-                # it finished before the kill came: start again from nothing, to get every kill
-                for name in os.listdir(out):
-                    os.remove(out / name)
-                epochs_seen.clear()
-                kills = 0
-                continue
+            time.sleep(0.005)
+        assert proc.poll() is None, "the run finished before it could be killed: raise EPOCHS"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
         proc.stderr.close()
+        kills += 1
         # whatever moment the kill hit, the last checkpoint is whole (or was never written)
         if last.exists():
             state = checkpoint.load(str(last))
@@ -97,10 +106,10 @@ def test_killed_runs_resume_to_the_uninterrupted_weights(tmp_path):
             assert [row["epoch"] for row in state["history"]] == list(range(1, state["epoch"] + 1))
             epochs_seen.append(state["epoch"])
         assert epochs_seen == sorted(epochs_seen), "a resumed run went back in time"
-        assert starts < 50, "the run never got going"
 
-    print(f"\nkill-and-resume: {kills} SIGKILLs over {starts} starts; last.npz epoch after each kill: {epochs_seen}")
+    print(f"\nkill-and-resume: {kills} SIGKILLs; last.npz epoch after each kill: {epochs_seen}")
     final = _flat(_run_to_end(out, resume=last.exists()))
+    assert not [p for p in os.listdir(out) if p.startswith(".tmp-")], "a killed write's temporary file was left"
     assert kills >= KILLS
     assert final.keys() == reference.keys()
     for key, value in reference.items():

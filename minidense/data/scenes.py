@@ -92,11 +92,18 @@ def _horizontal(u, phi):
     return np.cos(phi)[:, None] * e1 + np.sin(phi)[:, None] * e2
 
 
-def _draw_parameters(n, H, W, rng):
+#: With colours="by_class" each class has its own hue (the ground included): used by sketch2image,
+#: where the sketch shows shapes only and the colours must follow from what the shapes are.
+CLASS_HUES = (0.30, 0.0, 0.58, 0.12, 0.80)
+
+
+def _draw_parameters(n, H, W, rng, colours="random"):
     """Every random number of n scenes, drawn in a fixed order (so a seed fixes the scenes)."""
     p = {}
-    p["d0"] = rng.uniform(4.0, 5.0, n)                        # ground depth at Y = 0
-    p["slope"] = rng.uniform(0.7, 1.3, n)                     # dDepth/dY: farther towards the top
+    # The camera sits at a nearly fixed height and tilt (as on a robot): with an orthographic camera
+    # nothing in the image tells the ground's distance, so a wide range would make depth unlearnable.
+    p["d0"] = rng.uniform(4.4, 4.6, n)                        # ground depth at Y = 0
+    p["slope"] = rng.uniform(0.9, 1.1, n)                     # dDepth/dY: farther towards the top
     p["count"] = rng.integers(2, MAX_OBJECTS + 1, n)
     p["shape"] = rng.integers(1, NUM_CLASSES, (n, MAX_OBJECTS))
     p["phi"] = rng.uniform(0, 2 * np.pi, (n, MAX_OBJECTS))
@@ -113,8 +120,13 @@ def _draw_parameters(n, H, W, rng):
         bases[:, j] = cand[np.arange(n), j, dist.argmax(axis=1)]
     p["base"] = bases
     surfaces = 1 + MAX_OBJECTS                                # the ground, then the objects
-    p["albedo"] = _hsv_to_rgb(rng.uniform(0, 1, (n, surfaces)), rng.uniform(0.2, 0.85, (n, surfaces)),
-                              rng.uniform(0.55, 1.0, (n, surfaces)))
+    hue, sat, val = rng.uniform(0, 1, (n, surfaces)), rng.uniform(0.2, 0.85, (n, surfaces)), \
+        rng.uniform(0.55, 1.0, (n, surfaces))
+    if colours == "by_class":   # the same draws, narrowed around each class's own colour
+        surface_class = np.concatenate([np.zeros((n, 1), dtype=int), p["shape"]], axis=1)
+        hue = (np.asarray(CLASS_HUES)[surface_class] + 0.04 * (hue - 0.5)) % 1.0
+        sat, val = 0.55 + 0.2 * sat, 0.8 + 0.2 * (val - 0.55) / 0.45
+    p["albedo"] = _hsv_to_rgb(hue, sat, val)
     angle = rng.uniform(0, 2 * np.pi, (n, surfaces))
     freq = rng.uniform(4.0, 12.0, (n, surfaces))
     p["tex_k"] = np.stack([freq * np.cos(angle), freq * np.sin(angle)], axis=-1)
@@ -317,8 +329,11 @@ def _shade(p, normals, instance, noise_rng):
     return np.clip(rgb, 0, 1).transpose(0, 3, 1, 2)   # rendering saturates, as a camera does
 
 
-def generate(n, size=64, seed=0):
+def generate(n, size=64, seed=0, colours="random"):
     """Render n scenes; deterministic from ``seed`` (and n and size).
+
+    colours: "random" (every surface's colour from one distribution, whatever its class) or
+    "by_class" (each class near its own hue, CLASS_HUES; for sketch2image).
 
     Returns a dict of NumPy arrays (H, W from ``size``, an int or (H, W)):
 
@@ -336,7 +351,9 @@ def generate(n, size=64, seed=0):
     H, W = _size_arg("generate", size)
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"generate: seed must be a non-negative int, got {seed!r}")
-    params = _draw_parameters(n, H, W, backend.generator(int(seed)))
+    if colours not in ("random", "by_class"):
+        raise ValueError(f"generate: colours must be 'random' or 'by_class', got {colours!r}")
+    params = _draw_parameters(n, H, W, backend.generator(int(seed)), colours)
     out = {k: [] for k in ("image", "labels", "instances", "depth", "normals", "edges",
                            "keypoints", "keypoint_visible", "keypoint_type")}
     for start in range(0, n, _CHUNK):
@@ -362,9 +379,10 @@ def generate(n, size=64, seed=0):
 
 # ---------------------------------------------------------------- keypoint heatmaps
 def heatmap_sigma(size):
-    """The Gaussian width of keypoint heatmaps: 1.5 pixels at 64 pixels, scaled with the image."""
+    """The Gaussian width of keypoint heatmaps: 1.5 pixels at 64 pixels, scaled with the image
+    (but never under 1.5 pixels, or a small image's peaks would be too thin to learn)."""
     H, W = _size_arg("heatmap_sigma", size)
-    return 1.5 * min(H, W) / 64
+    return max(1.5, 1.5 * min(H, W) / 64)
 
 
 def keypoint_heatmaps(points, types, visible, size, sigma=None):
@@ -419,7 +437,8 @@ class SceneDataset:
     autoencode    image                 image
     ============  ====================  ==========================================
 
-    ``arrays`` holds everything :func:`generate` returned.
+    ``arrays`` holds everything :func:`generate` returned. Colours are drawn "by_class" for
+    sketch2image (a sketch shows shapes, so colours must follow from them) and at random otherwise.
     """
 
     def __init__(self, n, size=64, seed=0, task="segmentation"):
@@ -429,7 +448,7 @@ class SceneDataset:
         self.size = _size_arg("SceneDataset", size)
         self.num_classes = NUM_CLASSES
         self.classes = CLASSES
-        self.arrays = generate(n, self.size, seed)
+        self.arrays = generate(n, self.size, seed, colours="by_class" if task == "sketch2image" else "random")
 
     def __len__(self):
         return len(self.arrays["image"])
