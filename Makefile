@@ -23,11 +23,15 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# Two test workers, one BLAS thread each: uses both cores without the oversubscription that makes
+# OpenBLAS threads spin against each other.
+SERIAL_BLAS := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+
 test: lint
-	$(PYTEST) -q -m "not slow" --hypothesis-profile=ci
+	$(SERIAL_BLAS) $(PYTEST) -q -n 2 -m "not slow" --hypothesis-profile=ci
 
 test-slow: $(STAMP)
-	$(PYTEST) -q -m slow --hypothesis-profile=ci
+	$(SERIAL_BLAS) $(PYTEST) -q -n 2 -m slow --hypothesis-profile=ci
 
 thorough: $(STAMP)
 	$(PYTEST) -q --hypothesis-profile=thorough

@@ -23,8 +23,8 @@ LIBRARY = Path(generator.PACKAGE_DIR)
 
 # every position equal to its window's maximum gets the gradient (kernel == stride)
 TIED_MAXIMA_BACKWARD = """        xp = get_array_module(grad)
-        kh, kw = self.plane[0] // grad.shape[2], self.plane[1] // grad.shape[3]
-        maxima = _gather(self.x, self.indices).repeat(kh, axis=2).repeat(kw, axis=3)
+        kh, kw = self.shape[2] // grad.shape[2], self.shape[3] // grad.shape[3]
+        maxima = _gather(self.x, self.flat).repeat(kh, axis=2).repeat(kw, axis=3)
         return xp.where(self.x == maxima, grad.repeat(kh, axis=2).repeat(kw, axis=3), 0)
 """
 
@@ -41,14 +41,14 @@ MISTAKES = {
     ],
     "pool": [
         ("gradient sent to every tied maximum",
-         [("ops/pool.py", "        return _gather(x, indices)\n",
-           "        self.x = x\n        return _gather(x, indices)\n"),
-          ("ops/pool.py", "        return _scatter(grad, self.indices, self.plane, accumulate=self.overlapping)\n",
+         [("ops/pool.py", "        return _gather(x, self.flat)\n",
+           "        self.x = x\n        return _gather(x, self.flat)\n"),
+          ("ops/pool.py", "        return _scatter(grad, self.flat, self.shape, accumulate=self.overlapping)\n",
            TIED_MAXIMA_BACKWARD)],
          {"maxpool_backward"}),
         ("off-by-one stride in the switches",
-         [("ops/pool.py", "row = xp.arange(ho).reshape(ho, 1) * sh - ph",
-           "row = xp.arange(ho).reshape(ho, 1) * (sh + 1) - ph")],
+         [("ops/pool.py", "corner = (xp.arange(ho).reshape(ho, 1) * sh - ph) * w",
+           "corner = (xp.arange(ho).reshape(ho, 1) * (sh + 1) - ph) * w")],
           {"switches", "maxpool_backward"}),
     ],
     "segmentation": [
