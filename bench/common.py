@@ -177,7 +177,8 @@ def measure(framework, args, build):
     result = dict(framework=framework, case=args.case, device=args.device, small=args.small,
                   params=params, flops=case_flops(params), warmup=args.warmup, times_s=times,
                   rss_before_mb=round(before, 2), peak_mb=round(peak_mb(), 2),
-                  peak_delta_mb=round(peak_mb() - before, 2), peak_reset=peak_reset, **info)
+                  peak_delta_mb=round(peak_mb() - before, 2), peak_reset=peak_reset,
+                  load_avg_1min=round(os.getloadavg()[0], 2), **info)
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
     sys.stdout.flush()

@@ -68,7 +68,7 @@ def available(framework, device):
     return None
 
 
-def run_case(framework, case, device, repeat=None, warmup=None, small=False, timeout=900):
+def run_case(framework, case, device, repeat=None, warmup=None, small=False, threads=None, timeout=900):
     """One process: the case's JSON result, or {"error": ...}."""
     cmd = [PYTHONS[framework], os.path.join(HERE, f"cases_{framework}.py"), "--case", case, "--device", device]
     if repeat is not None:
@@ -77,8 +77,11 @@ def run_case(framework, case, device, repeat=None, warmup=None, small=False, tim
         cmd += ["--warmup", str(warmup)]
     if small:
         cmd.append("--small")
+    env = dict(os.environ)
+    if threads:   # every framework's thread pools: OpenBLAS (NumPy), OpenMP and MKL (PyTorch)
+        env.update({k: str(threads) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout} s"}
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -129,7 +132,18 @@ def main(argv=None):
     ap.add_argument("--small", action="store_true", help="toy sizes, to check the harness quickly")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--no-overhead", action="store_true", help="skip bench/overhead.py")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="threads for every framework (OMP/OpenBLAS/MKL_NUM_THREADS); default: theirs (2 here)")
+    ap.add_argument("--render", metavar="JSON", help="only rewrite the table and chart of a saved results file")
     args = ap.parse_args(argv)
+    if args.render:
+        with open(args.render) as f:
+            report = json.load(f)
+        stem = os.path.splitext(args.render)[0]
+        with open(stem + ".md", "w") as f:
+            f.write(markdown(report))
+        chart(report, stem + ".png")
+        return 0
 
     absent = {fw: why for fw in args.frameworks if (why := available(fw, args.device))}
     for fw, why in absent.items():
@@ -149,7 +163,7 @@ def main(argv=None):
         for case in args.cases:
             order = present[rnd % len(present):] + present[:rnd % len(present)]
             for fw in order:
-                r = run_case(fw, case, args.device, args.repeat, args.warmup, args.small)
+                r = run_case(fw, case, args.device, args.repeat, args.warmup, args.small, args.threads)
                 if "error" in r:
                     errors[f"{case}/{fw}"] = r["error"]
                     print(f"round {rnd + 1} {case:40s} {fw:10s} ERROR {r['error']}", flush=True)
@@ -187,14 +201,18 @@ def main(argv=None):
         command=" ".join([os.path.relpath(sys.executable, ROOT), os.path.relpath(__file__, ROOT)] + sys.argv[1:]),
         machine=dict(platform=platform.platform(), cpu=_cpu_name(), cores=os.cpu_count(),
                      python=platform.python_version()),
-        device=args.device, rounds=args.rounds, small=args.small,
+        device=args.device, rounds=args.rounds, small=args.small, threads=args.threads,
         numpy_matmul_gflops=rate, numpy_matmul_gflops_per_round=rates,
         absent=absent, errors=errors, summary=summary, targets=check_targets(summary), overhead=overhead,
-        raw={case: {fw: [dict(times_s=r["times_s"], peak_delta_mb=r["peak_delta_mb"], rss_before_mb=r["rss_before_mb"])
+        raw={case: {fw: [dict(times_s=r["times_s"], peak_delta_mb=r["peak_delta_mb"], rss_before_mb=r["rss_before_mb"],
+                              load_avg_1min=r.get("load_avg_1min"))
                          for r in runs] for fw, runs in per.items()} for case, per in results.items()},
     )
+    loads = [r["load_avg_1min"] for per in results.values() for runs in per.values() for r in runs
+             if r.get("load_avg_1min") is not None]
+    report["load_avg_1min"] = dict(min=min(loads), median=statistics.median(loads), max=max(loads)) if loads else None
     os.makedirs(args.out, exist_ok=True)
-    stem = "latest" if args.device == "cpu" else "latest-cuda"
+    stem = ("latest" if args.device == "cpu" else "latest-cuda") + (f"-threads{args.threads}" if args.threads else "")
     if args.small:
         stem += "-small"
     with open(os.path.join(args.out, stem + ".json"), "w") as f:
@@ -241,11 +259,18 @@ def _fmt(v, spec):
 
 def markdown(report):
     fws = [fw for fw in FRAMEWORKS if any(fw in s for s in report["summary"].values())]
-    lines = [f"# minidense benchmark ({report['device']})", "",
+    threads = f", {report['threads']} thread(s) per framework" if report.get("threads") else ""
+    lines = [f"# minidense benchmark ({report['device']}{threads})", "",
              f"{report['date']}, {report['machine']['cpu']}, {report['machine']['cores']} cores, "
              f"{report['rounds']} alternating rounds; `{report['command']}`", "",
              f"NumPy float32 matmul on conv-shaped matrices, same run: **{report['numpy_matmul_gflops']:.0f} GFLOP/s** "
              f"(per round: {', '.join(f'{r:.0f}' for r in report['numpy_matmul_gflops_per_round'])}).", ""]
+    load = report.get("load_avg_1min")
+    if load:
+        lines += [f"Machine load (1-minute load average, {report['machine']['cores']} cores) during the run: "
+                  f"{load['min']:.1f} to {load['max']:.1f}, median {load['median']:.1f}. Above the core count the "
+                  "frameworks' threads compete with other work and multi-threaded timings scatter widely; "
+                  "the minima show what each can do.", ""]
     for fw, why in report["absent"].items():
         lines.append(f"- {fw}: absent ({why})")
     if report["absent"]:
@@ -264,7 +289,11 @@ def markdown(report):
                      f"| {gf} | {mem} |")
     lines += ["", "Peak MB: peak resident memory during the process's calls (warm-up included; for the U-Net, "
               "10 training steps) minus the resident memory just before the first call, each framework in its "
-              "own process.", "", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
+              "own process.", "", "## Targets", ""]
+    if load and load["median"] > report["machine"]["cores"]:
+        lines += [f"**The machine was busy (median load {load['median']:.1f} on {report['machine']['cores']} cores): "
+                  "the timing verdicts below are not reliable; rerun on a quiet machine or with --threads 1.**", ""]
+    lines += ["| target | measured | met |", "|---|---|---|"]
     for t in report["targets"]:
         met = "—" if t["met"] is None else ("yes" if t["met"] else "**no**")
         if t.get("aim_met") is not None:
