@@ -23,7 +23,8 @@ from .layers import (
     ReLU,
     Upsample,
 )
-from .module import Module, ModuleDict, ModuleList, Parameter, Sequential, summary
+from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
+from .summary import summary
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "summary", "Linear", "Flatten",
            "Conv2d", "ConvTranspose2d", "MaxPool2d", "MaxUnpool2d", "Upsample", "BatchNorm2d", "ReLU", "LeakyReLU",
