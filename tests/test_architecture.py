@@ -46,3 +46,61 @@ def test_gpu_round_trip():
     (x * x).sum().backward()
     assert x.device == "cuda" and md.backend.device_of(x.grad) == "cuda"
     assert (x.cpu().numpy() == md.backend.to_numpy(x.data)).all()
+
+
+def _module_name(path):
+    rel = path.relative_to(ROOT.parent).with_suffix("")
+    parts = list(rel.parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_graph():
+    """minidense module -> the minidense modules it imports (lazy imports inside functions included)."""
+    names = {_module_name(p): p for p in SOURCES}
+    graph = {}
+    for name, path in names.items():
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1] if node.level else []
+                target = ".".join(base + ([node.module] if node.module else [])) if node.level else node.module
+                candidates = [f"{target}.{a.name}" for a in node.names] + [target]
+            elif isinstance(node, ast.Import):
+                candidates = [a.name for a in node.names]
+            else:
+                continue
+            for c in candidates:
+                while c and c not in names:
+                    c = c.rsplit(".", 1)[0] if "." in c else ""
+                if c and c != name:
+                    deps.add(c)
+        graph[name] = deps
+    return graph
+
+
+def test_the_import_graph_has_no_cycle():
+    """One direction of dependency: no two files import each other, directly or through others.
+
+    A package's __init__ importing its own submodules is the one allowed way back up.
+    """
+    graph = _import_graph()
+    edges = {(a, b) for a, deps in graph.items() for b in deps if not a.startswith(b + ".")}
+    done, on_path = set(), []
+
+    def visit(node):
+        if node in on_path:
+            cycle = on_path[on_path.index(node):] + [node]
+            raise AssertionError(f"import cycle: {' -> '.join(cycle)}")
+        if node in done:
+            return
+        on_path.append(node)
+        for a, b in sorted(edges):
+            if a == node:
+                visit(b)
+        on_path.pop()
+        done.add(node)
+
+    for module in sorted(graph):
+        visit(module)
