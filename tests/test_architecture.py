@@ -104,3 +104,12 @@ def test_the_import_graph_has_no_cycle():
 
     for module in sorted(graph):
         visit(module)
+
+
+def test_functional_exposes_every_public_op():
+    import minidense.functional as F
+    from minidense.ops import conv, loss, norm, pool
+    for module in (conv, pool, loss, norm):
+        missing = set(module.__all__) - set(F.__all__)
+        assert not missing, f"{module.__name__} exports {sorted(missing)} but minidense.functional does not"
+        assert all(getattr(F, name) is getattr(module, name) for name in module.__all__)
