@@ -93,9 +93,14 @@ def conv_geometries(draw, max_kernel=5, max_stride=3, max_padding=2, max_dilatio
     ph = draw(st.integers(0, min(max_padding, (dh * (kh - 1)) // 2 if not transposed else dh * (kh - 1))))
     pw = draw(st.integers(0, min(max_padding, (dw * (kw - 1)) // 2 if not transposed else dw * (kw - 1))))
     sh, sw = draw(st.integers(1, max_stride)), draw(st.integers(1, max_stride))
-    # smallest input whose padded size covers the dilated kernel
-    min_h = max(1, dh * (kh - 1) + 1 - 2 * ph)
-    min_w = max(1, dw * (kw - 1) + 1 - 2 * pw)
+    if transposed:
+        # smallest input whose output (H-1)·s - 2p + d·(k-1) + 1 (+ output_padding) is not empty
+        min_h = 1 + -(-max(0, 2 * ph - dh * (kh - 1)) // sh)
+        min_w = 1 + -(-max(0, 2 * pw - dw * (kw - 1)) // sw)
+    else:
+        # smallest input whose padded size covers the dilated kernel
+        min_h = max(1, dh * (kh - 1) + 1 - 2 * ph)
+        min_w = max(1, dw * (kw - 1) + 1 - 2 * pw)
     h = draw(st.integers(min_h, min_h + max_extra))
     w = draw(st.integers(min_w, min_w + max_extra))
     geo = dict(N=draw(st.integers(1, max_batch)), C_in=draw(st.integers(1, max_channels)),
