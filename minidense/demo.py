@@ -14,7 +14,7 @@ from . import cli
 def main():
     epochs = os.environ.get("MINIDENSE_DEMO_EPOCHS", "8")
     n_train = os.environ.get("MINIDENSE_DEMO_TRAIN", "768")
-    size = os.environ.get("MINIDENSE_DEMO_SIZE", "48")
+    size = os.environ.get("MINIDENSE_DEMO_SIZE", "64")
     out = os.environ.get("MINIDENSE_DEMO_OUT", os.path.join("runs", "demo"))
     argv = ["train", "--task", "segmentation", "--model", "unet", "--epochs", epochs, "--size", size,
             "--n-train", n_train, "--n-val", "128", "--base-channels", "16", "--depth", "3", "--batch-size", "8",

@@ -178,21 +178,27 @@ def plot_curves(history, path=None):
     if not isinstance(history, (list, tuple)) or not history or not all(isinstance(h, dict) for h in history):
         raise ValueError("plot_curves: history must be a non-empty list of per-epoch dicts")
     epochs = [h.get("epoch", i) for i, h in enumerate(history)]
-    keys = [k for k in history[-1] if k not in ("epoch", "train_loss", "val_loss")
+    # bookkeeping (speed, learning rate, skipped steps) is in history.csv; the panels show what was learned
+    keys = [k for k in history[-1] if k not in ("epoch", "train_loss", "val_loss", "images_per_s", "lr",
+                                                 "skipped_steps")
             and isinstance(history[-1][k], (int, float, np.number)) and not isinstance(history[-1][k], bool)]
-    fig = Figure(figsize=(4 * (1 + len(keys)), 3.2), dpi=80)
-    axes = fig.subplots(1, 1 + len(keys), squeeze=False)
+    cols = min(4, 1 + len(keys))
+    rows = -(-(1 + len(keys)) // cols)
+    fig = Figure(figsize=(3.6 * cols, 2.8 * rows), dpi=80)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for name in ("train_loss", "val_loss"):
         xs = [e for e, h in zip(epochs, history) if name in h]
         if xs:
-            axes[0, 0].plot(xs, [h[name] for h in history if name in h], marker="o", label=name)
-    axes[0, 0].set_title("loss")
-    axes[0, 0].set_xlabel("epoch")
-    axes[0, 0].legend()
-    for ax, key in zip(axes[0, 1:], keys):
+            axes[0].plot(xs, [h[name] for h in history if name in h], marker="o", label=name)
+    axes[0].set_title("loss")
+    axes[0].set_xlabel("epoch")
+    axes[0].legend()
+    for ax, key in zip(axes[1:], keys):
         ax.plot([e for e, h in zip(epochs, history) if key in h], [h[key] for h in history if key in h], marker="o")
         ax.set_title(key)
         ax.set_xlabel("epoch")
+    for ax in axes[1 + len(keys):]:
+        ax.set_visible(False)
     fig.tight_layout()
     return _finish(fig, path)
 
