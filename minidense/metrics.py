@@ -43,14 +43,20 @@ def _num_classes_arg(fname, num_classes):
     return int(num_classes)
 
 
-def _label_maps(fname, pred, target, num_classes, ignore_index):
-    """Checked integer label maps (NumPy) and the mask of scored pixels."""
+def _integer_maps(fname, pred, target):
+    """pred and target as NumPy integer label maps of one shape."""
     pred, target = _numpy(fname, "pred", pred), _numpy(fname, "target", target)
     _same_shape(fname, ("pred", "target"), (pred, target))
     for name, a in (("pred", pred), ("target", target)):
         if a.dtype.kind not in "iu":
             raise TypeError(f"{fname}: {name} must be an integer label map (take the argmax over classes first), "
                             f"got dtype {a.dtype}")
+    return pred, target
+
+
+def _label_maps(fname, pred, target, num_classes, ignore_index):
+    """Checked integer label maps (NumPy) and the mask of scored pixels."""
+    pred, target = _integer_maps(fname, pred, target)
     valid = target != ignore_index
     bad_t = valid & ((target < 0) | (target >= num_classes))
     if bad_t.any():
@@ -139,12 +145,7 @@ def boundary_mask(target, width=3):
 def _boundary_counts(fname, pred, target, width, ignore_index):
     if not isinstance(width, (int, np.integer)) or isinstance(width, bool) or width < 1:
         raise ValueError(f"{fname}: width must be a positive int, got {width!r}")
-    pred, target = _numpy(fname, "pred", pred), _numpy(fname, "target", target)
-    _same_shape(fname, ("pred", "target"), (pred, target))
-    for name, a in (("pred", pred), ("target", target)):
-        if a.dtype.kind not in "iu":
-            raise TypeError(f"{fname}: {name} must be an integer label map (take the argmax over classes first), "
-                            f"got dtype {a.dtype}")
+    pred, target = _integer_maps(fname, pred, target)
     if target.ndim < 2:
         raise ValueError(f"{fname}: pred and target must be label maps (..., H, W), got shape {target.shape}")
     scored = boundary_mask(target, width) & (target != ignore_index)

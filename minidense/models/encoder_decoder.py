@@ -11,19 +11,9 @@ per window instead of U-Net's copied feature maps).
 repetition (``Upsample(scale_factor=2, mode="nearest")``), blind to where the details were. Both
 variants have exactly the same parameters, so their state dicts are interchangeable.
 """
-from ..nn import BatchNorm2d, Conv2d, MaxPool2d, MaxUnpool2d, Module, ModuleList, ReLU, Sequential, Upsample
+from ..nn import Conv2d, MaxPool2d, MaxUnpool2d, Module, ModuleList, Upsample
 from . import _common
-
-
-def conv_block(in_channels, out_channels, batch_norm=False):
-    """Conv 3×3 (padding 1) [+ BatchNorm2d] + ReLU, twice: (N, in, H, W) -> (N, out, H, W)."""
-    layers = []
-    for c_in in (in_channels, out_channels):
-        layers.append(Conv2d(c_in, out_channels, 3, padding=1, bias=not batch_norm))
-        if batch_norm:
-            layers.append(BatchNorm2d(out_channels))
-        layers.append(ReLU())
-    return Sequential(*layers)
+from .blocks import double_conv
 
 
 class EncoderDecoder(Module):
@@ -53,7 +43,7 @@ class EncoderDecoder(Module):
         widths = [self.base_channels * 2 ** i for i in range(self.depth)]
         self.encoders = ModuleList()
         for i, c in enumerate(widths):
-            self.encoders.append(conv_block(self.in_channels if i == 0 else widths[i - 1], c, batch_norm))
+            self.encoders.append(double_conv(self.in_channels if i == 0 else widths[i - 1], c, batch_norm))
         self.pool = MaxPool2d(2, return_indices=True)
         if self.skips:
             self.unpool = MaxUnpool2d(2)
@@ -61,7 +51,7 @@ class EncoderDecoder(Module):
             self.upsample = Upsample(scale_factor=2, mode="nearest")
         self.decoders = ModuleList()
         for i in reversed(range(self.depth)):
-            self.decoders.append(conv_block(widths[i], widths[max(i - 1, 0)], batch_norm))
+            self.decoders.append(double_conv(widths[i], widths[max(i - 1, 0)], batch_norm))
         self.head = Conv2d(widths[0], self.out_channels, 1)
 
     def extra_repr(self):

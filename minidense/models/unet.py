@@ -14,23 +14,9 @@ width must be multiples of ``2 ** (depth - 1)``. ``UNet(3, 5, base_channels=16, 
 """
 from .. import creation
 from .. import functional as F
-from ..nn import BatchNorm2d, Conv2d, ConvTranspose2d, MaxPool2d, Module, ModuleList, ReLU, Sequential, Upsample
+from ..nn import Conv2d, ConvTranspose2d, MaxPool2d, Module, ModuleList, Sequential, Upsample
 from . import _common
-
-
-def double_conv(in_channels, out_channels, batch_norm=False):
-    """Two 3×3 convolutions (padding 1, so H×W is kept), each followed by [BatchNorm2d and] ReLU.
-
-    (N, in_channels, H, W) -> (N, out_channels, H, W). With BatchNorm the convolutions have no bias
-    (the normalisation's shift does that job, as in PyTorch's usual blocks).
-    """
-    layers = []
-    for c_in in (in_channels, out_channels):
-        layers.append(Conv2d(c_in, out_channels, 3, padding=1, bias=not batch_norm))
-        if batch_norm:
-            layers.append(BatchNorm2d(out_channels))
-        layers.append(ReLU())
-    return Sequential(*layers)
+from .blocks import double_conv
 
 
 class UNet(Module):
