@@ -28,10 +28,10 @@ lint: $(STAMP)
 SERIAL_BLAS := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 test: lint
-	$(SERIAL_BLAS) $(PYTEST) -q -n 2 -m "not slow" --hypothesis-profile=ci
+	$(SERIAL_BLAS) $(PYTEST) -q -rs -n 2 -m "not slow" --hypothesis-profile=ci
 
 test-slow: $(STAMP)
-	$(SERIAL_BLAS) $(PYTEST) -q -n 2 -m slow --hypothesis-profile=ci
+	$(SERIAL_BLAS) $(PYTEST) -q -rs -n 2 -m slow --hypothesis-profile=ci
 
 thorough: $(STAMP)
 	$(PYTEST) -q --hypothesis-profile=thorough

@@ -35,6 +35,7 @@ def test_depth_beats_predicting_the_mean(tmp_path):
     train_depth = _stack(get_task("depth").dataset(256, size=SIZE, seed=0), 1)
     baseline = metrics.depth_metrics(np.full_like(_stack(held, 1), train_depth.mean()), _stack(held, 1))
     scores = evaluate(model, task, held)
+    print(f"\ndepth: abs_rel {scores['abs_rel']:.4f}, predicting the training mean {baseline['abs_rel']:.4f}")
     assert scores["abs_rel"] <= 0.5 * baseline["abs_rel"], (scores, baseline)
 
 
@@ -47,12 +48,14 @@ def test_normals_beat_the_best_constant_normal(tmp_path):
     best = min(metrics.normal_metrics(np.broadcast_to(c[None, :, None, None], truth.shape), truth)["mean"]
                for c in candidates)
     scores = evaluate(model, task, held)
+    print(f"\nnormals: mean angular error {scores['mean']:.2f} deg, best constant normal {best:.2f} deg")
     assert scores["mean"] <= 0.6 * best, (scores["mean"], best)
 
 
 def test_keypoints_pck(tmp_path):
     model, task, held, _ = _train(tmp_path, "keypoints", epochs=12)
     scores = evaluate(model, task, held)
+    print(f"\nkeypoints: PCK@0.1 {scores['pck']:.3f}")
     assert scores["pck"] >= 0.6, scores
 
 
@@ -64,6 +67,7 @@ def test_image_tasks_beat_the_mean_image(tmp_path, task, model_name, epochs, n_t
     truth = _stack(held, 1)
     baseline = float(np.abs(truth - mean_image).mean())
     scores = evaluate(model, task_obj, held)
+    print(f"\n{task}: L1 {scores['l1']:.4f}, the mean image {baseline:.4f}")
     assert scores["l1"] <= 0.6 * baseline, (scores["l1"], baseline)
 
 
