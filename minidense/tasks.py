@@ -21,7 +21,7 @@ from . import functional as F
 from .backend import to_numpy
 from .constants import IGNORE_INDEX
 from .data import scenes
-from .tensor import Tensor
+from .tensor import Tensor, no_grad
 
 
 def _array(x):
@@ -100,6 +100,9 @@ class Task:
         """A grid of input / truth / prediction / error pictures."""
         from . import viz  # matplotlib is slow to import: only when a picture is wanted
         return viz.prediction_grid(_array(images), _array(targets), preds, kind=self.target_kind, path=path)
+
+    def draw_extra(self, model, images, path_prefix):
+        """Pictures beyond the prediction grid, written by fit each epoch (none by default)."""
 
     def describe(self):
         return f"{self.name}: {self.in_channels} -> {self.out_channels} channels, metric {self.metric}"
@@ -241,6 +244,18 @@ class Autoencode(Sketch2Image):
 
     def _typical_value(self, targets):
         return None
+
+    def draw_extra(self, model, images, path_prefix, steps=8):
+        """The latent walk: decoded points on the line between two images' codes (model.interpolate)."""
+        if not hasattr(model, "interpolate") or len(images) < 2:
+            return None
+        from . import viz
+        first, second = (Tensor(backend.to_device(images[i:i + 1], backend.device_of(
+            next(iter(model.parameters())).data))) for i in (0, 1))
+        with no_grad():
+            walk = model.interpolate(first, second, steps=steps)
+        titles = ["x1"] + [f"{t / (steps - 1):.2f}" for t in range(1, steps - 1)] + ["x2"]
+        return viz.image_strip(_array(walk), titles, path=f"{path_prefix}_latent_walk.png")
 
 
 TASKS = {t.name: t for t in (Segmentation, Depth, Normals, Keypoints, Sketch2Image, Autoencode)}

@@ -202,5 +202,7 @@ def _save_epoch(out, model, optimizer, scheduler, task, history, best, config, v
         model.eval()
         with no_grad():
             preds = task.predict(model(_batch_tensor(images, device)))
-        task.draw(images, targets, preds, path=os.path.join(out, f"predictions_epoch{row['epoch']:03d}.png"))
+        prefix = os.path.join(out, f"predictions_epoch{row['epoch']:03d}")
+        task.draw(images, targets, preds, path=prefix + ".png")
+        task.draw_extra(model, images.astype(backend.default_dtype), prefix)
     return best

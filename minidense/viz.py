@@ -172,6 +172,24 @@ def prediction_grid(images, truths, preds, kind, path=None, max_rows=6):
     return _finish(fig, path)
 
 
+def image_strip(images, titles=None, path=None):
+    """One row of images (n, C, H, W) or (n, H, W, C), e.g. a walk through an autoencoder's latent space."""
+    images = _np("image_strip", "images", images)
+    if images.ndim != 4:
+        raise ValueError(f"image_strip: images must be (n, C, H, W) or (n, H, W, C), got shape {images.shape}")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"image_strip: {len(images)} images but {len(titles)} titles")
+    fig = Figure(figsize=(1.6 * len(images), 1.9), dpi=80)
+    axes = fig.subplots(1, len(images), squeeze=False)[0]
+    for k, (ax, image) in enumerate(zip(axes, images)):
+        ax.imshow(np.clip(to_hwc(image), 0, 1), interpolation="nearest")
+        ax.axis("off")
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=8)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
 def plot_curves(history, path=None):
     """Training curves from a list of per-epoch dicts (``epoch``, ``train_loss``, ``val_loss`` and
     metrics): the losses in one panel, every other numeric key in a panel of its own."""

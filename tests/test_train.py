@@ -62,7 +62,9 @@ def test_keypoints_pck(tmp_path):
 @pytest.mark.parametrize("task, model_name, epochs, n_train", [("sketch2image", "unet", 16, 512),
                                                                ("autoencode", "autoencoder", 20, 1536)])
 def test_image_tasks_beat_the_mean_image(tmp_path, task, model_name, epochs, n_train):
-    model, task_obj, held, _ = _train(tmp_path, task, model=model_name, epochs=epochs, n_train=n_train)
+    model, task_obj, held, out = _train(tmp_path, task, model=model_name, epochs=epochs, n_train=n_train)
+    if task == "autoencode":   # the latent walk is drawn every epoch
+        assert os.path.getsize(os.path.join(out, f"predictions_epoch{epochs:03d}_latent_walk.png")) > 0
     mean_image = _stack(get_task(task).dataset(n_train, size=SIZE, seed=0), 1).mean(axis=0)
     truth = _stack(held, 1)
     baseline = float(np.abs(truth - mean_image).mean())

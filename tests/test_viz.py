@@ -68,3 +68,12 @@ def test_bad_input():
         viz.colorize_labels(np.array([[256]]))
     with pytest.raises(ValueError, match="plot_confusion: cm must be a square"):
         viz.plot_confusion(np.zeros((2, 3)))
+
+
+def test_image_strip_renders(tmp_path):
+    images = np.random.default_rng(0).random((5, 3, 8, 8))
+    viz.image_strip(images, titles=list("abcde"), path=str(tmp_path / "strip.png"))
+    picture = io.read_png(str(tmp_path / "strip.png"))
+    assert picture.shape[1] > picture.shape[0] and picture.std() > 0
+    with pytest.raises(ValueError, match="titles"):
+        viz.image_strip(images, titles=["a"])
