@@ -189,17 +189,25 @@ def _topological_order(root):
 
 def _run_backward(root, grad, retain_graph):
     grads = {id(root): grad}
+    # A leaf's .grad must never alias another array. A gradient that a backward made for one input
+    # alone ("owned") is kept as it is; anything else that others may hold (the caller's gradient, a
+    # grad_output passed along, a view, an array routed to two inputs) is copied first.
+    owned, passed = set(), {id(grad)}
     for node in _topological_order(root):
         g = grads.pop(id(node), None)
         if g is None:
             continue
         fn = node._ctx
-        if fn is None:  # a leaf: keep the gradient (a fresh array, never an alias of another)
-            node.grad = g.copy() if node.grad is None else node.grad + g
+        if fn is None:  # a leaf: keep the gradient
+            if node.grad is not None:
+                node.grad = node.grad + g
+            else:
+                node.grad = g if id(node) in owned else g.copy()
             continue
         if fn.freed:
             raise RuntimeError(f"backward: trying to backward through the graph a second time ({type(fn).__name__}'s "
                                "saved arrays were already freed); pass retain_graph=True to the first backward()")
+        passed.add(id(g))
         in_grads = fn.backward(g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
@@ -211,7 +219,14 @@ def _run_backward(root, grad, retain_graph):
                 continue
             pg = unbroadcast(pg, parent.shape).astype(parent.dtype, copy=False)
             key = id(parent)
-            grads[key] = pg if key not in grads else grads[key] + pg
+            if key in grads:                  # a sum is a fresh array
+                grads[key] = grads[key] + pg
+                owned.add(key)
+            else:
+                grads[key] = pg
+                if pg.base is None and id(pg) not in passed:
+                    owned.add(key)
+                passed.add(id(pg))
         if not retain_graph:
             fn.free()
 

@@ -171,3 +171,25 @@ def test_function_returning_wrong_number_of_gradients():
     a = md.tensor([1.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="returned 1 gradients for 2 inputs"):
         Bad.apply(a, a).sum().backward()
+
+
+def test_leaf_gradients_never_alias_each_other_or_the_caller():
+    a, b = md.tensor([1.0, 2.0], requires_grad=True), md.tensor([3.0, 4.0], requires_grad=True)
+    g = np.array([1.0, -1.0], dtype=np.float32)
+    (a + b).backward(g)                      # Add hands the same array to both inputs
+    assert not np.shares_memory(a.grad, b.grad) and not np.shares_memory(a.grad, g)
+
+    class Twice(md.Function):                # one fresh array returned for two inputs
+        def forward(self, x, y):
+            return x + y
+
+        def backward(self, grad):
+            fresh = grad * 2
+            return fresh, fresh
+
+    c, d = md.tensor([1.0], requires_grad=True), md.tensor([2.0], requires_grad=True)
+    Twice.apply(c, d).sum().backward()
+    assert not np.shares_memory(c.grad, d.grad)
+    e = md.tensor(np.ones((2, 3)), requires_grad=True)
+    e.reshape(6).sum().backward()            # a view of another array is copied too
+    e.grad[0, 0] = 5.0                       # and the leaf's gradient is its own, writable
