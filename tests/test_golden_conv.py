@@ -5,26 +5,19 @@ so PyTorch's semantics are checked here without PyTorch. Every case names its op
 arguments; it is replayed in float64 and the output, the switches and every gradient compared.
 """
 import json
-import os
 
 import numpy as np
 import pytest
+from golden_files import TOL, load_cases
 
 import minidense as md
 import minidense.functional as F
 
-GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
 FILES = ("convolution", "pooling", "resampling")
-TOL = dict(rtol=1e-9, atol=1e-12)
 
 
 def load(name):
-    with np.load(os.path.join(GOLDEN, f"conv_{name}.npz"), allow_pickle=False) as f:
-        cases = {}
-        for key in f.files:
-            case, field = key.split("__")
-            cases.setdefault(case, {})[field] = f[key]
-    return cases
+    return load_cases(f"conv_{name}.npz")
 
 
 CASES = [(name, case, fields) for name in FILES for case, fields in sorted(load(name).items())]

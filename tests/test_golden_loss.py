@@ -3,26 +3,19 @@
 The files are written by tests/golden/make_golden_loss.py (run by hand where PyTorch is installed),
 so PyTorch's semantics are checked here without PyTorch. All values are float64.
 """
-import os
 
 import numpy as np
 import pytest
+from golden_files import TOL, load_cases
 
 import minidense as md
 import minidense.functional as F
 
-GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
 REDUCTIONS = ("mean", "sum", "none")
-TOL = dict(rtol=1e-9, atol=1e-12)
 
 
 def load(name):
-    with np.load(os.path.join(GOLDEN, f"loss_{name}.npz"), allow_pickle=False) as f:
-        cases = {}
-        for key in f.files:
-            case, field = key.split("__")
-            cases.setdefault(case, {})[field] = f[key]
-    return cases
+    return load_cases(f"loss_{name}.npz")
 
 
 def check(case, fn, grad_of):

@@ -376,7 +376,31 @@ def _is_device_name(value):
 
 
 # ---------------------------------------------------------------- containers
-class Sequential(Module):
+class _NumberedModules(Module):
+    """Children named "0", "1", ...: length, iteration, indexing and append, shared by Sequential and ModuleList."""
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self._slice(index)
+        n = len(self)
+        if not isinstance(index, int) or not -n <= index < n:
+            raise IndexError(f"{type(self).__name__}: index {index!r} out of range for {n} modules")
+        return list(self._modules.values())[index]
+
+    def append(self, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.append: expected a Module, got {type(module).__name__}")
+        self.add_module(str(len(self)), module)
+        return self
+
+
+class Sequential(_NumberedModules):
     """Modules applied one after another; children are named "0", "1", ... (PyTorch's state-dict keys).
 
     ``Sequential(a, b, c)`` or ``Sequential(OrderedDict(name=module, ...))``.
@@ -393,23 +417,8 @@ class Sequential(Module):
                     raise TypeError(f"Sequential: argument {i} must be a Module, got {type(module).__name__}")
                 self.add_module(str(i), module)
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return Sequential(OrderedDict(list(self._modules.items())[index]))
-        n = len(self)
-        if not isinstance(index, int) or not -n <= index < n:
-            raise IndexError(f"Sequential: index {index!r} out of range for {n} modules")
-        return list(self._modules.values())[index]
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
+    def _slice(self, index):   # a slice keeps the children's names, as PyTorch's does
+        return Sequential(OrderedDict(list(self._modules.items())[index]))
 
     def forward(self, x):
         for module in self._modules.values():
@@ -417,7 +426,7 @@ class Sequential(Module):
         return x
 
 
-class ModuleList(Module):
+class ModuleList(_NumberedModules):
     """A list of modules whose parameters are registered (a plain Python list would hide them)."""
 
     def __init__(self, modules=None):
@@ -425,25 +434,8 @@ class ModuleList(Module):
         for module in modules or ():
             self.append(module)
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return ModuleList(list(self._modules.values())[index])
-        n = len(self)
-        if not isinstance(index, int) or not -n <= index < n:
-            raise IndexError(f"ModuleList: index {index!r} out of range for {n} modules")
-        return self._modules[str(index % n)]
-
-    def append(self, module):
-        if not isinstance(module, Module):
-            raise TypeError(f"ModuleList.append: expected a Module, got {type(module).__name__}")
-        self.add_module(str(len(self)), module)
-        return self
+    def _slice(self, index):   # a slice is numbered afresh
+        return ModuleList(list(self._modules.values())[index])
 
     def extend(self, modules):
         for module in modules:
