@@ -7,7 +7,16 @@ without CuPy (or without a GPU) imports minidense fine.
 
 The random source lives here too: every random draw in the package goes
 through :func:`rng`, so :func:`manual_seed` makes a run reproducible.
+
+On Linux, importing minidense also asks glibc's malloc to keep freed memory for the next arrays
+(:func:`reuse_freed_memory`): a training step frees and allocates the same tens of megabytes every
+time, and memory handed back to the kernel comes back as page faults.
 """
+import ctypes
+import os
+import platform
+import sys
+
 import numpy
 
 DEVICES = ("cpu", "cuda")
@@ -149,3 +158,43 @@ def scatter_add(target, index, values):
         cupyx.scatter_add(target, index, values)
     else:
         numpy.add.at(target, index, values)
+
+
+# ---------------------------------------------------------------- host memory
+# glibc gives freed memory back to the kernel once the free space at the top of its heap exceeds the
+# trim threshold (at most 64 MiB by default), and serves any array over the mmap threshold (up to
+# 32 MiB) from fresh pages. A training step frees its ~80 MB of activations and columns and asks for
+# them again in the next step, so by default every step re-faulted ~10,000 pages: ~30 ms of the
+# 90 ms U-Net step of bench/ (profile in bench/README.md). These two settings keep that memory.
+MALLOC_TRIM_THRESHOLD = 1 << 30    # free memory the heap may keep instead of trimming
+MALLOC_MMAP_THRESHOLD = 32 << 20   # glibc's largest: arrays up to this size come from the heap
+_MALLOPT = {"M_TRIM_THRESHOLD": -1, "M_MMAP_THRESHOLD": -3}   # mallopt's parameter numbers (malloc.h)
+malloc_tuned = False
+
+
+def _user_set_malloc():
+    """True when the environment already tells glibc's malloc what to do (then it is left alone)."""
+    return (any(k.startswith("MALLOC_") and k.endswith("_") for k in os.environ)
+            or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""))
+
+
+def reuse_freed_memory():
+    """Keep freed host memory in the process for the next arrays (glibc on Linux; elsewhere a no-op).
+
+    The price: the process keeps its peak heap (up to MALLOC_TRIM_THRESHOLD of it free) until it
+    exits, as PyTorch's caching allocator does on a GPU. Runs on import unless MINIDENSE_MALLOC=system
+    or a MALLOC_*_ / GLIBC_TUNABLES malloc setting is in the environment. Returns whether it applied.
+    """
+    global malloc_tuned
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
+        return False
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    if mallopt is None:
+        return False
+    malloc_tuned = bool(mallopt(_MALLOPT["M_MMAP_THRESHOLD"], MALLOC_MMAP_THRESHOLD)
+                        and mallopt(_MALLOPT["M_TRIM_THRESHOLD"], MALLOC_TRIM_THRESHOLD))
+    return malloc_tuned
+
+
+if os.environ.get("MINIDENSE_MALLOC", "").lower() != "system" and not _user_set_malloc():
+    reuse_freed_memory()
