@@ -204,11 +204,29 @@ def test_conv1d_and_conv_transpose1d_gradcheck(data):
     assert md.gradcheck(lambda y, w: F.conv_transpose1d(y, w, **kw1), (out, w1))
 
 
-def test_chunked_batch_gives_the_same_values_and_gradients(monkeypatch):
+GEOMETRIES_FOR_BLOCKS = [dict(stride=(1, 2), padding=1, dilation=(2, 1)),
+                         dict(stride=(2, 1), padding=(2, 0), dilation=(1, 2))]
+
+
+def test_blocks_are_groups_of_images_or_bands_of_one_image(monkeypatch):
+    # 18 rows × 4 columns per output row × 8 bytes: 576 bytes per output row, 2304 per image of 4 rows
+    monkeypatch.setattr(conv_ops, "COLUMN_BUFFER_BYTES", 2 * 2304)
+    assert conv_ops._blocks(5, 18, (4, 4), 8) == [(slice(0, 2), slice(0, 4)), (slice(2, 4), slice(0, 4)),
+                                                  (slice(4, 5), slice(0, 4))]
+    monkeypatch.setattr(conv_ops, "COLUMN_BUFFER_BYTES", 3 * 576)
+    assert conv_ops._blocks(2, 18, (4, 4), 8) == [(slice(0, 1), slice(0, 3)), (slice(0, 1), slice(3, 4)),
+                                                  (slice(1, 2), slice(0, 3)), (slice(1, 2), slice(3, 4))]
+    monkeypatch.setattr(conv_ops, "COLUMN_BUFFER_BYTES", 1)   # never below one output row
+    assert len(conv_ops._blocks(2, 18, (4, 4), 8)) == 8
+
+
+@pytest.mark.parametrize("budget_rows", [8, 4, 3, 2, 1])   # output rows of columns per block
+@pytest.mark.parametrize("kw", GEOMETRIES_FOR_BLOCKS)
+def test_columns_built_in_blocks_give_the_same_values_and_gradients(monkeypatch, kw, budget_rows):
+    """Whole batch vs groups of two images (8 rows) vs bands of one image's output rows (< 4 rows)."""
     gen = np.random.default_rng(1)
     x, w, b = gen.standard_normal((5, 3, 6, 7)), gen.standard_normal((4, 3, 3, 2)), gen.standard_normal(4)
     y = gen.standard_normal((5, 3, 4, 5))
-    kw = dict(stride=(1, 2), padding=1, dilation=(2, 1))
 
     def run():
         ts = [md.tensor(a, requires_grad=True) for a in (x, w, b)]
@@ -223,8 +241,7 @@ def test_chunked_batch_gives_the_same_values_and_gradients(monkeypatch):
     up_upstream = gen.standard_normal(F.conv_transpose2d(md.tensor(y), md.tensor(w.transpose(1, 0, 2, 3)),
                                                          **kw).shape)
     whole = run()
-    monkeypatch.setattr(conv_ops, "COLUMN_BUFFER_BYTES", 2 * 18 * 16 * 8)   # two images' columns per chunk
-    assert len(conv_ops._chunks(5, 18, (4, 4), 8)) == 3
+    monkeypatch.setattr(conv_ops, "COLUMN_BUFFER_BYTES", budget_rows * 18 * 5 * 8)
     for a, b_ in zip(whole, run()):
         np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
 

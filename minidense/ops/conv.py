@@ -32,14 +32,16 @@ from .shape import Reshape
 
 __all__ = ["im2col", "col2im", "conv2d", "conv1d", "conv_transpose2d", "conv_transpose1d", "conv2d_matrix"]
 
-# The column matrix of a big batch is built a chunk of images at a time above this size, and the
-# forward keeps its columns for the weight gradient only when the whole batch fits in one chunk
-# (otherwise backward builds them again, a chunk at a time). Measured on the U-Net of bench/ (2 cores,
-# OpenBLAS): with whole-batch columns (up to 38 MB per layer, 130 MB kept per step) the step spent a
-# third of its time in im2col/col2im, much of it in page faults, since every array over glibc's 32 MiB
-# mmap threshold comes fresh from the kernel on each call, and the columns kept were 2/3 of the peak
-# memory. With 8 MiB chunks the buffers are reused from the heap and stay in the cache: building
-# the columns twice costs less than it saves, and the peak memory drops by 2/3.
+# The column matrix of a big batch is built a block at a time above this size: a group of whole
+# images, or a band of one image's output rows when a single image's columns are larger. The forward
+# keeps its columns for the weight gradient only when the whole batch is one block (otherwise backward
+# builds them again, a block at a time). Measured on the U-Net of bench/ (2 cores, OpenBLAS): with
+# whole-batch columns (up to 38 MB per layer, 130 MB kept per step) the step spent a third of its
+# time in im2col/col2im, much of it in page faults, since every array over glibc's largest mmap
+# threshold (32 MiB) comes fresh from the kernel on each call, and the columns kept were 2/3 of the
+# peak memory. With 8 MiB blocks the buffers are reused from the heap and stay in the cache: building
+# the columns twice costs less than it saves, and the peak memory drops by 2/3. One 64-channel image
+# of 128×128 has 38 MB of columns on its own: hence the bands (that conv, fwd+bwd, N=4: 133 -> 100-110 ms).
 COLUMN_BUFFER_BYTES = 8 * 2**20
 
 Geometry = namedtuple("Geometry", "kernel_size stride padding dilation")
@@ -52,6 +54,20 @@ def _out_size(size, geo):
                  for n, k, s, p, d in zip(size, geo.kernel_size, geo.stride, geo.padding, geo.dilation))
 
 
+def _pad(x, padding, value=0):
+    """x: (N, C, H, W) -> (N, C, H + 2·pH, W + 2·pW) filled with value around x (x itself when no padding).
+
+    The copy is made in (C, N, H, W) memory order, the order of the column matrix's rows and columns.
+    """
+    (ph, pw), (n, c, h, w) = padding, x.shape
+    if not (ph or pw):
+        return x
+    xp = get_array_module(x)
+    padded = xp.full((c, n, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
+    padded[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
+    return padded.transpose(1, 0, 2, 3)
+
+
 def _im2col(x, geo, out_size, pad_value=0):
     """x: (N, C, H, W) -> columns (C·kH·kW, N·H_out·W_out): one strided slice per kernel tap.
 
@@ -59,13 +75,9 @@ def _im2col(x, geo, out_size, pad_value=0):
     """
     xp = get_array_module(x)
     n, c = x.shape[:2]
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geo
+    (kh, kw), (sh, sw), _, (dh, dw) = geo
     ho, wo = out_size
-    x = x.transpose(1, 0, 2, 3)   # (C, N, H, W), a view: the buffer's axes come in this order
-    if ph or pw:                  # one padded copy, made in that order too
-        padded = xp.full((c, n, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), pad_value, dtype=x.dtype)
-        padded[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]] = x
-        x = padded
+    x = _pad(x, geo.padding, pad_value).transpose(1, 0, 2, 3)   # (C, N, H, W): the columns' order
     cols = xp.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
     for i in range(kh):
         top = i * dh
@@ -92,28 +104,58 @@ def _col2im(cols, geo, x_shape, out_size):
     return padded[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
 
 
-def _chunks(n, rows, out_size, itemsize):
-    """Slices of the batch whose column matrices stay under COLUMN_BUFFER_BYTES (one slice when all fit)."""
-    per_image = max(1, rows * out_size[0] * out_size[1] * itemsize)
-    step = max(1, COLUMN_BUFFER_BYTES // per_image)
-    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+def _blocks(n, rows, out_size, itemsize):
+    """Pieces of the column matrix to build one at a time, each under COLUMN_BUFFER_BYTES (one when all fit).
+
+    rows: the column matrix's row count (C·kH·kW). Each piece is (images, out_rows), two slices: groups
+    of whole images, or bands of one image's output rows when one image's columns are larger.
+    """
+    ho, wo = out_size
+    rows_per_block = max(1, COLUMN_BUFFER_BYTES // max(1, rows * wo * itemsize))
+    if rows_per_block >= ho:
+        step = rows_per_block // ho
+        return [(slice(i, min(i + step, n)), slice(0, ho)) for i in range(0, n, step)]
+    return [(slice(i, i + 1), slice(r, min(r + rows_per_block, ho)))
+            for i in range(n) for r in range(0, ho, rows_per_block)]
+
+
+def _block_geometry(geo, out_rows, wo):
+    """A block's input rows (a slice of the padded input), its geometry (no padding left) and output size."""
+    (kh, _), (sh, _), _, (dh, _) = geo
+    in_rows = slice(out_rows.start * sh, (out_rows.stop - 1) * sh + dh * (kh - 1) + 1)
+    return in_rows, geo._replace(padding=(0, 0)), (out_rows.stop - out_rows.start, wo)
+
+
+def _column_blocks(x, geo, out_size):
+    """im2col(x) a block at a time: yields (images, out_rows, cols) for each block of _blocks.
+
+    Each group of images is padded once, just before its columns are built (while it is in the cache).
+    """
+    padded_images = None
+    rows = x.shape[1] * geo.kernel_size[0] * geo.kernel_size[1]
+    for images, out_rows in _blocks(x.shape[0], rows, out_size, x.itemsize):
+        if images != padded_images:
+            padded_images, x_padded = images, _pad(x[images], geo.padding)
+        in_rows, block_geo, block_size = _block_geometry(geo, out_rows, out_size[1])
+        yield images, out_rows, _im2col(x_padded[:, :, in_rows], block_geo, block_size)
 
 
 def _conv_forward(x, w, geo, out_size):
     """W · im2col(x): x (N, C_in, H, W), w (C_out, C_in, kH, kW) -> (N, C_out, H_out, W_out).
 
-    Also returns the column matrix, for the weight gradient (None when the batch was chunked).
+    Also returns the column matrix, for the weight gradient (None when it was built in blocks).
     """
     xp = get_array_module(x, w)
     c_out, n = w.shape[0], x.shape[0]
     w_mat = w.reshape(c_out, -1)
-    chunks = _chunks(n, w_mat.shape[1], out_size, x.itemsize)
-    if len(chunks) == 1:
+    blocks = _blocks(n, w_mat.shape[1], out_size, x.itemsize)
+    if len(blocks) == 1:
         cols = _im2col(x, geo, out_size)
         return (w_mat @ cols).reshape(c_out, n, *out_size).transpose(1, 0, 2, 3), cols
     out = xp.empty((c_out, n) + tuple(out_size), dtype=x.dtype)
-    for part in chunks:
-        out[:, part] = (w_mat @ _im2col(x[part], geo, out_size)).reshape(c_out, -1, *out_size)
+    for images, out_rows, cols in _column_blocks(x, geo, out_size):
+        out[:, images, out_rows] = (w_mat @ cols).reshape(c_out, images.stop - images.start, -1, out_size[1])
+        del cols   # before the next block's columns are built, so that they reuse this (cached) buffer
     return out.transpose(1, 0, 2, 3), None
 
 
@@ -123,21 +165,24 @@ def _conv_input_grad(g, w, geo, x_shape):
     c_out, n, out_size = w.shape[0], g.shape[0], g.shape[2:]
     w_mat = w.reshape(c_out, -1)
     g_by_channel = g.transpose(1, 0, 2, 3)   # (C_out, N, H_out, W_out): columns in (n, h_out, w_out) order
-    chunks = _chunks(n, w_mat.shape[1], out_size, g.itemsize)
-    if len(chunks) == 1:
+    blocks = _blocks(n, w_mat.shape[1], out_size, g.itemsize)
+    if len(blocks) == 1:
         return _col2im(w_mat.T @ g_by_channel.reshape(c_out, -1), geo, x_shape, out_size)
-    out = xp.empty((x_shape[1], n) + tuple(x_shape[2:]), dtype=g.dtype)   # (C_in, N, H, W) memory order
-    for part in chunks:
-        cols = w_mat.T @ g_by_channel[:, part].reshape(c_out, -1)
-        part_shape = (part.stop - part.start,) + tuple(x_shape[1:])
-        out[:, part] = _col2im(cols, geo, part_shape, out_size).transpose(1, 0, 2, 3)
-    return out.transpose(1, 0, 2, 3)
+    (ph, pw), (c_in, h, w_in) = geo.padding, x_shape[1:]
+    # the padded input's gradient, in (C_in, N) memory order; neighbouring bands overlap, so blocks add up
+    out = xp.zeros((c_in, n, h + 2 * ph, w_in + 2 * pw), dtype=g.dtype).transpose(1, 0, 2, 3)
+    for images, out_rows in blocks:
+        in_rows, block_geo, block_size = _block_geometry(geo, out_rows, out_size[1])
+        cols = w_mat.T @ g_by_channel[:, images, out_rows].reshape(c_out, -1)
+        block_shape = (images.stop - images.start, c_in, in_rows.stop - in_rows.start, w_in + 2 * pw)
+        out[images, :, in_rows] += _col2im(cols, block_geo, block_shape, block_size)
+    return out[:, :, ph:ph + h, pw:pw + w_in]
 
 
 def _conv_weight_grad(g, x, geo, cols=None):
     """g · im2col(x)ᵀ: g (N, C_out, H_out, W_out), x (N, C_in, H, W) -> (C_out, C_in, kH, kW).
 
-    cols: im2col(x) when the forward kept it; otherwise rebuilt a chunk of the batch at a time.
+    cols: im2col(x) when the forward kept it; otherwise rebuilt a block at a time.
     """
     c_out, out_size = g.shape[1], g.shape[2:]
     w_shape = (c_out, x.shape[1]) + tuple(geo.kernel_size)
@@ -147,8 +192,9 @@ def _conv_weight_grad(g, x, geo, cols=None):
     if cols is not None:
         return (cols @ g_by_channel.reshape(c_out, -1).T).T.reshape(w_shape)
     grad = 0
-    for part in _chunks(x.shape[0], x.shape[1] * geo.kernel_size[0] * geo.kernel_size[1], out_size, x.itemsize):
-        grad = grad + _im2col(x[part], geo, out_size) @ g_by_channel[:, part].reshape(c_out, -1).T
+    for images, out_rows, cols in _column_blocks(x, geo, out_size):
+        grad = grad + cols @ g_by_channel[:, images, out_rows].reshape(c_out, -1).T
+        del cols   # as in _conv_forward
     return grad.T.reshape(w_shape)
 
 
