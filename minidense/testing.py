@@ -80,19 +80,25 @@ def non_contiguous(arr, gen=None):
 
 @st.composite
 def conv_geometries(draw, max_kernel=5, max_stride=3, max_padding=2, max_dilation=2, max_batch=2,
-                    max_channels=3, max_extra=4, transposed=False):
+                    max_channels=3, max_extra=4, transposed=False, same_width=False):
     """A valid 2-D convolution geometry, drawn one dependent choice at a time.
 
     Kernel, then dilation, then padding (bounded by the dilated kernel), then stride,
     then an input just large enough. Returns a dict with N, C_in, C_out, H, W,
     kernel_size (kH, kW), stride, padding, dilation (each a pair) and, when
     ``transposed``, output_padding (smaller than stride or dilation).
+    ``same_width``: stride 1 and W padding dW·(kW − 1)/2, so that W_out == W (a U-Net's 3×3 convs; the
+    geometry where im2col lays the rows end to end); H padding stays free.
     """
     kh, kw = draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel))
     dh, dw = draw(st.integers(1, max_dilation)), draw(st.integers(1, max_dilation))
+    if same_width and dw * (kw - 1) % 2:
+        kw -= 1                     # an odd dilated span cannot be padded equally on both sides
     ph = draw(st.integers(0, min(max_padding, (dh * (kh - 1)) // 2 if not transposed else dh * (kh - 1))))
     pw = draw(st.integers(0, min(max_padding, (dw * (kw - 1)) // 2 if not transposed else dw * (kw - 1))))
     sh, sw = draw(st.integers(1, max_stride)), draw(st.integers(1, max_stride))
+    if same_width:
+        pw, sh, sw = dw * (kw - 1) // 2, 1, 1
     if transposed:
         # smallest input whose output (H-1)·s - 2p + d·(k-1) + 1 (+ output_padding) is not empty
         min_h = 1 + -(-max(0, 2 * ph - dh * (kh - 1)) // sh)

@@ -15,8 +15,8 @@ from minidense.ops import conv as conv_ops
 OPS_DIR = pathlib.Path(md.__file__).parent / "ops"
 
 
-def _draw_conv(data, bias=True):
-    geo = data.draw(mt.conv_geometries())
+def _draw_conv(data, bias=True, same_width=False):
+    geo = data.draw(mt.conv_geometries(same_width=same_width))
     x = data.draw(mt.arrays((geo["N"], geo["C_in"], geo["H"], geo["W"])))
     w = data.draw(mt.arrays((geo["C_out"], geo["C_in"]) + geo["kernel_size"]))
     b = data.draw(mt.arrays((geo["C_out"],))) if bias else None
@@ -157,6 +157,63 @@ def test_col2im_is_the_adjoint_of_im2col(data):
     c = data.draw(mt.arrays(cols.shape))
     back = F.col2im(md.tensor(c), x.shape, w.shape[2:], **kw).numpy()
     np.testing.assert_allclose((cols * c).sum(), (x * back).sum(), rtol=1e-10, atol=1e-10)
+
+
+# ------------------------------------------------------------------ rows laid end to end (stride 1, 'same' width)
+
+def reference_im2col(x, kernel_size, stride, padding, dilation, pad_value=0.0):
+    """The layout's definition, entry by entry (tests only)."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_value)
+    n, c = x.shape[:2]
+    ho, wo = _conv_out_size(x.shape[2:], kernel_size, stride, padding, dilation)
+    cols = np.empty((c, kh, kw, n, ho, wo))
+    for i in range(kh):
+        for j in range(kw):
+            for r in range(ho):
+                for q in range(wo):
+                    cols[:, i, j, :, r, q] = xp[:, :, r * sh + i * dh, q * sw + j * dw].T
+    return cols.reshape(c * kh * kw, n * ho * wo)
+
+
+@given(st.data())
+def test_same_width_columns_match_the_definition(data):
+    x, w, _, kw = _draw_conv(data, bias=False, same_width=True)
+    pad_value = data.draw(st.sampled_from([0.0, -np.inf]))
+    assert conv_ops._rows_end_to_end(conv_ops.Geometry(w.shape[2:], **kw), x.shape[3], x.shape[3])
+    geo = conv_ops.Geometry(w.shape[2:], **kw)
+    cols = conv_ops._im2col(x, geo, _conv_out_size(x.shape[2:], *geo),
+                            pad_value=pad_value)
+    np.testing.assert_array_equal(cols, reference_im2col(x, w.shape[2:], **kw, pad_value=pad_value))
+
+
+@given(st.data())
+def test_same_width_col2im_is_the_adjoint_and_leaves_its_input_alone(data):
+    x, w, _, kw = _draw_conv(data, bias=False, same_width=True)
+    cols = reference_im2col(x, w.shape[2:], **kw)
+    c = np.ascontiguousarray(data.draw(mt.arrays(cols.shape)))
+    ct = md.tensor(c)
+    back = F.col2im(ct, x.shape, w.shape[2:], **kw).numpy()
+    np.testing.assert_array_equal(ct.numpy(), c)   # the padding's share is zeroed in a copy, never in place
+    np.testing.assert_allclose((cols * c).sum(), (x * back).sum(), rtol=1e-10, atol=1e-10)
+
+
+@given(st.data())
+def test_same_width_conv2d_matches_direct_loop_and_gradcheck(data):
+    x, w, b, kw = _draw_conv(data, same_width=True)
+    out = F.conv2d(md.tensor(x), md.tensor(w), md.tensor(b), **kw).numpy()
+    np.testing.assert_allclose(out, reference_conv2d(x, w, b, **kw), rtol=1e-12, atol=1e-12)
+    assert md.gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kw), (x, w, b))
+
+
+def test_a_unet_conv_lays_rows_end_to_end(monkeypatch):
+    calls = []
+    for name in ("_im2col_end_to_end", "_col2im_end_to_end"):
+        original = getattr(conv_ops, name)
+        monkeypatch.setattr(conv_ops, name, lambda *a, _f=original, _n=name: calls.append(_n) or _f(*a))
+    x = md.randn(2, 4, 8, 8, requires_grad=True)
+    F.conv2d(x, md.randn(5, 4, 3, 3, requires_grad=True), padding=1).sum().backward()
+    assert sorted(set(calls)) == ["_col2im_end_to_end", "_im2col_end_to_end"]
 
 
 # ------------------------------------------------------------------ gradients

@@ -74,9 +74,11 @@ def _im2col(x, geo, out_size, pad_value=0):
     pad_value fills the padding (0 for convolution, -inf for max pooling).
     """
     xp = get_array_module(x)
-    n, c = x.shape[:2]
-    (kh, kw), (sh, sw), _, (dh, dw) = geo
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geo
     ho, wo = out_size
+    if _rows_end_to_end(geo, w, wo):
+        return _im2col_end_to_end(x, geo, out_size, pad_value)
     x = _pad(x, geo.padding, pad_value).transpose(1, 0, 2, 3)   # (C, N, H, W): the columns' order
     cols = xp.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
     for i in range(kh):
@@ -94,6 +96,8 @@ def _col2im(cols, geo, x_shape, out_size):
     n, c, h, w = x_shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geo
     ho, wo = out_size
+    if _rows_end_to_end(geo, w, wo):
+        return _col2im_end_to_end(cols, geo, x_shape, out_size)
     cols = cols.reshape(c, kh, kw, n, ho, wo)
     padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
     for i in range(kh):
@@ -102,6 +106,70 @@ def _col2im(cols, geo, x_shape, out_size):
             left = j * dw
             padded[:, :, top:top + sh * (ho - 1) + 1:sh, left:left + sw * (wo - 1) + 1:sw] += cols[:, i, j]
     return padded[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
+
+
+# ------------------------------------------------------------------ the same two loops, rows laid end to end
+# At stride 1 with an output as wide as its input ('same' padding along W, as in a U-Net's 3×3 convs),
+# lay each image's rows end to end: then tap (i, j) reads ONE contiguous run of that long row,
+# shifted by i·dH rows and j·dW − pW columns, and im2col copies one run per image and channel instead of
+# one short run per image row (64 values at 64×64: NumPy's per-row overhead made col2im's += half of
+# its time). The shift wraps around the ends of rows: the values that a tap takes from the neighbouring
+# row are exactly those that fall into the W padding, so they are set to the padding value.
+# Same columns, same layout; on the U-Net's blocks im2col ran 1.4-2.4x and col2im 1.3-2.1x faster
+# (the U-Net step of bench/: 60 -> 52 ms; conv3x3 N4 64->64 128x128 fwd+bwd: 100-110 -> 90 ms).
+
+def _rows_end_to_end(geo, w, wo):
+    """True when every tap of this geometry is a shift of the image's rows laid end to end."""
+    return tuple(geo.stride) == (1, 1) and wo == w
+
+
+def _wrapped_columns(j, geo, wo):
+    """The output columns where tap column j reads the W padding (a slice): they wrap into the next row."""
+    shift = j * geo.dilation[1] - geo.padding[1]      # tap j reads input column w_out + shift
+    return slice(0, -shift) if shift < 0 else slice(max(0, wo - shift), wo) if shift > 0 else None
+
+
+def _im2col_end_to_end(x, geo, out_size, pad_value):
+    """_im2col for a geometry of _rows_end_to_end: the same columns, one contiguous copy per tap."""
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    (kh, kw), _, (ph, pw), (dh, dw) = geo
+    ho, wo = out_size
+    # (C, N, pW + padded rows end to end + pW): the image starts after pW values and pH rows of padding
+    start, stop = pw + ph * w, pw + (ph + h) * w
+    flat = xp.empty((c, n, stop + ph * w + pw), dtype=x.dtype)
+    flat[:, :, :start] = pad_value
+    flat[:, :, stop:] = pad_value
+    flat[:, :, start:stop].reshape(c, n, h, w)[...] = x.transpose(1, 0, 2, 3)
+    cols = xp.empty((c, kh, kw, n, ho * wo), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, i, j] = flat[:, :, i * dh * w + j * dw:i * dh * w + j * dw + ho * wo]
+    cols = cols.reshape(c, kh, kw, n, ho, wo)
+    for j in range(kw):
+        wrapped = _wrapped_columns(j, geo, wo)
+        if wrapped is not None:
+            cols[:, :, j, :, :, wrapped] = pad_value
+    return cols.reshape(c * kh * kw, n * ho * wo)
+
+
+def _col2im_end_to_end(cols, geo, x_shape, out_size):
+    """_col2im for a geometry of _rows_end_to_end: the same sum, one contiguous += per tap."""
+    xp = get_array_module(cols)
+    n, c, h, w = x_shape
+    (kh, kw), _, (ph, pw), (dh, dw) = geo
+    ho, wo = out_size
+    cols = cols.reshape(c, kh, kw, n, ho, wo)
+    flat = xp.zeros((c, n, pw + (h + 2 * ph) * w + pw), dtype=cols.dtype)
+    for j in range(kw):
+        taps = cols[:, :, j]
+        wrapped = _wrapped_columns(j, geo, wo)
+        if wrapped is not None:   # a copy with the padding's share set to zero (the caller's columns stay)
+            taps = taps.copy()
+            taps[..., wrapped] = 0
+        for i in range(kh):
+            flat[:, :, i * dh * w + j * dw:i * dh * w + j * dw + ho * wo] += taps[:, i].reshape(c, n, ho * wo)
+    return flat[:, :, pw + ph * w:pw + (ph + h) * w].reshape(c, n, h, w).transpose(1, 0, 2, 3)
 
 
 def _blocks(n, rows, out_size, itemsize):
@@ -119,25 +187,29 @@ def _blocks(n, rows, out_size, itemsize):
             for i in range(n) for r in range(0, ho, rows_per_block)]
 
 
-def _block_geometry(geo, out_rows, wo):
-    """A block's input rows (a slice of the padded input), its geometry (no padding left) and output size."""
-    (kh, _), (sh, _), _, (dh, _) = geo
+def _band(geo, out_rows, wo):
+    """A band of output rows: its input rows (a slice of the input padded along H only), its geometry
+    (W padding only) and its output size."""
+    (kh, _), (sh, _), (_, pw), (dh, _) = geo
     in_rows = slice(out_rows.start * sh, (out_rows.stop - 1) * sh + dh * (kh - 1) + 1)
-    return in_rows, geo._replace(padding=(0, 0)), (out_rows.stop - out_rows.start, wo)
+    return in_rows, geo._replace(padding=(0, pw)), (out_rows.stop - out_rows.start, wo)
 
 
 def _column_blocks(x, geo, out_size):
     """im2col(x) a block at a time: yields (images, out_rows, cols) for each block of _blocks.
 
-    Each group of images is padded once, just before its columns are built (while it is in the cache).
+    A banded image is padded along H once, just before its first band is built (while it is in the cache).
     """
-    padded_images = None
+    padded_images, ho = None, out_size[0]
     rows = x.shape[1] * geo.kernel_size[0] * geo.kernel_size[1]
     for images, out_rows in _blocks(x.shape[0], rows, out_size, x.itemsize):
+        if out_rows == slice(0, ho):
+            yield images, out_rows, _im2col(x[images], geo, out_size)
+            continue
         if images != padded_images:
-            padded_images, x_padded = images, _pad(x[images], geo.padding)
-        in_rows, block_geo, block_size = _block_geometry(geo, out_rows, out_size[1])
-        yield images, out_rows, _im2col(x_padded[:, :, in_rows], block_geo, block_size)
+            padded_images, x_padded = images, _pad(x[images], (geo.padding[0], 0))
+        in_rows, band_geo, band_size = _band(geo, out_rows, out_size[1])
+        yield images, out_rows, _im2col(x_padded[:, :, in_rows], band_geo, band_size)
 
 
 def _conv_forward(x, w, geo, out_size):
@@ -168,15 +240,21 @@ def _conv_input_grad(g, w, geo, x_shape):
     blocks = _blocks(n, w_mat.shape[1], out_size, g.itemsize)
     if len(blocks) == 1:
         return _col2im(w_mat.T @ g_by_channel.reshape(c_out, -1), geo, x_shape, out_size)
-    (ph, pw), (c_in, h, w_in) = geo.padding, x_shape[1:]
-    # the padded input's gradient, in (C_in, N) memory order; neighbouring bands overlap, so blocks add up
-    out = xp.zeros((c_in, n, h + 2 * ph, w_in + 2 * pw), dtype=g.dtype).transpose(1, 0, 2, 3)
+    (ph, _), (c_in, h, w_in), ho = geo.padding, x_shape[1:], out_size[0]
+    if blocks[0][1] == slice(0, ho):   # groups of whole images
+        out = xp.empty((c_in, n, h, w_in), dtype=g.dtype).transpose(1, 0, 2, 3)   # (C_in, N) memory order
+        for images, _ in blocks:
+            cols = w_mat.T @ g_by_channel[:, images].reshape(c_out, -1)
+            out[images] = _col2im(cols, geo, (images.stop - images.start, c_in, h, w_in), out_size)
+        return out
+    # bands of one image's output rows: neighbouring bands share input rows, so they add up in the
+    # input's gradient padded along H
+    out = xp.zeros((c_in, n, h + 2 * ph, w_in), dtype=g.dtype).transpose(1, 0, 2, 3)
     for images, out_rows in blocks:
-        in_rows, block_geo, block_size = _block_geometry(geo, out_rows, out_size[1])
         cols = w_mat.T @ g_by_channel[:, images, out_rows].reshape(c_out, -1)
-        block_shape = (images.stop - images.start, c_in, in_rows.stop - in_rows.start, w_in + 2 * pw)
-        out[images, :, in_rows] += _col2im(cols, block_geo, block_shape, block_size)
-    return out[:, :, ph:ph + h, pw:pw + w_in]
+        in_rows, band_geo, band_size = _band(geo, out_rows, out_size[1])
+        out[images, :, in_rows] += _col2im(cols, band_geo, (1, c_in, in_rows.stop - in_rows.start, w_in), band_size)
+    return out[:, :, ph:ph + h]
 
 
 def _conv_weight_grad(g, x, geo, cols=None):
