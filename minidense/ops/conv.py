@@ -90,14 +90,17 @@ def _im2col(x, geo, out_size, pad_value=0):
     return cols.reshape(c * kh * kw, n * ho * wo)
 
 
-def _col2im(cols, geo, x_shape, out_size):
-    """columns (C·kH·kW, N·H_out·W_out) -> (N, C, H, W): im2col's loop with +=, its exact adjoint."""
+def _col2im(cols, geo, x_shape, out_size, overwrite_cols=False):
+    """columns (C·kH·kW, N·H_out·W_out) -> (N, C, H, W): im2col's loop with +=, its exact adjoint.
+
+    overwrite_cols: the columns are scratch that may be changed (saves a copy; see _col2im_end_to_end).
+    """
     xp = get_array_module(cols)
     n, c, h, w = x_shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geo
     ho, wo = out_size
     if _rows_end_to_end(geo, w, wo):
-        return _col2im_end_to_end(cols, geo, x_shape, out_size)
+        return _col2im_end_to_end(cols, geo, x_shape, out_size, overwrite_cols)
     cols = cols.reshape(c, kh, kw, n, ho, wo)
     padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
     for i in range(kh):
@@ -153,7 +156,7 @@ def _im2col_end_to_end(x, geo, out_size, pad_value):
     return cols.reshape(c * kh * kw, n * ho * wo)
 
 
-def _col2im_end_to_end(cols, geo, x_shape, out_size):
+def _col2im_end_to_end(cols, geo, x_shape, out_size, overwrite_cols):
     """_col2im for a geometry of _rows_end_to_end: the same sum, one contiguous += per tap."""
     xp = get_array_module(cols)
     n, c, h, w = x_shape
@@ -164,8 +167,8 @@ def _col2im_end_to_end(cols, geo, x_shape, out_size):
     for j in range(kw):
         taps = cols[:, :, j]
         wrapped = _wrapped_columns(j, geo, wo)
-        if wrapped is not None:   # a copy with the padding's share set to zero (the caller's columns stay)
-            taps = taps.copy()
+        if wrapped is not None:   # the padding's share set to zero, in a copy unless the columns are scratch
+            taps = taps if overwrite_cols else taps.copy()
             taps[..., wrapped] = 0
         for i in range(kh):
             flat[:, :, i * dh * w + j * dw:i * dh * w + j * dw + ho * wo] += taps[:, i].reshape(c, n, ho * wo)
@@ -239,13 +242,14 @@ def _conv_input_grad(g, w, geo, x_shape):
     g_by_channel = g.transpose(1, 0, 2, 3)   # (C_out, N, H_out, W_out): columns in (n, h_out, w_out) order
     blocks = _blocks(n, w_mat.shape[1], out_size, g.itemsize)
     if len(blocks) == 1:
-        return _col2im(w_mat.T @ g_by_channel.reshape(c_out, -1), geo, x_shape, out_size)
+        return _col2im(w_mat.T @ g_by_channel.reshape(c_out, -1), geo, x_shape, out_size, overwrite_cols=True)
     (ph, _), (c_in, h, w_in), ho = geo.padding, x_shape[1:], out_size[0]
     if blocks[0][1] == slice(0, ho):   # groups of whole images
         out = xp.empty((c_in, n, h, w_in), dtype=g.dtype).transpose(1, 0, 2, 3)   # (C_in, N) memory order
         for images, _ in blocks:
             cols = w_mat.T @ g_by_channel[:, images].reshape(c_out, -1)
-            out[images] = _col2im(cols, geo, (images.stop - images.start, c_in, h, w_in), out_size)
+            out[images] = _col2im(cols, geo, (images.stop - images.start, c_in, h, w_in), out_size,
+                                  overwrite_cols=True)
         return out
     # bands of one image's output rows: neighbouring bands share input rows, so they add up in the
     # input's gradient padded along H
@@ -253,7 +257,8 @@ def _conv_input_grad(g, w, geo, x_shape):
     for images, out_rows in blocks:
         cols = w_mat.T @ g_by_channel[:, images, out_rows].reshape(c_out, -1)
         in_rows, band_geo, band_size = _band(geo, out_rows, out_size[1])
-        out[images, :, in_rows] += _col2im(cols, band_geo, (1, c_in, in_rows.stop - in_rows.start, w_in), band_size)
+        out[images, :, in_rows] += _col2im(cols, band_geo, (1, c_in, in_rows.stop - in_rows.start, w_in),
+                                           band_size, overwrite_cols=True)
     return out[:, :, ph:ph + h]
 
 
