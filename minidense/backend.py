@@ -16,6 +16,7 @@ import ctypes
 import os
 import platform
 import sys
+import warnings
 
 import numpy
 
@@ -183,7 +184,7 @@ def reuse_freed_memory():
 
     The price: the process keeps its peak heap (up to MALLOC_TRIM_THRESHOLD of it free) until it
     exits, as PyTorch's caching allocator does on a GPU. Runs on import unless MINIDENSE_MALLOC=system
-    or a MALLOC_*_ / GLIBC_TUNABLES malloc setting is in the environment. Returns whether it applied.
+    (default: keep) or a MALLOC_*_ / GLIBC_TUNABLES malloc setting is in the environment. Returns whether it applied.
     """
     global malloc_tuned
     if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
@@ -196,5 +197,15 @@ def reuse_freed_memory():
     return malloc_tuned
 
 
-if os.environ.get("MINIDENSE_MALLOC", "").lower() != "system" and not _user_set_malloc():
+def _malloc_choice():
+    """MINIDENSE_MALLOC: "keep" (the default: reuse_freed_memory) or "system" (leave malloc alone)."""
+    choice = os.environ.get("MINIDENSE_MALLOC", "keep").strip().lower() or "keep"
+    if choice not in ("keep", "system"):
+        warnings.warn(f"MINIDENSE_MALLOC must be 'keep' or 'system', got {choice!r}; leaving malloc alone",
+                      RuntimeWarning, stacklevel=2)
+        return "system"
+    return choice
+
+
+if _malloc_choice() == "keep" and not _user_set_malloc():
     reuse_freed_memory()

@@ -33,7 +33,7 @@ def _run(**env):
     full_env.update(env)
     out = subprocess.run([sys.executable, "-c", _STEP_PATTERN], env=full_env, capture_output=True, text=True,
                          check=True)
-    return json.loads(out.stdout)
+    return dict(json.loads(out.stdout), stderr=out.stderr)
 
 
 def test_freed_memory_is_reused_without_page_faults():
@@ -52,3 +52,10 @@ def test_system_malloc_refaults_the_same_pattern():
 
 def test_a_malloc_setting_in_the_environment_is_left_alone():
     assert _run(MALLOC_TRIM_THRESHOLD_="131072")["tuned"] is False
+
+
+def test_an_unknown_choice_is_named_in_a_warning_and_leaves_malloc_alone():
+    out = _run(MINIDENSE_MALLOC="sytem")
+    assert out["tuned"] is False
+    assert "MINIDENSE_MALLOC must be 'keep' or 'system', got 'sytem'" in out["stderr"]
+    assert _run(MINIDENSE_MALLOC="keep")["tuned"] is True
