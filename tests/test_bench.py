@@ -51,3 +51,14 @@ def test_driver_writes_json_and_markdown_with_peers_absent(tmp_path):
     assert report["summary"]["cross_entropy_n8_21_128_fwdbwd"]["minidense"]["samples"] == 1
     table = (tmp_path / "latest-small.md").read_text()
     assert "cross_entropy_n8_21_128_fwdbwd" in table and "torch: absent" in table
+
+
+@pytest.mark.parametrize("flags", [["--case", "cross_entropy_n8_21_128_fwdbwd"],
+                                   ["--case", "conv3x3_n8_3to32_64_fwdbwd", "--no-end-to-end",
+                                    "--column-bytes", "65536"]])
+def test_profile_script_reports_time_faults_and_ops(flags):
+    proc = subprocess.run([sys.executable, os.path.join(BENCH, "profile_step.py"), *flags, "--repeat", "1",
+                           "--warmup", "0"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    first, *rest = proc.stdout.splitlines()
+    assert "page faults per call" in first and any(".forward" in line for line in rest)
