@@ -82,6 +82,13 @@ def broadcast_shapes(fname, *shapes, names=None):
     return tuple(out)
 
 
+def positive_int(fname, name, value):
+    """``value`` as an int >= 1, else a ValueError naming the function (or class) and the argument."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{fname}: {name} must be a positive int, got {value!r}")
+    return int(value)
+
+
 def int_tuple(fname, name, value, n, minimum=0):
     """An int or a sequence of n ints, each >= minimum, as a tuple of n ints."""
     vals = tuple(value) if isinstance(value, (tuple, list)) else (value,) * n

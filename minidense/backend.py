@@ -169,7 +169,7 @@ def scatter_add(target, index, values):
 # 90 ms U-Net step of bench/ (profile in bench/README.md). These two settings keep that memory.
 MALLOC_TRIM_THRESHOLD = 1 << 30    # free memory the heap may keep instead of trimming
 MALLOC_MMAP_THRESHOLD = 32 << 20   # glibc's largest: arrays up to this size come from the heap
-_MALLOPT = {"M_TRIM_THRESHOLD": -1, "M_MMAP_THRESHOLD": -3}   # mallopt's parameter numbers (malloc.h)
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3   # mallopt's parameter numbers (malloc.h)
 malloc_tuned = False
 
 
@@ -192,8 +192,8 @@ def reuse_freed_memory():
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
     if mallopt is None:
         return False
-    malloc_tuned = bool(mallopt(_MALLOPT["M_MMAP_THRESHOLD"], MALLOC_MMAP_THRESHOLD)
-                        and mallopt(_MALLOPT["M_TRIM_THRESHOLD"], MALLOC_TRIM_THRESHOLD))
+    malloc_tuned = bool(mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD)
+                        and mallopt(M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD))
     return malloc_tuned
 
 

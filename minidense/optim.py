@@ -20,7 +20,7 @@ accepts the indices as strings (what JSON gives back) and restores arrays to eac
 import math
 import numbers
 
-from . import backend
+from . import _checks, backend
 from .tensor import Tensor
 
 
@@ -308,9 +308,7 @@ class StepLR(LRScheduler):
     """lr = initial_lr · gamma^(epoch // step_size): decay by gamma every step_size epochs."""
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        if not isinstance(step_size, numbers.Integral) or isinstance(step_size, bool) or step_size < 1:
-            raise ValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
-        self.step_size = int(step_size)
+        self.step_size = _checks.positive_int("StepLR", "step_size", step_size)
         self.gamma = _number("StepLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
@@ -325,9 +323,7 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
-        if not isinstance(T_max, numbers.Integral) or isinstance(T_max, bool) or T_max < 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be a positive int, got {T_max!r}")
-        self.T_max = int(T_max)
+        self.T_max = _checks.positive_int("CosineAnnealingLR", "T_max", T_max)
         self.eta_min = _number("CosineAnnealingLR", "eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
 

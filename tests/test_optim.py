@@ -182,13 +182,19 @@ def make_opt(lr=1.0):
     return optim.SGD([Parameter(np.zeros(1, dtype=np.float32))], lr=lr)
 
 
+def _lrs(opt, sched, epochs):
+    """The learning rate of each epoch, stepping the schedule after each."""
+    lrs = []
+    for _ in range(epochs):
+        lrs.append(opt.param_groups[0]["lr"])
+        sched.step()
+    return lrs
+
+
 def test_step_lr():
     opt = make_opt(1.0)
     sched = optim.StepLR(opt, step_size=3, gamma=0.5)
-    lrs = []
-    for _ in range(8):
-        lrs.append(opt.param_groups[0]["lr"])
-        sched.step()
+    lrs = _lrs(opt, sched, 8)
     np.testing.assert_allclose(lrs, [1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25])
     assert sched.last_epoch == 8 and sched.get_last_lr() == [0.25]
     sched.step()
@@ -198,10 +204,7 @@ def test_step_lr():
 def test_cosine_annealing_lr():
     opt = make_opt(0.1)
     sched = optim.CosineAnnealingLR(opt, T_max=4, eta_min=0.01)
-    lrs = []
-    for _ in range(5):
-        lrs.append(opt.param_groups[0]["lr"])
-        sched.step()
+    lrs = _lrs(opt, sched, 5)
     want = [0.01 + 0.09 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(5)]
     np.testing.assert_allclose(lrs, want, rtol=1e-12)
     assert lrs[0] == pytest.approx(0.1) and lrs[2] == pytest.approx(0.055) and lrs[4] == pytest.approx(0.01)

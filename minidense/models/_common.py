@@ -1,14 +1,6 @@
 """Argument and input checks shared by the models (run before any work, as everywhere in minidense)."""
-import numbers
 
 from ..tensor import Tensor
-
-
-def positive_int(owner, name, value):
-    """``value`` as an int, or a ValueError naming the model and the argument."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def choice(owner, name, value, allowed):

@@ -9,7 +9,7 @@ of two images, the lecture's "interpolation in latent space".
 """
 import numbers
 
-from .. import backend
+from .. import _checks, backend
 from .._checks import array_of
 from ..nn import Conv2d, ConvTranspose2d, Flatten, Linear, Module, ReLU, Sequential
 from ..tensor import Tensor
@@ -31,12 +31,12 @@ class AutoEncoder(Module):
 
     def __init__(self, in_channels=3, size=32, latent_dim=32, base_channels=16, sigmoid=True):
         super().__init__()
-        self.in_channels = _common.positive_int("AutoEncoder", "in_channels", in_channels)
-        self.size = _common.positive_int("AutoEncoder", "size", size)
+        self.in_channels = _checks.positive_int("AutoEncoder", "in_channels", in_channels)
+        self.size = _checks.positive_int("AutoEncoder", "size", size)
         if self.size % 4:
             raise ValueError(f"AutoEncoder: size must be a multiple of 4 (two stride-2 convolutions), got {size}")
-        self.latent_dim = _common.positive_int("AutoEncoder", "latent_dim", latent_dim)
-        self.base_channels = b = _common.positive_int("AutoEncoder", "base_channels", base_channels)
+        self.latent_dim = _checks.positive_int("AutoEncoder", "latent_dim", latent_dim)
+        self.base_channels = b = _checks.positive_int("AutoEncoder", "base_channels", base_channels)
         self.sigmoid = _common.flag("AutoEncoder", "sigmoid", sigmoid)
         s = self.size // 4
         self._code_shape = (2 * b, s, s)     # the feature map just before Flatten / just after reshape

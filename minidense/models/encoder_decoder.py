@@ -11,6 +11,7 @@ per window instead of U-Net's copied feature maps).
 repetition (``Upsample(scale_factor=2, mode="nearest")``), blind to where the details were. Both
 variants have exactly the same parameters, so their state dicts are interchangeable.
 """
+from .. import _checks
 from ..nn import Conv2d, MaxPool2d, MaxUnpool2d, Module, ModuleList, Upsample
 from . import _common
 from .blocks import double_conv
@@ -33,10 +34,10 @@ class EncoderDecoder(Module):
 
     def __init__(self, in_channels, out_channels, base_channels=16, depth=3, skips=True, batch_norm=False):
         super().__init__()
-        self.in_channels = _common.positive_int("EncoderDecoder", "in_channels", in_channels)
-        self.out_channels = _common.positive_int("EncoderDecoder", "out_channels", out_channels)
-        self.base_channels = _common.positive_int("EncoderDecoder", "base_channels", base_channels)
-        self.depth = _common.positive_int("EncoderDecoder", "depth", depth)
+        self.in_channels = _checks.positive_int("EncoderDecoder", "in_channels", in_channels)
+        self.out_channels = _checks.positive_int("EncoderDecoder", "out_channels", out_channels)
+        self.base_channels = _checks.positive_int("EncoderDecoder", "base_channels", base_channels)
+        self.depth = _checks.positive_int("EncoderDecoder", "depth", depth)
         self.skips = _common.flag("EncoderDecoder", "skips", skips)
         self.batch_norm = _common.flag("EncoderDecoder", "batch_norm", batch_norm)
 

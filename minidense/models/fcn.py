@@ -9,6 +9,7 @@ to the input's size, again by a bilinear-initialised transposed convolution that
     x ─ stage1 (/2) ─ stage2 (/4) ─ stage3 (/8) ─ classifier (1×1) ─ up2 (×2) ─┐
                          └──────────────── score_skip (1×1) ───────────────── + ─ up4 (×4) ─ scores
 """
+from .. import _checks
 from ..nn import Conv2d, ConvTranspose2d, MaxPool2d, Module, ReLU, Sequential
 from . import _common
 
@@ -32,9 +33,9 @@ class FCN(Module):
 
     def __init__(self, in_channels, out_channels, base_channels=16):
         super().__init__()
-        self.in_channels = _common.positive_int("FCN", "in_channels", in_channels)
-        self.out_channels = _common.positive_int("FCN", "out_channels", out_channels)
-        self.base_channels = b = _common.positive_int("FCN", "base_channels", base_channels)
+        self.in_channels = _checks.positive_int("FCN", "in_channels", in_channels)
+        self.out_channels = _checks.positive_int("FCN", "out_channels", out_channels)
+        self.base_channels = b = _checks.positive_int("FCN", "base_channels", base_channels)
         self.stage1 = _stage(self.in_channels, b)
         self.stage2 = _stage(b, 2 * b)
         self.stage3 = _stage(2 * b, 4 * b)

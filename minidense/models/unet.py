@@ -12,7 +12,7 @@ the details lost by pooling come back through these copies).
 width must be multiples of ``2 ** (depth - 1)``. ``UNet(3, 5, base_channels=16, depth=3)`` is the
 16-32-64 reference network of the performance issue.
 """
-from .. import creation
+from .. import _checks, creation
 from .. import functional as F
 from ..nn import Conv2d, ConvTranspose2d, MaxPool2d, Module, ModuleList, Sequential, Upsample
 from . import _common
@@ -44,10 +44,10 @@ class UNet(Module):
     def __init__(self, in_channels, out_channels, base_channels=16, depth=4, up="transpose", batch_norm=False,
                  skips=True):
         super().__init__()
-        self.in_channels = _common.positive_int("UNet", "in_channels", in_channels)
-        self.out_channels = _common.positive_int("UNet", "out_channels", out_channels)
-        self.base_channels = _common.positive_int("UNet", "base_channels", base_channels)
-        self.depth = _common.positive_int("UNet", "depth", depth)
+        self.in_channels = _checks.positive_int("UNet", "in_channels", in_channels)
+        self.out_channels = _checks.positive_int("UNet", "out_channels", out_channels)
+        self.base_channels = _checks.positive_int("UNet", "base_channels", base_channels)
+        self.depth = _checks.positive_int("UNet", "depth", depth)
         self.up = _common.choice("UNet", "up", up, ("transpose", "bilinear"))
         self.batch_norm = _common.flag("UNet", "batch_norm", batch_norm)
         self.skips = _common.flag("UNet", "skips", skips)

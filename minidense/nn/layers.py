@@ -24,12 +24,6 @@ def _empty(*shape):
     return backend.xp_for("cpu").zeros(shape, dtype=backend.default_dtype)
 
 
-def _positive_int(layer, name, value):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
-    return int(value)
-
-
 def _input(layer, x, ndim, channels=None, channel_name="in_channels"):
     """Check a layer's input before any work: a floating-point Tensor of ``ndim`` dims and ``channels`` channels."""
     a = _checks.tensor_arg(layer, "input", x, floating=True)
@@ -110,8 +104,8 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
-        self.in_features = _positive_int("Linear", "in_features", in_features)
-        self.out_features = _positive_int("Linear", "out_features", out_features)
+        self.in_features = _checks.positive_int("Linear", "in_features", in_features)
+        self.out_features = _checks.positive_int("Linear", "out_features", out_features)
         bound = 1 / math.sqrt(self.in_features)
         self.weight = Parameter(_empty(self.out_features, self.in_features))
         _init.uniform_(self.weight, -bound, bound)
@@ -159,8 +153,8 @@ class Dropout(Module):
 class _ConvBase(Module):
     def __init__(self, layer, in_channels, out_channels, kernel_size, stride, padding, dilation, bias):
         super().__init__()
-        self.in_channels = _positive_int(layer, "in_channels", in_channels)
-        self.out_channels = _positive_int(layer, "out_channels", out_channels)
+        self.in_channels = _checks.positive_int(layer, "in_channels", in_channels)
+        self.out_channels = _checks.positive_int(layer, "out_channels", out_channels)
         self.kernel_size = _checks.int_tuple(layer, "kernel_size", kernel_size, 2, minimum=1)
         self.stride = _checks.int_tuple(layer, "stride", stride, 2, minimum=1)
         self.padding = _checks.int_tuple(layer, "padding", padding, 2, minimum=0)
@@ -374,7 +368,7 @@ class BatchNorm2d(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
         super().__init__()
-        self.num_features = _positive_int("BatchNorm2d", "num_features", num_features)
+        self.num_features = _checks.positive_int("BatchNorm2d", "num_features", num_features)
         if not isinstance(eps, numbers.Real) or eps <= 0:
             raise ValueError(f"BatchNorm2d: eps must be a positive number, got {eps!r}")
         if momentum is not None and (not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1):

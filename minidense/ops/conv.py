@@ -73,12 +73,12 @@ def _im2col(x, geo, out_size, pad_value=0):
 
     pad_value fills the padding (0 for convolution, -inf for max pooling).
     """
-    xp = get_array_module(x)
-    n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geo
-    ho, wo = out_size
-    if _rows_end_to_end(geo, w, wo):
+    if _rows_end_to_end(geo, x.shape[3], out_size[1]):
         return _im2col_end_to_end(x, geo, out_size, pad_value)
+    xp = get_array_module(x)
+    n, c = x.shape[:2]
+    (kh, kw), (sh, sw), _, (dh, dw) = geo
+    ho, wo = out_size
     x = _pad(x, geo.padding, pad_value).transpose(1, 0, 2, 3)   # (C, N, H, W): the columns' order
     cols = xp.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
     for i in range(kh):
@@ -95,12 +95,12 @@ def _col2im(cols, geo, x_shape, out_size, overwrite_cols=False):
 
     overwrite_cols: the columns are scratch that may be changed (saves a copy; see _col2im_end_to_end).
     """
+    if _rows_end_to_end(geo, x_shape[3], out_size[1]):
+        return _col2im_end_to_end(cols, geo, x_shape, out_size, overwrite_cols)
     xp = get_array_module(cols)
     n, c, h, w = x_shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geo
     ho, wo = out_size
-    if _rows_end_to_end(geo, w, wo):
-        return _col2im_end_to_end(cols, geo, x_shape, out_size, overwrite_cols)
     cols = cols.reshape(c, kh, kw, n, ho, wo)
     padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
     for i in range(kh):
@@ -198,14 +198,13 @@ def _band(geo, out_rows, wo):
     return in_rows, geo._replace(padding=(0, pw)), (out_rows.stop - out_rows.start, wo)
 
 
-def _column_blocks(x, geo, out_size):
-    """im2col(x) a block at a time: yields (images, out_rows, cols) for each block of _blocks.
+def _column_blocks(x, geo, out_size, blocks):
+    """im2col(x) a block at a time: yields (images, out_rows, cols) for each of the blocks of _blocks.
 
     A banded image is padded along H once, just before its first band is built (while it is in the cache).
     """
     padded_images, ho = None, out_size[0]
-    rows = x.shape[1] * geo.kernel_size[0] * geo.kernel_size[1]
-    for images, out_rows in _blocks(x.shape[0], rows, out_size, x.itemsize):
+    for images, out_rows in blocks:
         if out_rows == slice(0, ho):
             yield images, out_rows, _im2col(x[images], geo, out_size)
             continue
@@ -228,7 +227,7 @@ def _conv_forward(x, w, geo, out_size):
         cols = _im2col(x, geo, out_size)
         return (w_mat @ cols).reshape(c_out, n, *out_size).transpose(1, 0, 2, 3), cols
     out = xp.empty((c_out, n) + tuple(out_size), dtype=x.dtype)
-    for images, out_rows, cols in _column_blocks(x, geo, out_size):
+    for images, out_rows, cols in _column_blocks(x, geo, out_size, blocks):
         out[:, images, out_rows] = (w_mat @ cols).reshape(c_out, images.stop - images.start, -1, out_size[1])
         del cols   # before the next block's columns are built, so that they reuse this (cached) buffer
     return out.transpose(1, 0, 2, 3), None
@@ -275,7 +274,8 @@ def _conv_weight_grad(g, x, geo, cols=None):
     if cols is not None:
         return (cols @ g_by_channel.reshape(c_out, -1).T).T.reshape(w_shape)
     grad = 0
-    for images, out_rows, cols in _column_blocks(x, geo, out_size):
+    blocks = _blocks(x.shape[0], x.shape[1] * geo.kernel_size[0] * geo.kernel_size[1], out_size, x.itemsize)
+    for images, out_rows, cols in _column_blocks(x, geo, out_size, blocks):
         grad = grad + cols @ g_by_channel[:, images, out_rows].reshape(c_out, -1).T
         del cols   # as in _conv_forward
     return grad.T.reshape(w_shape)
