@@ -55,7 +55,8 @@ def test_driver_writes_json_and_markdown_with_peers_absent(tmp_path):
 
 @pytest.mark.parametrize("flags", [["--case", "cross_entropy_n8_21_128_fwdbwd"],
                                    ["--case", "conv3x3_n8_3to32_64_fwdbwd", "--no-end-to-end",
-                                    "--column-bytes", "65536"]])
+                                    "--column-bytes", "65536"],
+                                   ["--case", "conv3x3_n8_3to32_64_fwdbwd", "--reference"]])
 def test_profile_script_reports_time_faults_and_ops(flags):
     proc = subprocess.run([sys.executable, os.path.join(BENCH, "profile_step.py"), *flags, "--repeat", "1",
                            "--warmup", "0"], capture_output=True, text=True, cwd=ROOT, timeout=300)
