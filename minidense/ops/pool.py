@@ -32,8 +32,8 @@ def _switches(x, geo):
     ho, wo = columns.output_size((h, w), geo)
     # padding with -inf never wins the max, so the switch always lies in the unpadded input
     cols = columns.im2col(x, geo, pad_value=-xp.inf).reshape(c, kh * kw, n, ho, wo)
-    # cols.argmax(axis=1), one pass per tap: NumPy's argmax along a middle axis first copies the array to
-    # put that axis last, then scans rows of only kH·kW values (it was a third of max-pool+unpool's time)
+    # cols.argmax(axis=1), one pass per tap: an argmax along a middle axis copies the array to put that
+    # axis last and then scans rows of only kH·kW values (see bench/README.md)
     best = cols[:, 0].copy()                          # (C, N, H_out, W_out): the running maximum
     tap = xp.zeros(best.shape, dtype=xp.int32)        # and the tap where it was found
     for t in range(1, kh * kw):
@@ -52,8 +52,7 @@ def _switches(x, geo):
 def _flat_index(indices, plane_size):
     """Switches (N, C, h, w), each a flat index in its H·W plane -> flat indices into the whole (N, C, H, W) array.
 
-    One gather or scatter over the flat array then serves every plane at once (take_along_axis over
-    (N·C, H·W) rows built an index per axis and took twice as long).
+    One gather or scatter over the flat array then serves every plane at once.
     """
     xp = get_array_module(indices)
     n, c = indices.shape[:2]
