@@ -21,6 +21,7 @@ MODULES = [
     ("minidense.optim", "Optimizers and schedules"),
     ("minidense.tasks", "One Task per slide"),
     ("minidense.train", "Training and evaluation"),
+    ("minidense.callbacks", "A run's state and its per-epoch bookkeeping"),
     ("minidense.metrics", "Metrics"),
     ("minidense.data.scenes", "Procedural scenes"),
     ("minidense.data.digits", "Digit mosaics"),
