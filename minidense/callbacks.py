@@ -25,6 +25,13 @@ def batch_tensor(array, device, float_dtype=backend.default_dtype):
     return Tensor(backend.to_device(array, device))
 
 
+def target_batch(task, targets):
+    """A batch of targets as the task's loss takes them: single-channel (N, H, W) maps (depth as usually
+    stored) become (N, 1, H, W); segmentation's (N, H, W) label maps stay as they are."""
+    targets = np.asarray(targets)
+    return targets[:, None] if targets.ndim == 3 and task.target_kind != "labels" else targets
+
+
 class TrainingState:
     """A run so far: what is trained (model, task), with what (optimizer, scheduler), and how far it got.
 
@@ -154,7 +161,7 @@ class RunFolder(Callback):
         """Input / truth / prediction of the first validation images, and the task's extra pictures."""
         n = min(self.pictures, len(self.val_data))
         images = np.stack([self.val_data[i][0] for i in range(n)])
-        targets = np.stack([self.val_data[i][1] for i in range(n)])
+        targets = target_batch(run.task, np.stack([self.val_data[i][1] for i in range(n)]))
         run.model.eval()
         with no_grad():
             preds = run.task.predict(run.model(batch_tensor(images, run.device)))

@@ -19,8 +19,8 @@ import time
 
 import numpy as np
 
-from . import backend
-from .callbacks import LambdaCallback, PrintRows, RunFolder, TrainingState, batch_tensor
+from . import backend, checkpoint
+from .callbacks import LambdaCallback, PrintRows, RunFolder, TrainingState, batch_tensor, target_batch
 from .data import DataLoader
 from .data.transforms import transforms_for
 from .optim import Adam, CosineAnnealingLR
@@ -63,9 +63,11 @@ def fit(model, task, train_data, val_data=None, *, epochs=1, batch_size=8, optim
     else:
         before_training(run, train_data)
     run.config = {"task": task.name, "epochs": epochs, "batch_size": batch_size, "seed": seed, "lr": lr,
+                  **checkpoint.describe_model(model), **checkpoint.describe_task(task, train_data),
                   **(config or {}), "task_state": task.state()}
+    flips = augment and getattr(train_data, "flip_safe", True)   # a folder's classes.json may forbid flips
     loader = DataLoader(train_data, batch_size=batch_size, shuffle=True, seed=seed,
-                        transform=transforms_for(task.name) if augment else None)
+                        transform=transforms_for(task.name) if flips else None)
     callbacks = [c for c in (PrintRows(log) if progress else None, folder,
                              LambdaCallback(on_epoch_end) if on_epoch_end else None) if c] + list(callbacks)
     while run.epoch < epochs:
@@ -99,7 +101,7 @@ def train_one_epoch(run, loader, on_nan="stop", progress=True, last_good=None):
     total, seen, skipped, t0 = 0.0, 0, 0, time.perf_counter()
     for i, (images, targets) in enumerate(bar):
         value, bad = training_step(run.model, run.task, run.optimizer, batch_tensor(images, run.device),
-                                   batch_tensor(targets, run.device))
+                                   batch_tensor(target_batch(run.task, targets), run.device))
         if bad is not None and on_nan == "stop":
             raise NonFiniteError(f"step {run.epoch * len(loader) + i + 1} (epoch {run.epoch + 1}): {bad} is not "
                                  f"finite (loss {value}); last good checkpoint: {last_good or 'none written yet'}")
@@ -137,18 +139,30 @@ def training_step(model, task, optimizer, x, y):
 
 
 def evaluate(model, task, data, batch_size=8, device="cpu"):
-    """Mean loss and the task's metrics on a data set (no augmentation, no gradient)."""
+    """Mean loss and the task's metrics on a data set (no augmentation, no gradient). Images of any size
+    are padded to the model's size multiple and its output cropped back (see :func:`forward`)."""
     task = get_task(task)
     model.eval()
     meter, total, count = task.meter(), 0.0, 0
     with no_grad():
         for images, targets in DataLoader(data, batch_size=batch_size):
-            out = model(batch_tensor(images, device))
+            targets = target_batch(task, targets)
+            out = forward(model, images, device)
             target = batch_tensor(targets, device)
             total += float(task.loss(out, target).item()) * len(images)
             count += len(images)
             meter.update(task.predict(out), targets)
     return {"loss": total / max(count, 1), **meter.compute()}
+
+
+def forward(model, images, device="cpu"):
+    """The model's output for images (N, C, H, W) of any size: edge-padded at the bottom and right to the
+    model's ``size_multiple`` (when it has one), cropped back to H x W."""
+    h, w = images.shape[-2:]
+    multiple = getattr(model, "size_multiple", 1)
+    pad = ((0, 0), (0, 0), (0, -h % multiple), (0, -w % multiple))
+    out = model(batch_tensor(np.pad(images, pad, mode="edge") if any(p[1] for p in pad) else images, device))
+    return out if out.shape[-2:] == (h, w) else out[:, :, :h, :w]
 
 
 def _check_fit_args(train_data, epochs, on_nan, schedule, resume, out):
