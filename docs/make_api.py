@@ -25,6 +25,7 @@ MODULES = [
     ("minidense.metrics", "Metrics"),
     ("minidense.data.scenes", "Procedural scenes"),
     ("minidense.data.digits", "Digit mosaics"),
+    ("minidense.data.folders", "Your own folders of images and masks"),
     ("minidense.data.loader", "Batches"),
     ("minidense.data.transforms", "Augmentation"),
     ("minidense.data.io", "PNG input/output"),
@@ -32,7 +33,7 @@ MODULES = [
     ("minidense.gradcheck", "Gradient checking"),
     ("minidense.testing", "Hypothesis strategies"),
     ("minidense.backend", "NumPy / CuPy backend"),
-    ("minidense.checkpoint", "Checkpoints"),
+    ("minidense.checkpoint", "Checkpoints, and rebuilding a run from one"),
 ]
 
 OUT = pathlib.Path(__file__).resolve().parent / "api.md"

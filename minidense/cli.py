@@ -186,6 +186,8 @@ def _train_task(args):
         raise UsageError(f"minidense train: the images of --data / --val-data differ in size ({len(sizes)} sizes, "
                          f"e.g. {sorted(sizes)[:2]}): give --size N or HxW to resize them all")
     options = {"num_classes": train.num_classes} if args.task == "segmentation" else {}
+    if args.task == "depth":
+        config["depth_scale"] = args.depth_scale
     return get_task(args.task, **options), {
         **config, "data": os.path.abspath(args.data), "size": size if size is not None else list(sizes.pop()),
         "image_size": None if size is None else list((size, size) if isinstance(size, int) else size)}, (train, val)
@@ -238,6 +240,8 @@ def _eval_folder(args, task, config):
     if task.name not in FOLDERS:
         raise UsageError(f"minidense eval: --data works with checkpoints of {', '.join(FOLDERS)}, not {task.name}")
     kw = {"num_classes": task.num_classes} if task.name == "segmentation" else {}
+    if task.name == "depth":
+        kw["scale"] = config.get("depth_scale", 1e-3)
     size = config.get("image_size")
     return FOLDERS[task.name](args.data, split=args.split, size=tuple(size) if size else None, **kw)
 
@@ -297,24 +301,30 @@ def _read_input(path, task, config):
 
 
 def _write_prediction(path, pred, task, config):
-    """Segmentation: ``path`` an index mask (a palette PNG with the classes' colours: raw indices for
-    programs, colours for people) and ``<path stem>_colour.png`` an RGB picture; other tasks a picture."""
+    """The answer at ``path`` in the format the folders read, and a picture for people at ``<stem>_colour.png``:
+    segmentation an index mask (a palette PNG with the classes' colours), depth a 16-bit PNG in the training
+    data's units (``depth_scale``, default millimetres), normals an RGB PNG of (n + 1) / 2; other tasks a picture."""
     from PIL import Image
+
+    from . import viz
+    from .data.io import voc_palette, write_png
+    colour_path = os.path.splitext(path)[0] + "_colour.png"
     if task.target_kind == "labels":
-        colours = np.zeros((256, 3), dtype=np.uint8)
-        from .data.io import voc_palette
-        colours[:] = voc_palette()
+        colours = voc_palette()
         colours[:len(config["classes"])] = [c["colour"] for c in config["classes"]]
         mask = Image.fromarray(pred.astype(np.uint8))          # mode L; putpalette makes it a palette image
         mask.putpalette(colours.reshape(-1).tolist())
         mask.save(path, format="PNG")
-        Image.fromarray(colours[pred]).save(os.path.splitext(path)[0] + "_colour.png", format="PNG")
-        return
-    from . import viz
-    from .data.io import write_png
-    picture = {"depth": lambda p: viz.depth_to_rgb(p[0]), "normals": lambda p: viz.normals_to_rgb(p),
-               "heatmaps": lambda p: p.max(axis=0), "image": lambda p: np.clip(p.transpose(1, 2, 0), 0, 1)}
-    write_png(path, picture[task.target_kind](pred))
+        Image.fromarray(colours[pred]).save(colour_path, format="PNG")
+    elif task.target_kind == "depth":
+        units = np.rint(pred[0] / config.get("depth_scale", 1e-3))
+        Image.fromarray(np.clip(units, 0, 65535).astype(np.uint16)).save(path, format="PNG")
+        write_png(colour_path, viz.depth_to_rgb(pred[0]))
+    elif task.target_kind == "normals":
+        write_png(path, np.clip((pred.transpose(1, 2, 0) + 1) / 2, 0, 1))
+    else:
+        picture = {"heatmaps": lambda p: p.max(axis=0), "image": lambda p: np.clip(p.transpose(1, 2, 0), 0, 1)}
+        write_png(path, picture[task.target_kind](pred))
 
 
 def cmd_export(args):

@@ -137,3 +137,22 @@ def test_export_without_the_module_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "export" in err and len(err.strip().splitlines()) == 1
 
+
+
+def test_depth_folder_through_the_command_line(tmp_path, capsys):
+    from minidense.data.folders import read_depth
+    write_folder(tmp_path / "d", 8, size=16)
+    os.makedirs(tmp_path / "d" / "depth")
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        Image.fromarray(rng.integers(1000, 5000, (16, 16)).astype(np.uint16)).save(tmp_path / "d" / "depth" /
+                                                                                    f"{i:03d}.png")
+    run = tmp_path / "run"
+    _main(capsys, "train", "--task", "depth", "--data", tmp_path / "d", "--val-data", tmp_path / "d", "--epochs", 1,
+          "--base-channels", 2, "--depth", 2, "--depth-scale", "1e-3", "--out", run, "--no-progress")
+    assert "abs_rel" in _main(capsys, "eval", "--checkpoint", run / "last.npz", "--data", tmp_path / "d")
+    _main(capsys, "predict", "--checkpoint", run / "last.npz", "--input", tmp_path / "d" / "images" / "003.png",
+          "--out", tmp_path / "depth.png")
+    depth = read_depth(str(tmp_path / "depth.png"), 1e-3)       # written in the units the folder was read in
+    assert depth.shape == (1, 16, 16) and 0.5 < np.median(depth) < 10
+    assert (tmp_path / "depth_colour.png").stat().st_size > 0
