@@ -227,6 +227,9 @@ def cmd_eval(args):
     else:
         if args.split:
             raise UsageError("minidense eval: --split goes with --data")
+        if config.get("data"):
+            raise UsageError(f"minidense eval: this checkpoint was trained on the folder {config['data']}; give "
+                             f"--data DIR to evaluate it on a folder of the same kind")
         size = config.get("size", 64)
         data = task.dataset(args.n, size=tuple(size) if isinstance(size, list) else size,
                             seed=config.get("seed", 0) + 2 * VAL_SEED_OFFSET)

@@ -165,3 +165,22 @@ def test_fit_takes_h_w_depth_targets_as_1_h_w():
                       batch_size=4, progress=False)
         histories.append([{k: v for k, v in r.items() if k != "images_per_s"} for r in history])
     assert histories[0] == histories[1] and "abs_rel" in histories[0][0]
+
+
+def test_flips_only_where_classes_json_allows(tmp_path):
+    import minidense as md
+    from minidense.models import UNet
+    from minidense.tasks import get_task
+    from minidense.train import fit
+    write_folder(str(tmp_path), 8, size=16)
+
+    def losses(augment):
+        md.manual_seed(0)
+        data = SegmentationFolder(str(tmp_path))
+        history = fit(UNet(3, 3, base_channels=2, depth=2), get_task("segmentation", num_classes=3), data, epochs=2,
+                      batch_size=4, progress=False, augment=augment)
+        return [r["train_loss"] for r in history]
+
+    assert losses(True) == losses(False)                 # flip_safe is False by default: no flips
+    (tmp_path / "classes.json").write_text(json.dumps({"classes": ["a", "b", "c"], "flip_safe": True}))
+    assert losses(True) != losses(False)
