@@ -22,6 +22,7 @@ MODULES = [
     ("minidense.tasks", "One Task per slide"),
     ("minidense.train", "Training and evaluation"),
     ("minidense.callbacks", "A run's state and its per-epoch bookkeeping"),
+    ("minidense.inference", "A trained model on image files"),
     ("minidense.metrics", "Metrics"),
     ("minidense.data.scenes", "Procedural scenes"),
     ("minidense.data.digits", "Digit mosaics"),

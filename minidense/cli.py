@@ -251,6 +251,7 @@ def _eval_folder(args, task, config):
 
 def cmd_predict(args):
     from .data.folders import IMAGE_EXTENSIONS
+    from .inference import predict_file, write_prediction
     device = _device(args.device)
     model, task, config = _load_run(args.checkpoint, device)
     if os.path.isdir(args.input):
@@ -264,70 +265,13 @@ def cmd_predict(args):
     else:
         raise UsageError(f"minidense predict: input file {args.input!r} does not exist")
     for source, target in jobs:
-        _predict_one(model, task, config, source, target, device)
+        try:
+            answer = predict_file(model, task, config, source, device)
+        except ValueError as exc:
+            raise UsageError(f"minidense predict: {exc}") from None
+        write_prediction(target, answer, task, config)
     where = args.out if len(jobs) > 1 or os.path.isdir(args.input) else jobs[0][1]
     print(f"{len(jobs)} prediction{'s' * (len(jobs) > 1)} written to {os.path.abspath(where)}")
-
-
-def _predict_one(model, task, config, source, target, device):
-    """Predict one image file at its own size and write the answer (see :func:`_write_prediction`)."""
-    from .tensor import no_grad
-    from .train import forward
-    image, (h, w) = _read_input(source, task, config)
-    with no_grad():
-        pred = task.predict(forward(model, image[None], device))[0]
-    if pred.shape[-2:] != (h, w):      # trained on resized images: the answer goes back to the image's size
-        from .data.folders import resize_nearest
-        pred = resize_nearest(pred, (h, w))
-    _write_prediction(target, pred, task, config)
-
-
-def _read_input(path, task, config):
-    """(image (C, H', W') float32 as the model takes it, (H, W) of the file): read as training read its images
-    (resized to the training size when it was), the channels the task takes, the recorded normalisation."""
-    from PIL import Image, UnidentifiedImageError
-
-    from .data.folders import read_image
-    size = config.get("image_size")
-    try:
-        with Image.open(path) as im:
-            w, h = im.size
-        image = read_image(path, tuple(size) if size else None)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise UsageError(f"minidense predict: cannot read {path!r} as an image: {exc}") from None
-    if task.in_channels == 1:
-        image = image.mean(axis=0, keepdims=True)
-    norm = config["input"]
-    image = (image - np.asarray(norm["mean"], np.float32)[:, None, None]) / np.asarray(norm["std"],
-                                                                                        np.float32)[:, None, None]
-    return image.astype(np.float32), (h, w)
-
-
-def _write_prediction(path, pred, task, config):
-    """The answer at ``path`` in the format the folders read, and a picture for people at ``<stem>_colour.png``:
-    segmentation an index mask (a palette PNG with the classes' colours), depth a 16-bit PNG in the training
-    data's units (``depth_scale``, default millimetres), normals an RGB PNG of (n + 1) / 2; other tasks a picture."""
-    from PIL import Image
-
-    from . import viz
-    from .data.io import voc_palette, write_png
-    colour_path = os.path.splitext(path)[0] + "_colour.png"
-    if task.target_kind == "labels":
-        colours = voc_palette()
-        colours[:len(config["classes"])] = [c["colour"] for c in config["classes"]]
-        mask = Image.fromarray(pred.astype(np.uint8))          # mode L; putpalette makes it a palette image
-        mask.putpalette(colours.reshape(-1).tolist())
-        mask.save(path, format="PNG")
-        Image.fromarray(colours[pred]).save(colour_path, format="PNG")
-    elif task.target_kind == "depth":
-        units = np.rint(pred[0] / config.get("depth_scale", 1e-3))
-        Image.fromarray(np.clip(units, 0, 65535).astype(np.uint16)).save(path, format="PNG")
-        write_png(colour_path, viz.depth_to_rgb(pred[0]))
-    elif task.target_kind == "normals":
-        write_png(path, np.clip((pred.transpose(1, 2, 0) + 1) / 2, 0, 1))
-    else:
-        picture = {"heatmaps": lambda p: p.max(axis=0), "image": lambda p: np.clip(p.transpose(1, 2, 0), 0, 1)}
-        write_png(path, picture[task.target_kind](pred))
 
 
 def cmd_export(args):
