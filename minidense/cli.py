@@ -156,9 +156,11 @@ def cmd_train(args):
         kw["size"] = size
     model = build_model(args.model, task.in_channels, task.out_channels, **kw)
     hw = (size, size) if isinstance(size, int) else size
-    if hw is not None and (hw[0] % model.size_multiple or hw[1] % model.size_multiple):
-        raise UsageError(f"minidense train: --size {_show_size(size)} must be a multiple of {model.size_multiple} "
-                         f"for --model {args.model} --depth {args.depth}")
+    if hw[0] % model.size_multiple or hw[1] % model.size_multiple:
+        what = f"--size {_show_size(size)}" if args.size is not None else \
+            f"the images of --data ({_show_size(size)}; give --size to resize them)"
+        raise UsageError(f"minidense train: {what} must be a multiple of {model.size_multiple} for --model "
+                         f"{args.model} --depth {args.depth}")
     train_set, val_set = folders or (task.dataset(args.n_train, size=size, seed=args.seed),
                                      task.dataset(args.n_val, size=size, seed=args.seed + VAL_SEED_OFFSET))
     history = fit(model, task, train_set, val_set, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,

@@ -83,6 +83,10 @@ def test_bad_folder_is_one_line_with_status_2(tmp_path, capsys):
     code = cli.main(["train", "--data", str(tmp_path / "sizes"), "--out", str(tmp_path / "run")])
     err = capsys.readouterr().err
     assert code == 2 and "differ in size" in err and "--size" in err
+    write_folder(tmp_path / "odd", 2, size=(18, 20))
+    code = cli.main(["train", "--data", str(tmp_path / "odd"), "--depth", "3", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and "images of --data (18x20; give --size" in err and "multiple of 4" in err
 
 
 def test_checkpoints_record_every_constructor_argument_and_rebuild():
@@ -156,3 +160,21 @@ def test_depth_folder_through_the_command_line(tmp_path, capsys):
     depth = read_depth(str(tmp_path / "depth.png"), 1e-3)       # written in the units the folder was read in
     assert depth.shape == (1, 16, 16) and 0.5 < np.median(depth) < 10
     assert (tmp_path / "depth_colour.png").stat().st_size > 0
+
+
+def test_eval_on_a_folder_of_mixed_sizes_pads_each_image(tmp_path, capsys):
+    from minidense.data import SegmentationFolder
+    from minidense.tasks import get_task
+    from minidense.train import evaluate, forward
+    write_folder(tmp_path / "mixed", 1, size=(15, 18))
+    write_folder(tmp_path / "other", 1, size=(16, 16), seed=3)
+    for sub in ("images", "masks"):
+        os.rename(tmp_path / "other" / sub / "000.png", tmp_path / "mixed" / sub / "001.png")
+    printed = json.loads(_main(capsys, "eval", "--checkpoint", GOLDEN_OLD, "--data", tmp_path / "mixed"))
+    model, task, _ = checkpoint.load_model(GOLDEN_OLD)
+    data = SegmentationFolder(str(tmp_path / "mixed"), num_classes=5)
+    meter = get_task("segmentation").meter()
+    for i in range(2):                                  # one image at a time, each at its own size
+        meter.update(task.predict(forward(model, data[i][0][None])), data[i][1][None])
+    assert printed["miou"] == pytest.approx(meter.compute()["miou"], abs=1e-4)
+    assert evaluate(model, task, data, batch_size=1)["miou"] == pytest.approx(printed["miou"], abs=1e-4)
