@@ -32,6 +32,7 @@ MODULES = [
     ("minidense.testing", "Hypothesis strategies"),
     ("minidense.backend", "NumPy / CuPy backend"),
     ("minidense.checkpoint", "Checkpoints"),
+    ("minidense.export", "ONNX export"),
 ]
 
 OUT = pathlib.Path(__file__).resolve().parent / "api.md"

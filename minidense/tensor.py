@@ -56,7 +56,7 @@ def _is_float(dtype):
     return dtype.kind == "f"
 
 
-def check_numeric(dtype, who):
+def _check_numeric(dtype, who):
     """Refuse strings, bytes, objects, datetimes: the first op would fail far from the cause."""
     if dtype.kind not in "biufc":
         raise TypeError(f"{who}: data must be numeric (bool, int, float or complex), got dtype {dtype} "
@@ -76,7 +76,7 @@ class Tensor:
         if not backend.is_array(data):
             raise TypeError(f"Tensor: data must be a NumPy or CuPy array, got {type(data).__name__}; "
                             "use md.tensor(...) to convert")
-        check_numeric(data.dtype, "Tensor")
+        _check_numeric(data.dtype, "Tensor")
         if requires_grad and not _is_float(data.dtype):
             raise TypeError(f"Tensor: only floating-point tensors can require gradients, got dtype {data.dtype}")
         self.data = data
