@@ -99,7 +99,7 @@ class _Graph:
     """ONNX nodes and initializers, and the ONNX name of every value the trace met."""
 
     def __init__(self, onnx, x, leaf_names, pools, records):
-        self.onnx, self.helper = onnx, onnx.helper
+        self.helper = onnx.helper
         self.producers = {id(r.out): r for r in records}   # id(Tensor) -> the record that made it
         self.nodes, self.initializers = [], {}
         self.names = {id(x): "input"}          # id(Tensor) of op outputs and the input -> ONNX name
@@ -122,9 +122,9 @@ class _Graph:
     def name(self, value, dtype):
         """The ONNX name of an op's input: an earlier op's output, the input, a parameter, or a new constant."""
         if isinstance(value, Tensor):
-            if id(value) in self.names:
-                return self.names[id(value)]
-            value = value.data
+            if id(value) not in self.names:    # a parameter, or a constant tensor (stored once however often used)
+                self.names[id(value)] = self.name(value.data, dtype)
+            return self.names[id(value)]
         if backend.is_array(value) and id(value) in self.leaf_names:
             key = self.leaf_names[id(value)]
             self.initializers[key] = backend.to_numpy(value)
