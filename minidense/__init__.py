@@ -28,10 +28,6 @@ __version__ = "0.1.0"
 # imported on first attribute access by __getattr__ below (their own imports are heavier: matplotlib, ...)
 _LAZY_SUBMODULES = ("functional", "nn", "optim", "models", "data", "metrics", "tasks", "viz", "export")
 
-__all__ = ["Tensor", "Function", "tensor", "no_grad", "is_grad_enabled", "zeros", "ones", "zeros_like",
-           "ones_like", "randn", "rand", "arange", "concat", "stack", "where", "gradcheck", "numerical_grad",
-           "GradcheckError", "manual_seed", "gpu_available", "IGNORE_INDEX", "backend"]
-
 
 def __getattr__(name):
     """``md.nn`` and the other sub-packages of _LAZY_SUBMODULES, imported when first used (PEP 562)."""
@@ -42,3 +38,9 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY_SUBMODULES))
+
+
+__all__ = ["Tensor", "Function", "tensor", "no_grad", "is_grad_enabled", "zeros", "ones", "zeros_like",
+           "ones_like", "randn", "rand", "arange", "concat", "stack", "where", "gradcheck", "numerical_grad",
+           "GradcheckError", "manual_seed", "gpu_available", "IGNORE_INDEX", "backend"]
+
