@@ -43,4 +43,3 @@ def __dir__():
 __all__ = ["Tensor", "Function", "tensor", "no_grad", "is_grad_enabled", "zeros", "ones", "zeros_like",
            "ones_like", "randn", "rand", "arange", "concat", "stack", "where", "gradcheck", "numerical_grad",
            "GradcheckError", "manual_seed", "gpu_available", "IGNORE_INDEX", "backend"]
-
