@@ -93,6 +93,8 @@ def test_onnx_round_trip_matches_minidense(name, tmp_path):
     model = _randomize(BUILT_IN[name]())
     proto, expected, got = _round_trip(model, tmp_path / f"{name}.onnx", SHAPE)
     _assert_matches(got, expected)
+    # no output channel constant over the image (dead ReLUs would hide a wrong translation upstream)
+    assert (expected.std(axis=(2, 3)) > 0.1 * expected.std()).all()
     ops = {node.op_type for node in proto.graph.node}
     assert EXPECTED_OPS[name] <= ops, f"{name} exported with {sorted(ops)}"
     # every parameter and buffer is in the file under its state_dict key (the batch counter is not needed)

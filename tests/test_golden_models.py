@@ -24,6 +24,13 @@ def test_every_built_in_model_has_a_golden_case():
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
+def test_every_output_channel_of_the_golden_file_varies(case):
+    """A channel constant over the image would mean dead ReLUs: a path whose weights the comparison misses."""
+    y = CASES[case]["output"]
+    assert (y.std(axis=(2, 3)) > 0.1 * y.std()).all()
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
 def test_pytorch_weights_load_by_key_and_give_pytorchs_output(case):
     fields = CASES[case]
     config = json.loads(str(fields["config"]))

@@ -7,11 +7,12 @@ Run by hand, in a side environment that has PyTorch (never a dependency of minid
 
 For each case: the PyTorch module of examples/to_pytorch.py built with the case's constructor
 arguments, its weights drawn at random (multiples of 1/64; batch-norm running statistics and affine
-parameters too, so that each one counts), run in eval mode in float64 on a random input. Stored as
-``<case>__<field>``: ``config`` (JSON: the minidense class and its keyword arguments), ``input``,
-``output`` and every state_dict entry as ``w.<key>``. tests/test_golden_models.py loads those weights
-into the minidense model of the same config, by the same keys, and compares its output: the check that
-the keys and layouts documented in docs/pytorch.md are PyTorch's.
+parameters too, with positive scales, so that each one counts and the ReLUs stay alive), run in eval
+mode in float64 on a random input. Stored as ``<case>__<field>``: ``config`` (JSON: the minidense class
+and its keyword arguments), ``input``, ``output`` and every state_dict entry as ``w.<key>``.
+tests/test_golden_models.py loads those weights into the minidense model of the same config, by the
+same keys, and compares its output: the check that the keys and layouts documented in docs/pytorch.md
+are PyTorch's.
 """
 import importlib.util
 import json
@@ -49,15 +50,22 @@ def load_example():
 def run(example, kind, kwargs):
     model = getattr(example, kind)(**kwargs).double().eval()
     with torch.no_grad():
+        bn = {name for name, m in model.named_modules() if isinstance(m, torch.nn.BatchNorm2d)}
         for name, t in model.state_dict().items():
-            if name.endswith("running_var"):
-                t.copy_(torch.from_numpy(gen.uniform(0.5, 2.0, tuple(t.shape))))
-            elif t.dtype == torch.float64:   # multiples of 1/64 in [-1/2, 1/2]: exact, and the file compresses
-                t.copy_(torch.from_numpy(gen.integers(-32, 33, tuple(t.shape)) / 64))
-            else:   # num_batches_tracked: any count, it must only come through
+            # multiples of 1/64: exact in float64, and the file compresses
+            owner, field = name.rsplit(".", 1)
+            if t.dtype != torch.float64:        # num_batches_tracked: any count, it must only come through
                 t.fill_(int(gen.integers(1, 100)))
+            elif owner in bn and field in ("weight", "running_var"):    # positive: the ReLUs after stay alive
+                t.copy_(torch.from_numpy(gen.integers(32, 97, tuple(t.shape)) / 64))
+            elif owner in bn:                   # bias, running_mean: small
+                t.copy_(torch.from_numpy(gen.integers(-8, 9, tuple(t.shape)) / 64))
+            else:                               # in [-1/2, 1/2]
+                t.copy_(torch.from_numpy(gen.integers(-32, 33, tuple(t.shape)) / 64))
         x = gen.standard_normal((1, kwargs["in_channels"], 8, 8))
         y = model(torch.from_numpy(x)).numpy()
+    spread = y.std(axis=(2, 3)) / y.std()
+    assert spread.min() > 0.1, f"{kind}{kwargs}: an output channel is nearly constant {spread}: dead ReLUs"
     record = {"config": np.array(json.dumps(dict(model=kind, kwargs=kwargs))), "input": x, "output": y}
     record.update({f"w.{k}": v.numpy() for k, v in model.state_dict().items()})
     return record
