@@ -189,14 +189,21 @@ def load_weights(torch_model, state_dict):
     return torch_model
 
 
+#: where a model adds its own output bias: after this child's output (the AutoEncoder's comes before its
+#: sigmoid), else after the model's output
+OUTPUT_BIAS_AFTER = {"AutoEncoder": "decoder"}
+
+
 def _output_biases(model, torch_model):
-    """A model's own top-level parameters (an output bias added after its last layer) carried over as such."""
+    """A model's own top-level parameters (an output bias added after its last layer) carried over as such:
+    registered under the same key, added by a forward hook (a (C,) vector as (1, C, 1, 1))."""
     for name, p in model.named_parameters():
         if "." in name:
             continue
         torch_model.register_parameter(name, nn.Parameter(torch.zeros(tuple(p.shape), dtype=torch.float32)))
         bias = getattr(torch_model, name)
-        torch_model.register_forward_hook(
+        target = OUTPUT_BIAS_AFTER.get(type(model).__name__)
+        (getattr(torch_model, target) if target else torch_model).register_forward_hook(
             lambda _m, _inputs, out, bias=bias: out + (bias.reshape(1, -1, *[1] * (out.ndim - 2))
                                                        if bias.ndim == 1 and out.ndim > 2 else bias))
 
@@ -228,9 +235,13 @@ def main():
               "convolutionalized classifier": md.models.convolutionalize(
                   md.nn.Sequential(md.nn.Conv2d(3, 8, 3), md.nn.ReLU(), md.nn.MaxPool2d(2), md.nn.Flatten(),
                                    md.nn.Linear(8 * 7 * 7, 16), md.nn.ReLU(), md.nn.Linear(16, 5)), (3, 16, 16))}
-    x = np.random.default_rng(0).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 32, 32)).astype(np.float32)
     for name, model in models.items():
         model.eval()
+        for key, p in model.named_parameters():
+            if "." not in key:        # a model's own output bias starts at zero: give it values to carry over
+                p.data[...] = rng.standard_normal(p.shape).astype(p.dtype)
         torch_model = to_torch(model)
         with md.no_grad(), torch.no_grad():
             ours, theirs = model(md.tensor(x)).numpy(), torch_model(torch.from_numpy(x)).numpy()
