@@ -28,11 +28,11 @@ MODULES = [
     ("minidense.data.transforms", "Augmentation"),
     ("minidense.data.io", "PNG input/output"),
     ("minidense.viz", "Pictures"),
+    ("minidense.export", "ONNX export"),
     ("minidense.gradcheck", "Gradient checking"),
     ("minidense.testing", "Hypothesis strategies"),
     ("minidense.backend", "NumPy / CuPy backend"),
     ("minidense.checkpoint", "Checkpoints"),
-    ("minidense.export", "ONNX export"),
 ]
 
 OUT = pathlib.Path(__file__).resolve().parent / "api.md"
