@@ -33,7 +33,7 @@ def test_subpackages_are_imported_on_first_use():
     assert out.split() == ["True", "minidense.nn.layers"]
 
 
-@pytest.mark.parametrize("name", SUBPACKAGES)
+@pytest.mark.parametrize("name", SUBPACKAGES + ("metrics", "tasks", "viz", "export"))
 def test_subpackage_reachable_as_attribute(name):
     module = getattr(md, name)
     assert module is sys.modules[f"minidense.{name}"]
