@@ -190,8 +190,9 @@ def _conv_transpose(g, rec):
 def _max_pool(g, rec):
     geometry = g.pools.get(id(rec.out))
     if geometry is None:
-        raise NotImplementedError("to_onnx: a GatherSwitches op that did not come from functional.max_pool2d "
-                                  "cannot be exported (its pooling geometry is unknown)")
+        raise NotImplementedError("to_onnx: a max pooling (GatherSwitches) whose geometry was not seen: call it "
+                                  "as F.max_pool2d(...) or nn.MaxPool2d (a max_pool2d imported by name before "
+                                  "the export is not watched)")
     x = rec.inputs[0]
     values, indices = g.output(rec, "MaxPool"), g.fresh("MaxPool_indices")
     g.node("MaxPool", [g.name(x, x.dtype)], outputs=[values, indices], **{k: list(v) for k, v in geometry.items()})
