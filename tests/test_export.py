@@ -194,6 +194,17 @@ def test_an_op_without_translation_is_named(tmp_path):
     assert not (tmp_path / "x.onnx").exists()
 
 
+def test_a_max_pooling_the_export_did_not_see_is_named(tmp_path):
+    from minidense.ops.pool import max_pool2d  # bound before the export: not the watched F.max_pool2d
+
+    class Pools(nn.Module):
+        def forward(self, x):
+            return max_pool2d(x, 2)
+
+    with pytest.raises(NotImplementedError, match="max pooling.*geometry was not seen"):
+        to_onnx(Pools(), tmp_path / "x.onnx", (1, 1, 4, 4))
+
+
 def test_batch_statistics_cannot_be_exported(tmp_path):
     model = nn.Sequential(nn.Conv2d(1, 2, 1), nn.BatchNorm2d(2, track_running_stats=False))
     with pytest.raises(NotImplementedError, match="batch's statistics"):
