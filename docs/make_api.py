@@ -31,6 +31,7 @@ MODULES = [
     ("minidense.data.transforms", "Augmentation"),
     ("minidense.data.io", "PNG input/output"),
     ("minidense.viz", "Pictures"),
+    ("minidense.export", "ONNX export"),
     ("minidense.gradcheck", "Gradient checking"),
     ("minidense.testing", "Hypothesis strategies"),
     ("minidense.backend", "NumPy / CuPy backend"),

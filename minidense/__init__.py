@@ -6,7 +6,14 @@
     x = md.randn(2, 3, requires_grad=True)
     y = (x * x).sum()
     y.backward()          # x.grad == 2 * x
+
+The sub-packages are reachable as attributes, as ``torch.nn`` is after ``import torch``:
+``md.nn``, ``md.optim``, ``md.functional``, ``md.models``, ``md.data`` (and ``md.metrics``, ``md.tasks``,
+``md.viz``, ``md.export``). Each is imported on first use (PEP 562), so ``import minidense`` stays quick
+and loads neither the layers nor matplotlib.
 """
+import importlib
+
 from . import backend, ops  # noqa: F401  (ops attaches Tensor's operators)
 from .backend import gpu_available, manual_seed
 from .constants import IGNORE_INDEX
@@ -18,6 +25,21 @@ from .ops.shape import concat, stack
 from .tensor import Function, Tensor, is_grad_enabled, no_grad
 
 __version__ = "0.1.0"
+
+# imported on first attribute access by __getattr__ below (their own imports are heavier: matplotlib, ...)
+_LAZY_SUBMODULES = ("functional", "nn", "optim", "models", "data", "metrics", "tasks", "viz", "export")
+
+
+def __getattr__(name):
+    """``md.nn`` and the other sub-packages of _LAZY_SUBMODULES, imported when first used (PEP 562)."""
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")   # the import also sets it as an attribute
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
+
 
 __all__ = ["Tensor", "Function", "tensor", "no_grad", "is_grad_enabled", "zeros", "ones", "zeros_like",
            "ones_like", "randn", "rand", "arange", "concat", "stack", "where", "gradcheck", "numerical_grad",

@@ -1,6 +1,6 @@
 """Making tensors: md.tensor and the constructors students expect."""
 from . import backend
-from .tensor import Tensor
+from .tensor import Tensor, check_numeric
 
 
 def tensor(data, requires_grad=False, dtype=None, device="cpu"):
@@ -16,8 +16,7 @@ def tensor(data, requires_grad=False, dtype=None, device="cpu"):
     if backend.is_array(data) and backend.device_of(data) != device:
         data = backend.to_device(data, device)
     arr = xp.array(data, dtype=dtype, copy=True)
-    if arr.dtype == object:
-        raise TypeError("tensor: data must be numeric (got an object array; ragged nested lists?)")
+    check_numeric(arr.dtype, "tensor")
     if dtype is None and arr.dtype.kind == "f" and not (backend.is_array(data) and data.dtype.kind == "f"):
         arr = arr.astype(backend.default_dtype)
     return Tensor(arr, requires_grad=requires_grad)

@@ -56,6 +56,15 @@ def _is_float(dtype):
     return dtype.kind == "f"
 
 
+def check_numeric(dtype, who):
+    """TypeError unless ``dtype`` is numeric: strings, bytes, objects and datetimes are refused where they enter
+    (md.tensor, Tensor), not by the first op far away. ``who`` starts the message.
+    """
+    if dtype.kind not in "biufc":
+        raise TypeError(f"{who}: data must be numeric (bool, int, float or complex), got dtype {dtype} "
+                        f"({'an object array; ragged nested lists?' if dtype.kind == 'O' else 'not a number'})")
+
+
 class Tensor:
     """An array (``.data``, NumPy or CuPy) that can remember the op that made it.
 
@@ -69,6 +78,7 @@ class Tensor:
         if not backend.is_array(data):
             raise TypeError(f"Tensor: data must be a NumPy or CuPy array, got {type(data).__name__}; "
                             "use md.tensor(...) to convert")
+        check_numeric(data.dtype, "Tensor")
         if requires_grad and not _is_float(data.dtype):
             raise TypeError(f"Tensor: only floating-point tensors can require gradients, got dtype {data.dtype}")
         self.data = data
