@@ -278,14 +278,14 @@ def cmd_predict(args):
 
 def cmd_export(args):
     model, task, config = _load_run(args.checkpoint, "cpu")
-    try:
-        from .export import to_onnx
-    except ImportError as exc:
-        raise UsageError(f"minidense export: ONNX export is not available here ({exc}); install the export "
-                         f"extra: pip install 'minidense[export]'") from None
     size = args.size if args.size is not None else config.get("image_size") or config.get("size", 64)
     h, w = (size, size) if isinstance(size, int) else size
-    to_onnx(model, args.out, (1, task.in_channels, h, w))
+    try:
+        from .export import to_onnx
+        to_onnx(model, args.out, (1, task.in_channels, h, w))
+    except ImportError as exc:   # the export module, or the onnx package it imports when called
+        raise UsageError(f"minidense export: ONNX export is not available here ({exc}); install the export "
+                         f"extra: pip install 'minidense[export]'") from None
     print(f"ONNX model written to {os.path.abspath(args.out)}")
 
 
