@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYTEST := $(PY) -m pytest -p no:cacheprovider --durations=15
 export MPLBACKEND := Agg
 
-.PHONY: venv demo test test-slow thorough fuzz notebooks bench lint clean
+.PHONY: venv demo test test-standin gpu-check test-slow thorough fuzz notebooks bench lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,8 +27,17 @@ lint: $(STAMP)
 # OpenBLAS threads spin against each other.
 SERIAL_BLAS := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
+# Second pass: the GPU-marked tests (and the stand-in's own) again, on the strict CuPy stand-in of tests/standin,
+# first on PYTHONPATH so that subprocesses (the command line, kill/resume) import it too.
+STANDIN_PATH := PYTHONPATH=$(CURDIR)/tests/standin$${PYTHONPATH:+:$$PYTHONPATH}
+
 test: lint
-	$(SERIAL_BLAS) $(PYTEST) -q -rs -n 2 -m "not slow" --hypothesis-profile=ci
+	$(SERIAL_BLAS) $(PYTEST) -q -rs -n 2 -m "not slow and not standin" --hypothesis-profile=ci
+	@echo "---- GPU-marked tests on the CuPy stand-in (tests/standin) ----"
+	@$(MAKE) --no-print-directory test-standin
+
+test-standin: $(STAMP)
+	$(SERIAL_BLAS) $(STANDIN_PATH) $(PYTEST) -q -rs -n 2 -m "(gpu or standin) and not slow" --hypothesis-profile=ci
 
 test-slow: $(STAMP)
 	$(SERIAL_BLAS) $(PYTEST) -q -rs -n 2 -m slow --hypothesis-profile=ci

@@ -36,7 +36,18 @@ def _batch_tensor(array, device, float_dtype=backend.default_dtype):
 
 
 def _first_non_finite(model):
-    """The name of the first parameter whose gradient or value is not finite, or None."""
+    """The name of the first parameter whose gradient or value is not finite, or None.
+
+    One device-to-host synchronisation per call, whatever the number of parameters: the checks are
+    gathered on the device and read once; the names are looked for only when one failed.
+    """
+    params = list(model.parameters())
+    if not params:
+        return None
+    xp = backend.get_array_module(params[0].data)
+    checks = [xp.isfinite(a).all() for p in params for a in (p.data, p.grad) if a is not None]
+    if bool(xp.stack(checks).all()):
+        return None
     for name, p in model.named_parameters():
         xp = backend.get_array_module(p.data)
         if not bool(xp.isfinite(p.data).all()):
@@ -119,6 +130,7 @@ def fit(model, task, train_data, val_data=None, epochs=1, batch_size=8, optimize
         total, seen, skipped, t0 = 0.0, 0, 0, time.perf_counter()
         for images, targets in bar:
             step += 1
+            backend.set_rng_step(epoch, step)   # the GPU's draws of this step: from (seed, epoch, step)
             x, y = _batch_tensor(images, device), _batch_tensor(targets, device)
             # NumPy's overflow warnings are replaced by the explicit check below, which names the step
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -197,8 +209,8 @@ def _save_epoch(out, model, optimizer, scheduler, task, history, best, config, v
     viz.plot_curves(history, path=os.path.join(out, "curves.png"))
     if val_data is not None:
         n = min(4, len(val_data))
-        images = np.stack([val_data[i][0] for i in range(n)])
-        targets = np.stack([val_data[i][1] for i in range(n)])
+        images = np.stack([backend.to_numpy(val_data[i][0]) for i in range(n)])
+        targets = np.stack([backend.to_numpy(val_data[i][1]) for i in range(n)])
         model.eval()
         with no_grad():
             preds = task.predict(model(_batch_tensor(images, device)))
