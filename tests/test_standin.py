@@ -8,7 +8,6 @@ import types
 
 import numpy as np
 import pytest
-
 from cupy_names import CUPY, CUPY_CUDA, CUPY_CUDA_RUNTIME, CUPY_RANDOM, CUPY_VERSION, CUPYX, GENERATOR, NDARRAY
 
 pytestmark = pytest.mark.standin

@@ -22,7 +22,13 @@ import numpy as _np
 
 from . import cuda, random  # noqa: F401  (cupy.cuda and cupy.random, as in CuPy)
 from ._core import (  # noqa: F401
-    _in, _out, _syncs, asarray, asnumpy, get_array_module, ndarray,
+    _in,
+    _out,
+    _syncs,
+    asarray,
+    asnumpy,
+    get_array_module,
+    ndarray,
 )
 
 __version__ = "13.6.0+standin"

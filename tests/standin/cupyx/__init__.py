@@ -1,6 +1,5 @@
 """cupyx (stand-in): scatter_add, the unbuffered ``a[slices] += value`` where repeated indices add up."""
 import numpy as _np
-
 from cupy._core import _in, _index
 from cupy._core import ndarray as _ndarray
 
