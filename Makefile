@@ -68,6 +68,33 @@ $(BENCH_CHAINER)/.installed:
 bench: $(STAMP) $(BENCH_TORCH)/.installed $(BENCH_CHAINER)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
 
+# ---- make gpu-check (issue 15): on a machine with a GPU, the GPU-marked tests on real CuPy, then the benchmark
+# against PyTorch CUDA (U-Net step, conv, cross-entropy) into bench/results/gpu.md, within 4 minutes. It uses the
+# CuPy, PyTorch, NumPy, matplotlib, tqdm, pytest and hypothesis already installed for $(PYTHON): a venv with
+# --system-site-packages and minidense installed editable with --no-deps --no-index (nothing downloaded; where that
+# cannot build, the source tree is put on PYTHONPATH instead, which also keeps the CuPy stand-in off it). Only
+# pytest/hypothesis, when missing, are asked of a package index (one try, 5 s timeout).
+GPU_VENV := .venv-gpu
+GPU_PY := $(CURDIR)/$(GPU_VENV)/bin/python
+GPU_BENCH_CASES := unet_step_64 conv3x3_n8_32to32_64_fwdbwd cross_entropy_n8_21_128_fwdbwd
+
+gpu-check:
+	@test -x $(GPU_PY) || $(PYTHON) -m venv --system-site-packages $(GPU_VENV)
+	@$(GPU_PY) -m pip install -q --no-deps --no-build-isolation --no-index -e . 2>/dev/null || \
+	  echo "gpu-check: minidense not installed into $(GPU_VENV) (no setuptools/wheel for $(PYTHON)); run from the source tree"
+	@$(GPU_PY) -c "import pytest, hypothesis" 2>/dev/null || \
+	  $(GPU_PY) -m pip install -q --retries 0 --timeout 5 pytest hypothesis || \
+	  { echo "gpu-check: pytest and hypothesis are not installed for $(PYTHON) and no package index answers"; exit 1; }
+	env PYTHONPATH=$(CURDIR) MINIDENSE_REQUIRE_GPU=1 timeout 150 $(GPU_PY) -m pytest -p no:cacheprovider -q -rs \
+	  --durations=10 -m "gpu and not slow"
+	env PYTHONPATH=$(CURDIR) MINIDENSE_PYTHON=$(GPU_PY) TORCH_PYTHON=$(GPU_PY) timeout 75 $(GPU_PY) bench/run.py \
+	  --device cuda --frameworks minidense torch --cases $(GPU_BENCH_CASES) --rounds 2 --repeat 10 --warmup 3
+	@{ echo "# make gpu-check: minidense (CuPy) against PyTorch CUDA"; echo; \
+	   echo "GPU: $$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)"; \
+	   echo "CuPy $$($(GPU_PY) -c 'import cupy; print(cupy.__version__)'), PyTorch $$($(GPU_PY) -c 'import torch; print(torch.__version__)')"; \
+	   echo; cat bench/results/latest-cuda.md; } > bench/results/gpu.md
+	@echo "wrote bench/results/gpu.md"
+
 notebooks: $(STAMP)
 	$(VENV)/bin/jupytext --to ipynb notebooks/*.py
 
