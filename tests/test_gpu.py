@@ -345,3 +345,16 @@ def test_unet_gradcheck_in_float64_on_the_device():
     model = UNet(3, 2, base_channels=2, depth=2).to("cuda", "float64")
     x = md.randn(1, 3, 4, 4, device="cuda", dtype="float64")
     assert md.gradcheck(lambda t: model(t), [x])
+
+
+def test_notebook_12_runs_on_the_device(tmp_path, monkeypatch):
+    """Notebook 12's GPU cells (skipped in the normal notebook test where no GPU is usable) run here."""
+    jupytext = pytest.importorskip("jupytext")
+    nbclient = pytest.importorskip("nbclient")
+    monkeypatch.setenv("MINIDENSE_NB_SIZE", "small")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb = jupytext.read(os.path.join(ROOT, "notebooks", "12_gpu.py"))
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=300,
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "GPU usable: True" in text and "gradient back on cpu" in text and "skipped (no GPU)" not in text
