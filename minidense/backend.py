@@ -92,8 +92,9 @@ def check_device(device):
     if index is not None:
         count, current = cupy.cuda.runtime.getDeviceCount(), cupy.cuda.runtime.getDevice()
         if index >= count:
+            which = "only cuda:0" if count == 1 else f"cuda:0 to cuda:{count - 1}"
             raise ValueError(f"device {device!r}: this machine has {count} CUDA device"
-                             f"{'s' if count != 1 else ''} (cuda:0 to cuda:{count - 1})")
+                             f"{'s' if count != 1 else ''} ({which})")
         if index != current:
             raise ValueError(f"device {device!r}: minidense runs on one GPU, CuPy's current device "
                              f"(cuda:{current}, also called 'cuda'); to use GPU {index}, select it before making "
