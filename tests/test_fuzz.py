@@ -10,7 +10,7 @@ a valid call and the role of each argument; a role says which bad-input kinds ap
     ndim nhwc  wrong number of dimensions, channels last     channels  mismatched channels
     noncontig readonly  legitimate arrays                    range shape length  labels, switches, vectors
     plus per-function kinds: negative or zero stride, kernel larger than the padded input, pooling
-    padding over half the kernel, switches outside their plane, mixed NumPy / CuPy (GPU tests: on a GPU or the stand-in)...
+    padding over half the kernel, switches outside their plane, NumPy + CuPy mixed (a GPU test)
 
 Each example draws one (function, argument, kind) case with hypothesis and checks:
 
