@@ -333,7 +333,7 @@ def _as_tensors(inputs, op_name, params=None):
 class ToDevice(Function):
     """x on one device -> the same values on another; backward moves the gradient back (Tensor.to)."""
 
-    def forward(self, x, device="cpu"):
+    def forward(self, x, *, device):
         self.source = backend.device_of(x)
         return backend.to_device(x, device)
 

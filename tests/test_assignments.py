@@ -32,10 +32,11 @@ TIED_MAXIMA_BACKWARD = """        xp = get_array_module(grad)
 MISTAKES = {
     "conv": [
         ("missing transpose of the upstream gradient in the weight gradient",
-         [("ops/conv.py", "    g_by_channel = g.transpose(1, 0, 2, 3)\n", "    g_by_channel = g\n")],
+         [("ops/conv.py", "    return (g_mat @ columns.im2col(x, geo).T)",
+           "    g_mat = g.reshape(c_out, -1)\n    return (g_mat @ columns.im2col(x, geo).T)")],
          {"conv_backward"}),
         ("off-by-one stride in col2im",
-         [("ops/conv.py", "left:left + sw * (wo - 1) + 1:sw] += cols[:, i, j]",
+         [("ops/im2col.py", "left:left + sw * (wo - 1) + 1:sw] += cols[:, i, j]",
            "left:left + (sw + 1) * (wo - 1) + 1:sw + 1] += cols[:, i, j]")],
          {"col2im", "conv_backward"}),
     ],
@@ -212,6 +213,42 @@ def test_grader_refuses_an_installed_minidense(kits, tmp_path):
                           env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 3 and "not from this kit" in proc.stdout + proc.stderr
     assert not (kit / "results.json").exists()
+
+
+KIT_CONVOLUTIONS = """
+import minidense as md, minidense.functional as F
+from minidense.ops import fastpaths
+assert not fastpaths.enabled()
+for shape, kwargs in (((1, 2, 6, 6), dict(padding=1)),          # stride 1, 'same' width: rows end to end
+                      ((8, 16, 64, 64), dict(padding=1))):      # columns over the block budget
+    try:
+        F.conv2d(md.randn(*shape), md.randn(4, shape[1], 3, 3), **kwargs)
+    except NotImplementedError as e:
+        print("stub:", e)
+    with md.fast_paths(True):
+        try:
+            F.conv2d(md.randn(*shape), md.randn(4, shape[1], 3, 3), **kwargs)
+        except NotImplementedError as e:
+            print("stub:", e)
+"""
+
+
+def test_an_untouched_conv_kit_computes_no_convolution_by_another_road(kits):
+    """The kit ships without the fast paths: its convolution is the student's kernels or nothing."""
+    kit = kits("conv")
+    assert "ON_BY_DEFAULT = False" in (kit / "minidense" / "ops" / "fastpaths.py").read_text()
+    assert "def blocks" not in (kit / "minidense" / "ops" / "conv_fast.py").read_text()
+    env = {**os.environ, "PYTHONPATH": str(kit)}
+    env.pop("MINIDENSE_FAST", None)
+    proc = subprocess.run([sys.executable, "-c", KIT_CONVOLUTIONS], cwd=kit, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 4, proc.stdout
+    assert lines[0].startswith("stub: ops/im2col.py: im2col: your code here") or \
+        lines[0].startswith("stub: ops/conv.py: _conv_forward: your code here"), lines[0]
+    assert lines[0] == lines[2]
+    assert all("not part of this kit" in line for line in lines[1::2])
 
 
 @pytest.mark.parametrize("name", sorted(ASSIGNMENTS))

@@ -254,30 +254,45 @@ def test_command_line_trains_on_cuda_then_evaluates(tmp_path):
 
 
 def conv_geometries():
-    """Convolution cases that reach each path of ops/conv.py on the device: the general one, the stride-1
-    'same'-width one (rows laid end to end), and inputs big enough for the columns to be built in blocks of
-    whole images and in bands of one image's rows (COLUMN_BUFFER_BYTES). (name, input shape, weight shape,
-    keyword arguments)."""
+    """Convolution cases: the general path, and the stride-1 'same'-width one (rows laid end to end).
+    (name, input shape, weight shape, keyword arguments)."""
     return [
         ("general", (2, 3, 9, 7), (4, 3, 3, 3), dict(stride=2, padding=1)),
         ("dilated", (1, 2, 9, 9), (3, 2, 3, 3), dict(padding=2, dilation=2)),
         ("same_width", (2, 4, 8, 8), (5, 4, 3, 3), dict(stride=1, padding=1)),
-        ("blocks_of_images", (4, 32, 32, 32), (4, 32, 3, 3), dict(stride=1, padding=1)),
-        ("bands_of_rows", (1, 64, 64, 64), (2, 64, 3, 3), dict(stride=1, padding=1)),
     ]
 
 
+def conv_paths():
+    """(name, md.fast_paths arguments): the reference form, whatever the dispatch picks, and the fast path forced
+    to build its columns in blocks of whole images and in bands of one image's rows (a small column budget)."""
+    return [
+        ("reference", dict(enabled=False)),
+        ("dispatch", dict(enabled=True)),
+        ("fast_blocks", dict(enabled=True, column_block_bytes=600)),
+        ("fast_bands", dict(enabled=True, column_block_bytes=150)),
+    ]
+
+
+@pytest.mark.parametrize("path, switch", conv_paths(), ids=[p[0] for p in conv_paths()])
 @pytest.mark.parametrize("name, x_shape, w_shape, kw", conv_geometries(), ids=[g[0] for g in conv_geometries()])
-def test_conv2d_and_its_transpose_match_the_cpu(name, x_shape, w_shape, kw):
+def test_conv2d_and_its_transpose_match_the_cpu(name, x_shape, w_shape, kw, path, switch):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(x_shape).astype(np.float32)
     w = rng.standard_normal(w_shape).astype(np.float32)
     b = rng.standard_normal(w_shape[0]).astype(np.float32)
-    _same_on_both(lambda x, w, b: F.conv2d(x, w, b, **kw), x, w, b, rtol=1e-4, atol=1e-4)
-    wt = np.ascontiguousarray(w.transpose(1, 0, 2, 3))
-    x_small = x[:, :, :6, :6] if name in ("blocks_of_images", "bands_of_rows") else x
-    _same_on_both(lambda x, w: F.conv_transpose2d(x, w, **kw), np.ascontiguousarray(x_small[:, :w_shape[1]]),
-                  np.ascontiguousarray(wt[:, :w_shape[0]]), rtol=1e-4, atol=1e-4)
+    with md.fast_paths(**switch):
+        _same_on_both(lambda x, w, b: F.conv2d(x, w, b, **kw), x, w, b, rtol=1e-4, atol=1e-4)
+        _same_on_both(lambda x, w: F.conv_transpose2d(x, w, **kw), x[:, :w_shape[1]].copy(),
+                      w.transpose(1, 0, 2, 3).copy(), rtol=1e-4, atol=1e-4)
+
+
+def test_conv2d_on_a_full_size_input_matches_the_cpu():
+    """One image whose columns exceed the default budget (8 MiB): the dispatch bands it on the device too."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 64, 64, 64)).astype(np.float32)
+    w = rng.standard_normal((2, 64, 3, 3)).astype(np.float32)
+    _same_on_both(lambda x, w: F.conv2d(x, w, padding=1), x, w, rtol=1e-4, atol=1e-4)
 
 
 def test_conv1d_and_its_transpose_match_the_cpu():

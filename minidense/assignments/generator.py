@@ -86,6 +86,31 @@ def copy_package(dest):
     return dest
 
 
+#: what a kit has in place of ops/conv_fast.py: the fast paths would compute a convolution without the
+#: student's kernels, so the kits ship without them and with the switch off (ops/fastpaths.py)
+KIT_FAST_PATHS = '''"""The fast paths are not part of the course kits: the kit runs the reference kernels you write."""
+
+
+class Kernels:
+    def __init__(self, keep_columns=False):
+        raise NotImplementedError("ops/conv_fast.py: the fast paths are not part of this kit; "
+                                  "leave md.fast_paths off")
+'''
+
+
+def remove_fast_paths(package_dir):
+    """Switch the fast paths off in a copied package and replace their module with KIT_FAST_PATHS."""
+    switch = os.path.join(package_dir, "ops", "fastpaths.py")
+    with open(switch, encoding="utf-8") as f:
+        source = f.read()
+    if "\nON_BY_DEFAULT = True\n" not in source:
+        raise ValueError("remove_fast_paths: ops/fastpaths.py has no line 'ON_BY_DEFAULT = True' to switch off")
+    with open(switch, "w", encoding="utf-8") as f:
+        f.write(source.replace("\nON_BY_DEFAULT = True\n", "\nON_BY_DEFAULT = False\n"))
+    with open(os.path.join(package_dir, "ops", "conv_fast.py"), "w", encoding="utf-8") as f:
+        f.write(KIT_FAST_PATHS)
+
+
 def stub_package(package_dir, stubs):
     """Apply ``stubs`` ({path relative to the package: [qualified names]}) to a copied package in place."""
     for rel, qualnames in stubs.items():
@@ -165,6 +190,7 @@ def make_kit(spec, out_dir):
     os.makedirs(out_dir, exist_ok=True)
     package = copy_package(os.path.join(out_dir, "minidense"))
     stub_package(package, spec.all_stubs())
+    remove_fast_paths(package)
 
     grader = os.path.join(out_dir, "grader")
     os.makedirs(grader)
