@@ -69,6 +69,14 @@ def test_a_numpy_array_operand_is_refused(cupy, operand):
         a += operand
 
 
+def test_a_list_operand_is_refused(cupy):
+    a = cupy.ones(3)
+    for op in (lambda: cupy.add(a, [1, 2, 3]), lambda: cupy.maximum([1.0], a), lambda: a + [1, 2, 3]):
+        with pytest.raises(TypeError):
+            op()
+    assert cupy.sum(a, axis=(0,)).shape == () and cupy.reshape(a, [3, 1]).shape == (3, 1)   # shapes are not operands
+
+
 def test_python_and_numpy_scalars_are_accepted(cupy):
     a = cupy.arange(3, dtype=cupy.float32)
     for s in (2, 2.0, np.float32(2), cupy.int32(2), np.int64(2), True):

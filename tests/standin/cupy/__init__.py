@@ -46,10 +46,15 @@ ndim, shape, size = _np.ndim, _np.shape, _np.size   # CuPy's accept device array
 
 
 def _from_numpy(name):
-    """cupy.<name>: numpy.<name> on the device arrays behind the arguments (NumPy arrays refused)."""
+    """cupy.<name>: numpy.<name> on the device arrays behind the arguments (NumPy arrays refused; a ufunc, as
+    CuPy's, refuses lists and tuples as operands too)."""
     fn = getattr(_np, name)
+    elementwise = isinstance(fn, _np.ufunc)
 
     def wrapper(*args, **kwargs):
+        for a in args if elementwise else ():   # (this module's own `any` is cupy.any: no builtins here)
+            if isinstance(a, (list, tuple)):
+                raise TypeError(f"Unsupported type {type(a)} in cupy.{name}")
         return _out(fn(*[_in(a, name) for a in args], **{k: _in(v, name) for k, v in kwargs.items()}), args)
     wrapper.__name__ = wrapper.__qualname__ = name
     wrapper.__doc__ = f"cupy.{name} (stand-in: numpy.{name} on the device's arrays)"
