@@ -77,6 +77,8 @@ bench: $(STAMP) $(BENCH_TORCH)/.installed $(BENCH_CHAINER)/.installed
 GPU_VENV := .venv-gpu
 GPU_PY := $(CURDIR)/$(GPU_VENV)/bin/python
 GPU_BENCH_CASES := unet_step_64 conv3x3_n8_32to32_64_fwdbwd cross_entropy_n8_21_128_fwdbwd
+GPU_LOG := bench/results/gpu-tests.log
+GPU_RC := bench/results/gpu-tests.rc
 
 gpu-check:
 	@test -x $(GPU_PY) || $(PYTHON) -m venv --system-site-packages $(GPU_VENV)
@@ -85,15 +87,19 @@ gpu-check:
 	@$(GPU_PY) -c "import pytest, hypothesis" 2>/dev/null || \
 	  $(GPU_PY) -m pip install -q --retries 0 --timeout 5 pytest hypothesis || \
 	  { echo "gpu-check: pytest and hypothesis are not installed for $(PYTHON) and no package index answers"; exit 1; }
-	env PYTHONPATH=$(CURDIR) MINIDENSE_REQUIRE_GPU=1 timeout 150 $(GPU_PY) -m pytest -p no:cacheprovider -q -rs \
-	  --durations=10 -m "gpu and not slow"
-	env PYTHONPATH=$(CURDIR) MINIDENSE_PYTHON=$(GPU_PY) TORCH_PYTHON=$(GPU_PY) timeout 75 $(GPU_PY) bench/run.py \
+	@{ env PYTHONPATH=$(CURDIR) MINIDENSE_REQUIRE_GPU=1 timeout 150 $(GPU_PY) -m pytest -p no:cacheprovider -q -rs \
+	  --durations=10 -m "gpu and not slow"; echo $$? > $(GPU_RC); } 2>&1 | tee $(GPU_LOG)
+	-env PYTHONPATH=$(CURDIR) MINIDENSE_PYTHON=$(GPU_PY) TORCH_PYTHON=$(GPU_PY) timeout 75 $(GPU_PY) bench/run.py \
 	  --device cuda --frameworks minidense torch --cases $(GPU_BENCH_CASES) --rounds 2 --repeat 10 --warmup 3
 	@{ echo "# make gpu-check: minidense (CuPy) against PyTorch CUDA"; echo; \
 	   echo "GPU: $$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)"; \
-	   echo "CuPy $$($(GPU_PY) -c 'import cupy; print(cupy.__version__)'), PyTorch $$($(GPU_PY) -c 'import torch; print(torch.__version__)')"; \
-	   echo; cat bench/results/latest-cuda.md; } > bench/results/gpu.md
+	   echo "CuPy $$($(GPU_PY) -c 'import cupy; print(cupy.__version__)' 2>&1 | tail -1)," \
+	        "PyTorch $$($(GPU_PY) -c 'import torch; print(torch.__version__)' 2>&1 | tail -1)"; \
+	   echo "GPU-marked tests on real CuPy: $$(grep -v "^ *$$" $(GPU_LOG) | tail -1) (exit status $$(cat $(GPU_RC)))"; echo; \
+	   cat bench/results/latest-cuda.md 2>/dev/null || echo "(no benchmark table: see the output above)"; \
+	 } > bench/results/gpu.md
 	@echo "wrote bench/results/gpu.md"
+	@exit $$(cat $(GPU_RC))
 
 notebooks: $(STAMP)
 	$(VENV)/bin/jupytext --to ipynb notebooks/*.py
