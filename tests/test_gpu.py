@@ -29,8 +29,14 @@ def _cupy():
     return cupy
 
 
-def _on(device, *arrays):
-    return [md.tensor(a, device=device) for a in arrays]
+def _assert_resumed_equal(got, want, name):
+    """Bit for bit on the stand-in (and on the CPU). On a real GPU, atomic adds (cupyx.scatter_add) may sum in
+    another order from run to run, so there the weights agree to float32 rounding."""
+    got, want = backend.to_numpy(got), backend.to_numpy(want)
+    if getattr(sys.modules.get("cupy"), "_standin", False):
+        np.testing.assert_array_equal(got, want, err_msg=f"{name} differs after the resume")
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=f"{name} differs after the resume")
 
 
 def _same_on_both(fn, *arrays, rtol=1e-5, atol=1e-6):
@@ -179,7 +185,7 @@ def test_resume_on_the_gpu_draws_what_it_would_have_drawn(tmp_path):
     resumed = _dropout_model()
     fit(resumed, "segmentation", data, epochs=2, out=str(tmp_path / "part"), resume=True, log=lambda *a: None, **kw)
     for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
-        assert (backend.to_numpy(a) == backend.to_numpy(b)).all(), f"{name} differs after the resume"
+        _assert_resumed_equal(b, a, name)
     state = md.checkpoint.load(str(tmp_path / "part" / "last.npz"))["rng"]["device_stream"]
     assert state == {"seed": 0, "epoch": 1, "step": 4}
 
@@ -404,5 +410,5 @@ def test_a_killed_cuda_run_resumes_to_the_uninterrupted_weights(tmp_path):
     print(f"\nkilled while running: {killed}, at epoch {epoch_at_kill} of 4")
     a, b = md.checkpoint.load(str(tmp_path / "whole" / "last.npz")), md.checkpoint.load(str(last))
     for key, value in a["model"].items():
-        np.testing.assert_array_equal(b["model"][key], value, err_msg=key)
-    assert a["rng"] == b["rng"] and a["history"][-1]["train_loss"] == b["history"][-1]["train_loss"]
+        _assert_resumed_equal(b["model"][key], value, key)
+    assert a["rng"] == b["rng"] and a["epoch"] == b["epoch"] == 4
