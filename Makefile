@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYTEST := $(PY) -m pytest -p no:cacheprovider --durations=15
 export MPLBACKEND := Agg
 
-.PHONY: venv demo test test-slow thorough fuzz notebooks bench lint clean
+.PHONY: venv demo test test-standin gpu-check test-slow thorough fuzz notebooks bench lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,8 +27,17 @@ lint: $(STAMP)
 # OpenBLAS threads spin against each other.
 SERIAL_BLAS := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
+# Second pass: the GPU-marked tests (and the stand-in's own) again, on the strict CuPy stand-in of tests/standin,
+# first on PYTHONPATH so that subprocesses (the command line, kill/resume) import it too.
+STANDIN_PATH := PYTHONPATH=$(CURDIR)/tests/standin$${PYTHONPATH:+:$$PYTHONPATH}
+
 test: lint
-	$(SERIAL_BLAS) $(PYTEST) -q -rs -n 2 -m "not slow" --hypothesis-profile=ci
+	$(SERIAL_BLAS) $(PYTEST) -q -rs -n 2 -m "not slow and not standin" --hypothesis-profile=ci
+	@echo "---- GPU-marked tests on the CuPy stand-in (tests/standin) ----"
+	@$(MAKE) --no-print-directory test-standin
+
+test-standin: $(STAMP)
+	$(SERIAL_BLAS) $(STANDIN_PATH) $(PYTEST) -q -rs -n 2 -m "(gpu or standin) and not slow" --hypothesis-profile=ci
 
 test-slow: $(STAMP)
 	$(SERIAL_BLAS) $(PYTEST) -q -rs -n 2 -m slow --hypothesis-profile=ci
@@ -58,6 +67,39 @@ $(BENCH_CHAINER)/.installed:
 
 bench: $(STAMP) $(BENCH_TORCH)/.installed $(BENCH_CHAINER)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# ---- make gpu-check (issue 15): on a machine with a GPU, the GPU-marked tests on real CuPy, then the benchmark
+# against PyTorch CUDA (U-Net step, conv, cross-entropy) into bench/results/gpu.md, within 4 minutes. It uses the
+# CuPy, PyTorch, NumPy, matplotlib, tqdm, pytest and hypothesis already installed for $(PYTHON): a venv with
+# --system-site-packages and minidense installed editable with --no-deps --no-index (nothing downloaded; where that
+# cannot build, the source tree is put on PYTHONPATH instead, which also keeps the CuPy stand-in off it). Only
+# pytest/hypothesis, when missing, are asked of a package index (one try, 5 s timeout).
+GPU_VENV := .venv-gpu
+GPU_PY := $(CURDIR)/$(GPU_VENV)/bin/python
+GPU_BENCH_CASES := unet_step_64 conv3x3_n8_32to32_64_fwdbwd cross_entropy_n8_21_128_fwdbwd
+GPU_LOG := bench/results/gpu-tests.log
+GPU_RC := bench/results/gpu-tests.rc
+
+gpu-check:
+	@test -x $(GPU_PY) || $(PYTHON) -m venv --system-site-packages $(GPU_VENV)
+	@$(GPU_PY) -m pip install -q --no-deps --no-build-isolation --no-index -e . 2>/dev/null || \
+	  echo "gpu-check: minidense not installed into $(GPU_VENV) (no setuptools/wheel for $(PYTHON)); run from the source tree"
+	@$(GPU_PY) -c "import pytest, hypothesis" 2>/dev/null || \
+	  $(GPU_PY) -m pip install -q --retries 0 --timeout 5 pytest hypothesis || \
+	  { echo "gpu-check: pytest and hypothesis are not installed for $(PYTHON) and no package index answers"; exit 1; }
+	@{ env PYTHONPATH=$(CURDIR) MINIDENSE_REQUIRE_GPU=1 timeout 150 $(GPU_PY) -m pytest -p no:cacheprovider -q -rs \
+	  --durations=10 -m "gpu and not slow"; echo $$? > $(GPU_RC); } 2>&1 | tee $(GPU_LOG)
+	-env PYTHONPATH=$(CURDIR) MINIDENSE_PYTHON=$(GPU_PY) TORCH_PYTHON=$(GPU_PY) timeout 75 $(GPU_PY) bench/run.py \
+	  --device cuda --frameworks minidense torch --cases $(GPU_BENCH_CASES) --rounds 2 --repeat 10 --warmup 3
+	@{ echo "# make gpu-check: minidense (CuPy) against PyTorch CUDA"; echo; \
+	   echo "GPU: $$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)"; \
+	   echo "CuPy $$($(GPU_PY) -c 'import cupy; print(cupy.__version__)' 2>&1 | tail -1)," \
+	        "PyTorch $$($(GPU_PY) -c 'import torch; print(torch.__version__)' 2>&1 | tail -1)"; \
+	   echo "GPU-marked tests on real CuPy: $$(grep -v "^ *$$" $(GPU_LOG) | tail -1) (exit status $$(cat $(GPU_RC)))"; echo; \
+	   cat bench/results/latest-cuda.md 2>/dev/null || echo "(no benchmark table: see the output above)"; \
+	 } > bench/results/gpu.md
+	@echo "wrote bench/results/gpu.md"
+	@exit $$(cat $(GPU_RC))
 
 notebooks: $(STAMP)
 	$(VENV)/bin/jupytext --to ipynb notebooks/*.py

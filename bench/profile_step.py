@@ -25,7 +25,7 @@ from cases_minidense import build  # noqa: E402
 from common import CASES  # noqa: E402
 
 import minidense as md  # noqa: E402
-from minidense import backend  # noqa: E402
+from minidense import _malloc  # noqa: E402
 from minidense.ops import conv as conv_ops  # noqa: E402
 from minidense.ops import conv_fast, fastpaths  # noqa: E402
 from minidense.ops import im2col as columns  # noqa: E402
@@ -98,7 +98,7 @@ def main(argv=None):
         call()
 
     print(f"{args.case}: median {1e3 * statistics.median(times):.1f} ms, min {1e3 * min(times):.1f} ms "
-          f"over {args.repeat} calls; {faults:.0f} page faults per call; malloc kept: {backend.malloc_tuned}; "
+          f"over {args.repeat} calls; {faults:.0f} page faults per call; malloc kept: {_malloc.tuned}; "
           f"fast paths: {fastpaths.enabled()}")
     print("time per call with timers on (helpers are inside their ops):")
     for key, total in sorted(totals.items(), key=lambda kv: -kv[1]):

@@ -41,6 +41,17 @@ def axes_in_range(fname, axis, ndim):
             raise ValueError(f"{fname}: axis {a} is out of range for a tensor with {ndim} dimensions")
 
 
+def same_device(fname, **named):
+    """Every Tensor / array among ``named`` (None skipped) on one device, else a ValueError naming the public
+    function and where each argument is. Keyword arrays (weights, masks, running statistics, indices) are
+    checked with the inputs, so a CPU/GPU mix never reaches CuPy's own error or a silent copy."""
+    where = {name: backend.device_of(array_of(v)) for name, v in named.items()
+             if isinstance(v, Tensor) or backend.is_array(v)}
+    if len(set(where.values())) > 1:
+        listed = ", ".join(f"{name} on {device}" for name, device in where.items())
+        raise ValueError(f"{fname}: arguments are on different devices ({listed}); move them with .to(device) first")
+
+
 def tensor_arg(fname, name, x, ndim=None, floating=False):
     """Check that an argument is a Tensor or array (optionally of given ndim / floating dtype)."""
     if not isinstance(x, Tensor) and not backend.is_array(x):
@@ -110,6 +121,7 @@ def conv_operands(fname, x, weight, bias, nd, transposed=False):
     """
     a = tensor_arg(fname, "input", x, ndim=nd + 2, floating=True)
     w = tensor_arg(fname, "weight", weight, ndim=nd + 2, floating=True)
+    same_device(fname, input=x, weight=weight, bias=bias)
     layout = "(C_in, C_out, kernel...)" if transposed else "(C_out, C_in, kernel...)"
     if 0 in a.shape:
         raise ValueError(f"{fname}: input must have no empty dimension, got shape {tuple(a.shape)}")
@@ -212,7 +224,8 @@ def channel_vector(fname, name, v, n, dtype=None, writable=False):
     if v is None:
         return None
     a = tensor_arg(fname, name, v, floating=True)
-    if writable and not a.flags.writeable:
+    # CuPy's flags have no `writeable` (only c_contiguous, f_contiguous, owndata): its arrays are always writable
+    if writable and not getattr(a.flags, "writeable", True):
         raise ValueError(f"{fname}: {name} is updated in place but got a read-only array; pass a writable copy")
     if tuple(a.shape) != (n,):
         raise ValueError(f"{fname}: {name} must have shape ({n},), one value per channel, got {tuple(a.shape)}")

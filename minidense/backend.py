@@ -5,20 +5,23 @@ module (``xp``) instead of importing numpy, so that one code path serves both
 devices. CuPy is imported lazily, only when a GPU is asked for, so a machine
 without CuPy (or without a GPU) imports minidense fine.
 
+A CuPy array is recognised wherever it comes from: CuPy's arrays can only exist once
+some code imported ``cupy``, so :func:`get_array_module`, :func:`device_of` and
+:func:`is_array` look for it in ``sys.modules`` instead of waiting for a request for
+``"cuda"``.
+
 The random source lives here too: every random draw in the package goes
 through :func:`rng`, so :func:`manual_seed` makes a run reproducible.
 
 On Linux, importing minidense also asks glibc's malloc to keep freed memory for the next arrays
-(:func:`reuse_freed_memory`): a training step frees and allocates the same tens of megabytes every
-time, and memory handed back to the kernel comes back as page faults.
+(:func:`minidense._malloc.reuse_freed_memory`): a training step frees and allocates the same tens of
+megabytes every time, and memory handed back to the kernel comes back as page faults.
 """
-import ctypes
-import os
-import platform
 import sys
-import warnings
 
 import numpy
+
+from . import _malloc
 
 DEVICES = ("cpu", "cuda")
 default_dtype = numpy.float32
@@ -61,16 +64,42 @@ def gpu_unavailable_reason():
     return None if _cupy is not None else _cupy_error
 
 
-def check_device(device):
-    """Normalise a device name (``"cpu"``, ``"cuda"``, ``"cuda:0"``) and make sure it is usable."""
+def _parse_device(device):
+    """(name, index or None) of "cpu", "cuda", "cuda:N"; a clear error for anything else."""
     if not isinstance(device, str):
-        raise TypeError(f"device must be 'cpu' or 'cuda', got {device!r}")
-    name = device.split(":")[0]
-    if name not in DEVICES:
-        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
-    if name == "cuda" and _import_cupy() is None:
+        raise TypeError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    name, sep, index = device.partition(":")
+    if name not in DEVICES or (sep and not (index.isdigit() and index.isascii())) or (name == "cpu" and sep
+                                                                                     and index != "0"):
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N' (N a device number), got {device!r}")
+    return name, (int(index) if sep else None)
+
+
+def check_device(device):
+    """Normalise a device name to ``"cpu"`` or ``"cuda"`` and make sure it is usable.
+
+    minidense runs on one GPU: CuPy's current device, ``"cuda"`` (device 0 unless the program selected
+    another with ``cupy.cuda.Device(n).use()``; ``CUDA_VISIBLE_DEVICES`` picks which GPU that is).
+    ``"cuda:N"`` is accepted when N is that device, and refused with a ValueError otherwise, rather
+    than silently running on another GPU than the one named.
+    """
+    name, index = _parse_device(device)
+    if name == "cpu":
+        return "cpu"
+    cupy = _import_cupy()
+    if cupy is None:
         raise RuntimeError(f"device 'cuda' is not usable on this machine: {_cupy_error}")
-    return name
+    if index is not None:
+        count, current = cupy.cuda.runtime.getDeviceCount(), cupy.cuda.runtime.getDevice()
+        if index >= count:
+            which = "only cuda:0" if count == 1 else f"cuda:0 to cuda:{count - 1}"
+            raise ValueError(f"device {device!r}: this machine has {count} CUDA device"
+                             f"{'s' if count != 1 else ''} ({which})")
+        if index != current:
+            raise ValueError(f"device {device!r}: minidense runs on one GPU, CuPy's current device "
+                             f"(cuda:{current}, also called 'cuda'); to use GPU {index}, select it before making "
+                             f"tensors with cupy.cuda.Device({index}).use(), or run with CUDA_VISIBLE_DEVICES={index}")
+    return "cuda"
 
 
 def xp_for(device):
@@ -78,30 +107,38 @@ def xp_for(device):
     return numpy if check_device(device) == "cpu" else _cupy
 
 
+def _cupy_array_type():
+    """cupy.ndarray once any code imported cupy (a CuPy array cannot exist before), else None."""
+    return getattr(sys.modules.get("cupy"), "ndarray", None)
+
+
 def get_array_module(*arrays):
     """The array module of the given arrays (numpy unless one is a CuPy array)."""
-    if _cupy is not None:
+    gpu_array = _cupy_array_type()
+    if gpu_array is not None:
         for a in arrays:
-            if isinstance(a, _cupy.ndarray):
-                return _cupy
+            if isinstance(a, gpu_array):
+                return sys.modules["cupy"]
     return numpy
 
 
 def device_of(array):
     """'cuda' for a CuPy array, 'cpu' for anything else."""
-    return "cuda" if _cupy is not None and isinstance(array, _cupy.ndarray) else "cpu"
+    gpu_array = _cupy_array_type()
+    return "cuda" if gpu_array is not None and isinstance(array, gpu_array) else "cpu"
 
 
 def is_array(obj):
     """True for a NumPy or CuPy ndarray."""
-    return isinstance(obj, numpy.ndarray) or (_cupy is not None and isinstance(obj, _cupy.ndarray))
+    gpu_array = _cupy_array_type()
+    return isinstance(obj, numpy.ndarray) or (gpu_array is not None and isinstance(obj, gpu_array))
 
 
 def to_device(array, device):
     """Move an array to 'cpu' or 'cuda' (a copy only when it has to move)."""
     device = check_device(device)
     if device == "cpu":
-        return _cupy.asnumpy(array) if device_of(array) == "cuda" else numpy.asarray(array)
+        return sys.modules["cupy"].asnumpy(array) if device_of(array) == "cuda" else numpy.asarray(array)
     return _cupy.asarray(array)
 
 
@@ -111,36 +148,63 @@ def to_numpy(array):
 
 
 # ---------------------------------------------------------------- random source
+# The CPU generator is one NumPy stream whose state a checkpoint saves. CuPy's generators have no state
+# to read or set, so the GPU's draws come from a generator derived from (seed, epoch, step), as the data
+# loader's augmentations come from (seed, epoch, index): fit calls set_rng_step before each step, and a
+# checkpoint keeps the three counters (get_rng_state), so a resumed run draws what it would have drawn.
 _seed = None
+_rng_step = (0, 0)   # (epoch, step) the device's stream was derived for
 _rngs = {}
 
 
 def manual_seed(seed):
     """Seed every random draw of minidense, on every device."""
-    global _seed
+    global _seed, _rng_step
     if not isinstance(seed, (int, numpy.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"manual_seed: seed must be a non-negative int, got {seed!r}")
     _seed = int(seed)
+    _rng_step = (0, 0)
     _rngs.clear()
+
+
+def set_rng_step(epoch, step):
+    """Derive the GPU's random stream from (seed, epoch, step) from now on (fit calls it before each step)."""
+    global _rng_step
+    for name, value in (("epoch", epoch), ("step", step)):
+        if not isinstance(value, (int, numpy.integer)) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"set_rng_step: {name} must be a non-negative int, got {value!r}")
+    _rng_step = (int(epoch), int(step))
+    _rngs.pop("cuda", None)
 
 
 def rng(device="cpu"):
     """The random generator for a device (numpy.random.Generator, or CuPy's on 'cuda')."""
     device = check_device(device)
     if device not in _rngs:
-        xp = xp_for(device)
-        _rngs[device] = xp.random.default_rng(_seed)
+        if device == "cpu":
+            _rngs[device] = numpy.random.default_rng(_seed)
+        else:   # CuPy's default_rng takes a sequence of ints (through numpy.random.SeedSequence), as NumPy's
+            _rngs[device] = _cupy.random.default_rng(None if _seed is None else [_seed, *_rng_step])
     return _rngs[device]
 
 
 def get_rng_state():
-    """The CPU generator's state as a JSON-friendly dict (for checkpoints)."""
-    return rng("cpu").bit_generator.state
+    """The random state as a JSON-friendly dict (for checkpoints): the CPU generator's state and the counters
+    the GPU's stream is derived from."""
+    return {"cpu": rng("cpu").bit_generator.state,
+            "device_stream": {"seed": _seed, "epoch": _rng_step[0], "step": _rng_step[1]}}
 
 
 def set_rng_state(state):
-    """Restore a state returned by :func:`get_rng_state`."""
-    rng("cpu").bit_generator.state = state
+    """Restore a state returned by :func:`get_rng_state` (or, from older checkpoints, the CPU state alone)."""
+    global _seed
+    if "cpu" not in state:
+        rng("cpu").bit_generator.state = state
+        return
+    rng("cpu").bit_generator.state = state["cpu"]
+    stream = state["device_stream"]
+    _seed = stream["seed"]
+    set_rng_step(stream["epoch"], stream["step"])
 
 
 def generator(seed=None):
@@ -161,51 +225,4 @@ def scatter_add(target, index, values):
         numpy.add.at(target, index, values)
 
 
-# ---------------------------------------------------------------- host memory
-# glibc gives freed memory back to the kernel once the free space at the top of its heap exceeds the
-# trim threshold (at most 64 MiB by default), and serves any array over the mmap threshold (up to
-# 32 MiB) from fresh pages. A training step frees its ~80 MB of activations and columns and asks for
-# them again in the next step, so by default every step re-faulted ~10,000 pages: ~30 ms of the
-# 90 ms U-Net step of bench/ (profile in bench/README.md). These two settings keep that memory.
-MALLOC_TRIM_THRESHOLD = 1 << 30    # free memory the heap may keep instead of trimming
-MALLOC_MMAP_THRESHOLD = 32 << 20   # glibc's largest: arrays up to this size come from the heap
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3   # mallopt's parameter numbers (malloc.h)
-malloc_tuned = False
-
-
-def _user_set_malloc():
-    """True when the environment already tells glibc's malloc what to do (then it is left alone)."""
-    return (any(k.startswith("MALLOC_") and k.endswith("_") for k in os.environ)
-            or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""))
-
-
-def reuse_freed_memory():
-    """Keep freed host memory in the process for the next arrays (glibc on Linux; elsewhere a no-op).
-
-    The price: the process keeps its peak heap (up to MALLOC_TRIM_THRESHOLD of it free) until it
-    exits, as PyTorch's caching allocator does on a GPU. Runs on import unless MINIDENSE_MALLOC=system
-    (default: keep) or a MALLOC_*_ / GLIBC_TUNABLES malloc setting is in the environment. Returns whether it applied.
-    """
-    global malloc_tuned
-    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
-        return False
-    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
-    if mallopt is None:
-        return False
-    malloc_tuned = bool(mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD)
-                        and mallopt(M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD))
-    return malloc_tuned
-
-
-def _malloc_choice():
-    """MINIDENSE_MALLOC: "keep" (the default: reuse_freed_memory) or "system" (leave malloc alone)."""
-    choice = os.environ.get("MINIDENSE_MALLOC", "keep").strip().lower() or "keep"
-    if choice not in ("keep", "system"):
-        warnings.warn(f"MINIDENSE_MALLOC must be 'keep' or 'system', got {choice!r}; leaving malloc alone",
-                      RuntimeWarning, stacklevel=2)
-        return "system"
-    return choice
-
-
-if _malloc_choice() == "keep" and not _user_set_malloc():
-    reuse_freed_memory()
+_malloc.apply_default()

@@ -160,8 +160,8 @@ class RunFolder(Callback):
     def draw_predictions(self, run):
         """Input / truth / prediction of the first validation images, and the task's extra pictures."""
         n = min(self.pictures, len(self.val_data))
-        images = np.stack([self.val_data[i][0] for i in range(n)])
-        targets = target_batch(run.task, np.stack([self.val_data[i][1] for i in range(n)]))
+        images = np.stack([backend.to_numpy(self.val_data[i][0]) for i in range(n)])   # device arrays too
+        targets = target_batch(run.task, np.stack([backend.to_numpy(self.val_data[i][1]) for i in range(n)]))
         run.model.eval()
         with no_grad():
             preds = run.task.predict(run.model(batch_tensor(images, run.device)))

@@ -1,17 +1,22 @@
 """Making tensors: md.tensor and the constructors students expect."""
+import numpy
+
 from . import backend
 from .tensor import Tensor, check_numeric
 
 
-def tensor(data, requires_grad=False, dtype=None, device="cpu"):
+def tensor(data, requires_grad=False, dtype=None, device=None):
     """A Tensor from a list, a number, or an array (copied), on ``device``.
 
+    device: None keeps an array's (or Tensor's) device, as PyTorch does, and puts other data on the CPU.
     Floating-point data becomes float32 unless ``dtype`` says otherwise; integer
     and boolean data keep their dtype (label maps stay integers).
     """
-    device = backend.check_device(device)
     if isinstance(data, Tensor):
         data = data.data
+    if device is None:
+        device = backend.device_of(data)
+    device = backend.check_device(device)
     xp = backend.xp_for(device)
     if backend.is_array(data) and backend.device_of(data) != device:
         data = backend.to_device(data, device)
@@ -47,16 +52,25 @@ def ones_like(t, dtype=None, requires_grad=False):
     return ones(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
 
 
+def _random_dtype(fname, dtype):
+    """float32 or float64, on every device: NumPy's generator takes only these, and CuPy's would draw float32
+    and cast to anything else (float16 rounded, integers all zeros)."""
+    dt = numpy.dtype(dtype or backend.default_dtype)
+    if dt not in (numpy.float32, numpy.float64):
+        raise TypeError(f"{fname}: dtype must be float32 or float64, got {dt}")
+    return dt
+
+
 def randn(*shape, dtype=None, device="cpu", requires_grad=False):
     """Standard normal samples from the package's random source (see md.manual_seed)."""
-    data = backend.rng(device).standard_normal(_shape(shape), dtype=dtype or backend.default_dtype)
-    return Tensor(data, requires_grad=requires_grad)
+    dtype = _random_dtype("randn", dtype)
+    return Tensor(backend.rng(device).standard_normal(_shape(shape), dtype=dtype), requires_grad=requires_grad)
 
 
 def rand(*shape, dtype=None, device="cpu", requires_grad=False):
     """Uniform samples in [0, 1) from the package's random source."""
-    data = backend.rng(device).random(_shape(shape), dtype=dtype or backend.default_dtype)
-    return Tensor(data, requires_grad=requires_grad)
+    dtype = _random_dtype("rand", dtype)
+    return Tensor(backend.rng(device).random(_shape(shape), dtype=dtype), requires_grad=requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None, device="cpu"):

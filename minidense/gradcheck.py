@@ -60,7 +60,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     for i, x in enumerate(inputs):
         arr = x.data if isinstance(x, Tensor) else x
         if backend.is_array(arr) and arr.dtype.kind == "f":
-            copies.append(Tensor(backend.to_numpy(arr).astype(np.float64), requires_grad=True))
+            # float64 copies on the input's own device: a GPU graph is checked on the GPU
+            copies.append(Tensor(backend.to_device(backend.to_numpy(arr).astype(np.float64), backend.device_of(arr)),
+                                 requires_grad=True))
             checked.append(i)
         else:
             copies.append(x)
@@ -72,19 +74,19 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
         raise TypeError(f"gradcheck: fn returned dtype {out.dtype} from float64 inputs; it must keep float64")
     upstream = gen.standard_normal(out.shape)
     if out.requires_grad:
-        out.backward(upstream.copy())
+        out.backward(backend.to_device(upstream.copy(), out.device))
 
     for i in checked:
         t = copies[i]
-        analytic = t.grad if t.grad is not None else np.zeros(t.shape)
+        analytic = backend.to_numpy(t.grad) if t.grad is not None else np.zeros(t.shape)
 
         def at(arr, i=i):
             args = list(copies)
-            args[i] = Tensor(arr)
+            args[i] = Tensor(backend.to_device(arr, copies[i].device))
             with no_grad():
-                return fn(*args)
+                return backend.to_numpy(fn(*args).data)
 
-        numeric = numerical_grad(at, t.data.copy(), eps=eps, upstream=upstream)
+        numeric = numerical_grad(at, backend.to_numpy(t.data).copy(), eps=eps, upstream=upstream)
         err = np.abs(analytic - numeric)
         bad = err > atol + rtol * np.abs(numeric)
         if bad.any():

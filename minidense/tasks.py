@@ -60,7 +60,7 @@ class Task:
         heatmap logits near -4: starting the answer at the targets' typical value lets the
         first steps learn structure instead of slowly walking a bias to a constant.
         """
-        targets = np.stack([np.asarray(train_data[i][1]) for i in range(min(len(train_data), limit))])
+        targets = np.stack([backend.to_numpy(train_data[i][1]) for i in range(min(len(train_data), limit))])
         self.offset = self._typical_value(targets.astype(np.float64))
 
     def _typical_value(self, targets):

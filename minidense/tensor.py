@@ -23,6 +23,7 @@ import this file; to avoid an import circle they are attached to Tensor by
 ``minidense/ops/__init__.py``.
 """
 import numbers
+import re
 
 from . import backend
 
@@ -122,11 +123,16 @@ class Tensor:
         return Tensor(self.data)
 
     def to(self, device):
-        """A copy on ``device`` ('cpu' or 'cuda'); the same tensor when already there."""
+        """A copy on ``device`` ('cpu' or 'cuda'); the same tensor when already there.
+
+        Differentiable, as PyTorch's: the copy is part of the graph, and backward brings its gradient back
+        to this tensor's device (so ``x.cuda()`` of a leaf is not a leaf; move leaves with
+        ``md.tensor(..., device=...)`` or ``Module.to``).
+        """
         device = backend.check_device(device)
         if device == self.device:
             return self
-        return Tensor(backend.to_device(self.data, device), requires_grad=self.requires_grad)
+        return ToDevice.apply(self, device=device)
 
     def cpu(self):
         return self.to("cpu")
@@ -283,8 +289,11 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **params):
-        """Run the op on tensors (or arrays / Python numbers) and record it in the graph."""
-        tensors = _as_tensors(inputs, cls.__name__)
+        """Run the op on tensors (or arrays / Python numbers) and record it in the graph.
+
+        Arrays among ``params`` (weights, masks, indices) must be on the inputs' device too.
+        """
+        tensors = _as_tensors(inputs, cls.__name__, params)
         fn = cls()
         fn.needs_input_grad = tuple(t.requires_grad for t in tensors)
         out = fn.forward(*(t.data for t in tensors), **params)
@@ -297,12 +306,22 @@ class Function:
         return Tensor(out)
 
 
-def _as_tensors(inputs, op_name):
-    """Inputs as tensors on one device; Python numbers take the dtype of the tensors beside them."""
+def _snake_case(name):
+    """CrossEntropy -> cross_entropy, Conv2d -> conv2d: a Function's name as its public function's."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _as_tensors(inputs, op_name, params=None):
+    """Inputs as tensors on one device; Python numbers take the dtype of the tensors beside them.
+
+    The public functions check devices first and name their arguments (``_checks.same_device``); this is
+    the net under ops without such a wrapper (a student's Function), keyword arrays included.
+    """
     tensors = [x for x in inputs if isinstance(x, Tensor)]
     devices = {t.device for t in tensors} | {backend.device_of(x) for x in inputs if backend.is_array(x)}
+    devices |= {backend.device_of(v) for v in (params or {}).values() if backend.is_array(v)}
     if len(devices) > 1:
-        raise ValueError(f"{op_name}: inputs are on different devices ({', '.join(sorted(devices))}); "
+        raise ValueError(f"{_snake_case(op_name)}: inputs are on different devices ({', '.join(sorted(devices))}); "
                          "move them with .to(device) first")
     arrays = [x.data for x in tensors] + [x for x in inputs if backend.is_array(x)]
     ref = next((a for a in arrays if _is_float(a.dtype)), arrays[0] if arrays else None)
@@ -319,3 +338,14 @@ def _as_tensors(inputs, op_name):
         else:
             raise TypeError(f"{op_name}: expected a Tensor, an array or a number, got {type(x).__name__}")
     return out
+
+
+class ToDevice(Function):
+    """x on one device -> the same values on another; backward moves the gradient back (Tensor.to)."""
+
+    def forward(self, x, *, device):
+        self.source = backend.device_of(x)
+        return backend.to_device(x, device)
+
+    def backward(self, grad):
+        return backend.to_device(grad, self.source)

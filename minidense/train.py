@@ -100,10 +100,12 @@ def train_one_epoch(run, loader, on_nan="stop", progress=True, last_good=None):
     bar = _progress(loader, f"epoch {run.epoch + 1}/{run.epochs}", progress)
     total, seen, skipped, t0 = 0.0, 0, 0, time.perf_counter()
     for i, (images, targets) in enumerate(bar):
+        step = run.epoch * len(loader) + i + 1
+        backend.set_rng_step(run.epoch, step)   # the GPU's draws of this step come from (seed, epoch, step)
         value, bad = training_step(run.model, run.task, run.optimizer, batch_tensor(images, run.device),
                                    batch_tensor(target_batch(run.task, targets), run.device))
         if bad is not None and on_nan == "stop":
-            raise NonFiniteError(f"step {run.epoch * len(loader) + i + 1} (epoch {run.epoch + 1}): {bad} is not "
+            raise NonFiniteError(f"step {step} (epoch {run.epoch + 1}): {bad} is not "
                                  f"finite (loss {value}); last good checkpoint: {last_good or 'none written yet'}")
         if bad is not None:
             skipped += 1
@@ -180,7 +182,18 @@ def _check_fit_args(train_data, epochs, on_nan, schedule, resume, out):
 
 
 def _first_non_finite(model):
-    """The name of the first parameter whose gradient or value is not finite, or None."""
+    """The name of the first parameter whose gradient or value is not finite, or None.
+
+    One device-to-host synchronisation per call, whatever the number of parameters: the checks are
+    gathered on the device and read once; the names are looked for only when one failed.
+    """
+    params = list(model.parameters())
+    if not params:
+        return None
+    xp = backend.get_array_module(params[0].data)
+    checks = [xp.isfinite(a).all() for p in params for a in (p.data, p.grad) if a is not None]
+    if bool(xp.stack(checks).all()):
+        return None
     for name, p in model.named_parameters():
         xp = backend.get_array_module(p.data)
         if not bool(xp.isfinite(p.data).all()):

@@ -19,7 +19,8 @@
 # tensors (and a model's parameters) is all it takes.
 #
 # Install CuPy with `pip install 'minidense[gpu]'` (CUDA 12) or `cupy-cuda13x`. Where there is no usable GPU, every
-# cell below says so and skips its work.
+# cell below says so and skips its work. The test suite runs this notebook on a strict CuPy stand-in too
+# (`tests/standin`, NumPy underneath): there every cell runs, but its timings are the CPU's.
 
 # %%
 import os
@@ -37,7 +38,10 @@ from minidense.train import fit
 SIZE = os.environ.get("MINIDENSE_NB_SIZE", "full")
 GPU = md.gpu_available()
 REASON = backend.gpu_unavailable_reason()
+STANDIN = GPU and getattr(backend.xp_for("cuda"), "_standin", False)
 print("GPU usable:", GPU, "" if GPU else f"\nskipping the GPU cells: {REASON}")
+if STANDIN:
+    print("cupy is the test suite's stand-in (NumPy underneath): the numbers below are right, the timings are not")
 
 # %% [markdown]
 # ## The array module follows the data
@@ -50,6 +54,27 @@ if GPU:
     print("GPU tensor:", x_gpu.device, type(x_gpu.data).__module__, "->",
           backend.get_array_module(x_gpu.data).__name__)
     assert np.allclose(x_gpu.numpy(), x_cpu.numpy())
+else:
+    print(f"skipped (no GPU): {REASON}")
+
+# %% [markdown]
+# ## One GPU, and moves that keep the gradient
+#
+# minidense runs on one GPU, CuPy's current device: `"cuda"`, also called `"cuda:0"` unless the program chose
+# another with `cupy.cuda.Device(n).use()` (or `CUDA_VISIBLE_DEVICES`). Naming any other device is an error, never
+# a silent run elsewhere. A move between devices is part of the graph, as in PyTorch: the gradient comes back.
+
+# %%
+if GPU:
+    try:
+        md.zeros(2, device="cuda:7")
+    except ValueError as err:
+        print("ValueError:", err)
+    a = md.tensor([1.0, 2.0, 3.0], requires_grad=True)      # a leaf on the CPU
+    loss = (a.to("cuda") ** 2).sum()                         # squared on the GPU
+    loss.backward()
+    print("gradient back on", backend.device_of(a.grad), ":", a.grad)
+    assert np.allclose(a.grad, [2.0, 4.0, 6.0])
 else:
     print(f"skipped (no GPU): {REASON}")
 
@@ -98,14 +123,16 @@ if GPU:
         cupy.cuda.Device().synchronize()
         times[dev] = (time.perf_counter() - t0) / 3
     print(f"conv2d {tuple(x.shape)}: cpu {times['cpu'] * 1e3:.1f} ms, gpu {times['cuda'] * 1e3:.1f} ms, "
-          f"speed-up {times['cpu'] / times['cuda']:.1f}×")
+          f"speed-up {times['cpu'] / times['cuda']:.1f}×" + (" (the stand-in: CPU timings)" if STANDIN else ""))
 else:
     print(f"skipped (no GPU): {REASON}")
 
 # %% [markdown]
 # ## Training on the GPU
 #
-# `fit(..., device="cuda")` moves the model and each batch; the data sets stay NumPy arrays on the host.
+# `fit(..., device="cuda")` moves the model and each batch. A data set may hold NumPy or CuPy arrays: batches are
+# assembled on the host and moved. Dropout's draws on the GPU come from (seed, epoch, step), so a resumed run
+# draws what an uninterrupted one would have.
 
 # %%
 if GPU:

@@ -1,4 +1,4 @@
-"""backend's host-memory setting: freed arrays' memory is kept for the next ones (glibc on Linux)."""
+"""The host-memory setting (minidense/_malloc.py): freed arrays' memory is kept for the next ones (glibc on Linux)."""
 import json
 import os
 import platform
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux") or platform
 _STEP_PATTERN = """
 import json, resource
 import numpy as np
-import minidense.backend as backend
+from minidense import _malloc
 def step():
     arrays = [np.ones(2 * 2**20, dtype=np.float32) for _ in range(10)]
     del arrays
@@ -23,7 +23,7 @@ before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(5):
     step()
 faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5
-print(json.dumps({"tuned": backend.malloc_tuned, "faults_per_step": faults}))
+print(json.dumps({"tuned": _malloc.tuned, "faults_per_step": faults}))
 """
 _PAGES_PER_STEP = 80 * 2**20 // 4096
 

@@ -14,7 +14,7 @@ import pytest
 
 import minidense as md
 import minidense.functional as F
-from minidense.tensor import Function
+from minidense.tensor import Function, ToDevice
 
 GEN = np.random.default_rng(0)
 
@@ -62,6 +62,7 @@ TABLE = {
     "Reshape": (lambda a: a.reshape(3, 2), [_r(2, 3)]),
     "Permute": (lambda a: a.permute(1, 0, 2), [_r(2, 3, 4)]),
     "GetItem": (lambda a: a[np.array([0, 1, 1])], [_r(2, 3)]),
+    "ToDevice": (lambda a: ToDevice.apply(a, device="cpu"), [_r(2, 3)]),   # Tensor.to; on a GPU in test_gpu.py
     "Concat": (lambda a, b: md.concat([a, b], axis=1), [_r(2, 3), _r(2, 2)]),
     "Stack": (lambda a, b: md.stack([a, b], axis=0), [_r(2, 3), _r(2, 3)]),
     "Pad": (lambda a: md.ops.pad(a, ((1, 0), (0, 2))), [_r(2, 3)]),

@@ -54,9 +54,10 @@ class DataLoader:
         for b in range(len(self)):
             samples = []
             for pos in range(b * self.batch_size, min((b + 1) * self.batch_size, len(order))):
-                sample = self.dataset[int(order[pos])]
+                # a data set may hold device (CuPy) arrays: batches are assembled and augmented on the host
+                sample = tuple(backend.to_numpy(part) for part in self.dataset[int(order[pos])])
                 if self.transform is not None:
                     image, target = sample
                     sample = self.transform(image, target, backend.generator([self.seed, epoch, pos, 1]))
                 samples.append(sample)
-            yield tuple(np.stack([np.asarray(s[k]) for s in samples]) for k in range(len(samples[0])))
+            yield tuple(np.stack([s[k] for s in samples]) for k in range(len(samples[0])))

@@ -97,6 +97,7 @@ class MatMul(Function):
 def _binary(op, name):
     def fn(a, b):
         _checks.broadcast_shapes(name, _shape(a), _shape(b))
+        _checks.same_device(name, a=a, b=b)
         return op.apply(a, b)
     fn.__name__ = name
     return fn
@@ -121,6 +122,7 @@ def matmul(a, b):
     """Matrix product, batched: (..., n, k) @ (..., k, m) -> (..., n, m)."""
     _checks.tensor_arg("matmul", "a", a)
     _checks.tensor_arg("matmul", "b", b)
+    _checks.same_device("matmul", a=a, b=b)
     _checks.matmul_shapes(_shape(a), _shape(b))
     return MatMul.apply(a, b)
 

@@ -175,6 +175,7 @@ def where(condition, a, b):
                         f"{getattr(cond, 'dtype', type(cond).__name__)}")
     x = _checks.tensor_arg("where", "a", a, floating=True)
     y = _checks.tensor_arg("where", "b", b, floating=True)
+    _checks.same_device("where", condition=condition, a=a, b=b)
     _checks.same_dtype("where", "a", x, "b", y)
     _checks.broadcast_shapes("where", cond.shape, x.shape, y.shape, names=("condition", "a", "b"))
     return Where.apply(cond, a, b)

@@ -170,6 +170,7 @@ def _class_loss(op, fname, x, target, weight, ignore_index, reduction):
     a = _checks.tensor_arg(fname, "input", x, floating=True)
     if a.ndim < 2:
         raise ValueError(f"{fname}: input must be (N, C) or (N, C, H, W), got shape {tuple(a.shape)}")
+    _checks.same_device(fname, input=x, target=target, weight=weight)
     _checks.class_target(fname, a, target, ignore_index)
     w = _checks.channel_vector(fname, "weight", weight, a.shape[1], dtype=a.dtype)
     _checks.reduction_arg(fname, reduction)
@@ -255,6 +256,7 @@ class SmoothL1Loss(_PointwiseLoss):
 def _pointwise_args(fname, pred, target, mask, reduction):
     p = _checks.tensor_arg(fname, "input", pred, floating=True)
     t = _checks.tensor_arg(fname, "target", target, floating=True)
+    _checks.same_device(fname, input=pred, target=target, mask=mask)
     _checks.same_shape(fname, "input", p, "target", t)
     _checks.same_dtype(fname, "input", p, "target", t)
     _checks.reduction_arg(fname, reduction)
@@ -337,6 +339,7 @@ def scale_invariant_log_loss(pred, target, mask=None, lam=0.5, *, eps=LOG_DEPTH_
     t = _checks.tensor_arg(fname, "target", target, floating=True)
     if p.ndim < 2:
         raise ValueError(f"{fname}: pred must be (N, 1, H, W) or (N, ...), got shape {tuple(p.shape)}")
+    _checks.same_device(fname, pred=pred, target=target, mask=mask)
     _checks.same_shape(fname, "pred", p, "target", t)
     _checks.same_dtype(fname, "pred", p, "target", t)
     m = _checks.mask_arg(fname, mask, p.shape)
@@ -378,6 +381,7 @@ def cosine_normal_loss(pred, target, mask=None, reduction="mean"):
     t = _checks.tensor_arg(fname, "target", target, floating=True)
     if p.ndim < 2 or p.shape[1] != 3:
         raise ValueError(f"{fname}: pred must hold normals with 3 channels, (N, 3, H, W), got shape {tuple(p.shape)}")
+    _checks.same_device(fname, pred=pred, target=target, mask=mask)
     _checks.same_shape(fname, "pred", p, "target", t)
     _checks.same_dtype(fname, "pred", p, "target", t)
     _checks.reduction_arg(fname, reduction)
@@ -448,6 +452,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None
     fname = "binary_cross_entropy_with_logits"
     x = _checks.tensor_arg(fname, "input", input, floating=True)
     t = _checks.tensor_arg(fname, "target", target, floating=True)
+    _checks.same_device(fname, input=input, target=target, weight=weight, pos_weight=pos_weight)
     _checks.same_shape(fname, "input", x, "target", t)
     _checks.same_dtype(fname, "input", x, "target", t)
     w = _elementwise_weight(fname, "weight", weight, x)

@@ -102,6 +102,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         raise ValueError(f"{fname}: input must be (N, C) or (N, C, H, W), got shape {tuple(a.shape)}")
     if not isinstance(training, bool):
         raise TypeError(f"{fname}: training must be True or False, got {training!r}")
+    _checks.same_device(fname, input=x, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias)
     n_channels = a.shape[1]
     rm = _checks.channel_vector(fname, "running_mean", running_mean, n_channels, dtype=a.dtype, writable=training)
     rv = _checks.channel_vector(fname, "running_var", running_var, n_channels, dtype=a.dtype, writable=training)

@@ -139,6 +139,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     fname = "max_unpool2d"
     a = _checks.tensor_arg(fname, "input", input, ndim=4, floating=True)
     idx = _checks.tensor_arg(fname, "indices", indices)
+    _checks.same_device(fname, input=input, indices=indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{fname}: indices must be an integer tensor, got dtype {idx.dtype}")
     if tuple(idx.shape) != tuple(a.shape):

@@ -138,6 +138,7 @@ def _join_check(name, tensors, axis, same_axis_size):
     ref = arrays[0]
     ndim = ref.ndim + (0 if same_axis_size else 1)
     _checks.axes_in_range(name, axis, ndim)
+    _checks.same_device(name, **{f"tensors[{i}]": t for i, t in enumerate(tensors)})
     for i, a in enumerate(arrays[1:], 1):
         mismatch = a.ndim != ref.ndim or any(
             m != n for d, (m, n) in enumerate(zip(a.shape, ref.shape)) if not (same_axis_size and d == axis % ndim))

@@ -1,0 +1,60 @@
+"""Host memory: glibc's malloc told to keep freed memory for the next arrays (called on ``import minidense``).
+
+Its own module so that backend.py stays about arrays and devices; backend.py calls :func:`apply_default`
+where the setting was always made, at import.
+"""
+import ctypes
+import os
+import platform
+import sys
+import warnings
+
+# glibc gives freed memory back to the kernel once the free space at the top of its heap exceeds the
+# trim threshold (at most 64 MiB by default), and serves any array over the mmap threshold (up to
+# 32 MiB) from fresh pages. A training step frees its ~80 MB of activations and columns and asks for
+# them again in the next step, so by default every step re-faulted ~10,000 pages: ~30 ms of the
+# 90 ms U-Net step of bench/ (profile in bench/README.md). These two settings keep that memory.
+MALLOC_TRIM_THRESHOLD = 1 << 30    # free memory the heap may keep instead of trimming
+MALLOC_MMAP_THRESHOLD = 32 << 20   # glibc's largest: arrays up to this size come from the heap
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3   # mallopt's parameter numbers (malloc.h)
+tuned = False     # whether reuse_freed_memory applied
+
+
+def _user_set_malloc():
+    """True when the environment already tells glibc's malloc what to do (then it is left alone)."""
+    return (any(k.startswith("MALLOC_") and k.endswith("_") for k in os.environ)
+            or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""))
+
+
+def reuse_freed_memory():
+    """Keep freed host memory in the process for the next arrays (glibc on Linux; elsewhere a no-op).
+
+    The price: the process keeps its peak heap (up to MALLOC_TRIM_THRESHOLD of it free) until it
+    exits, as PyTorch's caching allocator does on a GPU. Runs on import unless MINIDENSE_MALLOC=system
+    (default: keep) or a MALLOC_*_ / GLIBC_TUNABLES malloc setting is in the environment. Returns whether it applied.
+    """
+    global tuned
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
+        return False
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    if mallopt is None:
+        return False
+    tuned = bool(mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD)
+                        and mallopt(M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD))
+    return tuned
+
+
+def _malloc_choice():
+    """MINIDENSE_MALLOC: "keep" (the default: reuse_freed_memory) or "system" (leave malloc alone)."""
+    choice = os.environ.get("MINIDENSE_MALLOC", "keep").strip().lower() or "keep"
+    if choice not in ("keep", "system"):
+        warnings.warn(f"MINIDENSE_MALLOC must be 'keep' or 'system', got {choice!r}; leaving malloc alone",
+                      RuntimeWarning, stacklevel=2)
+        return "system"
+    return choice
+
+
+def apply_default():
+    """What ``import minidense`` does (called by backend.py): reuse_freed_memory() unless told otherwise."""
+    if _malloc_choice() == "keep" and not _user_set_malloc():
+        reuse_freed_memory()
