@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYTEST := $(PY) -m pytest -p no:cacheprovider --durations=15
 export MPLBACKEND := Agg
 
-.PHONY: venv demo test test-slow thorough fuzz notebooks bench lint clean
+.PHONY: venv demo test test-slow thorough fuzz notebooks notebooks-full lab bench lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ bench: $(STAMP) $(BENCH_TORCH)/.installed $(BENCH_CHAINER)/.installed
 
 notebooks: $(STAMP)
 	$(VENV)/bin/jupytext --to ipynb notebooks/*.py
+
+# Every notebook at its default size (MINIDENSE_NB_SIZE unset), one at a time, each one's time listed at the end.
+# These are the slow copies of tests/test_notebooks.py, so `make test-slow` runs them too (two at a time there).
+notebooks-full: $(STAMP)
+	$(SERIAL_BLAS) $(PYTEST) -q -rs -m slow tests/test_notebooks.py --durations=0
 
 # make fuzz: the bad-input suite with many examples per case (make test runs 3)
 fuzz: $(STAMP)
