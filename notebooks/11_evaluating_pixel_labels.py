@@ -20,6 +20,8 @@
 #
 # On the same predictions they can tell very different stories: when most pixels are background, predicting
 # "background" everywhere has a high accuracy and a poor mIoU.
+#
+# ![One scene, its labels, and "background everywhere" with its accuracy and mIoU](../docs/images/accuracy_vs_iou.png)
 
 # %%
 import os
