@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYTEST := $(PY) -m pytest -p no:cacheprovider --durations=15
 export MPLBACKEND := Agg
 
-.PHONY: venv demo test test-standin gpu-check test-slow thorough fuzz notebooks bench lint clean
+.PHONY: venv demo test test-standin gpu-check test-slow thorough fuzz notebooks notebooks-full lab lab-check bench lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -103,6 +103,32 @@ gpu-check:
 
 notebooks: $(STAMP)
 	$(VENV)/bin/jupytext --to ipynb notebooks/*.py
+
+# `make lab`: JupyterLab with jupytext, installed into .venv from the `notebooks` extra (not part of `make test`'s
+# set-up), opened on notebooks/. The jupytext extension serves the .py files as notebooks; the settings override
+# below makes a double click open them as notebooks, and saving writes back to the .py file. LAB_ARGS passes options
+# (e.g. LAB_ARGS=--allow-root in a container). `make lab-check` tests that set-up without a browser.
+LAB_STAMP := $(VENV)/.lab-installed
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+
+$(LAB_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[dev,data,notebooks]'
+	touch $@
+
+$(LAB_SETTINGS): notebooks/jupyterlab_overrides.json $(LAB_STAMP)
+	mkdir -p $(dir $@)
+	cp $< $@
+
+lab: $(LAB_SETTINGS)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks $(LAB_ARGS)
+
+lab-check: $(LAB_SETTINGS)
+	$(SERIAL_BLAS) $(PYTEST) -q -rs tests/test_notebooks.py -k lab
+
+# Every notebook at its default size (MINIDENSE_NB_SIZE unset), one at a time, each one's time listed at the end.
+# These are the slow copies of tests/test_notebooks.py, so `make test-slow` runs them too (two at a time there).
+notebooks-full: $(STAMP)
+	$(SERIAL_BLAS) $(PYTEST) -q -rs -m slow tests/test_notebooks.py --durations=0
 
 # make fuzz: the bad-input suite with many examples per case (make test runs 3)
 fuzz: $(STAMP)

@@ -23,7 +23,9 @@
 
 # %%
 import os
+import sys
 import time
+import tracemalloc
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -97,9 +99,10 @@ print("col2im(ones): how many 3×3 windows cover each pixel of a 6×6 image\n", 
 # ## Why one multiply is fast
 #
 # The same convolution three ways: four Python loops over output pixels (a dot product each), a loop over the 9
-# kernel taps (NumPy slices), and im2col + one matrix multiply. The Python loops pay the interpreter once per
-# output pixel; the other two pay it once per kernel tap and hand the rest to compiled code (im2col itself is
-# built by the same loop over taps, then one matrix multiply does all the arithmetic in BLAS).
+# kernel taps (NumPy slices), and im2col + one matrix multiply. All three do the same arithmetic. The Python loops
+# hand work to compiled code once per output pixel, a few dozen numbers at a time; the other two hand it over once
+# per kernel tap, a whole image's worth at a time (im2col itself is built by the same loop over taps, then one
+# matrix multiply does all the arithmetic in BLAS).
 
 # %%
 def conv_loops(x, w):
@@ -124,63 +127,136 @@ def conv_taps(x, w):
     return out
 
 
-def best_time(fn, repeats=3):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
 side, ch = (16, 8) if SIZE == "small" else (48, 16)
 xa = md.randn(2, ch, side, side)
 wa = md.randn(ch, ch, 3, 3)
-timings = {
-    "python loops": best_time(lambda: conv_loops(xa.numpy(), wa.numpy()), repeats=1),
-    "loop over taps": best_time(lambda: conv_taps(xa.numpy(), wa.numpy())),
-    "im2col + matmul": best_time(lambda: F.conv2d(xa, wa)),
+x_np, w_np = xa.numpy(), wa.numpy()
+ways = {
+    "python loops": lambda: conv_loops(x_np, w_np),
+    "loop over taps": lambda: conv_taps(x_np, w_np),
+    "im2col + matmul": lambda: F.conv2d(xa, wa),
 }
 ref = F.conv2d(xa, wa).numpy()
-assert np.allclose(conv_loops(xa.numpy()[:1], wa.numpy()), ref[:1], atol=1e-3)
-assert np.allclose(conv_taps(xa.numpy(), wa.numpy()), ref, atol=1e-3)
-flops = 2 * ref.size * ch * 9
-for name, t in timings.items():
-    print(f"{name:16s} {t * 1e3:9.2f} ms   {flops / t / 1e9:7.3f} GFLOP/s")
+assert np.allclose(conv_loops(x_np, w_np), ref, atol=1e-3)
+assert np.allclose(conv_taps(x_np, w_np), ref, atol=1e-3)
+print(f"3×3 convolution, batch 2, {ch} → {ch} channels, {side}×{side}: output {ref.shape}")
 
-plt.figure(figsize=(5, 2.5))
-plt.barh(list(timings), [t * 1e3 for t in timings.values()])
+# %% [markdown]
+# ### Counted: what each way asks of the interpreter, the arithmetic, the memory
+#
+# Counts do not depend on what else the machine is doing, so they carry the argument:
+#
+# - **Python lines executed** while the convolution runs, counted by `sys.settrace` (every line the interpreter
+#   steps through: this notebook's loops, minidense's and NumPy's Python code; time spent inside compiled code
+#   executes no Python lines). This is the interpreter's share of the work.
+# - **multiply-adds**: N·C_out·H_out·W_out·C_in·kH·kW, the same for all three.
+# - **peak extra memory**, measured by `tracemalloc` (NumPy reports its arrays to it): what each way allocates
+#   beyond its inputs at its fullest; im2col's price is its column matrix.
+
+# %%
+def python_lines(fn):
+    """Lines of Python the interpreter executes while fn() runs, in every function it calls."""
+    count = 0
+
+    def tracer(frame, event, arg):
+        nonlocal count
+        count += event == "line"
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        fn()
+    finally:
+        sys.settrace(None)
+    return count
+
+
+def peak_extra_bytes(fn):
+    """The most memory fn() holds at once beyond what existed before it ran (arrays included)."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        fn()
+        return tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+macs = ref.size * ch * 9
+counted = {name: (python_lines(fn), peak_extra_bytes(fn)) for name, fn in ways.items()}
+print(f"{'':16s} {'Python lines':>13s} {'multiply-adds':>14s} {'per line':>9s} {'peak extra memory':>18s}")
+for name, (lines, peak) in counted.items():
+    print(f"{name:16s} {lines:13,d} {macs:14,d} {macs / lines:9,.0f} {peak / 2**10:15,.0f} KB")
+assert counted["im2col + matmul"][1] >= 9 * xa.data.nbytes * ((side - 2) / side) ** 2   # the column matrix
+
+# once per output pixel or once per tap? count again on an image of half the side
+half = side // 2
+xh = md.randn(2, ch, half, half)
+halved = {
+    "python loops": lambda: conv_loops(xh.numpy(), w_np),
+    "loop over taps": lambda: conv_taps(xh.numpy(), w_np),
+    "im2col + matmul": lambda: F.conv2d(xh, wa),
+}
+pixel_ratio = (side - 2) ** 2 / (half - 2) ** 2
+growth = {name: counted[name][0] / python_lines(fn) for name, fn in halved.items()}
+print(f"\ndoubling the side ({half}→{side}) multiplies the output pixels by {pixel_ratio:.1f} and the Python lines by:")
+for name, g in growth.items():
+    print(f"  {name:16s} {g:5.2f}")
+assert growth["python loops"] > 0.8 * pixel_ratio          # the interpreter works once per output pixel
+assert growth["loop over taps"] < 1.1 and growth["im2col + matmul"] < 1.1   # ... or once per tap, any size
+
+# %% [markdown]
+# ### Timed, repeatedly, with the spread shown
+#
+# What is timed is the **CPU time of this process** (`time.process_time`, all its threads): the time other
+# programs run while this one waits is not counted, which a stopwatch (wall-clock time) would count. Even so a
+# busy machine makes CPU time noisy (shared caches and memory bandwidth), so each way is timed in several rounds,
+# the three ways taking turns in every round, and the plot shows the median with the fastest and slowest round.
+# No single timing decides anything here: the counts above are the argument, the times show what they cost.
+
+# %%
+def cpu_seconds_per_call(fn, min_seconds=0.05):
+    """CPU seconds of one fn() call, averaged over enough calls to last min_seconds of CPU time."""
+    calls, t0 = 0, time.process_time()
+    while True:
+        fn()
+        calls += 1
+        spent = time.process_time() - t0
+        if spent >= min_seconds:
+            return spent / calls
+
+
+rounds = 3 if SIZE == "small" else 5
+times = {name: [] for name in ways}
+for r in range(rounds):
+    order = list(ways)[r % 3:] + list(ways)[:r % 3]        # take turns: no way always runs first or last
+    for name in order:
+        times[name].append(cpu_seconds_per_call(ways[name]))
+
+print(f"CPU time per convolution over {rounds} rounds (this process only):")
+print(f"{'':16s} {'median':>10s} {'fastest':>10s} {'slowest':>10s} {'GFLOP/s':>8s}")
+for name, ts in times.items():
+    med = np.median(ts)
+    print(f"{name:16s} {med * 1e3:8.2f}ms {min(ts) * 1e3:8.2f}ms {max(ts) * 1e3:8.2f}ms {2 * macs / med / 1e9:8.3f}")
+per_round = np.array(times["python loops"]) / np.array(times["im2col + matmul"])
+print("python loops / im2col + matmul, round by round:", np.round(per_round, 1))
+
+med = [np.median(ts) * 1e3 for ts in times.values()]
+lo = [m - min(ts) * 1e3 for m, ts in zip(med, times.values())]
+hi = [max(ts) * 1e3 - m for m, ts in zip(med, times.values())]
+plt.figure(figsize=(5.5, 2.5))
+plt.barh(list(times), med, xerr=[lo, hi], capsize=4)
 plt.xscale("log")
-plt.xlabel("milliseconds (log scale)")
-plt.title(f"3×3 conv, batch 2, {ch} channels, {side}×{side}")
+plt.xlabel("CPU milliseconds per convolution (log scale)")
+plt.title(f"median of {rounds} rounds, bars: fastest to slowest round")
 plt.show()
 
 # %% [markdown]
-# ## What it costs in memory
-#
-# The column matrix holds every input value once **per kernel tap that sees it**: about kH·kW = 9 times the input
-# for a 3×3 stride-1 convolution. For the slide's layer (200 channels, 400×400, float32) the input alone is 122 MB,
-# and the column matrix of one image is over a gigabyte; that is why the package builds it a chunk of images at a
-# time for big batches (its fast path, `minidense/ops/conv_fast.py`; the budget is
-# `md.fast_paths(True, column_block_bytes=...)`).
-
-# %%
-def column_bytes(c, h, w, k, stride=1, padding=None, itemsize=4):
-    p = k // 2 if padding is None else padding
-    ho, wo = (h + 2 * p - k) // stride + 1, (w + 2 * p - k) // stride + 1
-    return c * k * k * ho * wo * itemsize
-
-
-print(f"{'layer':40s} {'input':>10s} {'columns':>10s} {'ratio':>6s}")
-for c, h, k, s in [(3, 32, 3, 1), (64, 128, 3, 1), (200, 400, 3, 1), (200, 400, 3, 2), (64, 128, 7, 1)]:
-    inp = c * h * h * 4
-    col = column_bytes(c, h, h, k, s)
-    layer = f"C={c}, {h}×{h}, {k}×{k} kernel, stride {s}"
-    print(f"{layer:40s} {inp / 2**20:8.1f}MB {col / 2**20:8.1f}MB {col / inp:6.2f}")
-
-# measured, not just computed: the array im2col returns
-xm = md.randn(1, 16, 32, 32)
-cm = F.im2col(xm, 3, padding=1)
-print(f"\nmeasured: input {xm.data.nbytes} bytes, columns {cm.data.nbytes} bytes, "
-      f"ratio {cm.data.nbytes / xm.data.nbytes}")
-assert cm.data.nbytes == 9 * xm.data.nbytes
+# Read the counts first: the Python loops execute a few Python lines **per output value** (their count grows with
+# the image), each line handing only C_in·kH·kW multiply-adds to compiled code; the other two execute the same few
+# hundred lines whatever the image size. That interpreter work is what makes the loops slow, on any machine, and
+# the times agree. The loop over taps and im2col pay the interpreter about equally; im2col spends memory (its
+# column matrix, 9 values per input value) to do all the arithmetic in one BLAS call, which is usually the faster
+# of the two, though that order is a matter of BLAS against `einsum` and can change with the machine and its load:
+# see the spread.

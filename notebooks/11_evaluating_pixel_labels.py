@@ -20,6 +20,8 @@
 #
 # On the same predictions they can tell very different stories: when most pixels are background, predicting
 # "background" everywhere has a high accuracy and a poor mIoU.
+#
+# ![One scene, its labels, and "background everywhere" with its accuracy and mIoU](../docs/images/accuracy_vs_iou.png)
 
 # %%
 import os
@@ -47,18 +49,35 @@ print("class frequencies among labelled pixels:",
 # ## Labels by argmax
 #
 # A score volume (N, F, H, W): here made from the ground truth plus noise, as a stand-in for a network's output.
-# Softmax turns scores into probabilities per pixel; the argmax over F gives the label map (N, H, W).
-# (Softmax does not change the argmax.)
+# The argmax over F gives the label map (N, H, W). Softmax turns scores into probabilities per pixel; it is
+# increasing, so in exact arithmetic it keeps the order of the scores and the argmax of the probabilities is the same
+# label. In float32 it can merge two scores: two scores that differ only in the 7th digit can round to the *same*
+# probability, and `argmax` of the probabilities then returns the first of the tied classes. So the label comes
+# from the scores, and the check below says what softmax keeps: the label's probability is the largest, up to
+# one rounding step of float32, and in float64 the two argmaxes agree.
 
 # %%
 gen = np.random.default_rng(0)
 truth_onehot = np.eye(C, dtype=np.float32)[np.where(valid, labels, 0)].transpose(0, 3, 1, 2)
 scores = md.tensor(2.0 * truth_onehot + gen.normal(0, 0.8, truth_onehot.shape).astype(np.float32))
+pred = scores.numpy().argmax(axis=1)                        # the label: argmax over the F scores
 probs = F.softmax(scores, dim=1)
-pred = probs.numpy().argmax(axis=1)
-print("scores", scores.shape, "-> probabilities", probs.shape, "-> labels", pred.shape)
+print("scores", scores.shape, "-> probabilities", probs.shape, "; labels", pred.shape)
 assert np.allclose(probs.numpy().sum(axis=1), 1, atol=1e-5)
-assert np.array_equal(pred, scores.numpy().argmax(axis=1))
+
+p = probs.numpy()
+p_top = p.max(axis=1)
+p_label = np.take_along_axis(p, pred[:, None], axis=1)[:, 0]
+assert np.all(p_top - p_label <= 2 * np.spacing(p_top))      # the label is a most probable class, up to rounding
+moved = np.argwhere(p.argmax(axis=1) != pred)
+print(f"pixels where float32 softmax ties the top two and argmax(probabilities) picks another class: "
+      f"{len(moved)} of {pred.size}")
+for n, i, j in moved[:3].tolist():
+    a, b = pred[n, i, j], p[n, :, i, j].argmax()
+    print(f"  image {n}, pixel ({i}, {j}): scores {scores.numpy()[n, a, i, j]:.9g} vs {scores.numpy()[n, b, i, j]:.9g} "
+          f"-> probabilities {p[n, a, i, j]:.9g} vs {p[n, b, i, j]:.9g}")
+p64 = F.softmax(md.tensor(scores.numpy().astype(np.float64)), dim=1).numpy()
+assert np.array_equal(p64.argmax(axis=1), pred)               # in float64 the order of the scores survives
 
 fig, ax = plt.subplots(1, 2 + C, figsize=(2.2 * (2 + C), 2.6))
 ax[0].imshow(viz.to_hwc(data["image"][0]))

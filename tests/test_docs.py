@@ -111,3 +111,15 @@ def test_api_reference_entries_carry_their_docstrings():
     for name in ("conv2d", "im2col", "conv_transpose2d", "max_pool2d", "cross_entropy"):
         first = inspect.getdoc(getattr(F, name)).splitlines()[0]
         assert first in text, f"docs/api.md does not carry F.{name}'s docstring; run docs/make_api.py"
+
+
+def test_every_picture_in_docs_images_is_shown_by_a_document():
+    """A picture drawn for the docs (docs/images/make_images.py, make demo, the notebooks) is embedded somewhere."""
+    documents = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "notebooks").glob("[0-9][0-9]_*.py")]
+    text = "\n".join(d.read_text(encoding="utf-8") for d in documents)
+    shown = set(re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", text))
+    names = {pathlib.PurePosixPath(s).name for s in shown if "docs/images/" in s}
+    pictures = sorted(p.name for p in (ROOT / "docs" / "images").glob("*.png"))
+    assert pictures, "docs/images holds no pictures"
+    missing = [p for p in pictures if p not in names]
+    assert not missing, f"pictures in docs/images that no document embeds (![...](docs/images/NAME)): {missing}"
