@@ -62,7 +62,8 @@ class Assignment:
                   "Submit the files above at their paths in this kit (e.g. `minidense/ops/conv.py`).", ""]
         if self.reveal:
             lines += ["These are stubbed too, because their code would give the answer away ('revealed in a later "
-                      "assignment'); the grader does not use them (write them as well if you like):", ""]
+                      "assignment'); nothing graded needs them, but if you write them (in the files above) they are "
+                      "taken with your functions:", ""]
             for path, names in self.reveal.items():
                 lines.extend(f"- `minidense/{path}`: `{n}`" for n in names)
             lines.append("")
@@ -136,10 +137,10 @@ CONV = Assignment(
     reveal={"ops/conv.py": ["_im2col_end_to_end", "_col2im_end_to_end", "ConvTranspose2d.forward",
                             "ConvTranspose2d.backward", "ConvMatrix.forward", "ConvMatrix.backward"],
             "ops/pool.py": ["_switches", "_window_counts"]},
-    parts=(Part("im2col", 20, "the column matrix: layout and values, with stride, padding and dilation"),
-           Part("col2im", 20, "col2im: values, and the adjoint of im2col"),
-           Part("conv_forward", 25, "F.conv2d against stored outputs (stride, padding, dilation, bias)"),
-           Part("conv_backward", 35, "gradients of F.conv2d: gradcheck and stored gradients")),
+    parts=(Part("im2col", 20, "F.im2col: the column matrix, with stride, padding and dilation"),
+           Part("col2im", 20, "F.col2im: the adjoint of im2col (overlaps add up)"),
+           Part("conv_forward", 25, "F.conv2d's output (stride, padding, dilation, bias, float32)"),
+           Part("conv_backward", 35, "F.conv2d's gradients for input, weight and bias")),
     handout=CONV_HANDOUT,
     starter_cells=(
         ("## im2col on a tiny image\n\nA 1×1×3×3 image of 0..8 and a 2×2 kernel: 4 rows (the taps), "
@@ -191,8 +192,8 @@ POOL = Assignment(
            "ops/pool.py": ["_switches", "_gather", "_scatter", "GatherSwitches.forward", "GatherSwitches.backward",
                            "ScatterSwitches.forward", "ScatterSwitches.backward"]},
     reveal={"ops/conv.py": ["_col2im_end_to_end", "ConvMatrix.forward", "ConvMatrix.backward"]},
-    parts=(Part("transposed_forward", 25, "conv_transpose2d: stored outputs and the adjoint of conv2d"),
-           Part("transposed_backward", 20, "gradients of conv_transpose2d and of conv2d's input (gradcheck)"),
+    parts=(Part("transposed_forward", 25, "F.conv_transpose2d's output (stride, padding, output_padding, dilation)"),
+           Part("transposed_backward", 20, "gradients of conv_transpose2d, and of conv2d's input"),
            Part("switches", 20, "max_pool2d values and switches, first maximum on ties"),
            Part("maxpool_backward", 20, "max_pool2d's gradient goes to the switches only (inputs with ties)"),
            Part("unpool", 15, "max_unpool2d: values at the switches, gradient")),
