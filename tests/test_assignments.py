@@ -16,53 +16,13 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from assignment_class import MISTAKES
 
 from minidense import cli
 from minidense.assignments import ASSIGNMENTS, COURSE, generator, make_kit, merge
 from minidense.assignments.cases import case_rng, make_cases
 
 LIBRARY = Path(generator.PACKAGE_DIR)
-
-# every position equal to its window's maximum gets the gradient (kernel == stride)
-TIED_MAXIMA_BACKWARD = """        xp = get_array_module(grad)
-        kh, kw = self.shape[2] // grad.shape[2], self.shape[3] // grad.shape[3]
-        maxima = _gather(self.x, self.flat).repeat(kh, axis=2).repeat(kw, axis=3)
-        return xp.where(self.x == maxima, grad.repeat(kh, axis=2).repeat(kw, axis=3), 0)
-"""
-
-# what the student got wrong: (file, exact original text, the mistaken text) edits, parts that must lose points
-MISTAKES = {
-    "conv": [
-        ("missing transpose of the upstream gradient in the weight gradient",
-         [("ops/conv.py", "    g_by_channel = g.transpose(1, 0, 2, 3)\n", "    g_by_channel = g\n")],
-         {"conv_backward"}),
-        ("off-by-one stride in col2im",
-         [("ops/conv.py", "left:left + sw * (wo - 1) + 1:sw] += cols[:, i, j]",
-           "left:left + (sw + 1) * (wo - 1) + 1:sw + 1] += cols[:, i, j]")],
-         {"col2im", "conv_backward"}),
-    ],
-    "pool": [
-        ("gradient sent to every tied maximum",
-         [("ops/pool.py", "        return _gather(x, self.flat)\n",
-           "        self.x = x\n        return _gather(x, self.flat)\n"),
-          ("ops/pool.py", "        return _scatter(grad, self.flat, self.shape, accumulate=self.overlapping)\n",
-           TIED_MAXIMA_BACKWARD)],
-         {"maxpool_backward"}),
-        ("off-by-one stride in the switches",
-         [("ops/pool.py", "corner = (xp.arange(ho).reshape(ho, 1) * sh - ph) * w",
-           "corner = (xp.arange(ho).reshape(ho, 1) * (sh + 1) - ph) * w")],
-          {"switches", "maxpool_backward"}),
-    ],
-    "segmentation": [
-        ("ignored pixels counted in the mean's denominator",
-         [("ops/loss.py", "        self.count = float(self.w.sum())\n",
-           "        self.count = float(self.w.sum() + (~valid).sum())\n")],
-         {"unknown_label"}),
-        ("log-softmax without subtracting the maximum",
-         [("ops/loss.py", "        shifted = x - x.max(axis=axis, keepdims=True)\n", "        shifted = x\n")],
-         {"log_softmax"}),
-    ],
-}
 
 
 def grade(kit, *args):
