@@ -234,3 +234,54 @@ def test_the_snoop_finds_a_reference_it_can_read(tmp_path):
     code = SNOOP.format(source=str(Path(generator.PACKAGE_DIR).parent), seed_text="8142")
     with pytest.raises(RuntimeError, match="SNOOP found: .*ops/conv.py"):
         exec(compile(code, "snoop", "exec"), {})
+
+
+# ------------------------------------------------------------------ the Gradescope bundle
+GRADESCOPE_TEST_FIELDS = {"name", "score", "max_score", "status", "output", "visibility", "number", "tags"}
+
+
+@needs_root
+def test_gradescope_bundle_runs_on_temporary_folders_and_matches_grade(tmp_path):
+    bundle = tmp_path / "autograder.zip"
+    assert cli.main(["assignment", "gradescope", "pool", "--out", str(bundle), "--seed", "77", "--timeout", "120",
+                     "--memory", "2"]) == 0
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(bundle) as z:
+        names = set(z.namelist())
+        modes = {i.filename: i.external_attr >> 16 for i in z.infolist()}
+        z.extractall(root / "source")
+    assert {"setup.sh", "run_autograder", "seed", "autograder.json", "requirements.txt",
+            "minidense/__init__.py", "minidense/assignments/gradescope.py"} <= names
+    assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
+    assert subprocess.run(["bash", "-n", str(root / "source" / "setup.sh")]).returncode == 0
+    # one mistake in the switches; the files uploaded one by one (no folders), as Gradescope keeps single uploads
+    expect, _ = build_class("pool", tmp_path / "class", tmp_path / "unused", tmp_path / "source", 77, n_correct=0,
+                            kinds=[])
+    (root / "submission").mkdir()
+    for path in (tmp_path / "class" / "mistake-1" / "minidense" / "ops").iterdir():
+        shutil.copyfile(path, root / "submission" / path.name)
+    (root / "submission_metadata.json").write_text(json.dumps({"id": 1, "users": [{"id": "4242", "name": "A"}]}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "HYPOTHESIS"))}
+    env.update(MINIDENSE_AUTOGRADER_ROOT=str(root), MINIDENSE_AUTOGRADER_PYTHON=sandbox.python_for_children(),
+               PYTHONPATH=os.pathsep.join(p for p in sys.path if p.endswith("site-packages")))
+    proc = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True,
+                          text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert os.stat(root / "source").st_mode & 0o077 == 0          # closed to the child's user
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert {"score", "output", "visibility", "stdout_visibility", "execution_time", "tests"} <= set(results)
+    spec = ASSIGNMENTS["pool"]
+    assert [t["tags"] for t in results["tests"]] == [[p.name] for p in spec.parts]
+    for t in results["tests"]:
+        assert set(t) == GRADESCOPE_TEST_FIELDS and t["status"] in ("passed", "failed")
+        assert t["visibility"] in ("hidden", "after_due_date", "after_published", "visible")
+        assert t["status"] == ("passed" if t["score"] == t["max_score"] else "failed")
+    by_part = {t["tags"][0]: t["score"] for t in results["tests"]}
+    assert by_part["switches"] < 20 and by_part["transposed_forward"] == 25
+    # the same student and seed through `minidense assignment grade`: the same scores
+    subs = tmp_path / "subs"
+    shutil.copytree(tmp_path / "class" / "mistake-1", subs / "4242")
+    run_grade(tmp_path, "pool", subs, tmp_path / "out", 77)
+    _, rows = read_outputs(tmp_path / "out")
+    assert {p: v["score"] for p, v in rows["4242"]["parts"].items()} == by_part
+    assert results["score"] == rows["4242"]["total"]
