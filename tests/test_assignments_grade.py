@@ -285,3 +285,15 @@ def test_gradescope_bundle_runs_on_temporary_folders_and_matches_grade(tmp_path)
     _, rows = read_outputs(tmp_path / "out")
     assert {p: v["score"] for p, v in rows["4242"]["parts"].items()} == by_part
     assert results["score"] == rows["4242"]["total"]
+
+
+def test_a_student_with_two_submissions_and_a_bad_name_are_rows_with_errors(tmp_path):
+    from minidense.assignments.grade import grade
+    subs = tmp_path / "subs"
+    (subs / "ann").mkdir(parents=True)
+    with zipfile.ZipFile(subs / "ann.zip", "w") as z:
+        z.writestr("minidense/ops/conv.py", "x = 1\n")
+    (subs / "bad name!").mkdir()
+    rows = grade("conv", str(subs), str(tmp_path / "out"), 3, progress=False, log=lambda *a: None)
+    assert [(r["student"], r["status"]) for r in rows] == [("ann", "error"), ("ann_", "error"), ("bad_name_", "error")]
+    assert "2 submissions" in rows[0]["notes"][0] and "student id" in rows[2]["notes"][0]

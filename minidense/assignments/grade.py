@@ -250,10 +250,13 @@ def grade(name, submissions, out, seed, jobs=1, timeout=DEFAULT_TIMEOUT, memory_
         pristine = os.path.join(work, "pristine")
         build_package(spec, pristine)
         jobs_list, results = [], {}
-        for student, path in students:
-            folder = os.path.join(work, "students", f"{len(jobs_list):05d}")
+        ids = [s for s, _ in students]
+        for number, (student, path) in enumerate(students):
+            folder = os.path.join(work, "students", f"{number:05d}")
             os.makedirs(os.path.join(folder, "files"))
             try:
+                if ids.count(student) > 1:
+                    raise Rejected(f"{student!r} has {ids.count(student)} submissions (a folder and a zip?)")
                 if not STUDENT_ID.match(student):
                     raise Rejected(f"{student!r} is not usable as a student id (letters, digits, . _ @ + -)")
                 if os.path.islink(path):
@@ -261,6 +264,8 @@ def grade(name, submissions, out, seed, jobs=1, timeout=DEFAULT_TIMEOUT, memory_
                 notes = unpack(path, os.path.join(folder, "files"), wanted_files(spec))
             except Rejected as exc:
                 safe = student if STUDENT_ID.match(student) else re.sub(r"[^A-Za-z0-9._@+-]", "_", student)[:100]
+                while safe in results or (safe != student and safe in ids):
+                    safe += "_"
                 results[safe] = _blank_result(spec, safe, "error", [f"submission rejected: {exc}; nothing was read"])
                 continue
             job = {"assignment": spec.name, "student": student, "seed": seed, "timeout": float(timeout),
