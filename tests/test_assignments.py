@@ -301,3 +301,11 @@ def test_merge_takes_only_the_named_functions():
     assert "return 3 * x" in merged and "return x + 1" in merged and not skipped
     _, skipped = merge.merge_functions(SOURCE, "def helper(:\n", ["helper"])
     assert "does not parse" in skipped["helper"]
+
+
+def test_set_constants_replaces_module_level_assignments():
+    source = 'import os\n\nON_BY_DEFAULT = os.environ.get("X", "1") != "0"\nLIMIT: int = (\n    4096)\n'
+    out = generator.set_constants(source, {"ON_BY_DEFAULT": False, "LIMIT": 8})
+    assert "ON_BY_DEFAULT = False" in out and "LIMIT = 8" in out and "4096" not in out and "import os" in out
+    with pytest.raises(KeyError, match="NOPE"):
+        generator.set_constants(source, {"NOPE": 1})

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import merge
 from .cases import make_cases, public_rng
-from .specs import COURSE, LEFT_OUT_OF_KITS, REVEALED_LATER, YOUR_CODE, merge_tables
+from .specs import COURSE, KIT_CONSTANTS, LEFT_OUT_OF_KITS, REVEALED_LATER, YOUR_CODE, merge_tables
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GRADING_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grading")
@@ -69,6 +69,27 @@ def stub_source(source, qualnames, where="<source>"):
         lines[start - 1:max(end, start - 1)] = [text]        # a docstring-only body: insert after the docstring
     out = "".join(lines)
     ast.parse(out)                                           # the stubbed file must still be valid Python
+    return out
+
+
+def set_constants(source, values, where="<source>"):
+    """``source`` with the module-level assignments ``NAME = ...`` of ``values`` ({NAME: value}) replaced
+    by ``NAME = repr(value)``; KeyError naming a NAME that is not assigned at the top level."""
+    lines = source.splitlines(keepends=True)
+    found = {}
+    for node in ast.parse(source).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) \
+            else []
+        for t in targets:
+            if isinstance(t, ast.Name) and t.id in values:
+                found[t.id] = node
+    missing = sorted(set(values) - set(found))
+    if missing:
+        raise KeyError(f"set_constants: {where} assigns no {', '.join(missing)} at its top level")
+    for name, node in sorted(found.items(), key=lambda kv: -kv[1].lineno):
+        lines[node.lineno - 1:node.end_lineno] = [f"{name} = {values[name]!r}   # set for the course kits\n"]
+    out = "".join(lines)
+    ast.parse(out)
     return out
 
 
@@ -234,6 +255,12 @@ def build_package(spec, dest, carry_from=()):
     copy_package(dest)
     notes = carry(dest, spec, carry_from) if carry_from else []
     stub_package(dest, kit_stubs(spec))
+    for rel, values in KIT_CONSTANTS.items():
+        path = os.path.join(dest, rel)
+        with open(path, encoding="utf-8") as f:
+            source = set_constants(f.read(), values, where=rel)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(source)
     return notes
 
 

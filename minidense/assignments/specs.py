@@ -23,6 +23,11 @@ from dataclasses import dataclass, field
 #: untouched kit cannot compute a convolution by another road.
 LEFT_OUT_OF_KITS = ("assignments", "__pycache__")
 
+#: module-level constants every kit sets, {file: {NAME: value}}, replaced on the syntax tree (a name
+#: that is not assigned at the file's top level is an error). Issue 14's switch goes here:
+#: {"ops/fastpaths.py": {"ON_BY_DEFAULT": False}}, so that a kit runs the reference path only.
+KIT_CONSTANTS = {}
+
 #: the stub messages: the student's own functions, and those stubbed so as not to give an answer away
 YOUR_CODE = "your code here (see HANDOUT.md)"
 REVEALED_LATER = "revealed in a later assignment"
