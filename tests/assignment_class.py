@@ -218,9 +218,7 @@ def build_class(name, folder, out_dir, source_dir, seed, n_correct=12, kinds=Non
                   "results.json": '{"total": 100}', "grader/conftest.py": "import os\nos._exit(0)\n"})
     _write_folder(folder / "hostile-extra-files", extra)
     expect["hostile-extra-files"] = ("full",)
-    syntax = dict(good)
-    first = next(iter(syntax))
-    syntax[first] = syntax[first] + "\ndef broken(:\n"
+    syntax = {rel: text + "\ndef broken(:\n" for rel, text in good.items()}   # every named file
     _write_folder(folder / "syntax-error", syntax)
     expect["syntax-error"] = ("status", "error")
     _write_folder(folder / "missing-file", {"minidense/README.txt": "I forgot my file\n"})
@@ -244,9 +242,10 @@ def check_results(spec, expect, rows):
         got = {p: r["parts"][p]["score"] for p in full}
         if e[0] == "full":
             assert got == full and r["status"] == "ok", (student, r["status"], got, r["notes"])
-        elif e[0] == "mistake":
+        elif e[0] == "mistake":   # loses in its parts, and may in the parts declared to build on them
             assert all(got[p] < full[p] for p in e[1]), (student, got)
-            assert all(got[p] == full[p] for p in set(full) - e[1]), (student, got)
+            dependents = {p.name for p in spec.parts if set(p.builds_on) & e[1]}
+            assert all(got[p] == full[p] for p in set(full) - e[1] - dependents), (student, got)
         elif e[0] == "broken":
             for p in full:   # never more than the honest work; parts the attack cannot reach keep their points
                 assert got[p] <= broken[p]["score"], (student, p, got, r["notes"])

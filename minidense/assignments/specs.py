@@ -38,6 +38,7 @@ class Part:
     name: str       # the part's name: ``python grader/run.py -m NAME`` runs its public cases alone
     points: int
     title: str
+    builds_on: tuple = ()   # parts whose functions this one runs: a mistake there costs points here too
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,9 @@ class Assignment:
         lines += ["Functions of later assignments are stubbed as well ('revealed in a later assignment'); "
                   "nothing graded here needs them.", ""]
         lines += ["## Grading", "", "| part | points | what is checked |", "|---|---|---|"]
-        lines += [f"| `{p.name}` | {p.points} | {p.title} |" for p in self.parts]
+        lines += [f"| `{p.name}` | {p.points} | {p.title}"
+                  + (f" (builds on {', '.join(f'`{b}`' for b in p.builds_on)}: a mistake there costs points here "
+                     "too)" if p.builds_on else "") + " |" for p in self.parts]
         lines += ["", f"Total: {sum(p.points for p in self.parts)} points. A part's points are shared equally "
                   "by its cases. `python grader/run.py` (or `python grader/run.py -m PART` for one part) runs "
                   "the **public** cases from the kit's folder, prints the table and writes `results.json`. "
@@ -267,7 +270,7 @@ SEGMENTATION = Assignment(
            Part("cross_entropy", 30, "cross_entropy: values with reductions and class weights, gradient"),
            Part("unknown_label", 20, "ignored pixels: not in the mean, zero gradient, all-ignored gives 0"),
            Part("training", 30, f"a small U-Net trained with your loss reaches mean IoU >= "
-                                f"{TRAINING['target_miou']}")),
+                                f"{TRAINING['target_miou']}", builds_on=("cross_entropy", "unknown_label"))),
     handout=SEGMENTATION_HANDOUT,
     training=TRAINING,
     starter_cells=(
