@@ -65,7 +65,8 @@ class Assignment:
             lines.append("")
         lines += ["Only these functions are taken from your files when you are graded (each merged into a fresh "
                   "copy of this kit): write any helper you need *inside* them, and keep their signatures. "
-                  "Submit the files above at their paths in this kit (e.g. `minidense/ops/conv.py`).", ""]
+                  "Submit the files above at their paths in this kit (e.g. `minidense/ops/conv.py`), and your written "
+                  "answers, if any, in `ANSWERS.md` at the kit's top (collected as it is, not autograded).", ""]
         if self.reveal:
             lines += ["These are stubbed too, because their code would give the answer away ('revealed in a later "
                       "assignment'); nothing graded needs them, but if you write them (in the files above) they are "
