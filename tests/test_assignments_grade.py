@@ -231,8 +231,9 @@ def test_training_part_passes_the_reference_at_ten_seeds():
 def test_the_snoop_finds_a_reference_it_can_read(tmp_path):
     """The hostile 'snoop' is not blind: run here (as the grader's own user), it finds the library."""
     from assignment_class import SNOOP
-    code = SNOOP.format(source=str(Path(generator.PACKAGE_DIR).parent), seed_text="8142")
-    with pytest.raises(RuntimeError, match="SNOOP found: .*ops/conv.py"):
+    shutil.copytree(Path(generator.PACKAGE_DIR) / "ops", tmp_path / "src" / "minidense" / "ops")
+    code = SNOOP.format(source=str(tmp_path / "src"), seed_text="8142")
+    with pytest.raises(RuntimeError, match=f"SNOOP found: .*{tmp_path / 'src' / 'minidense' / 'ops' / 'conv.py'}"):
         exec(compile(code, "snoop", "exec"), {})
 
 
