@@ -24,11 +24,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cases_minidense import build  # noqa: E402
 from common import CASES  # noqa: E402
 
+import minidense as md  # noqa: E402
 from minidense import backend  # noqa: E402
 from minidense.ops import conv as conv_ops  # noqa: E402
+from minidense.ops import conv_fast, fastpaths  # noqa: E402
+from minidense.ops import im2col as columns  # noqa: E402
 from minidense.tensor import Function  # noqa: E402
 
-HELPERS = ("_im2col", "_col2im", "_conv_forward", "_conv_input_grad", "_conv_weight_grad")
+# (module or class, function name): the column helpers and the kernels, of both paths
+HELPERS = [(columns, "im2col"), (columns, "col2im"), (conv_fast, "im2col"), (conv_fast, "col2im"),
+           (conv_ops, "_conv_forward"), (conv_ops, "_conv_input_grad"), (conv_ops, "_conv_weight_grad"),
+           (conv_fast.Kernels, "forward"), (conv_fast.Kernels, "input_grad"), (conv_fast.Kernels, "weight_grad")]
 
 
 def _timed(fn, key, totals):
@@ -49,8 +55,11 @@ def _subclasses(cls):
 
 def instrument(totals):
     """Wrap the conv helpers and every Function's forward/backward with timers adding into ``totals``."""
-    for name in HELPERS:
-        setattr(conv_ops, name, _timed(getattr(conv_ops, name), name, totals))
+    for owner, name in HELPERS:
+        label = f"{owner.__name__.rsplit('.', 1)[-1]}.{name}"
+        setattr(owner, name, _timed(getattr(owner, name), label, totals))
+    conv_ops.REFERENCE.__dict__.update(forward=conv_ops._conv_forward, input_grad=conv_ops._conv_input_grad,
+                                       weight_grad=conv_ops._conv_weight_grad)
     for cls in set(_subclasses(Function)):
         for method in ("forward", "backward"):
             if method in vars(cls):
@@ -62,15 +71,15 @@ def main(argv=None):
     ap.add_argument("--case", default="unet_step_64", choices=sorted(CASES))
     ap.add_argument("--repeat", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--reference", action="store_true", help="the reference kernels only (md.fast_paths(False))")
     ap.add_argument("--no-end-to-end", action="store_true",
-                    help="never lay rows end to end (conv_ops._rows_end_to_end answers False)")
-    ap.add_argument("--column-bytes", type=int, help=f"conv_ops.COLUMN_BUFFER_BYTES (default "
-                                                     f"{conv_ops.COLUMN_BUFFER_BYTES})")
+                    help="never lay rows end to end (conv_fast.rows_end_to_end answers False)")
+    ap.add_argument("--column-bytes", type=int, help=f"the fast paths' column block budget (default "
+                                                     f"{fastpaths.DEFAULT_COLUMN_BLOCK_BYTES})")
     args = ap.parse_args(argv)
     if args.no_end_to_end:
-        conv_ops._rows_end_to_end = lambda geo, w, wo: False
-    if args.column_bytes:
-        conv_ops.COLUMN_BUFFER_BYTES = args.column_bytes
+        conv_fast.rows_end_to_end = lambda geo, w, wo: False
+    md.fast_paths(not args.reference, column_block_bytes=args.column_bytes)
 
     call, _, _ = build(CASES[args.case], "cpu", seed=0)
     for _ in range(args.warmup):
@@ -89,7 +98,8 @@ def main(argv=None):
         call()
 
     print(f"{args.case}: median {1e3 * statistics.median(times):.1f} ms, min {1e3 * min(times):.1f} ms "
-          f"over {args.repeat} calls; {faults:.0f} page faults per call; malloc kept: {backend.malloc_tuned}")
+          f"over {args.repeat} calls; {faults:.0f} page faults per call; malloc kept: {backend.malloc_tuned}; "
+          f"fast paths: {fastpaths.enabled()}")
     print("time per call with timers on (helpers are inside their ops):")
     for key, total in sorted(totals.items(), key=lambda kv: -kv[1]):
         print(f"  {key:32s} {1e3 * total / args.repeat:7.2f} ms")

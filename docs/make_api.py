@@ -21,9 +21,12 @@ MODULES = [
     ("minidense.optim", "Optimizers and schedules"),
     ("minidense.tasks", "One Task per slide"),
     ("minidense.train", "Training and evaluation"),
+    ("minidense.callbacks", "A run's state and its per-epoch bookkeeping"),
+    ("minidense.inference", "A trained model on image files"),
     ("minidense.metrics", "Metrics"),
     ("minidense.data.scenes", "Procedural scenes"),
     ("minidense.data.digits", "Digit mosaics"),
+    ("minidense.data.folders", "Your own folders of images and masks"),
     ("minidense.data.loader", "Batches"),
     ("minidense.data.transforms", "Augmentation"),
     ("minidense.data.io", "PNG input/output"),
@@ -31,7 +34,7 @@ MODULES = [
     ("minidense.gradcheck", "Gradient checking"),
     ("minidense.testing", "Hypothesis strategies"),
     ("minidense.backend", "NumPy / CuPy backend"),
-    ("minidense.checkpoint", "Checkpoints"),
+    ("minidense.checkpoint", "Checkpoints, and rebuilding a run from one"),
 ]
 
 OUT = pathlib.Path(__file__).resolve().parent / "api.md"

@@ -13,6 +13,7 @@ from .constants import IGNORE_INDEX
 from .creation import arange, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .ops.elementwise import where
+from .ops.fastpaths import fast_paths
 from .ops.shape import concat, stack
 from .tensor import Function, Tensor, is_grad_enabled, no_grad
 
@@ -20,4 +21,4 @@ __version__ = "0.1.0"
 
 __all__ = ["Tensor", "Function", "tensor", "no_grad", "is_grad_enabled", "zeros", "ones", "zeros_like",
            "ones_like", "randn", "rand", "arange", "concat", "stack", "where", "gradcheck", "numerical_grad",
-           "GradcheckError", "manual_seed", "gpu_available", "IGNORE_INDEX", "backend"]
+           "GradcheckError", "manual_seed", "gpu_available", "IGNORE_INDEX", "backend", "fast_paths"]

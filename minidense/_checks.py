@@ -7,6 +7,8 @@ got and what it expected, instead of a traceback from deep inside NumPy.
 """
 import numbers
 
+import numpy as np
+
 from . import backend
 from .tensor import Tensor
 
@@ -131,31 +133,24 @@ def conv_operands(fname, x, weight, bias, nd, transposed=False):
     return a, w, b
 
 
-def conv_output_size(fname, size, kernel_size, stride, padding, dilation):
-    """The spatial output size of a convolution (or pooling), or an error when the kernel does not fit."""
-    out = []
-    for d, (n, k, s, p, dl) in enumerate(zip(size, kernel_size, stride, padding, dilation)):
+def kernel_fits(fname, size, geo):
+    """The kernel, dilated, fits in the padded input along every spatial axis (so the output is not empty)."""
+    for d, (n, k, p, dl) in enumerate(zip(size, geo.kernel_size, geo.padding, geo.dilation)):
         span = dl * (k - 1) + 1
         if n + 2 * p < span:
             raise ValueError(f"{fname}: the kernel (size {k}, spanning {span} with dilation {dl}) is larger than the "
                              f"padded input along spatial dimension {d}: input size {n} + 2*padding {p} = {n + 2 * p}")
-        out.append((n + 2 * p - span) // s + 1)
-    return tuple(out)
 
 
-def conv_transpose_output_size(fname, size, kernel_size, stride, padding, output_padding, dilation):
-    """(H - 1)·s - 2p + d·(k - 1) + output_padding + 1 per spatial dimension, checked."""
-    out = []
-    for d, (n, k, s, p, op, dl) in enumerate(zip(size, kernel_size, stride, padding, output_padding, dilation)):
+def transposed_size(fname, size, out_size, geo, output_padding):
+    """out_size, the transposed convolution's output for input ``size``, is reachable and not empty."""
+    for d, (n, m, k, s, p, op, dl) in enumerate(zip(size, out_size, *geo[:3], output_padding, geo.dilation)):
         if op >= max(s, dl):
             raise ValueError(f"{fname}: output_padding must be smaller than either stride or dilation, got "
                              f"output_padding={op} with stride={s} and dilation={dl} (spatial dimension {d})")
-        m = (n - 1) * s - 2 * p + dl * (k - 1) + op + 1
         if m < 1:
             raise ValueError(f"{fname}: padding {p} is too large: the output size along spatial dimension {d} "
                              f"would be {m} = ({n} - 1)*{s} - 2*{p} + {dl}*({k} - 1) + {op} + 1")
-        out.append(m)
-    return tuple(out)
 
 
 def pool_padding(fname, padding, kernel_size):
@@ -254,3 +249,53 @@ def number_in(fname, name, value, low, high, high_open=False):
     if not (low <= value and (value < high if high_open else value <= high)):
         raise ValueError(f"{fname}: {name} must be in [{low}, {high}{')' if high_open else ']'}, got {value!r}")
     return float(value)
+
+
+# ---- metrics: host-side (NumPy) arrays
+
+def host_array(fname, name, x):
+    """x (an array or a Tensor of real numbers) as a NumPy array: metrics are computed on the CPU."""
+    if isinstance(x, Tensor):
+        x = x.data
+    if not backend.is_array(x):
+        raise TypeError(f"{fname}: {name} must be a NumPy/CuPy array or a Tensor, got {type(x).__name__}")
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"{fname}: {name} must hold real numbers, got dtype {x.dtype}")
+    return backend.to_numpy(x)
+
+
+def same_host_shape(fname, names, arrays):
+    if arrays[0].shape != arrays[1].shape:
+        raise ValueError(f"{fname}: {names[0]} and {names[1]} must have the same shape, got "
+                         f"{arrays[0].shape} and {arrays[1].shape}")
+
+
+def num_classes_arg(fname, num_classes):
+    if not isinstance(num_classes, numbers.Integral) or isinstance(num_classes, bool):
+        raise TypeError(f"{fname}: num_classes must be an int, got {type(num_classes).__name__}")
+    if num_classes < 1:
+        raise ValueError(f"{fname}: num_classes must be at least 1, got {num_classes}")
+    return int(num_classes)
+
+
+def integer_label_maps(fname, pred, target):
+    """pred and target as NumPy integer label maps of one shape."""
+    pred, target = host_array(fname, "pred", pred), host_array(fname, "target", target)
+    same_host_shape(fname, ("pred", "target"), (pred, target))
+    for name, a in (("pred", pred), ("target", target)):
+        if a.dtype.kind not in "iu":
+            raise TypeError(f"{fname}: {name} must be an integer label map (take the argmax over classes first), "
+                            f"got dtype {a.dtype}")
+    return pred, target
+
+
+def host_mask(fname, mask, shape, name="mask"):
+    """A boolean NumPy mask of exactly ``shape`` (all True when None)."""
+    if mask is None:
+        return np.ones(shape, dtype=bool)
+    mask = host_array(fname, name, mask)
+    if mask.dtype != bool:
+        raise TypeError(f"{fname}: {name} must be a boolean array, got dtype {mask.dtype}")
+    if mask.shape != shape:
+        raise ValueError(f"{fname}: {name} must have shape {shape} like the target, got {mask.shape}")
+    return mask

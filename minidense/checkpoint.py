@@ -95,3 +95,108 @@ def load(path):
         raise CheckpointError(f"{path!r} has checkpoint format version {version}, newer than this minidense "
                               f"reads ({FORMAT_VERSION}); upgrade minidense")
     return _join(meta["state"], arrays)
+
+
+# ---------------------------------------------------------------- rebuilding what a run trained
+# A run's config (in every checkpoint) records how to make its model, task and input again:
+#   model, model_args    the built-in model's name and every constructor argument
+#   task, task_options   get_task(task, **task_options)
+#   classes              segmentation: [{"name", "colour": [r, g, b]}] per class index
+#   input                {"channels", "mean", "std"}: the model takes (image in [0, 1] - mean) / std
+# Keys missing from an older checkpoint mean what the command line built before they were recorded.
+LEGACY_MODEL_ARGS = {"unet": {"up": "transpose", "batch_norm": False, "skips": True},
+                     "encdec": {"skips": True, "batch_norm": False},
+                     "fcn": {}, "autoencoder": {"latent_dim": 32, "sigmoid": True}}
+
+
+def _model_classes():
+    from . import models
+    return {"unet": models.UNet, "encdec": models.EncoderDecoder, "fcn": models.FCN,
+            "autoencoder": models.AutoEncoder}
+
+
+def describe_model(model):
+    """``{"model": name, "model_args": {...}}`` for a built-in model (every constructor argument, read
+    back from the attribute of the same name); ``{}`` for any other model."""
+    import inspect
+    name = next((n for n, cls in _model_classes().items() if type(model) is cls), None)
+    if name is None:
+        return {}
+    params = [p for p in inspect.signature(type(model).__init__).parameters if p != "self"]
+    missing = [p for p in params if not hasattr(model, p)]
+    if missing:
+        raise TypeError(f"describe_model: {type(model).__name__} keeps no attribute for constructor arguments "
+                        f"{missing}, so a checkpoint could not rebuild it")
+    return {"model": name, "model_args": {p: getattr(model, p) for p in params}}
+
+
+def describe_task(task, train_data=None):
+    """``task_options``, ``classes`` (segmentation) and ``input`` for a run's config."""
+    options = {"segmentation": lambda t: {"num_classes": t.num_classes}, "depth": lambda t: {"loss": t.kind},
+               "keypoints": lambda t: {"threshold": t.threshold, "size": t.size}}.get(task.name, lambda t: {})(task)
+    config = {"task_options": options, "input": {"channels": task.in_channels, "mean": [0.0] * task.in_channels,
+                                                 "std": [1.0] * task.in_channels}}
+    if task.name == "segmentation":
+        names = getattr(train_data, "classes", None)
+        colours = getattr(train_data, "colours", None)
+        config["classes"] = class_table(task.num_classes, names, colours)
+    return config
+
+
+def class_table(num_classes, names=None, colours=None):
+    """[{"name", "colour"}] for class indices 0..num_classes-1; default names "class i", VOC's colours."""
+    from .data.io import voc_palette
+    names = list(names) if names is not None and len(names) == num_classes else [f"class {i}" for i in
+                                                                                  range(num_classes)]
+    colours = np.asarray(colours if colours is not None and len(colours) == num_classes else
+                         voc_palette()[:num_classes]).astype(int).tolist()
+    return [{"name": str(n), "colour": c} for n, c in zip(names, colours)]
+
+
+def rebuild(config):
+    """(model, task) made again from a run's config alone (weights not loaded); see the keys above."""
+    from .tasks import get_task
+    if "model" not in config or "task" not in config:
+        raise CheckpointError("this checkpoint holds no run configuration (was it written by `minidense train` "
+                              "or fit?)")
+    task = get_task(config["task"], **config.get("task_options", {}))
+    task.load_state(config.get("task_state"))
+    classes = _model_classes()
+    if config["model"] not in classes:
+        raise CheckpointError(f"the checkpoint's model {config['model']!r} is not a built-in model "
+                              f"({', '.join(classes)})")
+    args = config.get("model_args")
+    if args is None:     # written before model_args: what the command line built then
+        args = {"in_channels": task.in_channels, "base_channels": config["base_channels"],
+                **LEGACY_MODEL_ARGS[config["model"]]}
+        if config["model"] != "autoencoder":
+            args["out_channels"] = task.out_channels
+        if config["model"] in ("unet", "encdec"):
+            args["depth"] = config["depth"]
+        if config["model"] == "autoencoder":
+            args["size"] = config["size"]
+    return classes[config["model"]](**args), task
+
+
+def complete(config, task):
+    """The config with today's values for what an older checkpoint did not record (classes, input)."""
+    from .data import scenes
+    config = dict(config)
+    if task.name == "segmentation" and "classes" not in config:
+        config["classes"] = class_table(task.num_classes, scenes.CLASSES if task.num_classes == scenes.NUM_CLASSES
+                                        else None)
+    config.setdefault("input", describe_task(task)["input"])
+    return config
+
+
+def load_model(path, device="cpu"):
+    """(model in eval mode on ``device``, task, config) from a checkpoint file alone; the config has every
+    key of a current checkpoint (today's values where an older one recorded none)."""
+    state = load(path)
+    config = state.get("config") or {}
+    model, task = rebuild(config)
+    config = complete(config, task)
+    model.load_state_dict(state["model"])
+    model.to(device)
+    model.eval()
+    return model, task, config

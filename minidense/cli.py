@@ -1,9 +1,15 @@
-"""The `minidense` command: train, eval, predict, info (and assignment, for course kits).
+"""The `minidense` command: train, eval, predict, export, info (and assignment, for course kits).
 
-    minidense train --task segmentation --model unet --epochs 5 --out runs/seg
-    minidense eval --checkpoint runs/seg/best.npz
+    minidense train --task segmentation --model unet --epochs 5 --out runs/seg        # the built-in scenes
+    minidense train --task segmentation --data my/train --val-data my/val --size 64 --out runs/mine
+    minidense eval --checkpoint runs/seg/best.npz [--data my/test]
     minidense predict --checkpoint runs/seg/best.npz --input photo.png --out labels.png
+    minidense predict --checkpoint runs/mine/best.npz --input my/test/images --out predictions/
+    minidense export --checkpoint runs/seg/best.npz --out model.onnx
     minidense info
+
+``--data`` folders are read by ``minidense.data.folders`` (``images/`` + ``masks/``, or Pascal VOC's
+layout). A checkpoint rebuilds its model, task and classes from its own config (``checkpoint.load_model``).
 
 Bad arguments, missing files and unreadable images exit with status 2 and one
 clear line; ``--debug`` shows the traceback instead.
@@ -48,6 +54,17 @@ def _positive_float(text):
     return value
 
 
+def _size(text):
+    """"64" -> 64, "48x64" -> (48, 64)."""
+    try:
+        parts = [int(v) for v in text.lower().split("x")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a size in pixels (64) or HxW (48x64), got {text!r}") from None
+    if len(parts) not in (1, 2) or min(parts) < 1:
+        raise argparse.ArgumentTypeError(f"expected a size in pixels (64) or HxW (48x64), got {text!r}")
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
 def build_parser():
     from .models import MODELS
     from .tasks import TASKS
@@ -56,9 +73,17 @@ def build_parser():
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    t = sub.add_parser("train", help="train a model on the built-in scenes")
+    t = sub.add_parser("train", help="train a model on the built-in scenes or on a folder (--data)")
     t.add_argument("--task", choices=sorted(TASKS), default="segmentation")
     t.add_argument("--model", choices=sorted(MODELS), default="unet")
+    t.add_argument("--data", help="a folder of images and masks (or depth / normals) to train on, instead of "
+                                  "the built-in scenes")
+    t.add_argument("--val-data", help="a folder to validate on after each epoch (with --data)")
+    t.add_argument("--split", help="the split of --data to train on (a subfolder, or a list file such as VOC's "
+                                   "ImageSets/Segmentation/train.txt)")
+    t.add_argument("--val-split", help="the split to validate on (of --val-data, else of --data)")
+    t.add_argument("--depth-scale", type=_positive_float, default=1e-3,
+                   help="metres per unit of a 16-bit depth PNG (--task depth --data)")
     t.add_argument("--epochs", type=_positive_int, default=5)
     t.add_argument("--batch-size", type=_positive_int, default=8)
     t.add_argument("--lr", type=_positive_float, default=2e-3)
@@ -66,7 +91,8 @@ def build_parser():
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True, help="folder for checkpoints, history and pictures")
     t.add_argument("--resume", action="store_true", help="continue from OUT/last.npz")
-    t.add_argument("--size", type=_positive_int, default=64, help="image side in pixels")
+    t.add_argument("--size", type=_size, default=None,
+                   help="image side in pixels, or HxW (scenes: default 64; --data: default the images' own size)")
     t.add_argument("--n-train", type=_positive_int, default=512, help="number of training scenes")
     t.add_argument("--n-val", type=_positive_int, default=64, help="number of held-out scenes")
     t.add_argument("--base-channels", type=_positive_int, default=16)
@@ -74,16 +100,25 @@ def build_parser():
     t.add_argument("--on-nan", choices=("stop", "skip"), default="stop")
     t.add_argument("--no-progress", action="store_true")
 
-    e = sub.add_parser("eval", help="evaluate a checkpoint on held-out scenes")
+    e = sub.add_parser("eval", help="evaluate a checkpoint on held-out scenes or on a folder (--data)")
     e.add_argument("--checkpoint", required=True)
-    e.add_argument("--n", type=_positive_int, default=64, help="number of held-out scenes")
+    e.add_argument("--data", help="a folder of images and masks (or depth / normals) to evaluate on")
+    e.add_argument("--split", help="the split of --data (a subfolder or a list file)")
+    e.add_argument("--n", type=_positive_int, default=64, help="number of held-out scenes (without --data)")
     e.add_argument("--device", default="cpu")
 
-    p = sub.add_parser("predict", help="run a checkpoint on one PNG image")
+    p = sub.add_parser("predict", help="run a checkpoint on an image or a folder of images")
     p.add_argument("--checkpoint", required=True)
-    p.add_argument("--input", required=True, help="a PNG image")
-    p.add_argument("--out", required=True, help="where to write the prediction picture (PNG)")
+    p.add_argument("--input", required=True, help="an image file (PNG, JPEG) or a folder of them")
+    p.add_argument("--out", required=True, help="the output file (for one image) or folder: segmentation writes "
+                                                "index masks (palette PNG) and OUT_colour.png pictures")
     p.add_argument("--device", default="cpu")
+
+    x = sub.add_parser("export", help="write a checkpoint's model as ONNX")
+    x.add_argument("--checkpoint", required=True)
+    x.add_argument("--out", required=True, help="the .onnx file to write")
+    x.add_argument("--size", type=_size, default=None,
+                   help="the input's side (or HxW) for the exported graph (default: the training size)")
 
     sub.add_parser("info", help="versions, array backend, BLAS and GPU")
 
@@ -117,40 +152,34 @@ def build_parser():
 VAL_SEED_OFFSET = 10_000
 
 
-def _size_multiple(model, depth):
-    """Image sides must be multiples of this for the model's poolings / strides to come back even."""
-    return {"unet": 2 ** (depth - 1), "encdec": 2 ** depth, "fcn": 8, "autoencoder": 4}[model]
-
-
-def _model_for(config, task):
-    from .models import build_model
-    kw = {"base_channels": config["base_channels"]}
-    if config["model"] in ("unet", "encdec"):
-        kw["depth"] = config["depth"]
-    if config["model"] == "autoencoder":
-        kw["size"] = config["size"]
-    return build_model(config["model"], task.in_channels, task.out_channels, **kw)
-
-
 def cmd_train(args):
-    from .tasks import get_task
+    from .models import build_model
     from .train import fit
     device = _device(args.device)
-    task = get_task(args.task)
-    config = {k: getattr(args, k) for k in ("task", "model", "size", "n_train", "n_val", "base_channels", "depth")}
-    multiple = _size_multiple(args.model, args.depth)
-    if args.size % multiple:
-        raise UsageError(f"minidense train: --size {args.size} must be a multiple of {multiple} for --model "
-                         f"{args.model} --depth {args.depth}")
     if args.task == "autoencode" and args.model != "autoencoder" or args.model == "autoencoder" and \
             args.task != "autoencode":
         raise UsageError("minidense train: --model autoencoder goes with --task autoencode (and only with it)")
-    backend.manual_seed(args.seed)
-    model = _model_for(config, task)
-    train_set = task.dataset(args.n_train, size=args.size, seed=args.seed)
-    val_set = task.dataset(args.n_val, size=args.size, seed=args.seed + VAL_SEED_OFFSET)
     if args.resume and not os.path.exists(os.path.join(args.out, "last.npz")):
         raise UsageError(f"minidense train: --resume given but {os.path.join(args.out, 'last.npz')} does not exist")
+    task, config, folders = _train_task(args)
+    backend.manual_seed(args.seed)
+    size = config["size"]
+    kw = {"base_channels": args.base_channels}
+    if args.model in ("unet", "encdec"):
+        kw["depth"] = args.depth
+    if args.model == "autoencoder":
+        if not isinstance(size, int):
+            raise UsageError(f"minidense train: --model autoencoder needs square images (--size N), got {size}")
+        kw["size"] = size
+    model = build_model(args.model, task.in_channels, task.out_channels, **kw)
+    hw = (size, size) if isinstance(size, int) else size
+    if hw[0] % model.size_multiple or hw[1] % model.size_multiple:
+        what = f"--size {_show_size(size)}" if args.size is not None else \
+            f"the images of --data ({_show_size(size)}; give --size to resize them)"
+        raise UsageError(f"minidense train: {what} must be a multiple of {model.size_multiple} for --model "
+                         f"{args.model} --depth {args.depth}")
+    train_set, val_set = folders or (task.dataset(args.n_train, size=size, seed=args.seed),
+                                     task.dataset(args.n_val, size=size, seed=args.seed + VAL_SEED_OFFSET))
     history = fit(model, task, train_set, val_set, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                   out=args.out, device=device, seed=args.seed, progress=not args.no_progress, resume=args.resume,
                   on_nan=args.on_nan, config=config)
@@ -159,58 +188,122 @@ def cmd_train(args):
     print(f"pictures, curves and checkpoints written to {os.path.abspath(args.out)}")
 
 
-def _load_run(path, device):
+def _train_task(args):
+    """(task, the run's config entries, (train folder, val folder or None) or None for the scenes)."""
     from .tasks import get_task
-    state = checkpoint.load(path)   # CheckpointError (a ValueError) for foreign or truncated files
-    config = state.get("config") or {}
-    if "model" not in config or "task" not in config:
-        raise UsageError(f"minidense: {path} holds no run configuration (was it written by `minidense train`?)")
-    task = get_task(config["task"])
-    task.load_state(config.get("task_state"))
-    model = _model_for(config, task)
-    model.load_state_dict(state["model"])
-    model.to(device)
-    model.eval()
-    return model, task, config
+    config = {k: getattr(args, k) for k in ("task", "model", "base_channels", "depth")}
+    if not args.data:
+        for option in ("val_data", "split", "val_split"):
+            if getattr(args, option):
+                raise UsageError(f"minidense train: --{option.replace('_', '-')} goes with --data")
+        size = args.size if args.size is not None else 64
+        return get_task(args.task), {**config, "size": size, "n_train": args.n_train, "n_val": args.n_val}, None
+    train, val = _folders(args)
+    sizes = set(train.image_sizes) | set(val.image_sizes if val else [])
+    size = args.size
+    if size is None and len(sizes) > 1:
+        raise UsageError(f"minidense train: the images of --data / --val-data differ in size ({len(sizes)} sizes, "
+                         f"e.g. {sorted(sizes)[:2]}): give --size N or HxW to resize them all")
+    options = {"num_classes": train.num_classes} if args.task == "segmentation" else {}
+    if args.task == "depth":
+        config["depth_scale"] = args.depth_scale
+    return get_task(args.task, **options), {
+        **config, "data": os.path.abspath(args.data), "size": size if size is not None else list(sizes.pop()),
+        "image_size": None if size is None else list((size, size) if isinstance(size, int) else size)}, (train, val)
+
+
+def _folders(args):
+    """(train folder, val folder or None) of --data / --val-data."""
+    from .data.folders import FOLDERS
+    if args.task not in FOLDERS:
+        raise UsageError(f"minidense train: --data works with --task {', '.join(FOLDERS)}, not {args.task}")
+    kw = {"scale": args.depth_scale} if args.task == "depth" else {}
+    train = FOLDERS[args.task](args.data, split=args.split, size=args.size, **kw)
+    if not (args.val_data or args.val_split):
+        return train, None
+    if args.task == "segmentation":
+        kw["num_classes"] = train.num_classes
+    return train, FOLDERS[args.task](args.val_data or args.data, split=args.val_split, size=args.size, **kw)
+
+
+def _show_size(size):
+    return str(size) if isinstance(size, int) else "x".join(map(str, size))
+
+
+def _load_run(path, device):
+    """(model, task, config) rebuilt from a checkpoint alone (see ``checkpoint.load_model``)."""
+    return checkpoint.load_model(path, device)
 
 
 def cmd_eval(args):
     from .train import evaluate
     device = _device(args.device)
     model, task, config = _load_run(args.checkpoint, device)
-    data = task.dataset(args.n, size=config["size"], seed=config.get("seed", 0) + 2 * VAL_SEED_OFFSET)
-    scores = evaluate(model, task, data, device=device)
+    if args.data:
+        data = _eval_folder(args, task, config)
+        sizes = set(data.image_sizes)
+        scores = evaluate(model, task, data, batch_size=8 if len(sizes) == 1 or data.size else 1, device=device)
+    else:
+        if args.split:
+            raise UsageError("minidense eval: --split goes with --data")
+        if config.get("data"):
+            raise UsageError(f"minidense eval: this checkpoint was trained on the folder {config['data']}; give "
+                             f"--data DIR to evaluate it on a folder of the same kind")
+        size = config.get("size", 64)
+        data = task.dataset(args.n, size=tuple(size) if isinstance(size, list) else size,
+                            seed=config.get("seed", 0) + 2 * VAL_SEED_OFFSET)
+        scores = evaluate(model, task, data, device=device)
     print(json.dumps({k: round(float(v), 4) for k, v in scores.items() if np.isscalar(v)}))
 
 
+def _eval_folder(args, task, config):
+    """The --data folder read as training read its own: resized to the training size when it was resized."""
+    from .data.folders import FOLDERS
+    if task.name not in FOLDERS:
+        raise UsageError(f"minidense eval: --data works with checkpoints of {', '.join(FOLDERS)}, not {task.name}")
+    kw = {"num_classes": task.num_classes} if task.name == "segmentation" else {}
+    if task.name == "depth":
+        kw["scale"] = config.get("depth_scale", 1e-3)
+    size = config.get("image_size")
+    return FOLDERS[task.name](args.data, split=args.split, size=tuple(size) if size else None, **kw)
+
+
 def cmd_predict(args):
-    from . import viz
-    from .data.io import read_png, write_png
-    from .tensor import Tensor, no_grad
+    from .data.folders import IMAGE_EXTENSIONS
+    from .inference import predict_file, write_prediction
     device = _device(args.device)
     model, task, config = _load_run(args.checkpoint, device)
-    if not os.path.isfile(args.input):
+    if os.path.isdir(args.input):
+        names = sorted(n for n in os.listdir(args.input) if os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS)
+        if not names:
+            raise UsageError(f"minidense predict: no images ({', '.join(IMAGE_EXTENSIONS)}) in {args.input!r}")
+        os.makedirs(args.out, exist_ok=True)
+        jobs = [(os.path.join(args.input, n), os.path.join(args.out, os.path.splitext(n)[0] + ".png")) for n in names]
+    elif os.path.isfile(args.input):
+        jobs = [(args.input, args.out)]
+    else:
         raise UsageError(f"minidense predict: input file {args.input!r} does not exist")
+    for source, target in jobs:
+        try:
+            answer = predict_file(model, task, config, source, device)
+        except ValueError as exc:
+            raise UsageError(f"minidense predict: {exc}") from None
+        write_prediction(target, answer, task, config)
+    where = args.out if len(jobs) > 1 or os.path.isdir(args.input) else jobs[0][1]
+    print(f"{len(jobs)} prediction{'s' * (len(jobs) > 1)} written to {os.path.abspath(where)}")
+
+
+def cmd_export(args):
+    model, task, config = _load_run(args.checkpoint, "cpu")
     try:
-        image = read_png(args.input)
-    except (ValueError, OSError) as exc:
-        raise UsageError(f"minidense predict: cannot read {args.input!r} as a PNG image: {exc}") from None
-    image = image[..., None] if image.ndim == 2 else image[..., :3]
-    if image.shape[-1] != task.in_channels and task.in_channels in (1, 3):
-        image = image.mean(axis=-1, keepdims=True) if task.in_channels == 1 else np.repeat(image, 3, axis=-1)
-    h, w = image.shape[:2]
-    multiple = _size_multiple(config["model"], config["depth"])
-    if h % multiple or w % multiple or (config["model"] == "autoencoder" and (h, w) != (config["size"],) * 2):
-        need = f"{config['size']}x{config['size']}" if config["model"] == "autoencoder" else f"multiples of {multiple}"
-        raise UsageError(f"minidense predict: image is {h}x{w} pixels but this model needs {need}")
-    x = Tensor(backend.to_device(image.transpose(2, 0, 1)[None].astype(np.float32), device))
-    with no_grad():
-        pred = task.predict(model(x))[0]
-    picture = {"labels": lambda p: viz.colorize_labels(p), "depth": lambda p: viz.depth_to_rgb(p[0]),
-               "normals": lambda p: viz.normals_to_rgb(p), "heatmaps": lambda p: p.max(axis=0),
-               "image": lambda p: np.clip(p.transpose(1, 2, 0), 0, 1)}[task.target_kind](pred)
-    write_png(args.out, picture)
-    print(f"prediction written to {os.path.abspath(args.out)}")
+        from .export import to_onnx
+    except ImportError as exc:
+        raise UsageError(f"minidense export: ONNX export is not available here ({exc}); install the export "
+                         f"extra: pip install 'minidense[export]'") from None
+    size = args.size if args.size is not None else config.get("image_size") or config.get("size", 64)
+    h, w = (size, size) if isinstance(size, int) else size
+    to_onnx(model, args.out, (1, task.in_channels, h, w))
+    print(f"ONNX model written to {os.path.abspath(args.out)}")
 
 
 def cmd_info(args):
@@ -272,7 +365,7 @@ def _device(name):
         raise UsageError(f"minidense: {exc}") from None
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "info": cmd_info,
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "export": cmd_export, "info": cmd_info,
             "assignment": cmd_assignment}
 
 
@@ -282,7 +375,7 @@ def main(argv=None):
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
-            raise UsageError("minidense: choose a command: train, eval, predict, info or assignment "
+            raise UsageError("minidense: choose a command: train, eval, predict, export, info or assignment "
                              "(see minidense --help)")
         COMMANDS[args.command](args)
     except UsageError as exc:

@@ -7,7 +7,8 @@ Each function checks its arguments (``minidense/_checks.py``) and then applies
 the op from ``minidense/ops/``, where forward and backward sit side by side.
 """
 from .ops.arith import matmul
-from .ops.conv import col2im, conv1d, conv2d, conv2d_matrix, conv_transpose1d, conv_transpose2d, im2col
+from .ops.conv import col2im, conv1d, conv2d, conv_transpose1d, conv_transpose2d, im2col
+from .ops.conv_matrix import conv2d_matrix
 from .ops.elementwise import clip, exp, leaky_relu, log, relu, sigmoid, sqrt, tanh, where
 from .ops.loss import (
     binary_cross_entropy_with_logits,
@@ -22,16 +23,9 @@ from .ops.loss import (
     softmax,
 )
 from .ops.norm import batch_norm, dropout, normalize
-from .ops.pool import (
-    avg_pool2d,
-    bed_of_nails,
-    interpolate,
-    max_pool2d,
-    max_unpool2d,
-    upsample_bilinear,
-    upsample_nearest,
-)
+from .ops.pool import avg_pool2d, max_pool2d, max_unpool2d
 from .ops.reduce import max, mean, min, sum
+from .ops.resample import bed_of_nails, interpolate, upsample_bilinear, upsample_nearest
 from .ops.shape import concat, pad, permute, reshape, stack, transpose
 
 __all__ = [

@@ -12,51 +12,16 @@ single ``bincount``. A class absent from both prediction and ground truth has no
 """
 import numpy as np
 
-from . import backend
+from . import _checks, backend
 from .constants import IGNORE_INDEX
 from .tensor import Tensor
 
 ANGLE_BIN_DEGREES = 0.01   # NormalMeter's histogram resolution: its median is exact to half a bin
 
 
-def _numpy(fname, name, x):
-    if isinstance(x, Tensor):
-        x = x.data
-    if not backend.is_array(x):
-        raise TypeError(f"{fname}: {name} must be a NumPy/CuPy array or a Tensor, got {type(x).__name__}")
-    if x.dtype.kind not in "biuf":
-        raise TypeError(f"{fname}: {name} must hold real numbers, got dtype {x.dtype}")
-    return backend.to_numpy(x)
-
-
-def _same_shape(fname, names, arrays):
-    if arrays[0].shape != arrays[1].shape:
-        raise ValueError(f"{fname}: {names[0]} and {names[1]} must have the same shape, got "
-                         f"{arrays[0].shape} and {arrays[1].shape}")
-
-
-def _num_classes_arg(fname, num_classes):
-    if not isinstance(num_classes, (int, np.integer)) or isinstance(num_classes, bool):
-        raise TypeError(f"{fname}: num_classes must be an int, got {type(num_classes).__name__}")
-    if num_classes < 1:
-        raise ValueError(f"{fname}: num_classes must be at least 1, got {num_classes}")
-    return int(num_classes)
-
-
-def _integer_maps(fname, pred, target):
-    """pred and target as NumPy integer label maps of one shape."""
-    pred, target = _numpy(fname, "pred", pred), _numpy(fname, "target", target)
-    _same_shape(fname, ("pred", "target"), (pred, target))
-    for name, a in (("pred", pred), ("target", target)):
-        if a.dtype.kind not in "iu":
-            raise TypeError(f"{fname}: {name} must be an integer label map (take the argmax over classes first), "
-                            f"got dtype {a.dtype}")
-    return pred, target
-
-
 def _label_maps(fname, pred, target, num_classes, ignore_index):
     """Checked integer label maps (NumPy) and the mask of scored pixels."""
-    pred, target = _integer_maps(fname, pred, target)
+    pred, target = _checks.integer_label_maps(fname, pred, target)
     valid = target != ignore_index
     bad_t = valid & ((target < 0) | (target >= num_classes))
     if bad_t.any():
@@ -78,7 +43,7 @@ def confusion_matrix(pred, target, num_classes, ignore_index=IGNORE_INDEX):
 
 
 def _confusion(fname, pred, target, num_classes, ignore_index):
-    num_classes = _num_classes_arg(fname, num_classes)
+    num_classes = _checks.num_classes_arg(fname, num_classes)
     pred, target, valid = _label_maps(fname, pred, target, num_classes, ignore_index)
     codes = num_classes * target[valid].astype(np.int64) + pred[valid].astype(np.int64)
     return np.bincount(codes, minlength=num_classes ** 2).reshape(num_classes, num_classes)
@@ -87,7 +52,7 @@ def _confusion(fname, pred, target, num_classes, ignore_index):
 def scores_from_confusion(cm):
     """segmentation_scores' dict from a confusion matrix ``cm[true, pred]``."""
     if backend.is_array(cm) or isinstance(cm, Tensor):
-        cm = _numpy("scores_from_confusion", "cm", cm)
+        cm = _checks.host_array("scores_from_confusion", "cm", cm)
     cm = np.asarray(cm, dtype=np.float64)
     if cm.size and not (np.isfinite(cm).all() and cm.min() >= 0):
         raise ValueError(f"scores_from_confusion: cm must hold counts (finite, >= 0), got values from {cm.min()} "
@@ -145,7 +110,7 @@ def boundary_mask(target, width=3):
 def _boundary_counts(fname, pred, target, width, ignore_index):
     if not isinstance(width, (int, np.integer)) or isinstance(width, bool) or width < 1:
         raise ValueError(f"{fname}: width must be a positive int, got {width!r}")
-    pred, target = _integer_maps(fname, pred, target)
+    pred, target = _checks.integer_label_maps(fname, pred, target)
     if target.ndim < 2:
         raise ValueError(f"{fname}: pred and target must be label maps (..., H, W), got shape {target.shape}")
     scored = boundary_mask(target, width) & (target != ignore_index)
@@ -165,7 +130,7 @@ class SegmentationMeter:
     (width ``boundary_width``; NaN if no boundary was seen). ``confusion`` is the running matrix."""
 
     def __init__(self, num_classes, ignore_index=IGNORE_INDEX, boundary_width=3):
-        self.num_classes = _num_classes_arg("SegmentationMeter", num_classes)
+        self.num_classes = _checks.num_classes_arg("SegmentationMeter", num_classes)
         self.ignore_index = ignore_index
         self.boundary_width = boundary_width
         self.reset()
@@ -189,22 +154,11 @@ class SegmentationMeter:
 
 
 # ---------------------------------------------------------------- depth
-def _mask_arg(fname, mask, shape, name="mask"):
-    if mask is None:
-        return np.ones(shape, dtype=bool)
-    mask = _numpy(fname, name, mask)
-    if mask.dtype != bool:
-        raise TypeError(f"{fname}: {name} must be a boolean array, got dtype {mask.dtype}")
-    if mask.shape != shape:
-        raise ValueError(f"{fname}: {name} must have shape {shape} like the target, got {mask.shape}")
-    return mask
-
-
 def _depth_sums(fname, pred, target, mask):
     """The sums every depth metric is made of, over valid pixels (mask, target > 0 and finite)."""
-    pred, target = _numpy(fname, "pred", pred), _numpy(fname, "target", target)
-    _same_shape(fname, ("pred", "target"), (pred, target))
-    mask = _mask_arg(fname, mask, target.shape)
+    pred, target = _checks.host_array(fname, "pred", pred), _checks.host_array(fname, "target", target)
+    _checks.same_host_shape(fname, ("pred", "target"), (pred, target))
+    mask = _checks.host_mask(fname, mask, target.shape)
     with np.errstate(invalid="ignore"):
         valid = mask & np.isfinite(target) & (target > 0)
     if not valid.any():
@@ -264,15 +218,15 @@ NORMAL_THRESHOLDS = (11.25, 22.5, 30.0)
 
 def _normal_angles(fname, pred, target, mask):
     """Angles (degrees, 1-D) between pred and target normals (..., 3, H, W) at valid pixels."""
-    pred, target = _numpy(fname, "pred", pred), _numpy(fname, "target", target)
-    _same_shape(fname, ("pred", "target"), (pred, target))
+    pred, target = _checks.host_array(fname, "pred", pred), _checks.host_array(fname, "target", target)
+    _checks.same_host_shape(fname, ("pred", "target"), (pred, target))
     if target.ndim < 3 or target.shape[-3] != 3:
         raise ValueError(f"{fname}: normals must have 3 channels, shape (N, 3, H, W) or (3, H, W), "
                          f"got shape {target.shape}")
     pixel_shape = target.shape[:-3] + target.shape[-2:]
-    if mask is not None and _numpy(fname, "mask", mask).shape == target.shape[:-3] + (1,) + target.shape[-2:]:
-        mask = _numpy(fname, "mask", mask).squeeze(-3)
-    mask = _mask_arg(fname, mask, pixel_shape)
+    if mask is not None and _checks.host_array(fname, "mask", mask).shape == pixel_shape[:-2] + (1,) + pixel_shape[-2:]:
+        mask = _checks.host_array(fname, "mask", mask).squeeze(-3)   # (N, 1, H, W) accepted for (N, H, W)
+    mask = _checks.host_mask(fname, mask, pixel_shape)
     p, t = np.moveaxis(pred, -3, -1)[mask].astype(np.float64), np.moveaxis(target, -3, -1)[mask].astype(np.float64)
     t_len, p_len = np.linalg.norm(t, axis=1), np.linalg.norm(p, axis=1)
     valid = np.isfinite(t_len) & (t_len > 0)
@@ -336,11 +290,12 @@ class NormalMeter:
 def _pck_counts(fname, pred_points, true_points, threshold, visible):
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) or not threshold > 0:
         raise ValueError(f"{fname}: threshold must be a positive number of pixels, got {threshold!r}")
-    pred, true = _numpy(fname, "pred_points", pred_points), _numpy(fname, "true_points", true_points)
-    _same_shape(fname, ("pred_points", "true_points"), (pred, true))
+    pred = _checks.host_array(fname, "pred_points", pred_points)
+    true = _checks.host_array(fname, "true_points", true_points)
+    _checks.same_host_shape(fname, ("pred_points", "true_points"), (pred, true))
     if true.ndim < 1 or true.shape[-1] != 2:
         raise ValueError(f"{fname}: points must be (..., K, 2) (x, y), got shape {true.shape}")
-    visible = _mask_arg(fname, visible, true.shape[:-1], name="visible")
+    visible = _checks.host_mask(fname, visible, true.shape[:-1], name="visible")
     for name, a in (("pred_points", pred), ("true_points", true)):
         if not np.isfinite(a[visible]).all():
             raise ValueError(f"{fname}: {name} must be finite at visible keypoints, got {a[visible].ravel()[:4]}...")

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from . import backend
 from .constants import IGNORE_INDEX
+from .data.io import voc_palette
 from .tensor import Tensor
 
 KINDS = ("labels", "depth", "normals", "heatmaps", "image")
@@ -34,17 +35,6 @@ def _finish(fig, path):
 
 def _cmap(name):
     return matplotlib.colormaps[name]
-
-
-def voc_palette(n=256):
-    """PASCAL VOC's colours (n, 3) uint8: the bits of the class index spread over the high bits of R, G, B.
-    Class 0 is black and IGNORE_INDEX = 255 gets VOC's own cream (224, 224, 192)."""
-    index = np.arange(n)
-    palette = np.zeros((n, 3), dtype=np.int64)
-    for j in range(8):
-        for ch in range(3):
-            palette[:, ch] |= ((index >> (3 * j + ch)) & 1) << (7 - j)
-    return palette.astype(np.uint8)
 
 
 def colorize_labels(labels):

@@ -33,6 +33,9 @@ import minidense.functional as F
 
 SIZE = os.environ.get("MINIDENSE_NB_SIZE", "full")
 md.manual_seed(0)
+# The reference path: every convolution below runs the kernels of minidense/ops/im2col.py and
+# ops/conv.py that this notebook explains, not the fast paths of ops/conv_fast.py.
+md.fast_paths(False)
 
 # %% [markdown]
 # ## The column matrix of a 4×4 image
@@ -158,7 +161,8 @@ plt.show()
 # The column matrix holds every input value once **per kernel tap that sees it**: about kH·kW = 9 times the input
 # for a 3×3 stride-1 convolution. For the slide's layer (200 channels, 400×400, float32) the input alone is 122 MB,
 # and the column matrix of one image is over a gigabyte; that is why the package builds it a chunk of images at a
-# time for big batches (`minidense.ops.conv.COLUMN_BUFFER_BYTES`).
+# time for big batches (its fast path, `minidense/ops/conv_fast.py`; the budget is
+# `md.fast_paths(True, column_block_bytes=...)`).
 
 # %%
 def column_bytes(c, h, w, k, stride=1, padding=None, itemsize=4):

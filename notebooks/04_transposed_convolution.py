@@ -32,6 +32,9 @@ import minidense.functional as F
 
 SIZE = os.environ.get("MINIDENSE_NB_SIZE", "full")
 md.manual_seed(0)
+# The reference path: every convolution below runs the kernels of minidense/ops/im2col.py and
+# ops/conv.py that this notebook explains, not the fast paths of ops/conv_fast.py.
+md.fast_paths(False)
 
 # %% [markdown]
 # ## The slide's matrix, computed

@@ -27,10 +27,11 @@ TIED_MAXIMA_BACKWARD = """        xp = get_array_module(grad)
 MISTAKES = {
     "conv": [
         ("missing transpose of the upstream gradient in the weight gradient",
-         [("ops/conv.py", "    g_by_channel = g.transpose(1, 0, 2, 3)\n", "    g_by_channel = g\n")],
+         [("ops/conv.py", "    return (g_mat @ columns.im2col(x, geo).T)",
+           "    g_mat = g.reshape(c_out, -1)\n    return (g_mat @ columns.im2col(x, geo).T)")],
          {"conv_backward"}),
         ("off-by-one stride in col2im",
-         [("ops/conv.py", "left:left + sw * (wo - 1) + 1:sw] += cols[:, i, j]",
+         [("ops/im2col.py", "left:left + sw * (wo - 1) + 1:sw] += cols[:, i, j]",
            "left:left + (sw + 1) * (wo - 1) + 1:sw + 1] += cols[:, i, j]")],
          {"col2im", "conv_backward"}),
     ],
@@ -58,7 +59,7 @@ MISTAKES = {
 }
 
 #: the function each hostile submission attacks from (its file, its qualified name)
-TARGET = {"conv": ("ops/conv.py", "_im2col"), "pool": ("ops/pool.py", "_switches"),
+TARGET = {"conv": ("ops/im2col.py", "im2col"), "pool": ("ops/pool.py", "_switches"),
           "segmentation": ("ops/loss.py", "LogSoftmax.forward")}
 
 BROKEN = "raise RuntimeError('no honest work here')"

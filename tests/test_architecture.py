@@ -108,8 +108,57 @@ def test_the_import_graph_has_no_cycle():
 
 def test_functional_exposes_every_public_op():
     import minidense.functional as F
-    from minidense.ops import conv, loss, norm, pool
-    for module in (conv, pool, loss, norm):
+    from minidense.ops import conv, conv_matrix, loss, norm, pool, resample
+    for module in (conv, conv_matrix, pool, resample, loss, norm):
         missing = set(module.__all__) - set(F.__all__)
         assert not missing, f"{module.__name__} exports {sorted(missing)} but minidense.functional does not"
         assert all(getattr(F, name) is getattr(module, name) for name in module.__all__)
+
+
+# the private helper modules that the package shares on purpose
+SHARED_PRIVATE_MODULES = {"minidense._checks", "minidense.models._common"}
+
+
+def _private_reaches(path, text=None):
+    """(line, what) for each private name this file (or ``text`` standing in it) takes from another module."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    tree = ast.parse(path.read_text() if text is None else text)
+    modules = {}   # local name -> the minidense module it is bound to
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            base = base[: len(base) - node.level + 1] if node.level else []
+            source = ".".join(base + ([node.module] if node.module else [])) if node.level else node.module or ""
+            if not source.startswith("minidense"):
+                continue
+            for alias in node.names:
+                full = f"{source}.{alias.name}"
+                if any(p.stem == alias.name for p in SOURCES if _module_name(p) == full):
+                    modules[alias.asname or alias.name] = full
+                elif alias.name.startswith("_") and not alias.name.startswith("__") \
+                        and source not in SHARED_PRIVATE_MODULES:
+                    found.append((node.lineno, f"from {source} import {alias.name}"))
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("minidense") and alias.asname:
+                    modules[alias.asname] = alias.name
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules
+                and node.attr.startswith("_") and not node.attr.startswith("__")
+                and modules[node.value.id] not in SHARED_PRIVATE_MODULES):
+            found.append((node.lineno, f"{modules[node.value.id]}.{node.attr}"))
+    return found
+
+
+def test_no_module_reaches_into_another_modules_private_names():
+    """A private name (one underscore) is its module's business; _checks and models/_common are shared helpers."""
+    offenders = [f"{p.relative_to(ROOT.parent)}:{line}: {what}" for p in SOURCES for line, what in _private_reaches(p)]
+    assert not offenders, "private names used across modules:\n" + "\n".join(offenders)
+
+
+def test_the_private_name_scan_finds_what_it_should():
+    probe = "from .conv import _kernels\nfrom . import conv_fast\nfrom .. import _checks\nconv_fast._band\n_checks._x\n"
+    found = [what for _, what in _private_reaches(ROOT / "ops" / "pool.py", probe)]
+    assert found == ["from minidense.ops.conv import _kernels", "minidense.ops.conv_fast._band"]

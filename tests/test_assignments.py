@@ -177,6 +177,42 @@ def test_grader_refuses_an_installed_minidense(kits, tmp_path):
     assert not (kit / "results.json").exists()
 
 
+KIT_CONVOLUTIONS = """
+import minidense as md, minidense.functional as F
+from minidense.ops import fastpaths
+assert not fastpaths.enabled()
+for shape, kwargs in (((1, 2, 6, 6), dict(padding=1)),          # stride 1, 'same' width: rows end to end
+                      ((8, 16, 64, 64), dict(padding=1))):      # columns over the block budget
+    try:
+        F.conv2d(md.randn(*shape), md.randn(4, shape[1], 3, 3), **kwargs)
+    except NotImplementedError as e:
+        print("stub:", e)
+    with md.fast_paths(True):
+        try:
+            F.conv2d(md.randn(*shape), md.randn(4, shape[1], 3, 3), **kwargs)
+        except NotImplementedError as e:
+            print("stub:", e)
+"""
+
+
+def test_an_untouched_conv_kit_computes_no_convolution_by_another_road(kits):
+    """The kit ships without the fast paths: its convolution is the student's kernels or nothing."""
+    kit = kits("conv")
+    assert "ON_BY_DEFAULT = False" in (kit / "minidense" / "ops" / "fastpaths.py").read_text()
+    assert "def blocks" not in (kit / "minidense" / "ops" / "conv_fast.py").read_text()
+    env = {**os.environ, "PYTHONPATH": str(kit)}
+    env.pop("MINIDENSE_FAST", None)
+    proc = subprocess.run([sys.executable, "-c", KIT_CONVOLUTIONS], cwd=kit, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 4, proc.stdout
+    assert lines[0].startswith("stub: ops/im2col.py: im2col: your code here") or \
+        lines[0].startswith("stub: ops/conv.py: _conv_forward: your code here"), lines[0]
+    assert lines[0] == lines[2]
+    assert all("not part of this kit" in line for line in lines[1::2])
+
+
 @pytest.mark.parametrize("name", sorted(ASSIGNMENTS))
 def test_untouched_kit_scores_zero(name, kits):
     results = grade(kits(name))
@@ -266,8 +302,9 @@ def test_no_kit_holds_a_later_answer_or_hidden_outputs(kits):
 
 def test_stub_messages_name_the_file_and_function_and_why(kits):
     conv = (kits("conv") / "minidense" / "ops" / "conv.py").read_text()
-    assert "ops/conv.py: _im2col: your code here (see HANDOUT.md)" in conv
+    assert "ops/conv.py: _conv_forward: your code here (see HANDOUT.md)" in conv
     assert "ops/conv.py: ConvTranspose2d.forward: revealed in a later assignment" in conv
+    assert "ops/im2col.py: im2col: your code here" in (kits("conv") / "minidense" / "ops" / "im2col.py").read_text()
     loss = (kits("conv") / "minidense" / "ops" / "loss.py").read_text()
     assert "ops/loss.py: CrossEntropy.forward: revealed in a later assignment" in loss
     assert "your code here" not in loss
@@ -275,22 +312,23 @@ def test_stub_messages_name_the_file_and_function_and_why(kits):
 
 def test_carry_merges_the_students_own_functions_and_falls_back_on_stubs(kits, tmp_path):
     student = copy_kit(kits("conv"), tmp_path, "student-conv")
-    conv = student / "minidense" / "ops" / "conv.py"
-    funcs = merge.functions(ast.parse((LIBRARY / "ops" / "conv.py").read_text()))
-    lines = (LIBRARY / "ops" / "conv.py").read_text().splitlines(keepends=True)
-    node = funcs["_im2col"]
+    columns = student / "minidense" / "ops" / "im2col.py"
+    funcs = merge.functions(ast.parse((LIBRARY / "ops" / "im2col.py").read_text()))
+    lines = (LIBRARY / "ops" / "im2col.py").read_text().splitlines(keepends=True)
+    node = funcs["im2col"]
     mine = "".join(lines[node.lineno - 1:node.end_lineno]).replace('"""', '"""MY OWN IM2COL. ', 1)
-    source, skipped = merge.merge_functions(conv.read_text(), mine, ["_im2col"])
+    source, skipped = merge.merge_functions(columns.read_text(), mine, ["im2col"])
     assert not skipped
-    conv.write_text(source)
+    columns.write_text(source)
     with pytest.warns(UserWarning, match="_conv_forward: still a stub"):
         out = make_kit("pool", str(tmp_path / "pool"), carry=[str(student)])
-    pool_conv = (Path(out) / "minidense" / "ops" / "conv.py").read_text()
-    got = merge.functions(ast.parse(pool_conv))
-    assert "MY OWN IM2COL" in pool_conv and not merge.is_stub(got["_im2col"])
-    assert not merge.is_stub(got["_conv_forward"]) and _body_dump(got["_conv_forward"]) == \
-        _body_dump(funcs["_conv_forward"])                          # released code where the student had a stub
-    assert merge.is_stub(got["_col2im"])                                # the pool kit's own function stays a stub
+    pool_columns = (Path(out) / "minidense" / "ops" / "im2col.py").read_text()
+    got = merge.functions(ast.parse(pool_columns))
+    assert "MY OWN IM2COL" in pool_columns and not merge.is_stub(got["im2col"])
+    assert merge.is_stub(got["col2im"])                                 # the pool kit's own function stays a stub
+    conv = merge.functions(ast.parse((Path(out) / "minidense" / "ops" / "conv.py").read_text()))
+    library_conv = merge.functions(ast.parse((LIBRARY / "ops" / "conv.py").read_text()))
+    assert _body_dump(conv["_conv_forward"]) == _body_dump(library_conv["_conv_forward"])   # released: was a stub
     with pytest.raises(ValueError, match="not of an assignment before"):
         make_kit("conv", str(tmp_path / "again"), carry=[str(student)])
 

@@ -55,10 +55,21 @@ def test_driver_writes_json_and_markdown_with_peers_absent(tmp_path):
 
 @pytest.mark.parametrize("flags", [["--case", "cross_entropy_n8_21_128_fwdbwd"],
                                    ["--case", "conv3x3_n8_3to32_64_fwdbwd", "--no-end-to-end",
-                                    "--column-bytes", "65536"]])
+                                    "--column-bytes", "65536"],
+                                   ["--case", "conv3x3_n8_3to32_64_fwdbwd", "--reference"]])
 def test_profile_script_reports_time_faults_and_ops(flags):
     proc = subprocess.run([sys.executable, os.path.join(BENCH, "profile_step.py"), *flags, "--repeat", "1",
                            "--warmup", "0"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr
     first, *rest = proc.stdout.splitlines()
     assert "page faults per call" in first and any(".forward" in line for line in rest)
+
+
+def test_ab_script_compares_two_trees_in_alternating_rounds():
+    proc = subprocess.run([sys.executable, os.path.join(BENCH, "ab.py"), ROOT, ROOT, "--rounds", "2", "--repeat", "1",
+                           "--case", "cross_entropy_n8_21_128_fwdbwd"], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines[:2]] == ["round 1", "round 2"]
+    assert lines[-1].startswith("median new/old ") and "over 2 rounds of cross_entropy_n8_21_128_fwdbwd" in lines[-1]

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import minidense as md
 import minidense.functional as F
 from minidense import testing as mt
-from minidense.ops import conv as conv_ops
+from minidense.ops.im2col import Geometry, output_size, transposed_output_size
 
 OPS_DIR = pathlib.Path(md.__file__).parent / "ops"
 
@@ -24,16 +24,12 @@ def _draw_conv(data, bias=True, same_width=False):
     return x, w, b, kw
 
 
-def _conv_out_size(size, k, s, p, d):
-    return tuple((n + 2 * q - e * (m - 1) - 1) // t + 1 for n, m, t, q, e in zip(size, k, s, p, d))
-
-
 def reference_conv2d(x, w, b, stride, padding, dilation):
     """The definition, one output position at a time (tests only)."""
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     kh, kw = w.shape[2:]
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    ho, wo = _conv_out_size(x.shape[2:], (kh, kw), stride, padding, dilation)
+    ho, wo = output_size(x.shape[2:], Geometry((kh, kw), stride, padding, dilation))
     out = np.zeros((x.shape[0], w.shape[0], ho, wo))
     for i in range(ho):
         for j in range(wo):
@@ -139,8 +135,7 @@ def test_lecture_1d_example_matrix_and_its_transpose():
 @given(st.data())
 def test_conv_transpose2d_is_the_adjoint_of_conv2d(data):
     x, w, _, kw = _draw_conv(data, bias=False)
-    out_shape = (x.shape[0], w.shape[0]) + _conv_out_size(x.shape[2:], w.shape[2:], kw["stride"], kw["padding"],
-                                                               kw["dilation"])
+    out_shape = (x.shape[0], w.shape[0]) + output_size(x.shape[2:], Geometry(w.shape[2:], **kw))
     y = data.draw(mt.arrays(out_shape))
     span = [d * (k - 1) + 1 for k, d in zip(w.shape[2:], kw["dilation"])]
     op = tuple((n + 2 * p - e) % s for n, p, e, s in zip(x.shape[2:], kw["padding"], span, kw["stride"]))
@@ -159,66 +154,6 @@ def test_col2im_is_the_adjoint_of_im2col(data):
     np.testing.assert_allclose((cols * c).sum(), (x * back).sum(), rtol=1e-10, atol=1e-10)
 
 
-# ------------------------------------------------------------------ rows laid end to end (stride 1, 'same' width)
-
-def reference_im2col(x, kernel_size, stride, padding, dilation, pad_value=0.0):
-    """The layout's definition, entry by entry (tests only)."""
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_value)
-    n, c = x.shape[:2]
-    ho, wo = _conv_out_size(x.shape[2:], kernel_size, stride, padding, dilation)
-    cols = np.empty((c, kh, kw, n, ho, wo))
-    for i in range(kh):
-        for j in range(kw):
-            for r in range(ho):
-                for q in range(wo):
-                    cols[:, i, j, :, r, q] = xp[:, :, r * sh + i * dh, q * sw + j * dw].T
-    return cols.reshape(c * kh * kw, n * ho * wo)
-
-
-@given(st.data())
-def test_same_width_columns_match_the_definition(data):
-    x, w, _, kw = _draw_conv(data, bias=False, same_width=True)
-    pad_value = data.draw(st.sampled_from([0.0, -np.inf]))
-    assert conv_ops._rows_end_to_end(conv_ops.Geometry(w.shape[2:], **kw), x.shape[3], x.shape[3])
-    geo = conv_ops.Geometry(w.shape[2:], **kw)
-    cols = conv_ops._im2col(x, geo, _conv_out_size(x.shape[2:], *geo),
-                            pad_value=pad_value)
-    np.testing.assert_array_equal(cols, reference_im2col(x, w.shape[2:], **kw, pad_value=pad_value))
-
-
-@given(st.data())
-def test_same_width_col2im_is_the_adjoint_and_leaves_its_input_alone(data):
-    x, w, _, kw = _draw_conv(data, bias=False, same_width=True)
-    cols = reference_im2col(x, w.shape[2:], **kw)
-    c = np.ascontiguousarray(data.draw(mt.arrays(cols.shape)))
-    ct = md.tensor(c)
-    back = F.col2im(ct, x.shape, w.shape[2:], **kw).numpy()
-    np.testing.assert_array_equal(ct.numpy(), c)   # the padding's share is zeroed in a copy, never in place
-    np.testing.assert_allclose((cols * c).sum(), (x * back).sum(), rtol=1e-10, atol=1e-10)
-    geo = conv_ops.Geometry(w.shape[2:], **kw)
-    scratch = conv_ops._col2im(c.copy(), geo, x.shape, _conv_out_size(x.shape[2:], *geo), overwrite_cols=True)
-    np.testing.assert_array_equal(scratch, back)   # scratch columns may change; the result may not
-
-
-@given(st.data())
-def test_same_width_conv2d_matches_direct_loop_and_gradcheck(data):
-    x, w, b, kw = _draw_conv(data, same_width=True)
-    out = F.conv2d(md.tensor(x), md.tensor(w), md.tensor(b), **kw).numpy()
-    np.testing.assert_allclose(out, reference_conv2d(x, w, b, **kw), rtol=1e-12, atol=1e-12)
-    assert md.gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kw), (x, w, b))
-
-
-def test_a_unet_conv_lays_rows_end_to_end(monkeypatch):
-    calls = []
-    for name in ("_im2col_end_to_end", "_col2im_end_to_end"):
-        original = getattr(conv_ops, name)
-        monkeypatch.setattr(conv_ops, name, lambda *a, _f=original, _n=name: calls.append(_n) or _f(*a))
-    x = md.randn(2, 4, 8, 8, requires_grad=True)
-    F.conv2d(x, md.randn(5, 4, 3, 3, requires_grad=True), padding=1).sum().backward()
-    assert sorted(set(calls)) == ["_col2im_end_to_end", "_im2col_end_to_end"]
-
-
 # ------------------------------------------------------------------ gradients
 
 @given(st.data())
@@ -233,8 +168,8 @@ def test_conv2d_gradcheck(data):
 def test_conv_transpose2d_gradcheck_and_output_size(data):
     x, w, b, kw = _transposed_inputs(data)
     out = F.conv_transpose2d(md.tensor(x), md.tensor(w), md.tensor(b), **kw)
-    expected = tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1 for n, s, p, d, k, op in zip(
-        x.shape[2:], kw["stride"], kw["padding"], kw["dilation"], w.shape[2:], kw["output_padding"]))
+    geo = Geometry(w.shape[2:], kw["stride"], kw["padding"], kw["dilation"])
+    expected = transposed_output_size(x.shape[2:], geo, kw["output_padding"])   # golden files check the formula
     assert out.shape == (x.shape[0], w.shape[1]) + expected
     assert md.gradcheck(lambda x, w, b: F.conv_transpose2d(x, w, b, **kw), (x, w, b))
 
@@ -262,48 +197,6 @@ def test_conv1d_and_conv_transpose1d_gradcheck(data):
     assert md.gradcheck(lambda x, w, b: F.conv1d(x, w, b, **kw1), (x1, w1, b))
     # the same weight, read as (C_in, C_out, k) by the transposed op, takes out back to x's channels
     assert md.gradcheck(lambda y, w: F.conv_transpose1d(y, w, **kw1), (out, w1))
-
-
-GEOMETRIES_FOR_BLOCKS = [dict(stride=(1, 2), padding=1, dilation=(2, 1)),
-                         dict(stride=(2, 1), padding=(2, 0), dilation=(1, 2))]
-
-
-def test_blocks_are_groups_of_images_or_bands_of_one_image(monkeypatch):
-    # 18 rows × 4 columns per output row × 8 bytes: 576 bytes per output row, 2304 per image of 4 rows
-    monkeypatch.setattr(conv_ops, "COLUMN_BUFFER_BYTES", 2 * 2304)
-    assert conv_ops._blocks(5, 18, (4, 4), 8) == [(slice(0, 2), slice(0, 4)), (slice(2, 4), slice(0, 4)),
-                                                  (slice(4, 5), slice(0, 4))]
-    monkeypatch.setattr(conv_ops, "COLUMN_BUFFER_BYTES", 3 * 576)
-    assert conv_ops._blocks(2, 18, (4, 4), 8) == [(slice(0, 1), slice(0, 3)), (slice(0, 1), slice(3, 4)),
-                                                  (slice(1, 2), slice(0, 3)), (slice(1, 2), slice(3, 4))]
-    monkeypatch.setattr(conv_ops, "COLUMN_BUFFER_BYTES", 1)   # never below one output row
-    assert len(conv_ops._blocks(2, 18, (4, 4), 8)) == 8
-
-
-@pytest.mark.parametrize("budget_rows", [8, 4, 3, 2, 1])   # output rows of columns per block
-@pytest.mark.parametrize("kw", GEOMETRIES_FOR_BLOCKS)
-def test_columns_built_in_blocks_give_the_same_values_and_gradients(monkeypatch, kw, budget_rows):
-    """Whole batch vs groups of two images (8 rows) vs bands of one image's output rows (< 4 rows)."""
-    gen = np.random.default_rng(1)
-    x, w, b = gen.standard_normal((5, 3, 6, 7)), gen.standard_normal((4, 3, 3, 2)), gen.standard_normal(4)
-    y = gen.standard_normal((5, 3, 4, 5))
-
-    def run():
-        ts = [md.tensor(a, requires_grad=True) for a in (x, w, b)]
-        out = F.conv2d(*ts, **kw)
-        out.backward(gen_upstream.copy())
-        yt, wt = md.tensor(y, requires_grad=True), md.tensor(w.transpose(1, 0, 2, 3).copy(), requires_grad=True)
-        up = F.conv_transpose2d(yt, wt, **kw)
-        up.backward(up_upstream.copy())
-        return [out.numpy(), up.numpy()] + [t.grad for t in ts + [yt, wt]]
-
-    gen_upstream = gen.standard_normal(F.conv2d(md.tensor(x), md.tensor(w), **kw).shape)
-    up_upstream = gen.standard_normal(F.conv_transpose2d(md.tensor(y), md.tensor(w.transpose(1, 0, 2, 3)),
-                                                         **kw).shape)
-    whole = run()
-    monkeypatch.setattr(conv_ops, "COLUMN_BUFFER_BYTES", budget_rows * 18 * 5 * 8)
-    for a, b_ in zip(whole, run()):
-        np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("op", [F.conv2d, F.conv_transpose2d])

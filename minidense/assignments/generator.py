@@ -23,7 +23,7 @@ import numpy as np
 
 from . import merge
 from .cases import make_cases, public_rng
-from .specs import COURSE, KIT_CONSTANTS, LEFT_OUT_OF_KITS, REVEALED_LATER, YOUR_CODE, merge_tables
+from .specs import COURSE, KIT_CONSTANTS, KIT_REPLACED_FILES, LEFT_OUT_OF_KITS, REVEALED_LATER, YOUR_CODE, merge_tables
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GRADING_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grading")
@@ -255,13 +255,24 @@ def build_package(spec, dest, carry_from=()):
     copy_package(dest)
     notes = carry(dest, spec, carry_from) if carry_from else []
     stub_package(dest, kit_stubs(spec))
+    remove_fast_paths(dest)
+    return notes
+
+
+def remove_fast_paths(package_dir):
+    """Switch the fast paths off in a copied package (specs.KIT_CONSTANTS) and put specs.KIT_REPLACED_FILES
+    in place of their module."""
     for rel, values in KIT_CONSTANTS.items():
-        path = os.path.join(dest, rel)
+        path = os.path.join(package_dir, rel)
         with open(path, encoding="utf-8") as f:
             source = set_constants(f.read(), values, where=rel)
         with open(path, "w", encoding="utf-8") as f:
             f.write(source)
-    return notes
+    for rel, text in KIT_REPLACED_FILES.items():
+        if not os.path.isfile(os.path.join(package_dir, rel)):
+            raise FileNotFoundError(f"remove_fast_paths: the package has no {rel} to replace")
+        with open(os.path.join(package_dir, rel), "w", encoding="utf-8") as f:
+            f.write(text)
 
 
 def public_cases(spec):

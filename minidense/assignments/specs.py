@@ -18,15 +18,24 @@ assignment is a spec here (in ``COURSE``) plus its case generators in ``cases.py
 from dataclasses import dataclass, field
 
 #: paths (relative to the package) that no kit contains: the kit generator and grader (its case
-#: generators compute expected outputs with the library), caches. When convolution's fast paths move to
-#: their own module (issue 14), it goes here too ("ops/conv_fast.py"), or is stubbed, so that an
-#: untouched kit cannot compute a convolution by another road.
+#: generators compute expected outputs with the library), caches.
 LEFT_OUT_OF_KITS = ("assignments", "__pycache__")
 
 #: module-level constants every kit sets, {file: {NAME: value}}, replaced on the syntax tree (a name
-#: that is not assigned at the file's top level is an error). Issue 14's switch goes here:
-#: {"ops/fastpaths.py": {"ON_BY_DEFAULT": False}}, so that a kit runs the reference path only.
-KIT_CONSTANTS = {}
+#: that is not assigned at the file's top level is an error): the kits run the reference kernels only.
+KIT_CONSTANTS = {"ops/fastpaths.py": {"ON_BY_DEFAULT": False}}
+
+#: files every kit holds in place of the library's: the fast paths would compute a convolution without
+#: the student's kernels, so an untouched kit has no other road to one
+KIT_REPLACED_FILES = {"ops/conv_fast.py": '''"""The fast paths are not part of the course kits: the kit runs the
+reference kernels you write."""
+
+
+class Kernels:
+    def __init__(self, keep_columns=False):
+        raise NotImplementedError("ops/conv_fast.py: the fast paths are not part of this kit; "
+                                  "leave md.fast_paths off")
+'''}
 
 #: the stub messages: the student's own functions, and those stubbed so as not to give an answer away
 YOUR_CODE = "your code here (see HANDOUT.md)"
@@ -102,14 +111,39 @@ def merge_tables(*tables):
 # ------------------------------------------------------------------ assignment 1: convolution
 CONV_HANDOUT = """
 Convolution is one matrix product. You write the column matrix (im2col), its adjoint (col2im), and
-the three helpers that make `F.conv2d` and its backward out of them. Everything else (argument checks,
-the `Conv2d` Function that calls your helpers, bias, the engine) is given.
+the three kernels that make `F.conv2d` and its backward out of them. Everything else (argument checks,
+the `Conv2d` Function that calls your kernels, bias, the engine) is given. The kit runs only these
+reference kernels: the library's fast paths are not part of the kit (`md.fast_paths` stays off).
 
-## Shapes
+## Shapes and the given pieces
 
-- input `x`: `(N, C_in, H, W)`; weight `w`: `(C_out, C_in, kH, kW)`; output `(N, C_out, H_out, W_out)` with
-  `H_out = (H + 2·p − d·(kH − 1) − 1) // s + 1` (the given `_out_size`).
-- `geo` is a `Geometry(kernel_size, stride, padding, dilation)`, each a pair `(h, w)`.
+- input `x`: `(N, C_in, H, W)`; weight `w`: `(C_out, C_in, kH, kW)`; output `(N, C_out, H_out, W_out)`.
+- `geo` is a `Geometry(kernel_size, stride, padding, dilation)` (in `minidense/ops/im2col.py`), each a pair
+  `(h, w)`; unpack it as `(kh, kw), (sh, sw), (ph, pw), (dh, dw) = geo`.
+- Given in `minidense/ops/im2col.py`: `output_size(size, geo)` returns `(H_out, W_out)` with
+  `H_out = (H + 2·p − d·(kH − 1) − 1) // s + 1`, and `pad(x, padding, value=0)` returns the padded copy
+  `(N, C, H + 2·pH, W + 2·pW)` (or `x` itself when there is no padding).
+
+## The contracts (what each function takes and returns)
+
+In `minidense/ops/im2col.py`, on raw arrays (NumPy, or CuPy on a GPU):
+
+- `im2col(x, geo, pad_value=0)`: `x` `(N, C, H, W)` → ONE array `cols` of shape `(C·kH·kW, N·H_out·W_out)`.
+  `pad_value` fills the padding (max pooling passes `-inf`). Must not change `x`.
+- `col2im(cols, geo, x_shape)`: `cols` `(C·kH·kW, N·H_out·W_out)`, `x_shape` the tuple `(N, C, H, W)` →
+  ONE array of shape `x_shape`. Entries that came from the same pixel add up; those that fall on the
+  padding are dropped. Must not change `cols`.
+
+In `minidense/ops/conv.py` (the three kernels; each returns ONE array, never a pair):
+
+- `_conv_forward(x, w, geo)` → `out` `(N, C_out, H_out, W_out)`: `W · im2col(x)` with `W = w.reshape(C_out, -1)`.
+- `_conv_input_grad(g, w, geo, x_shape)`: `g` `(N, C_out, H_out, W_out)` → the input's gradient of shape
+  `x_shape`: `col2im(Wᵀ · G)`.
+- `_conv_weight_grad(g, x, geo)` → the weight's gradient `(C_out, C_in, kH, kW)`: `G · im2col(x)ᵀ`.
+
+Here `G` is the upstream gradient `g` laid out like the columns: `(C_out, N·H_out·W_out)` (mind the
+transpose from NCHW: `g.transpose(1, 0, 2, 3).reshape(C_out, -1)`). `Conv2d.forward` calls
+`_conv_forward` and adds the bias; `Conv2d.backward` calls the other two. None of them may change its inputs.
 
 ## The im2col layout (fixed: the grader compares your matrix entry by entry)
 
@@ -121,7 +155,7 @@ the `Conv2d` Function that calls your helpers, bias, the engine) is given.
 Entry `[(c, i, j), (n, r, q)]` is `x_padded[n, c, r·s_h + i·d_h, q·s_w + j·d_w]`. So
 
 ```python
-cols = _im2col(x, geo, out_size)                    # (C_in·kH·kW, N·H_out·W_out)
+cols = im2col(x, geo)                               # (C_in·kH·kW, N·H_out·W_out)
 out = (w.reshape(C_out, -1) @ cols).reshape(C_out, N, H_out, W_out).transpose(1, 0, 2, 3)
 ```
 
@@ -130,10 +164,7 @@ out = (w.reshape(C_out, -1) @ cols).reshape(C_out, N, H_out, W_out).transpose(1,
 - Loop over the `kH·kW` kernel taps, never over pixels: tap `(i, j)` is ONE strided slice of the padded
   input, `x_padded[:, :, top:top + s_h·(H_out − 1) + 1:s_h, left:...]` with `top = i·d_h`.
 - col2im is the same loop with `+=`: overlapping patches add up. That makes it im2col's exact adjoint,
-  `<im2col(x), c> == <x, col2im(c)>`, and the grader checks this.
-- Backward: with `W = w.reshape(C_out, -1)` and `G` the upstream gradient laid out like the columns
-  (`(C_out, N·H_out·W_out)`, mind the transpose from NCHW), the input gradient is `col2im(Wᵀ · G)` and
-  the weight gradient is `G · im2col(x)ᵀ`.
+  `<im2col(x), c> == <x, col2im(c)>` (a check you can run yourself).
 - Use `xp = get_array_module(x)` instead of `numpy` so the same code runs on the GPU.
 - `md.gradcheck(fn, inputs)` checks your backward against finite differences; try it on tiny shapes
   with stride 2, padding 1 and dilation 2, and with `N ≥ 2`.
@@ -142,9 +173,10 @@ out = (w.reshape(C_out, -1) @ cols).reshape(C_out, N, H_out, W_out).transpose(1,
 CONV = Assignment(
     name="conv",
     title="Assignment 1: convolution forward and backward via im2col / col2im",
-    stubs={"ops/conv.py": ["_im2col", "_col2im", "_conv_forward", "_conv_input_grad", "_conv_weight_grad"]},
-    reveal={"ops/conv.py": ["_im2col_end_to_end", "_col2im_end_to_end", "ConvTranspose2d.forward",
-                            "ConvTranspose2d.backward", "ConvMatrix.forward", "ConvMatrix.backward"],
+    stubs={"ops/im2col.py": ["im2col", "col2im"],
+           "ops/conv.py": ["_conv_forward", "_conv_input_grad", "_conv_weight_grad"]},
+    reveal={"ops/conv.py": ["ConvTranspose2d.forward", "ConvTranspose2d.backward"],
+            "ops/conv_matrix.py": ["ConvMatrix.forward", "ConvMatrix.backward"],
             "ops/pool.py": ["_switches", "_window_counts"]},
     parts=(Part("im2col", 20, "F.im2col: the column matrix, with stride, padding and dilation"),
            Part("col2im", 20, "F.col2im: the adjoint of im2col (overlaps add up)"),
@@ -165,8 +197,25 @@ CONV = Assignment(
 # ------------------------------------------------------------------ assignment 2: transposed conv, pooling
 POOL_HANDOUT = """
 The decoder's half of the lecture. You write transposed convolution (with col2im), and max pooling
-with **switches** and its inverse, max-unpooling. Convolution's forward (`_im2col`, `_conv_forward`)
-and weight gradient (`_conv_weight_grad`) are given.
+with **switches** and its inverse, max-unpooling. Convolution's forward and weight gradient are given:
+`im2col(x, geo, pad_value=0)` in `minidense/ops/im2col.py`, `_conv_forward(x, w, geo)` and
+`_conv_weight_grad(g, x, geo)` in `minidense/ops/conv.py` (each returns ONE array). The kit runs only the
+reference kernels: the library's fast paths are not part of the kit.
+
+## The contracts
+
+- `col2im(cols, geo, x_shape)` (`ops/im2col.py`): `cols` `(C·kH·kW, N·H_out·W_out)` → ONE array of shape
+  `x_shape = (N, C, H, W)`; entries from the same pixel add up, those on the padding are dropped; `cols`
+  unchanged. `output_size(size, geo)` and `pad(x, padding, value=0)` are given beside it.
+- `_conv_input_grad(g, w, geo, x_shape)` (`ops/conv.py`): `g` `(N, C_out, H_out, W_out)`, `w`
+  `(C_out, C_in, kH, kW)` → the input's gradient of shape `x_shape`, `col2im(Wᵀ · G)` with
+  `W = w.reshape(C_out, -1)` and `G = g.transpose(1, 0, 2, 3).reshape(C_out, -1)`.
+- `ConvTranspose2d.forward(self, x, weight, bias=None, *, geo, out_size)` → ONE array
+  `(N, C_out, *out_size)`; save on `self` what backward needs. `ConvTranspose2d.backward(self, grad)` →
+  `(gx, gw)`, or `(gx, gw, gb)` when there is a bias; `None` for an input whose
+  `self.needs_input_grad[i]` is False. `_kernels()` (given) returns the three kernels as
+  `.forward`, `.input_grad`, `.weight_grad`; `_zero_extended` and `_add_bias` (given) handle the rare
+  `output_padding ≥ stride` case and the bias.
 
 ## Transposed convolution
 
@@ -174,16 +223,19 @@ and weight gradient (`_conv_weight_grad`) are given.
   `(N, C_out, H_out, W_out)` with `H_out = (H − 1)·s − 2p + d·(kH − 1) + output_padding + 1`.
 - It is convolution run backwards: the weight is a convolution from the output side (`C_out`) to the
   input side (`C_in`), and the forward of the transposed convolution is that convolution's input gradient,
-  `col2im(Wᵀ · X)` with `W = w.reshape(C_in, -1)` and `X` the input laid out as `(C_in, N·H·W)`.
-- Its input gradient is convolution's forward, `_conv_forward(grad, w, geo, ...)`. One matrix, used transposed.
+  `_conv_input_grad(x, w, geo, out_shape)`.
+- Its input gradient is convolution's forward, `_conv_forward(grad, w, geo)`. One matrix, used transposed.
+- Its **weight gradient** is convolution's weight gradient with the roles of input and output gradient
+  swapped: `_conv_weight_grad(x, grad, geo)` (the convolution's "output gradient" is this op's input `x`,
+  and its "input" is this op's upstream gradient). Its **bias gradient** is `grad.sum(axis=(0, 2, 3))`.
 - col2im is im2col's loop over the kernel taps with `+=` (overlapping patches add up). The column layout:
-  rows `(c, kh, kw)`, columns `(n, h_out, w_out)`, as `_im2col` (given) builds it.
-- The grader checks adjointness: `<conv2d(x, w), y> == <x, conv_transpose2d(y, w)>`.
+  rows `(c, kh, kw)`, columns `(n, h_out, w_out)`, as `im2col` (given) builds it.
+- Adjointness holds: `<conv2d(x, w), y> == <x, conv_transpose2d(y, w)>` (a check you can run yourself).
 
 ## Max pooling with switches
 
 - `_switches(x, geo)`: for each window, the flat index `row·W + col` of its maximum in the input's
-  `H·W` plane (PyTorch's `return_indices`). Hint: `_im2col(x, geo, out_size, pad_value=-inf)` gives every
+  `H·W` plane (PyTorch's `return_indices`). Hint: `im2col(x, geo, pad_value=-inf)` gives every
   window as a column; `argmax` over the taps finds the maximum. **Ties go to the first maximum** in the window.
 - The pooled output is the input gathered at the switches (`_gather`, `GatherSwitches.forward`), and the
   gradient goes back to the switches only (`_scatter`, `GatherSwitches.backward`): one input position per
@@ -197,10 +249,11 @@ and weight gradient (`_conv_weight_grad`) are given.
 POOL = Assignment(
     name="pool",
     title="Assignment 2: transposed convolution, max pooling and unpooling with switches",
-    stubs={"ops/conv.py": ["_col2im", "_conv_input_grad", "ConvTranspose2d.forward", "ConvTranspose2d.backward"],
+    stubs={"ops/im2col.py": ["col2im"],
+           "ops/conv.py": ["_conv_input_grad", "ConvTranspose2d.forward", "ConvTranspose2d.backward"],
            "ops/pool.py": ["_switches", "_gather", "_scatter", "GatherSwitches.forward", "GatherSwitches.backward",
                            "ScatterSwitches.forward", "ScatterSwitches.backward"]},
-    reveal={"ops/conv.py": ["_col2im_end_to_end", "ConvMatrix.forward", "ConvMatrix.backward"]},
+    reveal={"ops/conv_matrix.py": ["ConvMatrix.forward", "ConvMatrix.backward"]},
     parts=(Part("transposed_forward", 25, "F.conv_transpose2d's output (stride, padding, output_padding, dilation)"),
            Part("transposed_backward", 20, "gradients of conv_transpose2d, and of conv2d's input"),
            Part("switches", 20, "max_pool2d values and switches, first maximum on ties"),

@@ -40,3 +40,14 @@ def write_png(path, array):
     else:
         raise TypeError(f"write_png: array must be float in [0, 1] or uint8, got dtype {a.dtype}")
     Image.fromarray(np.ascontiguousarray(data)).save(path, format="PNG")   # uint8 (H, W) -> L, (H, W, 3) -> RGB
+
+
+def voc_palette(n=256):
+    """PASCAL VOC's colours (n, 3) uint8: the bits of the class index spread over the high bits of R, G, B.
+    Class 0 is black and IGNORE_INDEX = 255 gets VOC's own cream (224, 224, 192)."""
+    index = np.arange(n)
+    palette = np.zeros((n, 3), dtype=np.int64)
+    for j in range(8):
+        for ch in range(3):
+            palette[:, ch] |= ((index >> (3 * j + ch)) & 1) << (7 - j)
+    return palette.astype(np.uint8)

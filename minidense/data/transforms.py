@@ -4,7 +4,8 @@ A transform is called ``transform(image, target, rng) -> (image, target)`` on on
 (C, H, W), target shaped by its ``kind``:
 
 - ``"labels"`` (H, W) class map: only moved, never interpolated;
-- ``"depth"`` (1, H, W); ``"heatmaps"`` (K, H, W); ``"image"`` (C, H, W): moved like the image;
+- ``"depth"`` (1, H, W); ``"heatmaps"`` (K, H, W); ``"image"`` (C, H, W): moved like the image; a
+  single-channel target may also be (H, W), as depth maps usually are stored;
 - ``"normals"`` (3, H, W): moved, and a horizontal flip negates the x component (channel 0),
   since a mirrored surface faces the other way;
 - ``"none"``: left as it is (a target that does not live on the pixel grid).
@@ -30,10 +31,11 @@ def _check_pair(fname, image, target, kind):
         raise ValueError(f"{fname}: image must be (C, H, W), got shape {np.shape(image)}")
     if kind == "none":
         return
-    want = 2 if kind == "labels" else 3
-    if np.ndim(target) != want or np.shape(target)[-2:] != np.shape(image)[-2:]:
-        raise ValueError(f"{fname}: a {kind!r} target must be {'(H, W)' if want == 2 else '(C, H, W)'} with the "
-                         f"image's H, W {np.shape(image)[-2:]}, got shape {np.shape(target)}")
+    want = (2,) if kind == "labels" else (3,) if kind == "normals" else (2, 3)   # (H, W): one channel
+    if np.ndim(target) not in want or np.shape(target)[-2:] != np.shape(image)[-2:]:
+        shapes = {(2,): "(H, W)", (3,): "(3, H, W)", (2, 3): "(C, H, W) or (H, W)"}[want]
+        raise ValueError(f"{fname}: a {kind!r} target must be {shapes} with the image's H, W "
+                         f"{np.shape(image)[-2:]}, got shape {np.shape(target)}")
     if kind == "normals" and np.shape(target)[0] != 3:
         raise ValueError(f"{fname}: a 'normals' target must have 3 channels, got shape {np.shape(target)}")
 

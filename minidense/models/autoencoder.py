@@ -47,6 +47,11 @@ class AutoEncoder(Module):
         self.decoder = Sequential(ConvTranspose2d(2 * b, b, 4, stride=2, padding=1), ReLU(),
                                   ConvTranspose2d(b, self.in_channels, 4, stride=2, padding=1))
 
+    @property
+    def size_multiple(self):
+        """Two stride-2 convolutions; the Linear layers fix the input to exactly size x size besides."""
+        return 4
+
     def extra_repr(self):
         return (f"in_channels={self.in_channels}, size={self.size}, latent_dim={self.latent_dim}, "
                 f"base_channels={self.base_channels}, sigmoid={self.sigmoid}")

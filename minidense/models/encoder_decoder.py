@@ -55,6 +55,11 @@ class EncoderDecoder(Module):
             self.decoders.append(double_conv(widths[i], widths[max(i - 1, 0)], batch_norm))
         self.head = Conv2d(widths[0], self.out_channels, 1)
 
+    @property
+    def size_multiple(self):
+        """Input height and width must be multiples of this: ``depth`` poolings by 2."""
+        return 2 ** self.depth
+
     def extra_repr(self):
         return (f"in_channels={self.in_channels}, out_channels={self.out_channels}, "
                 f"base_channels={self.base_channels}, depth={self.depth}, skips={self.skips}, "
@@ -62,7 +67,7 @@ class EncoderDecoder(Module):
 
     def forward(self, x):
         """x: (N, in_channels, H, W), H and W multiples of 2**depth -> (N, out_channels, H, W)."""
-        _common.images("EncoderDecoder", x, self.in_channels, 2 ** self.depth, f"{self.depth} poolings by 2")
+        _common.images("EncoderDecoder", x, self.in_channels, self.size_multiple, f"{self.depth} poolings by 2")
         switches = []
         for block in self.encoders:
             x, indices = self.pool(block(x))

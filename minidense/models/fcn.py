@@ -47,12 +47,17 @@ class FCN(Module):
         self.up4 = ConvTranspose2d(self.out_channels, self.out_channels, 8, stride=4, padding=2, bias=False,
                                    init="bilinear")
 
+    @property
+    def size_multiple(self):
+        """Input height and width must be multiples of this: 3 poolings by 2 (stride 8)."""
+        return 8
+
     def extra_repr(self):
         return f"in_channels={self.in_channels}, out_channels={self.out_channels}, base_channels={self.base_channels}"
 
     def forward(self, x):
         """x: (N, in_channels, H, W), H and W multiples of 8 -> (N, out_channels, H, W)."""
-        _common.images("FCN", x, self.in_channels, 8, "3 poolings by 2")
+        _common.images("FCN", x, self.in_channels, self.size_multiple, "3 poolings by 2")
         stride4 = self.stage2(self.stage1(x))
         coarse = self.classifier(self.stage3(stride4))          # (N, classes, H/8, W/8)
         fused = self.up2(coarse) + self.score_skip(stride4)      # (N, classes, H/4, W/4)

@@ -69,6 +69,11 @@ class UNet(Module):
             self.decoders.append(double_conv(2 * c, c, batch_norm))
         self.head = Conv2d(widths[0], self.out_channels, 1)
 
+    @property
+    def size_multiple(self):
+        """Input height and width must be multiples of this: ``depth - 1`` poolings by 2."""
+        return 2 ** (self.depth - 1)
+
     def extra_repr(self):
         return (f"in_channels={self.in_channels}, out_channels={self.out_channels}, "
                 f"base_channels={self.base_channels}, depth={self.depth}, up={self.up!r}, "
@@ -76,7 +81,7 @@ class UNet(Module):
 
     def forward(self, x):
         """x: (N, in_channels, H, W), H and W multiples of 2**(depth-1) -> (N, out_channels, H, W)."""
-        _common.images("UNet", x, self.in_channels, 2 ** (self.depth - 1), f"{self.depth - 1} poolings by 2")
+        _common.images("UNet", x, self.in_channels, self.size_multiple, f"{self.depth - 1} poolings by 2")
         copies = []
         for i, block in enumerate(self.downs):
             x = block(x)

@@ -50,7 +50,7 @@ class ReLU(Function):
 
 
 class LeakyReLU(Function):
-    def forward(self, x, negative_slope=0.01):
+    def forward(self, x, *, negative_slope):
         xp = get_array_module(x)
         # slope per element: 1 where x > 0, negative_slope elsewhere
         self.slope = xp.where(x > 0, x.dtype.type(1), x.dtype.type(negative_slope))
@@ -84,7 +84,7 @@ class Tanh(Function):
 class Clip(Function):
     """Gradient passes where min <= x <= max (as torch.clamp)."""
 
-    def forward(self, x, min=None, max=None):
+    def forward(self, x, *, min, max):
         xp = get_array_module(x)
         self.inside = xp.ones(x.shape, dtype=bool)
         if min is not None:

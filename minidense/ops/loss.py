@@ -50,7 +50,7 @@ def _reduce_backward(grad, reduction, count):
 class LogSoftmax(Function):
     """log softmax along ``axis``: x - max - log(sum(exp(x - max))), so exp never overflows."""
 
-    def forward(self, x, axis):
+    def forward(self, x, *, axis):
         xp = get_array_module(x)
         shifted = x - x.max(axis=axis, keepdims=True)
         self.out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
@@ -63,7 +63,7 @@ class LogSoftmax(Function):
 
 
 class Softmax(Function):
-    def forward(self, x, axis):
+    def forward(self, x, *, axis):
         xp = get_array_module(x)
         e = xp.exp(x - x.max(axis=axis, keepdims=True))
         self.out = e / e.sum(axis=axis, keepdims=True)
@@ -132,7 +132,7 @@ class CrossEntropy(_ClassLoss):
     exp(x - max) by (pixel weight / sum of exps) and subtracts it at the target class.
     """
 
-    def forward(self, x, target, weight=None, ignore_index=-100, reduction="mean"):
+    def forward(self, x, target, *, weight, ignore_index, reduction):
         xp = get_array_module(x)
         x = xp.ascontiguousarray(x)   # so that the buffers below are C-ordered for the flat scatter
         self._weights(x, target, weight, ignore_index)
@@ -154,7 +154,7 @@ class CrossEntropy(_ClassLoss):
 class NLLLoss(_ClassLoss):
     """x: (N, C, ...) log-probabilities, target: (N, ...) -> -x[target] weighted and reduced."""
 
-    def forward(self, x, target, weight=None, ignore_index=-100, reduction="mean"):
+    def forward(self, x, target, *, weight, ignore_index, reduction):
         self._weights(x, target, weight, ignore_index)
         self.shape, self.reduction = x.shape, reduction
         return _reduce(-x.reshape(-1)[self.index] * self.w, reduction, self.count)
@@ -206,7 +206,7 @@ class _PointwiseLoss(Function):
     slope 0: it adds nothing and its gradient is exactly zero, even if its target is NaN.
     """
 
-    def forward(self, pred, target, mask=None, reduction="mean", beta=1.0):
+    def forward(self, pred, target, *, mask, reduction, beta=1.0):
         xp = get_array_module(pred)
         d = pred - target
         if mask is not None:
@@ -296,7 +296,7 @@ class ScaleInvariantLogLoss(Function):
     a valid pixel. Depths are floored at ``eps`` before the log; below the floor the slope is 0.
     """
 
-    def forward(self, pred, target, mask=None, lam=0.5, eps=LOG_DEPTH_FLOOR):
+    def forward(self, pred, target, *, mask, lam, eps):
         xp = get_array_module(pred)
         valid = xp.ones(pred.shape, dtype=bool) if mask is None else xp.broadcast_to(mask, pred.shape)
         self.p, self.t = xp.maximum(pred, eps), xp.maximum(target, eps)
@@ -351,7 +351,7 @@ def scale_invariant_log_loss(pred, target, mask=None, lam=0.5, *, eps=LOG_DEPTH_
 class MaskedReduce(Function):
     """A per-pixel loss (N, ...) reduced over the pixels where mask (same shape) is True."""
 
-    def forward(self, loss, mask=None, reduction="mean"):
+    def forward(self, loss, *, mask, reduction):
         xp = get_array_module(loss)
         if mask is not None:
             loss = xp.where(mask, loss, loss.dtype.type(0))
@@ -402,7 +402,7 @@ class BCEWithLogits(Function):
     with log(1 + exp(-x)) = max(-x, 0) + log1p(exp(-|x|)), finite for any x.
     """
 
-    def forward(self, x, t, weight=None, pos_weight=None, reduction="mean"):
+    def forward(self, x, t, *, weight, pos_weight, reduction):
         xp = get_array_module(x)
         softplus_neg = xp.maximum(-x, 0) + xp.log1p(xp.exp(-abs(x)))
         self.scale = 1 + (pos_weight - 1) * t if pos_weight is not None else 1

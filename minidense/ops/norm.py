@@ -16,7 +16,7 @@ __all__ = ["normalize", "batch_norm", "dropout"]
 class Normalize(Function):
     """x / max(||x||, eps) along ``axis`` (PyTorch's F.normalize with p=2)."""
 
-    def forward(self, x, axis=1, eps=1e-12):
+    def forward(self, x, *, axis, eps):
         xp = _xp(x)
         norm = xp.sqrt((x * x).sum(axis=axis, keepdims=True))
         self.active = norm > eps           # where the floor eps is not in use, the norm depends on x
@@ -56,8 +56,7 @@ class BatchNorm(Function):
     the running statistics are updated in place. Evaluation: the running statistics.
     """
 
-    def forward(self, x, weight, bias, running_mean=None, running_var=None, training=False, momentum=0.1,
-                eps=1e-5):
+    def forward(self, x, weight, bias, *, running_mean, running_var, training, momentum, eps):
         xp = _xp(x)
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, -1) + (1,) * (x.ndim - 2)            # a per-channel vector, broadcast against x
@@ -126,7 +125,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
 class Dropout(Function):
     """Zero each element with probability p and scale the rest by 1 / (1 - p) (the mean is kept)."""
 
-    def forward(self, x, p=0.5):
+    def forward(self, x, *, p):
         xp = _xp(x)
         keep = rng(device_of(x)).random(x.shape, dtype=xp.float32) >= p
         self.scale = xp.where(keep, x.dtype.type(1 / (1 - p)), x.dtype.type(0))

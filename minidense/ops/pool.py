@@ -1,4 +1,4 @@
-"""Pooling, unpooling and upsampling: the decoder's half of the lecture.
+"""Pooling and unpooling: the decoder's half of the lecture (upsampling is in ops/resample.py).
 
 Max pooling is two steps. First find the switches: for each window, the flat index of its
 maximum within the (H·W) plane of the input (PyTorch's ``return_indices``), by an argmax over
@@ -13,19 +13,13 @@ The lecture's three unpoolings are one call each:
     F.bed_of_nails(x, 2)                              value in the top-left corner, zeros elsewhere
     F.interpolate(x, scale_factor=2, mode="nearest")  value copied into the whole 2×2 block
     F.max_unpool2d(y, switches, 2)                    value back where max pooling found it
-
-interpolate is separable: out = A_h · x · A_wᵀ per image and channel, with A the 1-D interpolation
-matrix along each axis (PyTorch's definitions), and its backward is the transpose, A_hᵀ · g · A_w.
 """
-import numbers
-
 from .. import _checks
 from ..backend import get_array_module, scatter_add
 from ..tensor import Function, Tensor
-from .conv import Geometry, _col2im, _im2col, _out_size
+from . import im2col as columns
 
-__all__ = ["max_pool2d", "max_unpool2d", "avg_pool2d", "interpolate", "upsample_nearest", "upsample_bilinear",
-           "bed_of_nails"]
+__all__ = ["max_pool2d", "max_unpool2d", "avg_pool2d"]
 
 
 # ------------------------------------------------------------------ switches
@@ -35,11 +29,11 @@ def _switches(x, geo):
     xp = get_array_module(x)
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geo
-    ho, wo = _out_size((h, w), geo)
+    ho, wo = columns.output_size((h, w), geo)
     # padding with -inf never wins the max, so the switch always lies in the unpadded input
-    cols = _im2col(x, geo, (ho, wo), pad_value=-xp.inf).reshape(c, kh * kw, n, ho, wo)
-    # cols.argmax(axis=1), one pass per tap: NumPy's argmax along a middle axis first copies the array to
-    # put that axis last, then scans rows of only kH·kW values (it was a third of max-pool+unpool's time)
+    cols = columns.im2col(x, geo, pad_value=-xp.inf).reshape(c, kh * kw, n, ho, wo)
+    # cols.argmax(axis=1), one pass per tap: an argmax along a middle axis copies the array to put that
+    # axis last and then scans rows of only kH·kW values (see bench/README.md)
     best = cols[:, 0].copy()                          # (C, N, H_out, W_out): the running maximum
     tap = xp.zeros(best.shape, dtype=xp.int32)        # and the tap where it was found
     for t in range(1, kh * kw):
@@ -58,8 +52,7 @@ def _switches(x, geo):
 def _flat_index(indices, plane_size):
     """Switches (N, C, h, w), each a flat index in its H·W plane -> flat indices into the whole (N, C, H, W) array.
 
-    One gather or scatter over the flat array then serves every plane at once (take_along_axis over
-    (N·C, H·W) rows built an index per axis and took twice as long).
+    One gather or scatter over the flat array then serves every plane at once.
     """
     xp = get_array_module(indices)
     n, c = indices.shape[:2]
@@ -85,7 +78,7 @@ def _scatter(values, flat, shape, accumulate):
 class GatherSwitches(Function):
     """x: (N, C, H, W), indices: (N, C, h, w) -> x at the switches; backward sends each gradient to its switch."""
 
-    def forward(self, x, indices=None, overlapping=True):
+    def forward(self, x, *, indices, overlapping):
         self.flat, self.shape, self.overlapping = _flat_index(indices, x.shape[2:]), x.shape, overlapping
         return _gather(x, self.flat)
 
@@ -97,7 +90,7 @@ class GatherSwitches(Function):
 class ScatterSwitches(Function):
     """x: (N, C, h, w), indices like x -> (N, C, *plane_size), each value at its switch, zeros elsewhere."""
 
-    def forward(self, x, indices=None, plane_size=None):
+    def forward(self, x, *, indices, plane_size):
         self.flat = _flat_index(indices, plane_size)
         return _scatter(x, self.flat, x.shape[:2] + tuple(plane_size), accumulate=False)
 
@@ -112,11 +105,12 @@ def _pool_geometry(fname, x, kernel_size, stride, padding, dilation=1):
     if 0 in a.shape:
         raise ValueError(f"{fname}: input must have no empty dimension, got shape {tuple(a.shape)}")
     kernel = _checks.int_tuple(fname, "kernel_size", kernel_size, 2, minimum=1)
-    geo = Geometry(kernel, _checks.int_tuple(fname, "stride", kernel if stride is None else stride, 2, minimum=1),
-                   _checks.int_tuple(fname, "padding", padding, 2, minimum=0),
-                   _checks.int_tuple(fname, "dilation", dilation, 2, minimum=1))
+    geo = columns.Geometry(kernel, _checks.int_tuple(fname, "stride", kernel if stride is None else stride, 2,
+                                                     minimum=1),
+                           _checks.int_tuple(fname, "padding", padding, 2, minimum=0),
+                           _checks.int_tuple(fname, "dilation", dilation, 2, minimum=1))
     _checks.pool_padding(fname, geo.padding, kernel)
-    _checks.conv_output_size(fname, a.shape[2:], *geo)
+    _checks.kernel_fits(fname, a.shape[2:], geo)
     return a, geo
 
 
@@ -153,7 +147,8 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     kernel = _checks.int_tuple(fname, "kernel_size", kernel_size, 2, minimum=1)
     stride = _checks.int_tuple(fname, "stride", kernel if stride is None else stride, 2, minimum=1)
     padding = _checks.int_tuple(fname, "padding", padding, 2, minimum=0)
-    default = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(a.shape[2:], stride, padding, kernel))
+    # pooling's windows run backwards: the transposed window geometry's output size
+    default = columns.transposed_output_size(a.shape[2:], columns.Geometry(kernel, stride, padding, (1, 1)))
     size = default if output_size is None else _unpool_size(fname, output_size, default, stride)
     if min(size) < 1:
         raise ValueError(f"{fname}: the output size {size} is empty; padding {padding} is too large")
@@ -178,13 +173,13 @@ def _unpool_size(fname, output_size, default, stride):
 class AvgPool2d(Function):
     """x: (N, C, H, W) -> the mean of each window, (N, C, H_out, W_out); backward spreads g/count over it."""
 
-    def forward(self, x, geo=None, count_include_pad=True):
+    def forward(self, x, *, geo, count_include_pad):
         xp = get_array_module(x)
         n, c = x.shape[:2]
-        self.geo, self.shape, self.out_size = geo, x.shape, _out_size(x.shape[2:], geo)
+        self.geo, self.shape, self.out_size = geo, x.shape, columns.output_size(x.shape[2:], geo)
         taps = geo.kernel_size[0] * geo.kernel_size[1]
         self.divisor = taps if count_include_pad else _window_counts(xp, x.shape[2:], geo, self.out_size, x.dtype)
-        cols = _im2col(x, geo, self.out_size).reshape(c, taps, n, *self.out_size)
+        cols = columns.im2col(x, geo).reshape(c, taps, n, *self.out_size)
         return (cols.sum(axis=1) / self.divisor).transpose(1, 0, 2, 3)
 
     def backward(self, grad):
@@ -192,7 +187,7 @@ class AvgPool2d(Function):
         c, taps = self.shape[1], self.geo.kernel_size[0] * self.geo.kernel_size[1]
         share = grad.transpose(1, 0, 2, 3) / self.divisor          # (C, N, H_out, W_out)
         cols = xp.broadcast_to(share[:, None], (c, taps) + share.shape[1:]).reshape(c * taps, -1)
-        return _col2im(cols, self.geo, self.shape, self.out_size)
+        return columns.col2im(cols, self.geo, self.shape)
 
 
 def _window_counts(xp, size, geo, out_size, dtype):
@@ -214,120 +209,3 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, *, count_include_pad=
     if not isinstance(count_include_pad, bool):
         raise TypeError(f"avg_pool2d: count_include_pad must be True or False, got {count_include_pad!r}")
     return AvgPool2d.apply(input, geo=geo, count_include_pad=count_include_pad)
-
-
-# ------------------------------------------------------------------ upsampling
-
-def _interp_matrix(xp, n_in, n_out, mode, align_corners, scale_factor, dtype):
-    """(n_out, n_in): row o holds the weights that output o takes from the inputs (PyTorch's definitions).
-
-    scale_factor: the user's factor when one was given (PyTorch then maps with 1/scale_factor), else None.
-    """
-    rows = xp.arange(n_out)
-    matrix = xp.zeros((n_out, n_in), dtype=dtype)
-    if mode == "nearest":
-        # src = floor(dst · scale), computed in float32 as PyTorch does
-        scale = xp.float32(1.0 / scale_factor if scale_factor else n_in / n_out)
-        src = xp.floor(rows.astype(xp.float32) * scale).astype(xp.int64)
-        matrix[rows, xp.minimum(src, n_in - 1)] = 1
-        return matrix
-    if align_corners:   # the corner pixels' centres line up: src = dst · (in − 1) / (out − 1)
-        src = rows * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
-    else:               # pixel centres line up: src = (dst + ½) · scale − ½, clamped at 0
-        scale = 1.0 / scale_factor if scale_factor else n_in / n_out
-        src = xp.maximum((rows + 0.5) * scale - 0.5, 0.0)
-    src = src.astype(dtype)
-    left = xp.minimum(xp.floor(src).astype(xp.int64), n_in - 1)
-    right = xp.minimum(left + 1, n_in - 1)
-    weight = src - left
-    matrix[rows, left] = 1 - weight
-    matrix[rows, right] += weight   # at the last input left == right: the weights still sum to 1
-    return matrix
-
-
-class Interpolate(Function):
-    """x: (N, C, H, W) -> A_h · x · A_wᵀ: (N, C, H_out, W_out); backward is the transpose, A_hᵀ · g · A_w."""
-
-    def forward(self, x, size=None, mode="nearest", align_corners=False, scale_factor=(None, None)):
-        xp = get_array_module(x)
-        self.a_h, self.a_w = (_interp_matrix(xp, n, m, mode, align_corners, f, x.dtype)
-                              for n, m, f in zip(x.shape[2:], size, scale_factor))
-        return self.a_h @ x @ self.a_w.T
-
-    def backward(self, grad):
-        return self.a_h.T @ grad @ self.a_w
-
-
-def _scale_pair(fname, scale_factor):
-    vals = tuple(scale_factor) if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * 2
-    if len(vals) != 2 or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in vals):
-        raise TypeError(f"{fname}: scale_factor must be a number or a pair of numbers, got {scale_factor!r}")
-    if not all(v > 0 for v in vals):
-        raise ValueError(f"{fname}: scale_factor must be positive, got {scale_factor!r}")
-    return tuple(float(v) for v in vals)
-
-
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None):
-    """Resize input (N, C, H, W) to ``size`` (H_out, W_out), or by ``scale_factor``, as PyTorch does.
-
-    mode "nearest": src = floor(dst · scale); "bilinear": align_corners=False (the default) lines up
-    pixel centres, True lines up the corner pixels. scale is in/out, or 1/scale_factor when a
-    scale_factor is given (unless recompute_scale_factor=True); the output size is floor(in · scale_factor).
-    """
-    fname = "interpolate"
-    a = _checks.tensor_arg(fname, "input", input, ndim=4, floating=True)
-    if 0 in a.shape:
-        raise ValueError(f"{fname}: input must have no empty dimension, got shape {tuple(a.shape)}")
-    if mode not in ("nearest", "bilinear"):
-        raise ValueError(f"{fname}: mode must be 'nearest' or 'bilinear', got {mode!r}")
-    if align_corners is not None and mode == "nearest":
-        raise ValueError(f"{fname}: align_corners can only be set with mode='bilinear', got mode={mode!r}")
-    if (size is None) == (scale_factor is None):
-        raise ValueError(f"{fname}: give exactly one of size and scale_factor, got size={size!r} and "
-                         f"scale_factor={scale_factor!r}")
-    factors = (None, None)
-    if size is not None:
-        size = _checks.int_tuple(fname, "size", size, 2, minimum=1)
-    else:
-        factors = _scale_pair(fname, scale_factor)
-        size = tuple(int(n * f // 1) for n, f in zip(a.shape[2:], factors))
-        if min(size) < 1:
-            raise ValueError(f"{fname}: scale_factor {scale_factor!r} makes an empty output {size} "
-                             f"from input size {tuple(a.shape[2:])}")
-        if recompute_scale_factor:
-            factors = (None, None)
-    return Interpolate.apply(input, size=size, mode=mode, align_corners=bool(align_corners), scale_factor=factors)
-
-
-def upsample_nearest(input, size=None, scale_factor=None):
-    """PyTorch's upsample_nearest: interpolate with mode='nearest'."""
-    return interpolate(input, size=size, scale_factor=scale_factor, mode="nearest")
-
-
-def upsample_bilinear(input, size=None, scale_factor=None):
-    """PyTorch's upsample_bilinear: interpolate with mode='bilinear' and align_corners=True."""
-    return interpolate(input, size=size, scale_factor=scale_factor, mode="bilinear", align_corners=True)
-
-
-class BedOfNails(Function):
-    """x: (N, C, H, W) -> (N, C, H·sH, W·sW): each value in the top-left corner of its block, zeros elsewhere."""
-
-    def forward(self, x, scale=None):
-        xp = get_array_module(x)
-        (n, c, h, w), (sh, sw) = x.shape, scale
-        self.scale = scale
-        out = xp.zeros((n, c, h * sh, w * sw), dtype=x.dtype)
-        out[:, :, ::sh, ::sw] = x
-        return out
-
-    def backward(self, grad):
-        sh, sw = self.scale
-        return grad[:, :, ::sh, ::sw]
-
-
-def bed_of_nails(input, scale_factor=2):
-    """The lecture's "bed of nails" unpooling: input (N, C, H, W) -> (N, C, H·s, W·s), zeros but the corners."""
-    _checks.tensor_arg("bed_of_nails", "input", input, ndim=4, floating=True)
-    scale = _checks.int_tuple("bed_of_nails", "scale_factor", scale_factor, 2, minimum=1)
-    return BedOfNails.apply(input, scale=scale)

@@ -19,7 +19,7 @@ def _expand(grad, shape, axes, keepdims):
 
 
 class Sum(Function):
-    def forward(self, x, axis=None, keepdims=False):
+    def forward(self, x, *, axis, keepdims):
         self.shape, self.axes, self.keepdims = x.shape, _normalize_axes(axis, x.ndim), keepdims
         return x.sum(axis=axis, keepdims=keepdims)
 
@@ -29,7 +29,7 @@ class Sum(Function):
 
 
 class Mean(Function):
-    def forward(self, x, axis=None, keepdims=False):
+    def forward(self, x, *, axis, keepdims):
         self.shape, self.axes, self.keepdims = x.shape, _normalize_axes(axis, x.ndim), keepdims
         self.count = 1
         for a in self.axes:
@@ -45,7 +45,7 @@ class Max(Function):
     """Maximum; tied maxima share the gradient equally (so the gradient is the subgradient's mean)."""
     reduce = "max"
 
-    def forward(self, x, axis=None, keepdims=False):
+    def forward(self, x, *, axis, keepdims):
         self.axes, self.keepdims = _normalize_axes(axis, x.ndim), keepdims
         out = getattr(x, self.reduce)(axis=axis, keepdims=True)
         self.hit = x == out

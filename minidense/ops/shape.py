@@ -7,7 +7,7 @@ from ..tensor import Function, Tensor
 
 
 class Reshape(Function):
-    def forward(self, x, shape):
+    def forward(self, x, *, shape):
         self.shape = x.shape
         return x.reshape(shape)
 
@@ -18,7 +18,7 @@ class Reshape(Function):
 class Permute(Function):
     """Reorder all axes: out.shape[i] == x.shape[axes[i]]."""
 
-    def forward(self, x, axes):
+    def forward(self, x, *, axes):
         self.axes = axes
         return x.transpose(axes)
 
@@ -32,7 +32,7 @@ class Permute(Function):
 class GetItem(Function):
     """x[index]: basic slicing, or integer / boolean arrays (whose repeats add up in backward)."""
 
-    def forward(self, x, index):
+    def forward(self, x, *, index):
         self.shape, self.dtype, self.index = x.shape, x.dtype, index
         return x[index]
 
@@ -52,7 +52,7 @@ def _has_int_array(index):
 
 
 class Concat(Function):
-    def forward(self, *arrays, axis=0):
+    def forward(self, *arrays, axis):
         self.axis = axis
         self.bounds = []
         start = 0
@@ -71,7 +71,7 @@ class Concat(Function):
 
 
 class Stack(Function):
-    def forward(self, *arrays, axis=0):
+    def forward(self, *arrays, axis):
         self.axis = axis
         return get_array_module(*arrays).stack(arrays, axis=axis)
 
@@ -83,7 +83,7 @@ class Stack(Function):
 class Pad(Function):
     """Constant padding with NumPy's pad_width: ((before, after), ...) per axis."""
 
-    def forward(self, x, pad_width, value=0.0):
+    def forward(self, x, *, pad_width, value):
         self.crop = tuple(slice(b, b + n) for (b, _), n in zip(pad_width, x.shape))
         return get_array_module(x).pad(x, pad_width, mode="constant", constant_values=value)
 

@@ -1,0 +1,61 @@
+"""Alternating rounds of one case, old tree against new tree: does a change cost speed?
+
+    git worktree add /tmp/old <commit before the change>
+    .venv/bin/python bench/ab.py /tmp/old . --rounds 7          # U-Net step by default
+
+Each round runs each tree in a fresh process (the tree first on PYTHONPATH, one BLAS thread), the order
+alternating from round to round, and times ``--repeat`` calls after 3 warm-up calls. It prints each
+round's medians and the median of the new/old ratios with their spread: this machine's timings drift by
+2x over minutes, so only ratios from neighbouring runs compare.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+CHILD = r'''
+import json, statistics, sys, time
+sys.path.insert(0, "bench")
+from cases_minidense import build
+from common import CASES
+call, _, _ = build(CASES[sys.argv[1]], "cpu", seed=0)
+for _ in range(3):
+    call()
+times = []
+for _ in range(int(sys.argv[2])):
+    t = time.perf_counter(); call(); times.append(time.perf_counter() - t)
+print(json.dumps(statistics.median(times)))
+'''
+
+
+def run(tree, case, repeat):
+    env = {**os.environ, "PYTHONPATH": tree, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", CHILD, case, str(repeat)], cwd=tree, env=env,
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("old")
+    ap.add_argument("new")
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--case", default="unet_step_64")
+    a = ap.parse_args()
+    ratios = []
+    for r in range(a.rounds):
+        order = [("old", a.old), ("new", a.new)] if r % 2 == 0 else [("new", a.new), ("old", a.old)]
+        got = {name: run(tree, a.case, a.repeat) for name, tree in order}
+        ratios.append(got["new"] / got["old"])
+        print(f"round {r + 1}: old {1e3 * got['old']:.1f} ms, new {1e3 * got['new']:.1f} ms, "
+              f"new/old {ratios[-1]:.3f}", flush=True)
+    q = statistics.quantiles(ratios, n=4)
+    print(f"median new/old {statistics.median(ratios):.3f} (min {min(ratios):.3f}, quartiles {q[0]:.3f}-{q[2]:.3f}, "
+          f"max {max(ratios):.3f}) over {a.rounds} rounds of {a.case}")
+
+
+if __name__ == "__main__":
+    main()

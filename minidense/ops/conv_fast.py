@@ -1,0 +1,199 @@
+"""Convolution's fast paths: the same three kernels as the reference ones in conv.py, the same results.
+
+conv.py picks these kernels at its one dispatch point when the fast paths are on (ops/fastpaths.py:
+``md.fast_paths``, ``MINIDENSE_FAST``). Three tricks, none of which changes the column layout:
+
+1. **Rows laid end to end.** At stride 1 with an output as wide as its input ('same' padding along W,
+   as in a U-Net's 3×3 convs), each kernel tap reads ONE contiguous run of the image's rows laid end to
+   end, so im2col copies one run per image and channel instead of one short run per row. The run wraps
+   around the ends of rows; the values it takes from the neighbouring row are exactly those that fall
+   into the W padding, so they are overwritten with the padding value.
+2. **Column blocks.** A big batch's column matrix is built a piece at a time, each under the column
+   block budget: groups of whole images, or bands of one image's output rows when a single image's
+   columns are larger. Small buffers are reused from the heap and stay in the cache; a huge one comes
+   fresh from the kernel on every call (see bench/README.md for the measurements).
+3. **Columns kept.** When the whole batch is one block, the forward's columns are kept for the weight
+   gradient instead of being built again.
+Tests (tests/test_conv_fast.py) check every path against the reference on hypothesis geometries.
+"""
+from ..backend import get_array_module
+from . import fastpaths
+from . import im2col as columns
+
+__all__ = ["Kernels", "rows_end_to_end", "im2col", "col2im", "blocks"]
+
+
+# ------------------------------------------------------------------ rows laid end to end
+
+def rows_end_to_end(geo, w, wo):
+    """True when every tap of this geometry is a shift of the image's rows laid end to end."""
+    return tuple(geo.stride) == (1, 1) and wo == w
+
+
+def _wrapped_columns(j, geo, wo):
+    """The output columns where tap column j reads the W padding (a slice): they wrap into the next row."""
+    shift = j * geo.dilation[1] - geo.padding[1]      # tap j reads input column w_out + shift
+    return slice(0, -shift) if shift < 0 else slice(max(0, wo - shift), wo) if shift > 0 else None
+
+
+def im2col(x, geo, pad_value=0):
+    """columns.im2col(x, geo, pad_value), by rows laid end to end where the geometry allows."""
+    n, c, h, w = x.shape
+    ho, wo = columns.output_size((h, w), geo)
+    if not rows_end_to_end(geo, w, wo):
+        return columns.im2col(x, geo, pad_value)
+    xp = get_array_module(x)
+    (kh, kw), _, (ph, pw), (dh, dw) = geo
+    # (C, N, pW + padded rows end to end + pW): the image starts after pW values and pH rows of padding
+    start, stop = pw + ph * w, pw + (ph + h) * w
+    flat = xp.empty((c, n, stop + ph * w + pw), dtype=x.dtype)
+    flat[:, :, :start] = pad_value
+    flat[:, :, stop:] = pad_value
+    flat[:, :, start:stop].reshape(c, n, h, w)[...] = x.transpose(1, 0, 2, 3)
+    cols = xp.empty((c, kh, kw, n, ho * wo), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, i, j] = flat[:, :, i * dh * w + j * dw:i * dh * w + j * dw + ho * wo]
+    cols = cols.reshape(c, kh, kw, n, ho, wo)
+    for j in range(kw):
+        wrapped = _wrapped_columns(j, geo, wo)
+        if wrapped is not None:
+            cols[:, :, j, :, :, wrapped] = pad_value
+    return cols.reshape(c * kh * kw, n * ho * wo)
+
+
+def col2im(cols, geo, x_shape, overwrite_cols=False):
+    """columns.col2im(cols, geo, x_shape), by rows laid end to end where the geometry allows.
+
+    overwrite_cols: the columns are scratch that may be changed (the padding's share is zeroed in place
+    instead of in a copy).
+    """
+    n, c, h, w = x_shape
+    ho, wo = columns.output_size((h, w), geo)
+    if not rows_end_to_end(geo, w, wo):
+        return columns.col2im(cols, geo, x_shape)
+    xp = get_array_module(cols)
+    (kh, kw), _, (ph, pw), (dh, dw) = geo
+    cols = cols.reshape(c, kh, kw, n, ho, wo)
+    flat = xp.zeros((c, n, pw + (h + 2 * ph) * w + pw), dtype=cols.dtype)
+    for j in range(kw):
+        taps = cols[:, :, j]
+        wrapped = _wrapped_columns(j, geo, wo)
+        if wrapped is not None:
+            taps = taps if overwrite_cols else taps.copy()
+            taps[..., wrapped] = 0
+        for i in range(kh):
+            flat[:, :, i * dh * w + j * dw:i * dh * w + j * dw + ho * wo] += taps[:, i].reshape(c, n, ho * wo)
+    return flat[:, :, pw + ph * w:pw + (ph + h) * w].reshape(c, n, h, w).transpose(1, 0, 2, 3)
+
+
+# ------------------------------------------------------------------ column blocks and bands
+
+def blocks(n, rows, out_size, itemsize):
+    """Pieces of the column matrix to build one at a time, each under the column block budget (one when all fit).
+
+    rows: the column matrix's row count (C·kH·kW). Each piece is (images, out_rows), two slices: groups
+    of whole images, or bands of one image's output rows when one image's columns are larger.
+    """
+    ho, wo = out_size
+    rows_per_block = max(1, fastpaths.column_block_bytes() // max(1, rows * wo * itemsize))
+    if rows_per_block >= ho:
+        step = rows_per_block // ho
+        return [(slice(i, min(i + step, n)), slice(0, ho)) for i in range(0, n, step)]
+    return [(slice(i, i + 1), slice(r, min(r + rows_per_block, ho)))
+            for i in range(n) for r in range(0, ho, rows_per_block)]
+
+
+def _band(geo, out_rows, wo):
+    """A band of output rows: its input rows (a slice of the input padded along H only), its geometry
+    (W padding only) and its output size."""
+    (kh, _), (sh, _), (_, pw), (dh, _) = geo
+    in_rows = slice(out_rows.start * sh, (out_rows.stop - 1) * sh + dh * (kh - 1) + 1)
+    return in_rows, geo._replace(padding=(0, pw)), (out_rows.stop - out_rows.start, wo)
+
+
+def _column_blocks(x, geo, out_size, pieces):
+    """im2col(x) a piece at a time: yields (images, out_rows, cols) for each of the pieces of blocks().
+
+    A banded image is padded along H once, just before its first band is built (while it is in the cache).
+    """
+    padded_images, ho = None, out_size[0]
+    for images, out_rows in pieces:
+        if out_rows == slice(0, ho):
+            yield images, out_rows, im2col(x[images], geo)
+            continue
+        if images != padded_images:
+            padded_images, x_padded = images, columns.pad(x[images], (geo.padding[0], 0))
+        in_rows, band_geo, _ = _band(geo, out_rows, out_size[1])
+        yield images, out_rows, im2col(x_padded[:, :, in_rows], band_geo)
+
+
+# ------------------------------------------------------------------ the three kernels
+
+class Kernels:
+    """forward, input_grad and weight_grad with the contracts of conv.py's reference kernels.
+
+    One object serves one op: keep_columns=True keeps the forward's columns (when it built them in one
+    block) for weight_grad of the same array.
+    """
+
+    def __init__(self, keep_columns=False):
+        self.keep_columns, self.kept = keep_columns, None
+
+    def forward(self, x, w, geo):
+        """W · im2col(x): x (N, C_in, H, W), w (C_out, C_in, kH, kW) -> (N, C_out, H_out, W_out)."""
+        xp = get_array_module(x, w)
+        (c_out, n), out_size = (w.shape[0], x.shape[0]), columns.output_size(x.shape[2:], geo)
+        w_mat = w.reshape(c_out, -1)
+        pieces = blocks(n, w_mat.shape[1], out_size, x.itemsize)
+        if len(pieces) == 1:
+            cols = im2col(x, geo)
+            self.kept = (x, cols) if self.keep_columns else None
+            return (w_mat @ cols).reshape(c_out, n, *out_size).transpose(1, 0, 2, 3)
+        out = xp.empty((c_out, n) + tuple(out_size), dtype=x.dtype)
+        for images, out_rows, cols in _column_blocks(x, geo, out_size, pieces):
+            out[:, images, out_rows] = (w_mat @ cols).reshape(c_out, images.stop - images.start, -1, out_size[1])
+            del cols   # before the next block's columns are built, so that they reuse this (cached) buffer
+        return out.transpose(1, 0, 2, 3)
+
+    def input_grad(self, g, w, geo, x_shape):
+        """col2im(Wᵀ · g): g (N, C_out, H_out, W_out), w (C_out, C_in, kH, kW) -> x_shape (N, C_in, H, W)."""
+        xp = get_array_module(g, w)
+        c_out, n, out_size = w.shape[0], g.shape[0], g.shape[2:]
+        w_mat = w.reshape(c_out, -1)
+        g_by_channel = g.transpose(1, 0, 2, 3)   # (C_out, N, H_out, W_out): columns in (n, h_out, w_out) order
+        pieces = blocks(n, w_mat.shape[1], out_size, g.itemsize)
+        if len(pieces) == 1:
+            return col2im(w_mat.T @ g_by_channel.reshape(c_out, -1), geo, x_shape, overwrite_cols=True)
+        (ph, _), (c_in, h, w_in), ho = geo.padding, x_shape[1:], out_size[0]
+        if pieces[0][1] == slice(0, ho):   # groups of whole images
+            out = xp.empty((c_in, n, h, w_in), dtype=g.dtype).transpose(1, 0, 2, 3)   # (C_in, N) memory order
+            for images, _ in pieces:
+                cols = w_mat.T @ g_by_channel[:, images].reshape(c_out, -1)
+                out[images] = col2im(cols, geo, (images.stop - images.start, c_in, h, w_in), overwrite_cols=True)
+            return out
+        # bands of one image's output rows: neighbouring bands share input rows, so they add up in the
+        # input's gradient padded along H
+        out = xp.zeros((c_in, n, h + 2 * ph, w_in), dtype=g.dtype).transpose(1, 0, 2, 3)
+        for images, out_rows in pieces:
+            cols = w_mat.T @ g_by_channel[:, images, out_rows].reshape(c_out, -1)
+            in_rows, band_geo, _ = _band(geo, out_rows, out_size[1])
+            out[images, :, in_rows] += col2im(cols, band_geo, (1, c_in, in_rows.stop - in_rows.start, w_in),
+                                              overwrite_cols=True)
+        return out[:, :, ph:ph + h]
+
+    def weight_grad(self, g, x, geo):
+        """g · im2col(x)ᵀ: g (N, C_out, H_out, W_out), x (N, C_in, H, W) -> (C_out, C_in, kH, kW)."""
+        c_out, out_size = g.shape[1], g.shape[2:]
+        w_shape = (c_out, x.shape[1]) + tuple(geo.kernel_size)
+        g_by_channel = g.transpose(1, 0, 2, 3)
+        # computed as (cols · gᵀ)ᵀ: the same product, but BLAS runs it several times faster with the
+        # long N·H_out·W_out axis as the inner dimension of two row-major operands
+        if self.kept is not None and self.kept[0] is x:
+            return (self.kept[1] @ g_by_channel.reshape(c_out, -1).T).T.reshape(w_shape)
+        grad = 0
+        pieces = blocks(x.shape[0], x.shape[1] * geo.kernel_size[0] * geo.kernel_size[1], out_size, x.itemsize)
+        for images, out_rows, cols in _column_blocks(x, geo, out_size, pieces):
+            grad = grad + cols @ g_by_channel[:, images, out_rows].reshape(c_out, -1).T
+            del cols   # as in forward
+        return grad.T.reshape(w_shape)

@@ -1,0 +1,52 @@
+"""The switch for the fast paths (ops/conv_fast.py): on by default, off for teaching and debugging.
+
+    md.fast_paths(False)              # from now on, every op runs its reference form
+    with md.fast_paths(False): ...    # only inside the block
+    MINIDENSE_FAST=0 python ...       # the default for a whole process
+
+Like ``torch.set_grad_enabled``, ``fast_paths`` takes effect when called and, used as a context
+manager, puts the previous setting back on exit. ``column_block_bytes`` sets how large a piece of a
+convolution's column matrix the fast path builds at a time (tests set it small to reach the blocked
+and banded code on small inputs).
+"""
+import os
+
+__all__ = ["fast_paths", "enabled", "column_block_bytes"]
+
+# The assignment kits ship with this set to False (and without the fast paths' code).
+ON_BY_DEFAULT = True
+DEFAULT_COLUMN_BLOCK_BYTES = 8 * 2**20
+
+_state = {"enabled": ON_BY_DEFAULT and os.environ.get("MINIDENSE_FAST", "1") != "0",
+          "column_block_bytes": DEFAULT_COLUMN_BLOCK_BYTES}
+
+
+def enabled():
+    """Whether ops take their fast paths (else their reference forms)."""
+    return _state["enabled"]
+
+
+def column_block_bytes():
+    """The largest piece of a column matrix the fast convolution builds at a time, in bytes."""
+    return _state["column_block_bytes"]
+
+
+class fast_paths:
+    """Turn the fast paths on or off (and optionally set the column block budget); a context manager too."""
+
+    def __init__(self, enabled=True, *, column_block_bytes=None):
+        if not isinstance(enabled, bool):
+            raise TypeError(f"fast_paths: enabled must be True or False, got {enabled!r}")
+        if column_block_bytes is not None and (isinstance(column_block_bytes, bool)
+                                               or not isinstance(column_block_bytes, int) or column_block_bytes < 1):
+            raise ValueError(f"fast_paths: column_block_bytes must be a positive int, got {column_block_bytes!r}")
+        self._previous = dict(_state)
+        _state["enabled"] = enabled
+        if column_block_bytes is not None:
+            _state["column_block_bytes"] = column_block_bytes
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _state.update(self._previous)
