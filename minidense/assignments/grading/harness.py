@@ -35,6 +35,13 @@ def _grad(tensor, name):
     return _plain(tensor.grad, name)
 
 
+def _value_and_grad(md, x, y, grad, name, key="out"):
+    """y's value, then backward with the upstream ``grad``: {key: value, "grad_input": x's gradient}."""
+    value = _plain(y, name)
+    y.backward(md.tensor(grad))
+    return {key: value, "grad_input": _grad(x, "input")}
+
+
 def im2col(a, p):
     md, F = _md()
     return {"cols": _plain(F.im2col(md.tensor(a["x"]), tuple(p["kernel_size"]), **_geo(p)), "im2col")}
@@ -101,18 +108,13 @@ def max_unpool2d(a, p):
     x = md.tensor(a["x"], requires_grad=True)
     y = F.max_unpool2d(x, md.tensor(a["indices"]), p["kernel_size"], p["stride"], p["padding"],
                        output_size=tuple(p["output_size"]))
-    out = _plain(y, "max_unpool2d")
-    y.backward(md.tensor(a["grad"]))
-    return {"out": out, "grad_input": _grad(x, "input")}
+    return _value_and_grad(md, x, y, a["grad"], "max_unpool2d")
 
 
 def log_softmax(a, p):
     md, F = _md()
     x = md.tensor(a["x"], requires_grad=True)
-    y = F.log_softmax(x, dim=p["dim"])
-    out = _plain(y, "log_softmax")
-    y.backward(md.tensor(a["grad"]))
-    return {"out": out, "grad_input": _grad(x, "input")}
+    return _value_and_grad(md, x, F.log_softmax(x, dim=p["dim"]), a["grad"], "log_softmax")
 
 
 def cross_entropy(a, p):
@@ -121,9 +123,7 @@ def cross_entropy(a, p):
     weight = md.tensor(a["weight"]) if "weight" in a else None
     loss = F.cross_entropy(x, md.tensor(a["target"]), weight=weight, reduction=p["reduction"],
                            ignore_index=p.get("ignore_index", -100))
-    out = _plain(loss, "cross_entropy")
-    loss.backward(md.tensor(a["grad"]))
-    return {"loss": out, "grad_input": _grad(x, "input")}
+    return _value_and_grad(md, x, loss, a["grad"], "cross_entropy", key="loss")
 
 
 def train_segmentation(a, p):
