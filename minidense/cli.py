@@ -128,6 +128,23 @@ def build_parser():
     m = a_sub.add_parser("make", help="write a student kit")
     m.add_argument("name")
     m.add_argument("--out", required=True)
+    m.add_argument("--carry", nargs="+", metavar="KIT_DIR", help="the student's earlier kits: their solutions "
+                   "replace the released code of those assignments, function by function")
+    g = a_sub.add_parser("grade", help="grade a folder of submissions on hidden cases")
+    g.add_argument("name")
+    g.add_argument("submissions", help="a folder with one sub-folder or .zip per student (the id is its name)")
+    g.add_argument("--out", required=True, help="a new folder for gradebook.csv, results.json, feedback")
+    g.add_argument("--seed", required=True, help="the term seed (an integer, or @FILE holding one); the hidden "
+                   "cases come from it and each student's id")
+    g.add_argument("--jobs", type=int, default=1, help="students graded at a time (default 1)")
+    g.add_argument("--timeout", type=float, default=600, help="seconds per student, all parts (default 600)")
+    g.add_argument("--memory", type=float, default=4.0, help="GB of memory per child process (default 4)")
+    b = a_sub.add_parser("gradescope", help="build a Gradescope autograder zip")
+    b.add_argument("name")
+    b.add_argument("--out", required=True, help="the zip to write, e.g. autograder.zip")
+    b.add_argument("--seed", required=True, help="the term seed (an integer, or @FILE holding one)")
+    b.add_argument("--timeout", type=float, default=600, help="seconds per submission (default 600)")
+    b.add_argument("--memory", type=float, default=4.0, help="GB of memory for the child (default 4)")
     return parser
 
 
@@ -315,16 +332,30 @@ def _blas_info():
 def cmd_assignment(args):
     from . import assignments
     if args.action == "list":
-        for name, spec in assignments.ASSIGNMENTS.items():
-            print(f"{name:24s} {spec.title}")
+        for i, spec in enumerate(assignments.COURSE, 1):   # the course order: a kit stubs every later one
+            print(f"{i}. {spec.name:16s} {spec.title}")
     elif args.action == "make":
         if args.name not in assignments.ASSIGNMENTS:
             raise UsageError(f"minidense assignment make: unknown assignment {args.name!r}; choose one of "
                              f"{', '.join(assignments.ASSIGNMENTS)}")
-        path = assignments.make_kit(args.name, args.out)
+        path = assignments.make_kit(args.name, args.out, carry=args.carry or ())
         print(f"kit written to {os.path.abspath(path)}")
+    elif args.action in ("grade", "gradescope"):
+        if args.name not in assignments.ASSIGNMENTS:
+            raise UsageError(f"minidense assignment {args.action}: unknown assignment {args.name!r}; choose one of "
+                             f"{', '.join(assignments.ASSIGNMENTS)}")
+        if args.action == "grade":
+            from .assignments.grade import grade
+            grade(args.name, args.submissions, args.out, args.seed, jobs=args.jobs, timeout=args.timeout,
+                  memory_gb=args.memory)
+            print(f"gradebook written to {os.path.join(os.path.abspath(args.out), 'gradebook.csv')}")
+        else:
+            from .assignments.gradescope import build_bundle
+            path = build_bundle(args.name, args.out, args.seed, timeout=args.timeout, memory_gb=args.memory)
+            print(f"Gradescope autograder written to {os.path.abspath(path)}")
     else:
-        raise UsageError("minidense assignment: choose an action: list or make (see minidense assignment --help)")
+        raise UsageError("minidense assignment: choose an action: list, make, grade or gradescope "
+                         "(see minidense assignment --help)")
 
 
 def _device(name):

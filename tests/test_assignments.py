@@ -1,8 +1,8 @@
-"""Course kits: the generator stubs on the syntax tree, and each kit's grader tells right from wrong.
+"""Course kits: the generator stubs on the syntax tree, kits leak no later answer, public cases grade.
 
-For every assignment a kit is made and graded in a subprocess (PYTHONPATH = the kit, so the kit's own
-minidense is imported): the untouched stubs score 0, the library's code put back scores full marks,
-and each planted mistake loses points in its own part while unrelated parts keep theirs.
+For every assignment a kit is made and its public cases are graded in a subprocess (PYTHONPATH = the
+kit, so the kit's own minidense is imported): the untouched stubs score 0, the library's code put back
+scores full marks. The hidden-case grader is tested in test_assignments_grade.py.
 """
 import ast
 import json
@@ -14,54 +14,15 @@ import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
+from assignment_class import MISTAKES
 
 from minidense import cli
-from minidense.assignments import ASSIGNMENTS, generator, make_kit
+from minidense.assignments import ASSIGNMENTS, COURSE, generator, make_kit, merge
+from minidense.assignments.cases import case_rng, make_cases
 
 LIBRARY = Path(generator.PACKAGE_DIR)
-
-# every position equal to its window's maximum gets the gradient (kernel == stride)
-TIED_MAXIMA_BACKWARD = """        xp = get_array_module(grad)
-        kh, kw = self.shape[2] // grad.shape[2], self.shape[3] // grad.shape[3]
-        maxima = _gather(self.x, self.flat).repeat(kh, axis=2).repeat(kw, axis=3)
-        return xp.where(self.x == maxima, grad.repeat(kh, axis=2).repeat(kw, axis=3), 0)
-"""
-
-# what the student got wrong: (file, exact original text, the mistaken text) edits, parts that must lose points
-MISTAKES = {
-    "conv": [
-        ("missing transpose of the upstream gradient in the weight gradient",
-         [("ops/conv.py", "    return (g_mat @ columns.im2col(x, geo).T)",
-           "    g_mat = g.reshape(c_out, -1)\n    return (g_mat @ columns.im2col(x, geo).T)")],
-         {"conv_backward"}),
-        ("off-by-one stride in col2im",
-         [("ops/im2col.py", "left:left + sw * (wo - 1) + 1:sw] += cols[:, i, j]",
-           "left:left + (sw + 1) * (wo - 1) + 1:sw + 1] += cols[:, i, j]")],
-         {"col2im", "conv_backward"}),
-    ],
-    "pool": [
-        ("gradient sent to every tied maximum",
-         [("ops/pool.py", "        return _gather(x, self.flat)\n",
-           "        self.x = x\n        return _gather(x, self.flat)\n"),
-          ("ops/pool.py", "        return _scatter(grad, self.flat, self.shape, accumulate=self.overlapping)\n",
-           TIED_MAXIMA_BACKWARD)],
-         {"maxpool_backward"}),
-        ("off-by-one stride in the switches",
-         [("ops/pool.py", "corner = (xp.arange(ho).reshape(ho, 1) * sh - ph) * w",
-           "corner = (xp.arange(ho).reshape(ho, 1) * (sh + 1) - ph) * w")],
-          {"switches", "maxpool_backward"}),
-    ],
-    "segmentation": [
-        ("ignored pixels counted in the mean's denominator",
-         [("ops/loss.py", "        self.count = float(self.w.sum())\n",
-           "        self.count = float(self.w.sum() + (~valid).sum())\n")],
-         {"unknown_label"}),
-        ("log-softmax without subtracting the maximum",
-         [("ops/loss.py", "        shifted = x - x.max(axis=axis, keepdims=True)\n", "        shifted = x\n")],
-         {"log_softmax"}),
-    ],
-}
 
 
 def grade(kit, *args):
@@ -78,7 +39,7 @@ def grade(kit, *args):
 
 
 def put_back_reference(kit, spec):
-    for rel in spec.all_stubs():
+    for rel in generator.kit_stubs(spec):
         shutil.copyfile(LIBRARY / rel, kit / "minidense" / rel)
 
 
@@ -165,11 +126,12 @@ def test_cli_lists_and_makes(tmp_path, capsys):
 def test_kit_layout_stubs_handout_and_notebook(name, kits):
     kit, spec = kits(name), ASSIGNMENTS[name]
     for rel in ("HANDOUT.md", "README.md", "starter.ipynb", "pytest.ini", "grader/conftest.py", "grader/run.py",
-                f"grader/test_{name}.py", "grader/parts.json", "grader/reference.npz", "minidense/__init__.py"):
+                "grader/test_public.py", "grader/harness.py", "grader/compare.py", "grader/parts.json",
+                "grader/cases.json", "grader/public.npz", "minidense/__init__.py"):
         assert (kit / rel).is_file(), rel
     assert not (kit / "minidense" / "assignments").exists()
     # every stubbed function is a docstring and a raise, nothing else
-    for rel, names in spec.all_stubs().items():
+    for rel, names in generator.kit_stubs(spec).items():
         funcs = generator._functions(ast.parse((kit / "minidense" / rel).read_text()))
         for q in names:
             body = funcs[q].body[1:] if ast.get_docstring(funcs[q]) else funcs[q].body
@@ -284,3 +246,104 @@ def test_planted_mistake_loses_points_in_its_part(name, i, kits, tmp_path):
         assert got[part] < full[part], f"{what}: part {part} kept all its points"
     for part in set(got) - loses:
         assert got[part] == full[part], f"{what}: unrelated part {part} lost points"
+
+
+# ------------------------------------------------------------------ the course: order, no leaks, carry
+def test_list_prints_the_course_in_order(capsys):
+    assert cli.main(["assignment", "list"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert [line.split()[1] for line in lines] == [a.name for a in COURSE]
+    assert [line.split()[0] for line in lines] == [f"{i}." for i in range(1, len(COURSE) + 1)]
+
+
+def _body_dump(node):
+    body = node.body[1:] if merge.has_docstring(node) else node.body
+    return ast.dump(ast.Module(body=body, type_ignores=[]))
+
+
+def test_no_kit_holds_a_later_answer_or_hidden_outputs(kits):
+    """Every kit: no function body equal to the reference body of a function that this or a later
+    assignment stubs, anywhere in the kit; no array file but the public cases, and those hold exactly
+    the public cases (no hidden case of a term)."""
+    library = {}
+    for rel in generator.merge_tables(*(a.all_stubs() for a in COURSE)):
+        library[rel] = merge.functions(ast.parse((LIBRARY / rel).read_text()))
+    for k, spec in enumerate(COURSE):
+        kit = kits(spec.name)
+        secret = {}
+        for later in COURSE[k:]:
+            for rel, names in later.all_stubs().items():
+                for q in names:
+                    secret[_body_dump(library[rel][q])] = f"{rel}: {q}"
+        found = []
+        for path in (kit / "minidense").rglob("*.py"):
+            for q, node in merge.functions(ast.parse(path.read_text())).items():
+                if _body_dump(node) in secret:
+                    found.append(f"{path.relative_to(kit)}: {q} holds the body of {secret[_body_dump(node)]}")
+        assert not found, found
+        for rel, names in spec.all_stubs().items():   # the kit's own functions are stubs
+            funcs = merge.functions(ast.parse((kit / "minidense" / rel).read_text()))
+            assert all(merge.is_stub(funcs[q]) for q in names)
+        assert not (kit / "minidense" / "assignments").exists()
+        arrays = sorted(str(p.relative_to(kit)) for p in kit.rglob("*") if p.suffix in (".npz", ".npy", ".pkl",
+                                                                                        ".pickle", ".h5"))
+        assert arrays == ["grader/public.npz"], arrays
+        meta, public = generator.public_cases(spec)
+        stored = np.load(kit / "grader" / "public.npz")
+        assert sorted(stored.files) == sorted(public)
+        assert all(np.array_equal(stored[key], public[key]) for key in public)
+        assert json.loads((kit / "grader" / "cases.json").read_text()) == json.loads(json.dumps(meta))
+        hidden_inputs = [a for i, part in enumerate(spec.parts) if part.name != "training"
+                         for c in make_cases(spec, part.name, case_rng(8142, "student-a", i), public=False)
+                         for a in c["inputs"].values()]
+        assert not any(np.array_equal(stored[key], h) for key in stored.files for h in hidden_inputs
+                       if stored[key].shape == h.shape)
+
+
+def test_stub_messages_name_the_file_and_function_and_why(kits):
+    conv = (kits("conv") / "minidense" / "ops" / "conv.py").read_text()
+    assert "ops/conv.py: _conv_forward: your code here (see HANDOUT.md)" in conv
+    assert "ops/conv.py: ConvTranspose2d.forward: revealed in a later assignment" in conv
+    assert "ops/im2col.py: im2col: your code here" in (kits("conv") / "minidense" / "ops" / "im2col.py").read_text()
+    loss = (kits("conv") / "minidense" / "ops" / "loss.py").read_text()
+    assert "ops/loss.py: CrossEntropy.forward: revealed in a later assignment" in loss
+    assert "your code here" not in loss
+
+
+def test_carry_merges_the_students_own_functions_and_falls_back_on_stubs(kits, tmp_path):
+    student = copy_kit(kits("conv"), tmp_path, "student-conv")
+    columns = student / "minidense" / "ops" / "im2col.py"
+    funcs = merge.functions(ast.parse((LIBRARY / "ops" / "im2col.py").read_text()))
+    lines = (LIBRARY / "ops" / "im2col.py").read_text().splitlines(keepends=True)
+    node = funcs["im2col"]
+    mine = "".join(lines[node.lineno - 1:node.end_lineno]).replace('"""', '"""MY OWN IM2COL. ', 1)
+    source, skipped = merge.merge_functions(columns.read_text(), mine, ["im2col"])
+    assert not skipped
+    columns.write_text(source)
+    with pytest.warns(UserWarning, match="_conv_forward: still a stub"):
+        out = make_kit("pool", str(tmp_path / "pool"), carry=[str(student)])
+    pool_columns = (Path(out) / "minidense" / "ops" / "im2col.py").read_text()
+    got = merge.functions(ast.parse(pool_columns))
+    assert "MY OWN IM2COL" in pool_columns and not merge.is_stub(got["im2col"])
+    assert merge.is_stub(got["col2im"])                                 # the pool kit's own function stays a stub
+    conv = merge.functions(ast.parse((Path(out) / "minidense" / "ops" / "conv.py").read_text()))
+    library_conv = merge.functions(ast.parse((LIBRARY / "ops" / "conv.py").read_text()))
+    assert _body_dump(conv["_conv_forward"]) == _body_dump(library_conv["_conv_forward"])   # released: was a stub
+    with pytest.raises(ValueError, match="not of an assignment before"):
+        make_kit("conv", str(tmp_path / "again"), carry=[str(student)])
+
+
+def test_merge_takes_only_the_named_functions():
+    donor = SOURCE.replace("return x + 1", "return x + 100").replace("return 2 * x", "return 3 * x")
+    merged, skipped = merge.merge_functions(SOURCE, donor, ["helper"])
+    assert "return 3 * x" in merged and "return x + 1" in merged and not skipped
+    _, skipped = merge.merge_functions(SOURCE, "def helper(:\n", ["helper"])
+    assert "does not parse" in skipped["helper"]
+
+
+def test_set_constants_replaces_module_level_assignments():
+    source = 'import os\n\nON_BY_DEFAULT = os.environ.get("X", "1") != "0"\nLIMIT: int = (\n    4096)\n'
+    out = generator.set_constants(source, {"ON_BY_DEFAULT": False, "LIMIT": 8})
+    assert "ON_BY_DEFAULT = False" in out and "LIMIT = 8" in out and "4096" not in out and "import os" in out
+    with pytest.raises(KeyError, match="NOPE"):
+        generator.set_constants(source, {"NOPE": 1})

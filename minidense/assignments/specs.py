@@ -1,27 +1,53 @@
-"""One small spec per assignment: what to stub, the handout, the parts and their points, the reference data.
+"""The course: one small spec per assignment, in course order, and what every kit leaves out.
 
 A spec names
 
 - ``stubs``: the functions the student writes, {file relative to the package: [qualified names]};
 - ``reveal``: functions stubbed as well because their code would give the answer away (transposed
   convolution's forward IS convolution's input gradient, the dense convolution matrix holds every index);
-- ``parts``: the graded parts (each a pytest mark in the grader) with their points;
-- ``grader``: the test module in ``grading/`` that becomes the kit's ``grader/test_<name>.py``;
-- ``references``: a function run by the generator (with the library's own code) that returns the
-  arrays stored in the kit's ``grader/reference.npz``. The grader reads them; it never calls a
-  reference implementation.
+- ``parts``: the graded parts with their points; each part's cases come from ``cases.py``
+  (public ones shipped in the kit, hidden ones generated at grading time from the term seed and the
+  student's id);
+- ``training``: the pinned set-up and threshold of a training part, if the assignment has one.
+
+The kit of an assignment stubs its own functions and every function a LATER assignment stubs or
+reveals (``COURSE`` is the order), so no kit ships a later answer; earlier assignments' functions are
+released reference code, or the student's own carried forward (``make --carry``). Adding an
+assignment is a spec here (in ``COURSE``) plus its case generators in ``cases.py``.
 """
-import json
 from dataclasses import dataclass, field
 
-import numpy as np
+#: paths (relative to the package) that no kit contains: the kit generator and grader (its case
+#: generators compute expected outputs with the library), caches.
+LEFT_OUT_OF_KITS = ("assignments", "__pycache__")
+
+#: module-level constants every kit sets, {file: {NAME: value}}, replaced on the syntax tree (a name
+#: that is not assigned at the file's top level is an error): the kits run the reference kernels only.
+KIT_CONSTANTS = {"ops/fastpaths.py": {"ON_BY_DEFAULT": False}}
+
+#: files every kit holds in place of the library's: the fast paths would compute a convolution without
+#: the student's kernels, so an untouched kit has no other road to one
+KIT_REPLACED_FILES = {"ops/conv_fast.py": '''"""The fast paths are not part of the course kits: the kit runs the
+reference kernels you write."""
+
+
+class Kernels:
+    def __init__(self, keep_columns=False):
+        raise NotImplementedError("ops/conv_fast.py: the fast paths are not part of this kit; "
+                                  "leave md.fast_paths off")
+'''}
+
+#: the stub messages: the student's own functions, and those stubbed so as not to give an answer away
+YOUR_CODE = "your code here (see HANDOUT.md)"
+REVEALED_LATER = "revealed in a later assignment"
 
 
 @dataclass(frozen=True)
 class Part:
-    name: str       # the pytest mark: ``python grader/run.py -m NAME`` grades this part alone
+    name: str       # the part's name: ``python grader/run.py -m NAME`` runs its public cases alone
     points: int
     title: str
+    builds_on: tuple = ()   # parts whose functions this one runs: a mistake there costs points here too
 
 
 @dataclass(frozen=True)
@@ -31,18 +57,13 @@ class Assignment:
     stubs: dict
     reveal: dict
     parts: tuple
-    grader: str
     handout: str
-    references: object
+    training: dict = field(default=None)
     starter_cells: tuple = field(default=())
 
     def all_stubs(self):
         """{file: [qualified names]}: what the student writes, then what would reveal it."""
-        merged = {}
-        for table in (self.stubs, self.reveal):
-            for path, names in table.items():
-                merged.setdefault(path, []).extend(n for n in names if n not in merged.get(path, []))
-        return merged
+        return merge_tables(self.stubs, self.reveal)
 
     def handout_markdown(self):
         lines = [f"# {self.title}", "", self.handout.strip(), "", "## What you write", ""]
@@ -51,72 +72,43 @@ class Assignment:
             lines.append("")
             lines.extend(f"- `{n}`" for n in names)
             lines.append("")
+        lines += ["Only these functions are taken from your files when you are graded (each merged into a fresh "
+                  "copy of this kit): write any helper you need *inside* them, and keep their signatures. "
+                  "Submit the files above at their paths in this kit (e.g. `minidense/ops/conv.py`), and your written "
+                  "answers, if any, in `ANSWERS.md` at the kit's top (collected as it is, not autograded).", ""]
         if self.reveal:
-            lines += ["These are stubbed too, because their code would give the answer away; the grader does not "
-                      "use them (write them as well if you like):", ""]
+            lines += ["These are stubbed too, because their code would give the answer away ('revealed in a later "
+                      "assignment'); nothing graded needs them, but if you write them (in the files above) they are "
+                      "taken with your functions:", ""]
             for path, names in self.reveal.items():
                 lines.extend(f"- `minidense/{path}`: `{n}`" for n in names)
             lines.append("")
+        lines += ["Functions of later assignments are stubbed as well ('revealed in a later assignment'); "
+                  "nothing graded here needs them.", ""]
         lines += ["## Grading", "", "| part | points | what is checked |", "|---|---|---|"]
-        lines += [f"| `{p.name}` | {p.points} | {p.title} |" for p in self.parts]
+        lines += [f"| `{p.name}` | {p.points} | {p.title}"
+                  + (f" (builds on {', '.join(f'`{b}`' for b in p.builds_on)}: a mistake there costs points here "
+                     "too)" if p.builds_on else "") + " |" for p in self.parts]
         lines += ["", f"Total: {sum(p.points for p in self.parts)} points. A part's points are shared equally "
-                  "by its tests. Run `python grader/run.py` (or `python grader/run.py -m PART` for one part) "
-                  "from the kit's folder; it prints the table and writes `results.json`. The grader checks "
-                  "gradients by finite differences (`md.gradcheck`, float64), properties such as adjointness, "
-                  "and outputs against `grader/reference.npz`.", ""]
+                  "by its cases. `python grader/run.py` (or `python grader/run.py -m PART` for one part) runs "
+                  "the **public** cases from the kit's folder, prints the table and writes `results.json`. "
+                  "Your grade comes from **hidden** cases of the same kinds (other shapes, strides, paddings, "
+                  "values), generated when the course grades, and compared with the course's reference "
+                  "outputs: passing the public cases is necessary, not sufficient.", ""]
         return "\n".join(lines)
 
 
-def _meta(cases):
-    return np.array(json.dumps(cases))
-
-
-def _rand(rng, *shape):
-    return rng.standard_normal(shape)
+def merge_tables(*tables):
+    """{file: [qualified names]} of several such tables, each name once, in first-seen order."""
+    merged = {}
+    for table in tables:
+        for path, names in table.items():
+            have = merged.setdefault(path, [])
+            have.extend(n for n in names if n not in have)
+    return merged
 
 
 # ------------------------------------------------------------------ assignment 1: convolution
-CONV_FORWARD_CASES = [   # (N, C_in, H, W), (C_out, kH, kW), stride, padding, dilation, bias
-    {"x": [2, 2, 5, 5], "w": [3, 3, 3], "stride": [1, 1], "padding": [0, 0], "dilation": [1, 1], "bias": False},
-    {"x": [2, 3, 7, 6], "w": [2, 3, 3], "stride": [2, 2], "padding": [1, 1], "dilation": [1, 1], "bias": True},
-    {"x": [1, 2, 8, 7], "w": [2, 2, 3], "stride": [2, 1], "padding": [2, 1], "dilation": [2, 1], "bias": True},
-    {"x": [3, 1, 6, 6], "w": [4, 1, 1], "stride": [3, 3], "padding": [0, 0], "dilation": [1, 1], "bias": False},
-]
-IM2COL_CASES = [   # x shape, kernel, stride, padding, dilation
-    {"x": [2, 2, 4, 5], "k": [2, 3], "stride": [1, 1], "padding": [0, 0], "dilation": [1, 1]},
-    {"x": [2, 3, 6, 6], "k": [3, 3], "stride": [2, 2], "padding": [1, 1], "dilation": [1, 1]},
-    {"x": [1, 2, 7, 8], "k": [2, 2], "stride": [3, 2], "padding": [1, 0], "dilation": [2, 3]},
-]
-
-
-def conv_references():
-    import minidense as md
-    import minidense.functional as F
-    rng = np.random.default_rng(442)
-    out = {"meta_forward": _meta(CONV_FORWARD_CASES), "meta_im2col": _meta(IM2COL_CASES)}
-    for i, c in enumerate(IM2COL_CASES):
-        x = _rand(rng, *c["x"])
-        geo = dict(stride=tuple(c["stride"]), padding=tuple(c["padding"]), dilation=tuple(c["dilation"]))
-        cols = F.im2col(md.tensor(x), tuple(c["k"]), **geo).data
-        y = _rand(rng, *cols.shape)
-        out.update({f"im2col{i}_x": x, f"im2col{i}_cols": cols, f"col2im{i}_cols": y,
-                    f"col2im{i}_x": F.col2im(md.tensor(y), tuple(c["x"]), tuple(c["k"]), **geo).data})
-    for i, c in enumerate(CONV_FORWARD_CASES):
-        x, w = _rand(rng, *c["x"]), _rand(rng, c["w"][0], c["x"][1], *c["w"][1:])
-        b = _rand(rng, c["w"][0]) if c["bias"] else None
-        geo = dict(stride=tuple(c["stride"]), padding=tuple(c["padding"]), dilation=tuple(c["dilation"]))
-        xt, wt = md.tensor(x, requires_grad=True), md.tensor(w, requires_grad=True)
-        bt = None if b is None else md.tensor(b, requires_grad=True)
-        y = F.conv2d(xt, wt, bt, **geo)
-        u = _rand(rng, *y.shape)
-        y.backward(md.tensor(u))
-        out.update({f"conv{i}_x": x, f"conv{i}_w": w, f"conv{i}_y": y.data, f"conv{i}_u": u,
-                    f"conv{i}_gx": xt.grad, f"conv{i}_gw": wt.grad})
-        if b is not None:
-            out.update({f"conv{i}_b": b, f"conv{i}_gb": bt.grad})
-    return out
-
-
 CONV_HANDOUT = """
 Convolution is one matrix product. You write the column matrix (im2col), its adjoint (col2im), and
 the three kernels that make `F.conv2d` and its backward out of them. Everything else (argument checks,
@@ -172,7 +164,7 @@ out = (w.reshape(C_out, -1) @ cols).reshape(C_out, N, H_out, W_out).transpose(1,
 - Loop over the `kH·kW` kernel taps, never over pixels: tap `(i, j)` is ONE strided slice of the padded
   input, `x_padded[:, :, top:top + s_h·(H_out − 1) + 1:s_h, left:...]` with `top = i·d_h`.
 - col2im is the same loop with `+=`: overlapping patches add up. That makes it im2col's exact adjoint,
-  `<im2col(x), c> == <x, col2im(c)>`, and the grader checks this.
+  `<im2col(x), c> == <x, col2im(c)>` (a check you can run yourself).
 - Use `xp = get_array_module(x)` instead of `numpy` so the same code runs on the GPU.
 - `md.gradcheck(fn, inputs)` checks your backward against finite differences; try it on tiny shapes
   with stride 2, padding 1 and dilation 2, and with `N ≥ 2`.
@@ -186,13 +178,11 @@ CONV = Assignment(
     reveal={"ops/conv.py": ["ConvTranspose2d.forward", "ConvTranspose2d.backward"],
             "ops/conv_matrix.py": ["ConvMatrix.forward", "ConvMatrix.backward"],
             "ops/pool.py": ["_switches", "_window_counts"]},
-    parts=(Part("im2col", 20, "the column matrix: layout and values, with stride, padding and dilation"),
-           Part("col2im", 20, "col2im: values, and the adjoint of im2col"),
-           Part("conv_forward", 25, "F.conv2d against stored outputs (stride, padding, dilation, bias)"),
-           Part("conv_backward", 35, "gradients of F.conv2d: gradcheck and stored gradients")),
-    grader="grade_conv.py",
+    parts=(Part("im2col", 20, "F.im2col: the column matrix, with stride, padding and dilation"),
+           Part("col2im", 20, "F.col2im: the adjoint of im2col (overlaps add up)"),
+           Part("conv_forward", 25, "F.conv2d's output (stride, padding, dilation, bias, float32)"),
+           Part("conv_backward", 35, "F.conv2d's gradients for input, weight and bias")),
     handout=CONV_HANDOUT,
-    references=conv_references,
     starter_cells=(
         ("## im2col on a tiny image\n\nA 1×1×3×3 image of 0..8 and a 2×2 kernel: 4 rows (the taps), "
          "4 columns (the output pixels).",
@@ -205,47 +195,6 @@ CONV = Assignment(
 
 
 # ------------------------------------------------------------------ assignment 2: transposed conv, pooling
-TRANSPOSED_CASES = [   # x (N, C_in, H, W), weight (C_in, C_out, kH, kW), stride, padding, output_padding, dilation
-    {"x": [2, 3, 3, 3], "w": [3, 2, 2, 2], "stride": 2, "padding": 0, "output_padding": 0, "dilation": 1},
-    {"x": [2, 2, 4, 3], "w": [2, 3, 3, 3], "stride": 2, "padding": 1, "output_padding": 1, "dilation": 1},
-    {"x": [1, 2, 3, 4], "w": [2, 2, 3, 2], "stride": 1, "padding": 1, "output_padding": 0, "dilation": 2},
-]
-POOL_CASES = [   # kernel, stride, padding; inputs hold ties
-    {"x": [2, 2, 6, 6], "kernel": 2, "stride": 2, "padding": 0},
-    {"x": [1, 3, 7, 7], "kernel": 3, "stride": 2, "padding": 1},
-    {"x": [2, 1, 5, 6], "kernel": 2, "stride": 1, "padding": 0},
-]
-
-
-def _tied(rng, shape):
-    """Small integers: many windows hold their maximum twice or more."""
-    return rng.integers(0, 4, shape).astype(np.float64)
-
-
-def pool_references():
-    import minidense as md
-    import minidense.functional as F
-    rng = np.random.default_rng(4420)
-    out = {"meta_transposed": _meta(TRANSPOSED_CASES), "meta_pool": _meta(POOL_CASES)}
-    for i, c in enumerate(TRANSPOSED_CASES):
-        x, w, b = _rand(rng, *c["x"]), _rand(rng, *c["w"]), _rand(rng, c["w"][1])
-        kw = {k: c[k] for k in ("stride", "padding", "output_padding", "dilation")}
-        y = F.conv_transpose2d(md.tensor(x), md.tensor(w), md.tensor(b), **kw).data
-        out.update({f"tconv{i}_x": x, f"tconv{i}_w": w, f"tconv{i}_b": b, f"tconv{i}_y": y})
-    for i, c in enumerate(POOL_CASES):
-        x = _tied(rng, c["x"])
-        xt = md.tensor(x, requires_grad=True)
-        y, idx = F.max_pool2d(xt, c["kernel"], c["stride"], c["padding"], return_indices=True)
-        u = _rand(rng, *y.shape)
-        y.backward(md.tensor(u))
-        v = _rand(rng, *y.shape)
-        size = tuple(c["x"][2:])
-        unpooled = F.max_unpool2d(md.tensor(v), idx, c["kernel"], c["stride"], c["padding"], output_size=size)
-        out.update({f"pool{i}_x": x, f"pool{i}_y": y.data, f"pool{i}_idx": idx.data, f"pool{i}_u": u,
-                    f"pool{i}_gx": xt.grad, f"pool{i}_v": v, f"pool{i}_unpooled": unpooled.data})
-    return out
-
-
 POOL_HANDOUT = """
 The decoder's half of the lecture. You write transposed convolution (with col2im), and max pooling
 with **switches** and its inverse, max-unpooling. Convolution's forward and weight gradient are given:
@@ -281,7 +230,7 @@ reference kernels: the library's fast paths are not part of the kit.
   and its "input" is this op's upstream gradient). Its **bias gradient** is `grad.sum(axis=(0, 2, 3))`.
 - col2im is im2col's loop over the kernel taps with `+=` (overlapping patches add up). The column layout:
   rows `(c, kh, kw)`, columns `(n, h_out, w_out)`, as `im2col` (given) builds it.
-- The grader checks adjointness: `<conv2d(x, w), y> == <x, conv_transpose2d(y, w)>`.
+- Adjointness holds: `<conv2d(x, w), y> == <x, conv_transpose2d(y, w)>` (a check you can run yourself).
 
 ## Max pooling with switches
 
@@ -305,14 +254,12 @@ POOL = Assignment(
            "ops/pool.py": ["_switches", "_gather", "_scatter", "GatherSwitches.forward", "GatherSwitches.backward",
                            "ScatterSwitches.forward", "ScatterSwitches.backward"]},
     reveal={"ops/conv_matrix.py": ["ConvMatrix.forward", "ConvMatrix.backward"]},
-    parts=(Part("transposed_forward", 25, "conv_transpose2d: stored outputs and the adjoint of conv2d"),
-           Part("transposed_backward", 20, "gradients of conv_transpose2d and of conv2d's input (gradcheck)"),
+    parts=(Part("transposed_forward", 25, "F.conv_transpose2d's output (stride, padding, output_padding, dilation)"),
+           Part("transposed_backward", 20, "gradients of conv_transpose2d, and of conv2d's input"),
            Part("switches", 20, "max_pool2d values and switches, first maximum on ties"),
            Part("maxpool_backward", 20, "max_pool2d's gradient goes to the switches only (inputs with ties)"),
            Part("unpool", 15, "max_unpool2d: values at the switches, gradient")),
-    grader="grade_pool.py",
     handout=POOL_HANDOUT,
-    references=pool_references,
     starter_cells=(
         ("## Switches on a tiny image", "x = md.tensor(np.array([[[[1., 3, 2, 2], [3, 0, 2, 1], [0, 0, 5, 5], "
          "[0, 1, 5, 0]]]]))\ny, idx = F.max_pool2d(x, 2, return_indices=True)\nprint(y.data, idx.data)"),
@@ -321,39 +268,13 @@ POOL = Assignment(
 
 
 # ------------------------------------------------------------------ assignment 3: cross-entropy, training
-#: the training part: model, data and budget, and the mean IoU the reference reaches with margin
-TRAINING = {"size": 16, "n_train": 128, "n_val": 32, "epochs": 20, "batch_size": 4, "lr": 1e-2,
-            "base_channels": 8, "depth": 2, "seed": 0, "target_miou": 0.30}
-
-
-def segmentation_references():
-    import minidense as md
-    import minidense.functional as F
-    rng = np.random.default_rng(44200)
-    out = {"training": _meta(TRAINING)}
-    x = _rand(rng, 3, 5) * 3
-    out.update({"lsm_x": x, "lsm_y": F.log_softmax(md.tensor(x), dim=1).data})
-    big = np.array([[1e4, -1e4, 0.0], [5e3, 5e3 + 1.0, -2e4]])
-    out.update({"lsm_big_x": big, "lsm_big_y": F.log_softmax(md.tensor(big), dim=1).data})
-    s4 = _rand(rng, 2, 4, 3, 3) * 2
-    t4 = rng.integers(0, 4, (2, 3, 3))
-    wcls = rng.uniform(0.5, 2.0, 4)
-    out.update({"ce_x": s4, "ce_t": t4, "ce_w": wcls})
-    for red in ("mean", "sum", "none"):
-        out[f"ce_{red}"] = F.cross_entropy(md.tensor(s4), md.tensor(t4), reduction=red).data
-        out[f"ce_w_{red}"] = F.cross_entropy(md.tensor(s4), md.tensor(t4), weight=md.tensor(wcls), reduction=red).data
-    s2, t2 = _rand(rng, 6, 3), rng.integers(0, 3, 6)
-    out.update({"ce2_x": s2, "ce2_t": t2, "ce2_mean": F.cross_entropy(md.tensor(s2), md.tensor(t2)).data})
-    # the unknown label: a third of the pixels carry 255
-    tu = rng.integers(0, 4, (2, 3, 3))
-    tu[rng.random(tu.shape) < 0.35] = 255
-    tu[0, 0, 0] = 255
-    out.update({"unk_x": s4, "unk_t": tu})
-    for red in ("mean", "sum"):
-        out[f"unk_{red}"] = F.cross_entropy(md.tensor(s4), md.tensor(tu), ignore_index=255, reduction=red).data
-        out[f"unk_w_{red}"] = F.cross_entropy(md.tensor(s4), md.tensor(tu), weight=md.tensor(wcls),
-                                              ignore_index=255, reduction=red).data
-    return out
+#: the training part, every hyper-parameter pinned; the grader draws the training seed and the held-out
+#: scenes from (term seed, student id). The reference's mean IoU over seeds 0-11 at this set-up (see
+#: docs/assignments.md): REFERENCE_WORST at the worst; the target sits MARGIN below it.
+REFERENCE_WORST = 0.52
+MARGIN = 0.12
+TRAINING = {"size": 16, "n_train": 256, "n_val": 32, "epochs": 20, "batch_size": 4, "lr": 1e-2,
+            "base_channels": 8, "depth": 2, "seed": 0, "target_miou": round(REFERENCE_WORST - MARGIN, 2)}
 
 
 SEGMENTATION_HANDOUT = """
@@ -385,11 +306,13 @@ with your loss.
 ## Training (the last part)
 
 The grader trains `UNet(3, 5, base_channels={base_channels}, depth={depth})` on {n_train} scenes of
-{size}×{size} pixels for {epochs} epochs (Adam, lr {lr}, batch {batch_size}, seed {seed}) with
+{size}×{size} pixels for {epochs} epochs (Adam, lr {lr}, batch {batch_size}, no augmentation) with
 `minidense.train.fit(model, "segmentation", ...)`, whose loss is your
 `F.cross_entropy(out, target, ignore_index=255)`, and requires a mean IoU of at least {target_miou} on
-{n_val} held-out scenes (predicting background everywhere scores about 0.17). It takes seconds on a laptop.
-""".format(**TRAINING)
+{n_val} held-out scenes it predicts (predicting background everywhere scores about 0.17). The public case
+uses seed {seed}; graded runs draw the training seed and the held-out scenes anew. The reference code
+reaches at least {worst} at every one of 12 seeds; the target sits {margin} below. It takes seconds.
+""".format(**TRAINING, worst=REFERENCE_WORST, margin=MARGIN)
 
 SEGMENTATION = Assignment(
     name="segmentation",
@@ -401,10 +324,9 @@ SEGMENTATION = Assignment(
            Part("cross_entropy", 30, "cross_entropy: values with reductions and class weights, gradient"),
            Part("unknown_label", 20, "ignored pixels: not in the mean, zero gradient, all-ignored gives 0"),
            Part("training", 30, f"a small U-Net trained with your loss reaches mean IoU >= "
-                                f"{TRAINING['target_miou']}")),
-    grader="grade_segmentation.py",
+                                f"{TRAINING['target_miou']}", builds_on=("cross_entropy", "unknown_label"))),
     handout=SEGMENTATION_HANDOUT,
-    references=segmentation_references,
+    training=TRAINING,
     starter_cells=(
         ("## Your loss on a tiny label map", "x = md.randn(1, 3, 2, 2, dtype=np.float64, requires_grad=True)\n"
          "t = md.tensor(np.array([[[0, 2], [255, 1]]]))\n"
@@ -412,4 +334,6 @@ SEGMENTATION = Assignment(
     ),
 )
 
-ASSIGNMENTS = {a.name: a for a in (CONV, POOL, SEGMENTATION)}
+#: the course order: a kit stubs its own assignment's functions and every later one's
+COURSE = (CONV, POOL, SEGMENTATION)
+ASSIGNMENTS = {a.name: a for a in COURSE}

@@ -1,0 +1,94 @@
+"""Compare a case's outputs with the expected ones and say what is wrong in words (NumPy only).
+
+Used by the grader's scoring process and by the kit's public tests; the verdict is made here, never in
+the process that ran the student's code.
+"""
+import numpy as np
+
+IGNORE_INDEX = 255
+
+
+def _where(index):
+    return "[" + ", ".join(str(int(i)) for i in index) + "]"
+
+
+def compare_arrays(name, expected, got, rtol, atol):
+    """None when ``got`` matches ``expected``; else one sentence: the shape, or the worst element."""
+    if not isinstance(got, np.ndarray):
+        return f"`{name}`: expected an array, got {type(got).__name__}"
+    if got.dtype.kind not in "biuf":
+        return f"`{name}`: expected numbers, got dtype {got.dtype}"
+    if got.shape != expected.shape:
+        return f"`{name}`: shape {got.shape}, expected {expected.shape}"
+    if expected.dtype.kind in "biu":
+        if got.dtype.kind == "f":
+            return f"`{name}`: dtype {got.dtype}, expected integers ({expected.dtype})"
+        wrong = np.argwhere(got != expected)
+        if len(wrong):
+            i = tuple(wrong[0])
+            return (f"`{name}`: {len(wrong)} of {got.size} entries differ; first at {_where(i)}: "
+                    f"expected {expected[i]}, got {got[i]}")
+        return None
+    if got.size == 0:
+        return None
+    e, g = expected.astype(np.float64), got.astype(np.float64)
+    if not np.isfinite(g).all() and np.isfinite(e).all():
+        i = tuple(np.argwhere(~np.isfinite(g))[0])
+        return f"`{name}`: not finite at {_where(i)} (got {g[i]}, expected {e[i]})"
+    excess = np.abs(g - e) - (atol + rtol * np.abs(e))
+    excess = np.where(np.isnan(excess), np.inf, excess)
+    if (excess <= 0).all():
+        return None
+    i = np.unravel_index(int(np.argmax(excess)), e.shape)
+    bad = int((excess > 0).sum())
+    where = f" at {_where(i)}" if e.ndim else ""
+    return (f"`{name}`: {bad} of {e.size} entries off; worst{where}: expected {e[i]:.6g}, got {g[i]:.6g} "
+            f"(tolerance rtol={rtol:g}, atol={atol:g})")
+
+
+def compare_outputs(expected, got, rtol, atol):
+    """None when every expected output matches; else the problems, one sentence each, joined."""
+    if not isinstance(got, dict):
+        return f"expected outputs {sorted(expected)}, got {type(got).__name__}"
+    problems = []
+    for name, e in expected.items():
+        if name not in got:
+            problems.append(f"`{name}`: missing")
+            continue
+        msg = compare_arrays(name, e, got[name], rtol, atol)
+        if msg:
+            problems.append(msg)
+    return "; ".join(problems) or None
+
+
+def mean_iou(pred, labels, num_classes, ignore_index=IGNORE_INDEX):
+    """Mean IoU over the classes present in the labels or the prediction (pixels labelled ignore_index skipped)."""
+    valid = labels != ignore_index
+    t, p = labels[valid].astype(np.int64), pred[valid].astype(np.int64)
+    cm = np.bincount(num_classes * t + p, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+    tp = np.diag(cm)
+    union = cm.sum(0) + cm.sum(1) - tp
+    present = union > 0
+    return float((tp[present] / union[present]).mean())
+
+
+def compare_training(labels, got, params):
+    """None when the predictions reach the part's target mean IoU; else what was reached."""
+    pred = got.get("pred") if isinstance(got, dict) else None
+    if not isinstance(pred, np.ndarray) or pred.dtype.kind not in "iu":
+        return f"`pred`: expected integer labels, got {getattr(pred, 'dtype', type(pred).__name__)}"
+    if pred.shape != labels.shape:
+        return f"`pred`: shape {pred.shape}, expected {labels.shape}"
+    if pred.min() < 0 or pred.max() >= params["num_classes"]:
+        return f"`pred`: labels must lie in [0, {params['num_classes']}), got {pred.min()}..{pred.max()}"
+    miou = mean_iou(pred, labels, params["num_classes"])
+    if miou >= params["target_miou"]:
+        return None
+    return f"mean IoU {miou:.3f} on {len(labels)} held-out scenes, below the target {params['target_miou']}"
+
+
+def check_case(case, expected, got):
+    """The verdict on one case: None (passed) or what was wrong."""
+    if case["fn"] == "train_segmentation":
+        return compare_training(expected["labels"], got, case["params"])
+    return compare_outputs(expected, got, case["rtol"], case["atol"])

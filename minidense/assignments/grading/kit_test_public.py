@@ -1,0 +1,30 @@
+"""The kit's public cases: a few published inputs, the course's reference outputs, your code's outputs.
+
+Each case runs ``harness.FUNCTIONS[fn]`` with this kit's minidense (your code) and compares in
+``compare.py``. The hidden cases that grade you are of the same kinds, with other shapes and values.
+"""
+import json
+from pathlib import Path
+
+import compare
+import harness
+import numpy as np
+import pytest
+
+GRADER = Path(__file__).resolve().parent
+CASES = json.loads((GRADER / "cases.json").read_text(encoding="utf-8"))
+DATA = np.load(GRADER / "public.npz")
+
+
+def arrays(i, kind):
+    prefix = f"{i}/{kind}/"
+    return {k[len(prefix):]: DATA[k] for k in DATA.files if k.startswith(prefix)}
+
+
+@pytest.mark.parametrize("i", [pytest.param(i, id=f"{c['part']}-{c['id']}", marks=getattr(pytest.mark, c["part"]))
+                               for i, c in enumerate(CASES)])
+def test_public_case(i):
+    case = CASES[i]
+    got = harness.FUNCTIONS[case["fn"]](arrays(i, "in"), case["params"])
+    problem = compare.check_case(case, arrays(i, "out"), got)
+    assert problem is None, f"case {case['id']}: {problem}"

@@ -1,0 +1,260 @@
+"""A synthetic class for the grader: correct submissions, planted mistakes and hostile ones.
+
+``build_class(name, folder, ...)`` writes one folder or zip per student into ``folder`` and returns
+{student id: expectation}. A correct student submits the library's own files; a planted mistake edits
+them (MISTAKES: the parts it must lose); a hostile one puts its attack into the assignment's TARGET
+function (or around it), and its honest work is either the correct code ("correct") or that function
+broken ("broken": the row of the student whose TARGET just raises).
+"""
+import ast
+import os
+import stat
+import zipfile
+from pathlib import Path
+
+from minidense.assignments import ASSIGNMENTS, generator, merge
+
+LIBRARY = Path(generator.PACKAGE_DIR)
+
+# every position equal to its window's maximum gets the gradient (kernel == stride)
+TIED_MAXIMA_BACKWARD = """        xp = get_array_module(grad)
+        kh, kw = self.shape[2] // grad.shape[2], self.shape[3] // grad.shape[3]
+        maxima = _gather(self.x, self.flat).repeat(kh, axis=2).repeat(kw, axis=3)
+        return xp.where(self.x == maxima, grad.repeat(kh, axis=2).repeat(kw, axis=3), 0)
+"""
+
+# what the student got wrong: (what, [(file, exact original text, the mistaken text)], parts that must lose points)
+MISTAKES = {
+    "conv": [
+        ("missing transpose of the upstream gradient in the weight gradient",
+         [("ops/conv.py", "    return (g_mat @ columns.im2col(x, geo).T)",
+           "    g_mat = g.reshape(c_out, -1)\n    return (g_mat @ columns.im2col(x, geo).T)")],
+         {"conv_backward"}),
+        ("off-by-one stride in col2im",
+         [("ops/im2col.py", "left:left + sw * (wo - 1) + 1:sw] += cols[:, i, j]",
+           "left:left + (sw + 1) * (wo - 1) + 1:sw + 1] += cols[:, i, j]")],
+         {"col2im", "conv_backward"}),
+    ],
+    "pool": [
+        ("gradient sent to every tied maximum",
+         [("ops/pool.py", "        return _gather(x, self.flat)\n",
+           "        self.x = x\n        return _gather(x, self.flat)\n"),
+          ("ops/pool.py", "        return _scatter(grad, self.flat, self.shape, accumulate=self.overlapping)\n",
+           TIED_MAXIMA_BACKWARD)],
+         {"maxpool_backward"}),
+        ("off-by-one stride in the switches",
+         [("ops/pool.py", "corner = (xp.arange(ho).reshape(ho, 1) * sh - ph) * w",
+           "corner = (xp.arange(ho).reshape(ho, 1) * (sh + 1) - ph) * w")],
+         {"switches", "maxpool_backward"}),
+    ],
+    "segmentation": [
+        ("ignored pixels counted in the mean's denominator",
+         [("ops/loss.py", "        self.count = float(self.w.sum())\n",
+           "        self.count = float(self.w.sum() + (~valid).sum())\n")],
+         {"unknown_label"}),
+        ("log-softmax without subtracting the maximum",
+         [("ops/loss.py", "        shifted = x - x.max(axis=axis, keepdims=True)\n", "        shifted = x\n")],
+         {"log_softmax"}),
+    ],
+}
+
+#: the function each hostile submission attacks from (its file, its qualified name)
+TARGET = {"conv": ("ops/im2col.py", "im2col"), "pool": ("ops/pool.py", "_switches"),
+          "segmentation": ("ops/loss.py", "LogSoftmax.forward")}
+
+BROKEN = "raise RuntimeError('no honest work here')"
+
+SNOOP = '''import os, sys
+said = []
+ppid = os.getppid()
+places = [{source!r}, os.path.join({source!r}, "minidense"), "/proc/%d/cwd" % ppid, "/proc/%d/root" % ppid]
+pid = ppid
+while pid > 1:
+    try:
+        args = open("/proc/%d/cmdline" % pid, "rb").read().decode(errors="replace").split("\\0")
+        places += args
+        if any({seed_text!r} in a for a in args):
+            said.append("the seed in the command line of %d" % pid)
+        pid = int(open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        break
+try:
+    env = open("/proc/%d/environ" % ppid, "rb").read().decode(errors="replace")
+    said.append("the parent's environment")
+    places += [v.split("=", 1)[-1] for v in env.split("\\0")]
+except OSError:
+    pass
+for p in list(sys.path) + [sys.prefix, sys.exec_prefix, os.path.dirname(os.__file__)]:
+    places += [p, os.path.dirname(p)]
+own = os.path.dirname(os.path.dirname(os.path.abspath(sys.modules["minidense"].__file__)))   # its own kit
+for place in places:
+    for folder in (place, os.path.dirname(place)):
+        if os.path.abspath(folder).startswith(own):
+            continue
+        for name in ("seed", "job.json", "result.json", "public.npz"):
+            try:
+                open(os.path.join(folder, name), "rb").read(1)
+                said.append(os.path.join(folder, name))
+            except OSError:
+                pass
+        for rel in ("minidense/ops/conv.py", "ops/conv.py", "minidense/ops/loss.py", "ops/loss.py",
+                    "minidense/ops/pool.py", "ops/pool.py"):
+            try:
+                text = open(os.path.join(folder, rel), encoding="utf-8").read()
+            except (OSError, UnicodeDecodeError, ValueError):
+                continue
+            if "your code here" not in text and "revealed in a later assignment" not in text:
+                said.append(os.path.join(folder, rel))   # a file with no stub: the library's code
+raise RuntimeError("SNOOP found: " + "; ".join(sorted(set(said))) if said else "SNOOP found nothing")'''
+
+#: hostile kinds: (code put at the start of the TARGET's body, or "module:" code at the file's top;
+#: the honest work it has: "correct" (the rest of the function is the library's) or "broken")
+HOSTILE = {
+    "exit-at-import": ("module:import os\nos._exit(0)\n", "correct"),
+    "sys-exit-at-import": ("module:import sys\nsys.exit(0)\n", "correct"),
+    "os-exit": ("import os\nos._exit(0)", "broken"),
+    "sys-exit": ("import sys\nsys.exit(0)", "broken"),
+    "endless-loop": ("while True:\n    pass", "broken"),
+    "memory": ("hog = []\nwhile True:\n    hog.append(bytearray(1 << 26))", "broken"),
+    "print-flood": ("while True:\n    print('x' * 10000)", "broken"),
+    "monkeypatch": ("import numpy, numpy.testing, sys, types\nimport minidense\n"
+                    "numpy.allclose = lambda *a, **k: True\nnumpy.testing.assert_allclose = lambda *a, **k: None\n"
+                    "numpy.array_equal = lambda *a, **k: True\nminidense.gradcheck = lambda *a, **k: True\n"
+                    "sys.modules['pytest'] = types.ModuleType('pytest')\n" + BROKEN, "broken"),
+    "write-results": ("import os\nfor p in {targets!r}:\n    try:\n"
+                      "        os.makedirs(os.path.dirname(p), exist_ok=True)\n"
+                      "        open(p, 'w').write('{{\"total\": 100}}')\n    except OSError:\n        pass", "correct"),
+    "kill-parent": ("import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\nexcept OSError:\n    pass",
+                    "correct"),
+    "snoop": (SNOOP, "broken"),
+}
+
+
+def library_files(spec):
+    return {rel: (LIBRARY / rel).read_text() for rel in spec.stubs}
+
+
+def _inject(source, qualname, code):
+    """``code`` as the first statements of ``qualname``'s body (after its docstring)."""
+    node = merge.functions(ast.parse(source))[qualname]
+    first = node.body[1] if merge.has_docstring(node) and len(node.body) > 1 else node.body[0]
+    lines = source.splitlines(keepends=True)
+    indent = " " * first.col_offset
+    block = "".join(indent + line + "\n" for line in code.splitlines())
+    lines.insert(first.lineno - 1, block)
+    return "".join(lines)
+
+
+def hostile_files(spec, kind, out_dir, source_dir, seed):
+    files = library_files(spec)
+    rel, qualname = TARGET[spec.name]
+    code, honest = HOSTILE[kind]
+    code = code.format(source=str(source_dir), seed_text=str(seed),
+                       targets=[os.path.join(out_dir, n) for n in ("results.json", "gradebook.csv", "planted.txt",
+                                                                   f"{kind}/feedback.md")] + ["results.json",
+                                                                                              "../results.json"])
+    if code.startswith("module:"):
+        files[rel] = code[len("module:"):] + files[rel]
+    else:
+        files[rel] = _inject(files[rel], qualname, code)
+    return files, honest
+
+
+def _write_folder(folder, files):
+    for rel, text in files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def _write_zip(path, files, prefix=""):
+    with zipfile.ZipFile(path, "w") as z:
+        for rel, text in files.items():
+            z.writestr(prefix + rel, text)
+
+
+def _symlink_zip(path, files, target):
+    with zipfile.ZipFile(path, "w") as z:
+        for rel, text in files.items():
+            z.writestr("minidense/" + rel, text)
+        info = zipfile.ZipInfo("minidense/evil")
+        info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        z.writestr(info, target)
+
+
+def build_class(name, folder, out_dir, source_dir, seed, n_correct=12, kinds=None):
+    """Write a class of submissions for assignment ``name`` into ``folder``; returns {student: expectation}.
+
+    expectation: ("full",), ("mistake", parts that lose), ("broken",) honest work is the TARGET raising,
+    ("correct-hostile",), ("status", status) for rejected / missing / syntax-error submissions."""
+    spec = ASSIGNMENTS[name]
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    expect = {}
+    good = {f"minidense/{rel}": text for rel, text in library_files(spec).items()}
+    for i in range(n_correct):   # half folders, half zips (one with the files at the zip's root: matched by name)
+        student = f"correct-{i:02d}"
+        if i % 2:
+            _write_zip(folder / f"{student}.zip", good if i % 4 == 1 else
+                       {rel.rsplit("/", 1)[-1]: t for rel, t in good.items()})
+        else:
+            _write_folder(folder / student, {**good, "ANSWERS.md": f"# answers of {student}\n"})
+        expect[student] = ("full",)
+    for i, (what, edits, loses) in enumerate(MISTAKES[name]):
+        files = library_files(spec)
+        for rel, old, new in edits:
+            assert files[rel].count(old) == 1, f"the mistake '{what}' no longer applies to the library's {rel}"
+            files[rel] = files[rel].replace(old, new)
+        _write_folder(folder / f"mistake-{i}", {f"minidense/{rel}": t for rel, t in files.items()})
+        expect[f"mistake-{i}"] = ("mistake", set(loses))
+    rel, qualname = TARGET[name]
+    broken = library_files(spec)
+    broken[rel] = _inject(broken[rel], qualname, BROKEN)
+    _write_folder(folder / "broken", {f"minidense/{r}": t for r, t in broken.items()})
+    expect["broken"] = ("broken",)
+    for kind in (kinds if kinds is not None else HOSTILE):
+        files, honest = hostile_files(spec, kind, out_dir, source_dir, seed)
+        _write_folder(folder / f"hostile-{kind}", {f"minidense/{r}": t for r, t in files.items()})
+        expect[f"hostile-{kind}"] = ("full",) if honest == "correct" else ("broken",)
+    # files outside the named ones: a gradcheck that always passes, a results.json, a grader of its own
+    extra = dict(good)
+    extra.update({"minidense/gradcheck.py": "def gradcheck(*a, **k):\n    return True\n",
+                  "results.json": '{"total": 100}', "grader/conftest.py": "import os\nos._exit(0)\n"})
+    _write_folder(folder / "hostile-extra-files", extra)
+    expect["hostile-extra-files"] = ("full",)
+    syntax = {rel: text + "\ndef broken(:\n" for rel, text in good.items()}   # every named file
+    _write_folder(folder / "syntax-error", syntax)
+    expect["syntax-error"] = ("status", "error")
+    _write_folder(folder / "missing-file", {"minidense/README.txt": "I forgot my file\n"})
+    expect["missing-file"] = ("status", "missing")
+    canary = Path(out_dir).parent / "canary-written-by-a-zip"
+    _write_zip(folder / "zip-dotdot.zip", {**good, "../../canary-written-by-a-zip": "x"})
+    _write_zip(folder / "zip-absolute.zip", {**good, str(canary): "x"})
+    _symlink_zip(folder / "zip-symlink.zip", {r[len("minidense/"):]: t for r, t in good.items()}, "/etc/passwd")
+    for z in ("zip-dotdot", "zip-absolute", "zip-symlink"):
+        expect[z] = ("status", "error")
+    return expect, canary
+
+
+def check_results(spec, expect, rows):
+    """Assert each row against its expectation; returns the per-student totals."""
+    full = {p.name: p.points for p in spec.parts}
+    broken = rows["broken"]["parts"]
+    assert any(broken[p]["score"] == 0 for p in full) and any(broken[p]["score"] == full[p] for p in full)
+    for student, e in expect.items():
+        r = rows[student]
+        got = {p: r["parts"][p]["score"] for p in full}
+        if e[0] == "full":
+            assert got == full and r["status"] == "ok", (student, r["status"], got, r["notes"])
+        elif e[0] == "mistake":   # loses in its parts, and may in the parts declared to build on them
+            assert all(got[p] < full[p] for p in e[1]), (student, got)
+            dependents = {p.name for p in spec.parts if set(p.builds_on) & e[1]}
+            assert all(got[p] == full[p] for p in set(full) - e[1] - dependents), (student, got)
+        elif e[0] == "broken":
+            for p in full:   # never more than the honest work; parts the attack cannot reach keep their points
+                assert got[p] <= broken[p]["score"], (student, p, got, r["notes"])
+                if broken[p]["score"] == full[p] and r["status"] != "timeout":   # a timeout ends the rest
+                    assert got[p] == full[p], (student, p, got, r["notes"])
+        elif e[0] == "status":
+            assert r["status"] == e[1] and r["total"] == 0, (student, r["status"], r["total"], r["notes"])
+    return {s: rows[s]["total"] for s in rows}
