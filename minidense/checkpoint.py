@@ -95,3 +95,24 @@ def load(path):
         raise CheckpointError(f"{path!r} has checkpoint format version {version}, newer than this minidense "
                               f"reads ({FORMAT_VERSION}); upgrade minidense")
     return _join(meta["state"], arrays)
+
+
+def model_state(state, model):
+    """The weights of a run checkpoint ``state`` (from :func:`load`) as ``model.load_state_dict`` takes them.
+
+    Checkpoints written before the models carried their output bias have no ``output_bias`` key; their
+    task added a learned offset instead, kept in ``config["task_state"]["offset"]``. That offset is folded
+    into ``output_bias`` (zeros where there was none), so an old run's model predicts exactly as it did.
+    """
+    weights = dict(state["model"])
+    expected = model.state_dict()
+    if "output_bias" in expected and "output_bias" not in weights:
+        offset = (((state.get("config") or {}).get("task_state")) or {}).get("offset")
+        bias = np.zeros_like(expected["output_bias"])
+        if offset is not None:
+            if len(offset) != len(bias):
+                raise CheckpointError(f"the checkpoint's task offset has {len(offset)} channels but the model's "
+                                      f"output_bias has {len(bias)}")
+            bias[:] = offset
+        weights["output_bias"] = bias
+    return weights

@@ -149,9 +149,8 @@ def _load_run(path, device):
     if "model" not in config or "task" not in config:
         raise UsageError(f"minidense: {path} holds no run configuration (was it written by `minidense train`?)")
     task = get_task(config["task"])
-    task.load_state(config.get("task_state"))
     model = _model_for(config, task)
-    model.load_state_dict(state["model"])
+    model.load_state_dict(checkpoint.model_state(state, model))
     model.to(device)
     model.eval()
     return model, task, config

@@ -51,44 +51,28 @@ class Task:
     target_kind = "none"      # how transforms treat the target and viz draws it
     metric = ""               # the metric that picks the best checkpoint
     higher_is_better = True
-    offset = None             # per-channel constant added to the network's output (see adapt)
 
-    def adapt(self, train_data, limit=256):
-        """Learn the per-channel output offset from the training targets (regression tasks).
+    def typical_output(self, train_data, limit=256):
+        """The per-channel value a model's output should start at for these targets (C,), or None.
 
-        A freshly initialised network outputs values near 0, while depths are near 4 and
-        heatmap logits near -4: starting the answer at the targets' typical value lets the
-        first steps learn structure instead of slowly walking a bias to a constant.
+        A freshly initialised network outputs values near 0, while depths are near 4.5 and heatmap
+        logits near -4: ``fit`` starts the model's output bias here on a fresh run, so that the first
+        steps learn structure instead of slowly walking a bias to a constant. Looks at the first
+        ``limit`` samples of ``train_data`` (a sequence of (image, target) pairs).
         """
         targets = np.stack([np.asarray(train_data[i][1]) for i in range(min(len(train_data), limit))])
-        self.offset = self._typical_value(targets.astype(np.float64))
+        return self._typical_value(targets.astype(np.float64))
 
     def _typical_value(self, targets):
         return None
-
-    def state(self):
-        """What adapt learned, as JSON (stored in checkpoints)."""
-        return {"offset": None if self.offset is None else [float(v) for v in self.offset]}
-
-    def load_state(self, state):
-        offset = (state or {}).get("offset")
-        self.offset = None if offset is None else np.asarray(offset, dtype=np.float64)
-
-    def shift(self, output):
-        """The network's raw output plus the learned offset: output (N, C, H, W)."""
-        if self.offset is None:
-            return output
-        offset = self.offset.reshape(1, -1, 1, 1)
-        if isinstance(output, Tensor):
-            return output + Tensor(backend.to_device(offset.astype(output.dtype), output.device))
-        return output + offset.astype(output.dtype)
 
     def loss(self, output, target):
         raise NotImplementedError
 
     def predict(self, output):
-        """The network's raw output turned into the answer the metrics compare (a NumPy array)."""
-        return _array(self.shift(output))
+        """The model's output, which is already the prediction, turned into the answer the metrics compare
+        (a NumPy array): only the task's final step (argmax, sigmoid, clamping, normalising)."""
+        return _array(output)
 
     def meter(self):
         raise NotImplementedError
@@ -140,11 +124,11 @@ class Depth(Task):
     def loss(self, output, target):
         mask = target > 0
         if self.kind == "silog":
-            return F.scale_invariant_log_loss(self.shift(output), target, mask=mask)
-        return F.l1_loss(self.shift(output), target, mask=mask)
+            return F.scale_invariant_log_loss(output, target, mask=mask)
+        return F.l1_loss(output, target, mask=mask)
 
     def predict(self, output):
-        return np.maximum(_array(self.shift(output)), self.MIN_DEPTH)
+        return np.maximum(_array(output), self.MIN_DEPTH)
 
     def meter(self):
         return metrics.DepthMeter()
@@ -157,10 +141,10 @@ class Normals(Task):
         return targets.mean(axis=(0, 2, 3))
 
     def loss(self, output, target):
-        return F.cosine_normal_loss(self.shift(output), target)   # it normalises the prediction itself
+        return F.cosine_normal_loss(output, target)   # it normalises the prediction itself
 
     def predict(self, output):
-        out = _array(self.shift(output))
+        out = _array(output)
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
     def meter(self):
@@ -181,11 +165,11 @@ class Keypoints(Task):
         return np.log(p / (1 - p))   # the logit of the mean heatmap value
 
     def loss(self, output, target):
-        return F.binary_cross_entropy_with_logits(self.shift(output), target)
+        return F.binary_cross_entropy_with_logits(output, target)
 
     def predict(self, output):
         # the sigmoid, written with tanh so that large logits do not overflow
-        return 0.5 * (1 + np.tanh(0.5 * _array(self.shift(output))))
+        return 0.5 * (1 + np.tanh(0.5 * _array(output)))
 
     def meter(self):
         return HeatmapPCKMeter(self.threshold)
@@ -232,14 +216,15 @@ class Sketch2Image(Task):
         return targets.mean(axis=(0, 2, 3))
 
     def loss(self, output, target):
-        return F.l1_loss(self.shift(output), target)
+        return F.l1_loss(output, target)
 
     def meter(self):
         return MeanMeter()
 
 
 class Autoencode(Sketch2Image):
-    """Reconstruction ||D(E(X)) - X||; the AutoEncoder ends in a sigmoid, so no offset is learned."""
+    """Reconstruction ||D(E(X)) - X||; the AutoEncoder ends in a sigmoid, so its output bias (before the
+    sigmoid) is left at zero rather than started at the mean image."""
     name, in_channels = "autoencode", 3
 
     def _typical_value(self, targets):

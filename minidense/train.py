@@ -89,9 +89,8 @@ def fit(model, task, train_data, val_data=None, epochs=1, batch_size=8, optimize
         raise ValueError(f"fit: schedule must be 'cosine' or 'constant', got {schedule!r}")
     scheduler = CosineAnnealingLR(optimizer, T_max=epochs) if schedule == "cosine" else None
     backend.manual_seed(seed)
-    task.adapt(train_data)
     config = {"task": task.name, "epochs": epochs, "batch_size": batch_size, "seed": seed, "lr": lr,
-              **(config or {}), "task_state": task.state()}
+              **(config or {})}
     loader = DataLoader(train_data, batch_size=batch_size, shuffle=True, seed=seed,
                         transform=transforms_for(task.name) if augment else None)
     history, start, best = [], 0, None
@@ -101,13 +100,15 @@ def fit(model, task, train_data, val_data=None, epochs=1, batch_size=8, optimize
             raise FileNotFoundError(f"fit: resume=True but there is no checkpoint at {last_path!r}")
         state = checkpoint.load(last_path)
         checkpoint.remove_partial_writes(out)
-        model.load_state_dict(state["model"])
+        model.load_state_dict(checkpoint.model_state(state, model))
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None and state.get("scheduler"):
             scheduler.load_state_dict(state["scheduler"])
         backend.set_rng_state(state["rng"])
         start, history, best = state["epoch"], state["history"], state.get("best")
         log(f"resumed from {last_path} after epoch {start}")
+    else:
+        _init_output_bias(model, task, train_data)
     if out:
         os.makedirs(out, exist_ok=True)
 
@@ -160,6 +161,24 @@ def fit(model, task, train_data, val_data=None, epochs=1, batch_size=8, optimize
         if on_epoch_end is not None:
             on_epoch_end(row)
     return history
+
+
+def _init_output_bias(model, task, train_data):
+    """A fresh run's one step before training: start the model's output bias at the targets' typical value.
+
+    Only a bias still all zero, as a freshly built model's is, is set: loaded or trained weights keep
+    theirs. Models without ``output_bias`` (a user's own) and tasks without a typical value are left alone.
+    """
+    bias = getattr(model, "output_bias", None)
+    if bias is None or bool((bias.data != 0).any()):
+        return
+    value = task.typical_output(train_data)
+    if value is None:
+        return
+    if value.shape != tuple(bias.shape):
+        raise ValueError(f"fit: the task's typical output has shape {value.shape} but the model's output_bias "
+                         f"is {tuple(bias.shape)} (out_channels must match the task's)")
+    bias.data = backend.to_device(value.astype(bias.dtype), bias.device)
 
 
 def _progress(loader, desc, enabled):

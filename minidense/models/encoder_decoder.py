@@ -14,7 +14,7 @@ variants have exactly the same parameters, so their state dicts are interchangea
 from .. import _checks
 from ..nn import Conv2d, MaxPool2d, MaxUnpool2d, Module, ModuleList, Upsample
 from . import _common
-from .blocks import double_conv
+from .blocks import add_output_bias, double_conv, output_bias
 
 
 class EncoderDecoder(Module):
@@ -28,8 +28,8 @@ class EncoderDecoder(Module):
 
     Attributes (state-dict prefixes): ``encoders.i`` the conv block of level i (followed by ``pool``),
     ``decoders.j`` the conv block after the j-th unpooling (deepest first; it maps level i's channels
-    to level i-1's), ``head`` the 1×1 classifier. ``unpool`` (skips=True) or ``upsample`` (skips=False)
-    has no parameters.
+    to level i-1's), ``head`` the 1×1 classifier, ``output_bias`` (out_channels,) added to the head's output
+    (see ``blocks.output_bias``). ``unpool`` (skips=True) or ``upsample`` (skips=False) has no parameters.
     """
 
     def __init__(self, in_channels, out_channels, base_channels=16, depth=3, skips=True, batch_norm=False):
@@ -54,6 +54,7 @@ class EncoderDecoder(Module):
         for i in reversed(range(self.depth)):
             self.decoders.append(double_conv(widths[i], widths[max(i - 1, 0)], batch_norm))
         self.head = Conv2d(widths[0], self.out_channels, 1)
+        self.output_bias = output_bias(self.out_channels)
 
     def extra_repr(self):
         return (f"in_channels={self.in_channels}, out_channels={self.out_channels}, "
@@ -70,4 +71,4 @@ class EncoderDecoder(Module):
         for decoder, indices in zip(self.decoders, reversed(switches)):
             x = self.unpool(x, indices) if self.skips else self.upsample(x)
             x = decoder(x)
-        return self.head(x)
+        return add_output_bias(self.head(x), self.output_bias)

@@ -16,7 +16,7 @@ from .. import _checks, creation
 from .. import functional as F
 from ..nn import Conv2d, ConvTranspose2d, MaxPool2d, Module, ModuleList, Sequential, Upsample
 from . import _common
-from .blocks import double_conv
+from .blocks import add_output_bias, double_conv, output_bias
 
 
 class UNet(Module):
@@ -38,7 +38,8 @@ class UNet(Module):
 
     Attributes (state-dict prefixes): ``downs.i`` the double conv of level i (``downs.{depth-1}`` is the
     bottleneck), ``pool``, ``ups.j`` the j-th upsampling (deepest first), ``decoders.j`` the double conv
-    after the j-th concatenation, ``head`` the 1×1 classifier.
+    after the j-th concatenation, ``head`` the 1×1 classifier, ``output_bias`` (out_channels,) added to the
+    head's output (see ``blocks.output_bias``).
     """
 
     def __init__(self, in_channels, out_channels, base_channels=16, depth=4, up="transpose", batch_norm=False,
@@ -68,6 +69,7 @@ class UNet(Module):
             # the concatenation doubles the channels: c copied from the encoder + c coming up
             self.decoders.append(double_conv(2 * c, c, batch_norm))
         self.head = Conv2d(widths[0], self.out_channels, 1)
+        self.output_bias = output_bias(self.out_channels)
 
     def extra_repr(self):
         return (f"in_channels={self.in_channels}, out_channels={self.out_channels}, "
@@ -87,4 +89,4 @@ class UNet(Module):
             x = up(x)
             bridge = copy if self.skips else creation.zeros_like(copy)
             x = decoder(F.concat([bridge, x], axis=1))
-        return self.head(x)
+        return add_output_bias(self.head(x), self.output_bias)
