@@ -102,7 +102,7 @@ VAL_SEED_OFFSET = 10_000
 
 def _size_multiple(model, depth):
     """Image sides must be multiples of this for the model's poolings / strides to come back even."""
-    return {"unet": 2 ** (depth - 1), "encdec": 2 ** depth, "fcn": 8, "autoencoder": 4}[model]
+    return {"unet": 2 ** (depth - 1), "encdec": 2 ** (depth - 1), "fcn": 8, "autoencoder": 4}[model]
 
 
 def _model_for(config, task):

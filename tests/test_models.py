@@ -77,7 +77,8 @@ def test_segmentation_models_keep_height_and_width(make, shape):
 @pytest.mark.parametrize("make, multiple, bad", [
     (lambda: UNet(3, 2, base_channels=2, depth=3), 4, (1, 3, 12, 10)),
     (lambda: UNet(3, 2, base_channels=2, depth=4), 8, (1, 3, 12, 16)),
-    (lambda: EncoderDecoder(3, 2, base_channels=2, depth=3), 8, (1, 3, 12, 16)),
+    (lambda: EncoderDecoder(3, 2, base_channels=2, depth=3), 4, (1, 3, 12, 10)),
+    (lambda: EncoderDecoder(3, 2, base_channels=2, depth=4), 8, (1, 3, 12, 16)),
     (lambda: FCN(3, 2, base_channels=2), 8, (1, 3, 8, 20)),
 ])
 def test_sizes_that_do_not_divide_are_refused_naming_the_multiple(make, multiple, bad):
@@ -194,9 +195,9 @@ def test_tiny_encoder_decoder_passes_gradcheck():
 def test_encoder_decoder_switches_put_values_back_where_the_maxima_were():
     """skips=True and skips=False share every parameter; only the unpooling differs (switches vs repetition)."""
     md.manual_seed(4)
-    segnet = EncoderDecoder(1, 2, base_channels=2, depth=1)
+    segnet = EncoderDecoder(1, 2, base_channels=2, depth=2)
     md.manual_seed(4)
-    plain = EncoderDecoder(1, 2, base_channels=2, depth=1, skips=False)
+    plain = EncoderDecoder(1, 2, base_channels=2, depth=2, skips=False)
     assert list(segnet.state_dict()) == list(plain.state_dict())
     assert not hasattr(plain, "unpool") and not hasattr(segnet, "upsample")
     x = md.randn(1, 1, 8, 8)
@@ -209,6 +210,25 @@ def test_encoder_decoder_switches_put_values_back_where_the_maxima_were():
     is_max = f == np.repeat(np.repeat(pooled.numpy(), 2, axis=2), 2, axis=3)
     assert np.all(unpooled[~is_max] == 0)
     np.testing.assert_array_equal(unpooled[is_max & (f != 0)], f[is_max & (f != 0)])
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_depth_counts_levels_in_the_encoder_decoder_as_in_the_unet(depth):
+    """depth = levels (resolutions) in both: depth - 1 poolings, the same widths, the same size multiple."""
+    unet = UNet(3, 2, base_channels=2, depth=depth)
+    encdec = EncoderDecoder(3, 2, base_channels=2, depth=depth)
+    assert len(encdec.encoders) == len(unet.downs) == depth
+    assert len(unet.decoders) == depth - 1 and len(encdec.decoders) == depth   # its last block is at level 0
+    assert [b[0].out_channels for b in encdec.encoders] == [b[0].out_channels for b in unet.downs]
+    side = 2 ** (depth - 1)
+    for model in (unet, encdec):
+        poolings = []
+        model.pool.register_forward_hook(lambda m, args, out: poolings.append(1))
+        assert model(md.randn(1, 3, side, 3 * side)).shape == (1, 2, side, 3 * side)
+        assert len(poolings) == depth - 1
+    if depth > 1:   # one fewer pooling would be needed for half the side
+        with pytest.raises(ValueError, match=rf"multiples of {side} \({depth - 1} poolings by 2\)"):
+            encdec(md.randn(1, 3, side // 2, side))
 
 
 def test_tiny_fcn_passes_gradcheck():
