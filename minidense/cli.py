@@ -166,7 +166,6 @@ def cmd_eval(args):
 
 
 def cmd_predict(args):
-    from . import viz
     from .data.io import read_png, write_png
     from .tensor import Tensor, no_grad
     device = _device(args.device)
@@ -188,9 +187,7 @@ def cmd_predict(args):
     x = Tensor(backend.to_device(image.transpose(2, 0, 1)[None].astype(np.float32), device))
     with no_grad():
         pred = task.predict(model(x))[0]
-    picture = {"labels": lambda p: viz.colorize_labels(p), "depth": lambda p: viz.depth_to_rgb(p[0]),
-               "normals": lambda p: viz.normals_to_rgb(p), "heatmaps": lambda p: p.max(axis=0),
-               "image": lambda p: np.clip(p.transpose(1, 2, 0), 0, 1)}[task.target_kind](pred)
+    picture = task.picture(pred)
     write_png(args.out, picture)
     print(f"prediction written to {os.path.abspath(args.out)}")
 

@@ -1,4 +1,5 @@
-"""One Task per slide of the lecture: what the network outputs, its loss, its metrics, its pictures.
+"""One Task per slide of the lecture: what the network outputs, its loss, its metrics, its pictures
+(``picture``, ``error_picture`` and ``draw``, built from the general primitives of ``minidense.viz``).
 
 A Task ties a per-pixel problem to the rest of the framework:
 
@@ -48,7 +49,7 @@ class Task:
     name = ""
     in_channels = 3
     out_channels = 1
-    target_kind = "none"      # how transforms treat the target and viz draws it
+    target_kind = "none"      # how transforms treat the target
     metric = ""               # the metric that picks the best checkpoint
     higher_is_better = True
 
@@ -80,10 +81,32 @@ class Task:
     def dataset(self, n, size=64, seed=0):
         return scenes.SceneDataset(n, size=size, seed=seed, task=self.name)
 
-    def draw(self, images, targets, preds, path=None):
-        """A grid of input / truth / prediction / error pictures."""
+    def picture(self, target):
+        """One target, or one prediction as ``predict`` gives it, as an (H, W, 3) picture in [0, 1]."""
         from . import viz  # matplotlib is slow to import: only when a picture is wanted
-        return viz.prediction_grid(_array(images), _array(targets), preds, kind=self.target_kind, path=path)
+        return viz.to_hwc(np.clip(_array(target), 0, 1))
+
+    def error_picture(self, truth, pred):
+        """Where and how much a prediction is wrong, as (H, W, 3): by default the absolute difference (its
+        largest channel), black for none, through the 'inferno' colormap."""
+        from . import viz
+        diff = np.abs(np.asarray(_array(pred), np.float64) - _array(truth))
+        return viz.depth_to_rgb(diff.max(0) if diff.ndim == 3 else diff, "inferno", 0, None)
+
+    def draw(self, images, targets, preds, path=None, max_rows=6):
+        """A grid with one row per sample: input | ground truth | prediction | error.
+
+        images (N, C, H, W); targets and preds (N, ...) as the data set gives targets and ``predict`` gives
+        predictions. Saved as PNG when ``path`` is given; returns the matplotlib figure.
+        """
+        from . import viz
+        images, targets, preds = _array(images), _array(targets), _array(preds)
+        if targets.shape != preds.shape or len(images) != len(targets):
+            raise ValueError(f"{type(self).__name__}.draw: targets and preds must have the same shape and as many "
+                             f"samples as images, got {targets.shape}, {preds.shape} and {images.shape}")
+        rows = [[viz.to_hwc(images[r]), self.picture(targets[r]), self.picture(preds[r]),
+                 self.error_picture(targets[r], preds[r])] for r in range(min(len(images), max_rows))]
+        return viz.picture_grid(rows, ("input", "ground truth", "prediction", "error"), path=path)
 
     def draw_extra(self, model, images, path_prefix):
         """Pictures beyond the prediction grid, written by fit each epoch (none by default)."""
@@ -106,6 +129,16 @@ class Segmentation(Task):
 
     def meter(self):
         return metrics.SegmentationMeter(self.num_classes, ignore_index=IGNORE_INDEX)
+
+    def picture(self, target):
+        """Labels (H, W) in PASCAL VOC's colours."""
+        from . import viz
+        return viz.colorize_labels(_array(target))
+
+    def error_picture(self, truth, pred):
+        """Wrong labels in red, unknown pixels grey."""
+        from . import viz
+        return viz.mismatch_to_rgb(_array(truth), _array(pred), IGNORE_INDEX)
 
 
 class Depth(Task):
@@ -133,6 +166,11 @@ class Depth(Task):
     def meter(self):
         return metrics.DepthMeter()
 
+    def picture(self, target):
+        """Depth (1, H, W) through the 'viridis' colormap, its range from the data."""
+        from . import viz
+        return viz.depth_to_rgb(_array(target))
+
 
 class Normals(Task):
     name, out_channels, target_kind, metric, higher_is_better = "normals", 3, "normals", "mean", False
@@ -149,6 +187,17 @@ class Normals(Task):
 
     def meter(self):
         return metrics.NormalMeter()
+
+    def picture(self, target):
+        """Normals (3, H, W) as colours (n + 1) / 2."""
+        from . import viz
+        return viz.normals_to_rgb(_array(target))
+
+    def error_picture(self, truth, pred):
+        """The angle between true and predicted normal, 0 to 90 degrees through 'inferno'."""
+        from . import viz
+        t, p = (a / np.maximum(np.linalg.norm(a, axis=0), 1e-12) for a in (_array(truth), _array(pred)))
+        return viz.depth_to_rgb(np.degrees(np.arccos(np.clip((t * p).sum(0), -1, 1))), "inferno", 0, 90)
 
 
 class Keypoints(Task):
@@ -173,6 +222,11 @@ class Keypoints(Task):
 
     def meter(self):
         return HeatmapPCKMeter(self.threshold)
+
+    def picture(self, target):
+        """Heatmaps (K, H, W): their maximum over the keypoint types through 'magma'."""
+        from . import viz
+        return viz.heatmaps_to_rgb(_array(target))
 
 
 class HeatmapPCKMeter:

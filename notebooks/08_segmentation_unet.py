@@ -156,7 +156,7 @@ if FIGURES:
 plt.show()
 
 # %% [markdown]
-# The same predictions through `viz.prediction_grid` (input, truth, prediction, error in red):
+# The same predictions drawn by the task itself, `task.draw` (input, truth, prediction, error in red):
 
 # %%
-display(viz.prediction_grid(images[:2], labels[:2], preds["U-Net"][:2], "labels"))
+display(task.draw(images[:2], labels[:2], preds["U-Net"][:2]))
