@@ -61,7 +61,7 @@ def build_parser():
     t.add_argument("--model", choices=sorted(MODELS), default="unet")
     t.add_argument("--epochs", type=_positive_int, default=5)
     t.add_argument("--batch-size", type=_positive_int, default=8)
-    t.add_argument("--lr", type=_positive_float, default=2e-3)
+    t.add_argument("--lr", type=_positive_float, default=3e-3)
     t.add_argument("--device", default="cpu", help="cpu or cuda")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True, help="folder for checkpoints, history and pictures")

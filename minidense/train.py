@@ -62,7 +62,7 @@ def evaluate(model, task, data, batch_size=8, device="cpu"):
 
 
 def fit(model, task, train_data, val_data=None, epochs=1, batch_size=8, optimizer=None, out=None,
-        device="cpu", seed=0, progress=True, lr=1e-3, augment=True, resume=False, on_nan="stop",
+        device="cpu", seed=0, progress=True, lr=3e-3, augment=True, resume=False, on_nan="stop",
         schedule="cosine", config=None, log=print, on_epoch_end=None):
     """Train ``model`` on ``task``; returns the history (a list of per-epoch dicts).
 

@@ -132,7 +132,7 @@ def test_unet_trained_with_your_loss_reaches_the_target_miou():
     from minidense.train import fit
     c = TRAINING
     md.manual_seed(c["seed"])
-    model = UNet(3, scenes.NUM_CLASSES, base_channels=c["base_channels"], depth=c["depth"])
+    model = UNet(3, scenes.NUM_CLASSES, base_channels=c["base_channels"], depth=c["depth"], batch_norm=False)
     train = scenes.SceneDataset(c["n_train"], size=c["size"], seed=c["seed"])
     val = scenes.SceneDataset(c["n_val"], size=c["size"], seed=c["seed"] + 10_000)
     history = fit(model, "segmentation", train, val, epochs=c["epochs"], batch_size=c["batch_size"], lr=c["lr"],
