@@ -45,6 +45,7 @@ RECIPES = {
     # the candidates tried for the defaults, one change at a time ("bn_lr" is what became the defaults)
     "bn": ({"batch_norm": True}, {"lr": 1e-3, "augment": True}),
     "bn_lr": ({"batch_norm": True}, {"lr": 3e-3, "augment": True}),
+    "lr": ({"batch_norm": False}, {"lr": 3e-3, "augment": True}),
 }
 
 

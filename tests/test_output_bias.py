@@ -47,6 +47,8 @@ def test_fresh_run_starts_the_bias_at_the_targets_and_loaded_weights_keep_theirs
     mean_depth = np.mean([d[d > 0].mean() for d in [data[i][1] for i in range(len(data))]])
     model = UNet(3, 1, base_channels=2, depth=2)
     assert np.array_equal(model.output_bias.numpy(), [0.0])      # built as zeros
+    assert "output_bias" in model.state_dict()                   # saved with the weights
+    assert all(p is not model.output_bias for p in model.parameters())   # not trained
     fit(model, task, data, epochs=1, batch_size=8, lr=1e-12, progress=False, augment=False)
     np.testing.assert_allclose(model.output_bias.numpy(), [mean_depth], rtol=1e-5)
     loaded = UNet(3, 1, base_channels=2, depth=2)

@@ -28,7 +28,7 @@ class AutoEncoder(Module):
     Attributes (state-dict prefixes): ``encoder`` (Conv2d k=3 s=2 p=1, ReLU, Conv2d, ReLU, Flatten,
     Linear to the latent code), ``decoder_fc`` (Linear back to 2·base_channels × size/4 × size/4, ReLU),
     ``decoder`` (ConvTranspose2d k=4 s=2 p=1, ReLU, ConvTranspose2d to in_channels), ``output_bias``
-    (in_channels,) added to the decoder's output before the sigmoid (see ``blocks.output_bias``).
+    (a buffer, in_channels,) added to the decoder's output before the sigmoid (see ``blocks.output_bias``).
     """
 
     def __init__(self, in_channels=3, size=32, latent_dim=32, base_channels=16, sigmoid=True):
@@ -48,7 +48,7 @@ class AutoEncoder(Module):
         self.decoder_fc = Sequential(Linear(self.latent_dim, 2 * b * s * s), ReLU())
         self.decoder = Sequential(ConvTranspose2d(2 * b, b, 4, stride=2, padding=1), ReLU(),
                                   ConvTranspose2d(b, self.in_channels, 4, stride=2, padding=1))
-        self.output_bias = output_bias(self.in_channels)
+        self.register_buffer("output_bias", output_bias(self.in_channels))
 
     def extra_repr(self):
         return (f"in_channels={self.in_channels}, size={self.size}, latent_dim={self.latent_dim}, "

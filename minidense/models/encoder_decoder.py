@@ -34,8 +34,9 @@ class EncoderDecoder(Module):
     Attributes (state-dict prefixes): ``encoders.i`` the conv block of level i (followed by ``pool``
     except at the deepest level), ``decoders.j`` the conv block of level ``depth - 1 - j`` on the way up
     (deepest first; it maps level i's channels to level i-1's, level 0's to its own, and is followed by
-    the unpooling to level i-1), ``head`` the 1×1 classifier, ``output_bias`` (out_channels,) added to the head's output
-    (see ``blocks.output_bias``). ``unpool`` (skips=True) or ``upsample`` (skips=False) has no parameters.
+    the unpooling to level i-1), ``head`` the 1×1 classifier, ``output_bias`` (a buffer, out_channels,)
+    added to the head's output (see ``blocks.output_bias``). ``unpool`` (skips=True) or ``upsample``
+    (skips=False) has no parameters.
     """
 
     def __init__(self, in_channels, out_channels, base_channels=16, depth=4, skips=True, batch_norm=True):
@@ -60,7 +61,7 @@ class EncoderDecoder(Module):
         for i in reversed(range(self.depth)):     # a block per level, deepest first, each before its unpooling
             self.decoders.append(double_conv(widths[i], widths[max(i - 1, 0)], batch_norm))
         self.head = Conv2d(widths[0], self.out_channels, 1)
-        self.output_bias = output_bias(self.out_channels)
+        self.register_buffer("output_bias", output_bias(self.out_channels))
 
     def extra_repr(self):
         return (f"in_channels={self.in_channels}, out_channels={self.out_channels}, "

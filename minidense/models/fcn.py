@@ -29,7 +29,7 @@ class FCN(Module):
     Attributes (state-dict prefixes): ``stage1``, ``stage2``, ``stage3`` (conv blocks ending in a
     pooling; strides 2, 4, 8), ``classifier`` (1×1, stride 8), ``score_skip`` (1×1 on stage2's output,
     stride 4), ``up2`` (ConvTranspose2d k=4, s=2, p=1) and ``up4`` (k=8, s=4, p=2), both without bias
-    and initialised as bilinear upsampling, then ``output_bias`` (out_channels,) added to up4's output
+    and initialised as bilinear upsampling, then ``output_bias`` (a buffer, out_channels,) added to up4's output
     (see ``blocks.output_bias``).
     """
 
@@ -50,7 +50,7 @@ class FCN(Module):
                                    init="bilinear")
         # up4 has no bias (a bias there would not be bilinear upsampling): the model's answer for a zero
         # score map is this output bias
-        self.output_bias = output_bias(self.out_channels)
+        self.register_buffer("output_bias", output_bias(self.out_channels))
 
     def extra_repr(self):
         return f"in_channels={self.in_channels}, out_channels={self.out_channels}, base_channels={self.base_channels}"

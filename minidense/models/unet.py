@@ -40,7 +40,7 @@ class UNet(Module):
 
     Attributes (state-dict prefixes): ``downs.i`` the double conv of level i (``downs.{depth-1}`` is the
     bottleneck), ``pool``, ``ups.j`` the j-th upsampling (deepest first), ``decoders.j`` the double conv
-    after the j-th concatenation, ``head`` the 1×1 classifier, ``output_bias`` (out_channels,) added to the
+    after the j-th concatenation, ``head`` the 1×1 classifier, ``output_bias`` (a buffer, out_channels,) added to the
     head's output (see ``blocks.output_bias``).
     """
 
@@ -71,7 +71,7 @@ class UNet(Module):
             # the concatenation doubles the channels: c copied from the encoder + c coming up
             self.decoders.append(double_conv(2 * c, c, batch_norm))
         self.head = Conv2d(widths[0], self.out_channels, 1)
-        self.output_bias = output_bias(self.out_channels)
+        self.register_buffer("output_bias", output_bias(self.out_channels))
 
     def extra_repr(self):
         return (f"in_channels={self.in_channels}, out_channels={self.out_channels}, "
