@@ -67,7 +67,7 @@ def test_segmentation_and_autoencode_leave_the_bias_at_zero():
 def test_an_old_checkpoint_gets_its_task_offset_folded_into_the_bias(tmp_path):
     """Before the output bias, the task added config["task_state"]["offset"]: it becomes output_bias."""
     md.manual_seed(0)
-    old = UNet(3, 1, base_channels=2, depth=2)
+    old = UNet(3, 1, base_channels=2, depth=2).eval()
     weights = old.state_dict()
     del weights["output_bias"]
     config = {"task": "depth", "model": "unet", "size": SIZE, "base_channels": 2, "depth": 2,
