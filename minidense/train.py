@@ -66,8 +66,8 @@ def fit(model, task, train_data, val_data=None, epochs=1, batch_size=8, optimize
         schedule="cosine", config=None, log=print, on_epoch_end=None):
     """Train ``model`` on ``task``; returns the history (a list of per-epoch dicts).
 
-    task: a Task or its name (see ``minidense.tasks``). optimizer: default Adam(lr), lr 3e-3 (with the
-    models' default batch norm this learns as a practitioner's recipe does: docs/design.md).
+    task: a Task or its name (see ``minidense.tasks``). optimizer: default Adam(lr), lr 3e-3 (a first run
+    then lands within a tenth of a tuned recipe: docs/design.md, "Defaults that learn").
     out: folder for history, pictures and checkpoints (None: keep nothing).
     resume: continue from ``out/last.npz`` (weights, optimizer, epoch, random state).
     on_nan: "stop" raises NonFiniteError at the step where the loss or a gradient
