@@ -109,7 +109,7 @@ def test_bad_inputs_and_arguments_name_the_model():
 
 def test_unet_levels_double_the_channels_and_depth_counts_levels():
     """UNet(3, 5, 16, depth=3) is the 16-32-64 reference network: 3 levels, 2 poolings."""
-    sd = UNet(3, 5, base_channels=16, depth=3).state_dict()
+    sd = UNet(3, 5, base_channels=16, depth=3, batch_norm=False).state_dict()
     assert sd["downs.0.0.weight"].shape == (16, 3, 3, 3)
     assert sd["downs.1.2.weight"].shape == (32, 32, 3, 3)
     assert sd["downs.2.0.weight"].shape == (64, 32, 3, 3)       # the bottleneck
@@ -122,7 +122,7 @@ def test_unet_levels_double_the_channels_and_depth_counts_levels():
     assert sd["output_bias"].shape == (5,)
     bilinear = UNet(3, 5, base_channels=16, depth=3, up="bilinear").state_dict()
     assert bilinear["ups.0.1.weight"].shape == (32, 64, 1, 1)   # Upsample, then a 1x1 conv halving channels
-    with_bn = UNet(3, 5, base_channels=16, depth=3, batch_norm=True).state_dict()
+    with_bn = UNet(3, 5, base_channels=16, depth=3).state_dict()                # batch norm by default
     assert "downs.0.1.running_mean" in with_bn and "downs.0.0.bias" not in with_bn
 
 
@@ -132,8 +132,8 @@ def test_tiny_unet_passes_gradcheck_with_respect_to_its_input():
     assert md.gradcheck(model, [x])
 
 
-@pytest.mark.parametrize("name", ["downs.0.0.weight", "downs.1.2.bias", "ups.0.weight", "decoders.0.0.weight",
-                                  "head.weight"])
+@pytest.mark.parametrize("name", ["downs.0.0.weight", "downs.1.1.bias", "downs.1.3.weight", "ups.0.weight",
+                                  "decoders.0.0.weight", "head.weight"])
 def test_tiny_unet_passes_gradcheck_with_respect_to_parameters(name):
     model = double(UNet(2, 3, base_channels=2, depth=2))
     assert param_gradcheck(model, name, distinct_input(1, 2, 8, 8))
@@ -187,7 +187,7 @@ def test_tiny_encoder_decoder_passes_gradcheck():
     model = double(EncoderDecoder(2, 3, base_channels=2, depth=2))
     x = distinct_input(2, 2, 8, 8)
     assert md.gradcheck(model, [x])
-    for name in ("encoders.0.0.weight", "decoders.0.2.weight", "head.bias"):
+    for name in ("encoders.0.0.weight", "decoders.0.3.weight", "head.bias"):
         assert param_gradcheck(model, name, x[:1])
     plain = double(EncoderDecoder(2, 3, base_channels=2, depth=2, skips=False))
     assert md.gradcheck(plain, [x[:1]])

@@ -27,9 +27,9 @@ class EncoderDecoder(Module):
         the same levels, widths and poolings and differ only in how the decoder gets its detail.
     skips: True: SegNet, the decoder unpools with the encoder's switches; False: the plain
         encoder-decoder, the decoder upsamples by nearest-neighbour repetition.
-    batch_norm: BatchNorm2d after every 3×3 convolution (off by default: with fit's defaults the plain
-        network already lands within a tenth of a batch-normalised one on new data, and on the built-in
-        regression tasks it does better; see docs/design.md, "Defaults that learn").
+    batch_norm: BatchNorm2d after every 3×3 convolution (default True: with it, fit's defaults learn as a
+        practitioner's recipe does; see docs/design.md, "Defaults that learn"). False gives the plain network
+        with biased convolutions.
 
     Attributes (state-dict prefixes): ``encoders.i`` the conv block of level i (followed by ``pool``
     except at the deepest level), ``decoders.j`` the conv block of level ``depth - 1 - j`` on the way up
@@ -39,7 +39,7 @@ class EncoderDecoder(Module):
     (skips=False) has no parameters.
     """
 
-    def __init__(self, in_channels, out_channels, base_channels=16, depth=4, skips=True, batch_norm=False):
+    def __init__(self, in_channels, out_channels, base_channels=16, depth=4, skips=True, batch_norm=True):
         super().__init__()
         self.in_channels = _checks.positive_int("EncoderDecoder", "in_channels", in_channels)
         self.out_channels = _checks.positive_int("EncoderDecoder", "out_channels", out_channels)

@@ -29,9 +29,9 @@ class UNet(Module):
     up: "transpose" (ConvTranspose2d, kernel 2, stride 2, halving the channels, as in the paper) or
         "bilinear" (Upsample(scale_factor=2, mode="bilinear") then a 1×1 Conv2d halving the channels;
         no learned upsampling kernel, fewer checkerboard artefacts).
-    batch_norm: BatchNorm2d after every 3×3 convolution (off by default: with fit's defaults the plain
-        network already lands within a tenth of a batch-normalised one on new data, and on the built-in
-        regression tasks it does better; see docs/design.md, "Defaults that learn").
+    batch_norm: BatchNorm2d after every 3×3 convolution (default True: with it, fit's defaults learn as a
+        practitioner's recipe does; see docs/design.md, "Defaults that learn"). False gives the plain network
+        with biased convolutions.
     skips: True (the U-Net) or False: the same network, with the copied encoder activations replaced
         by zeros before the concatenation. The parameters (names, shapes, and with the same seed their
         initial values) are identical, so the two differ only in whether detail reaches the decoder:
@@ -44,7 +44,7 @@ class UNet(Module):
     head's output (see ``blocks.output_bias``).
     """
 
-    def __init__(self, in_channels, out_channels, base_channels=16, depth=4, up="transpose", batch_norm=False,
+    def __init__(self, in_channels, out_channels, base_channels=16, depth=4, up="transpose", batch_norm=True,
                  skips=True):
         super().__init__()
         self.in_channels = _checks.positive_int("UNet", "in_channels", in_channels)
