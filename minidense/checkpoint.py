@@ -103,10 +103,17 @@ def model_state(state, model):
     Checkpoints written before the models carried their output bias have no ``output_bias`` key; their
     task added a learned offset instead, kept in ``config["task_state"]["offset"]``. That offset is folded
     into ``output_bias`` (zeros where there was none), so an old run's model predicts exactly as it did.
+    An old encoder-decoder checkpoint is refused with a CheckpointError: its ``depth`` counted poolings, so
+    the same keys and shapes would silently compute something else today.
     """
     weights = dict(state["model"])
     expected = model.state_dict()
     if "output_bias" in expected and "output_bias" not in weights:
+        if (state.get("config") or {}).get("model") == "encdec":
+            # its depth counted poolings then: the same keys and shapes now mean one pooling less
+            raise CheckpointError("this encoder-decoder checkpoint predates the output bias, when its depth "
+                                  "counted poolings rather than levels; it cannot be loaded into today's model "
+                                  "(retrain it)")
         offset = (((state.get("config") or {}).get("task_state")) or {}).get("offset")
         bias = np.zeros_like(expected["output_bias"])
         if offset is not None:

@@ -110,6 +110,7 @@ def _model_for(config, task):
     kw = {"base_channels": config["base_channels"]}
     if config["model"] in ("unet", "encdec"):
         kw["depth"] = config["depth"]
+        kw["batch_norm"] = config.get("batch_norm", False)   # runs from before batch norm was the default
     if config["model"] == "autoencoder":
         kw["size"] = config["size"]
     return build_model(config["model"], task.in_channels, task.out_channels, **kw)
@@ -121,6 +122,7 @@ def cmd_train(args):
     device = _device(args.device)
     task = get_task(args.task)
     config = {k: getattr(args, k) for k in ("task", "model", "size", "n_train", "n_val", "base_channels", "depth")}
+    config["batch_norm"] = True    # the models' default; recorded so that old runs (without it) load as they were
     multiple = _size_multiple(args.model, args.depth)
     if args.size % multiple:
         raise UsageError(f"minidense train: --size {args.size} must be a multiple of {multiple} for --model "

@@ -67,7 +67,7 @@ def test_segmentation_and_autoencode_leave_the_bias_at_zero():
 def test_an_old_checkpoint_gets_its_task_offset_folded_into_the_bias(tmp_path):
     """Before the output bias, the task added config["task_state"]["offset"]: it becomes output_bias."""
     md.manual_seed(0)
-    old = UNet(3, 1, base_channels=2, depth=2).eval()
+    old = UNet(3, 1, base_channels=2, depth=2, batch_norm=False).eval()   # as runs were before
     weights = old.state_dict()
     del weights["output_bias"]
     config = {"task": "depth", "model": "unet", "size": SIZE, "base_channels": 2, "depth": 2,
@@ -82,3 +82,14 @@ def test_an_old_checkpoint_gets_its_task_offset_folded_into_the_bias(tmp_path):
     del config["task_state"]            # a run without an offset (segmentation): zero bias
     checkpoint.save(path, model=weights, epoch=1, config=config)
     assert cli._load_run(path, "cpu")[0].output_bias.numpy().tolist() == [0.0]
+
+
+def test_an_old_encoder_decoder_checkpoint_is_refused_not_misread(tmp_path):
+    """Before, EncoderDecoder's depth counted poolings: the same keys and shapes now mean another network."""
+    weights = EncoderDecoder(3, 1, base_channels=2, depth=2, batch_norm=False).state_dict()
+    del weights["output_bias"]
+    path = str(tmp_path / "old.npz")
+    checkpoint.save(path, model=weights, epoch=1, config={"task": "depth", "model": "encdec", "size": SIZE,
+                                                          "base_channels": 2, "depth": 2})
+    with pytest.raises(checkpoint.CheckpointError, match="depth counted poolings"):
+        cli._load_run(path, "cpu")
