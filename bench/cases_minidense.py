@@ -74,7 +74,7 @@ def build(p, device, seed):
             if backward:
                 loss.backward()
     elif kind == "unet":
-        model = UNet(p["in_channels"], p["classes"], base_channels=p["base"], depth=p["depth"])
+        model = UNet(p["in_channels"], p["classes"], base_channels=p["base"], depth=p["depth"], batch_norm=False)
         if device != "cpu":
             model.to(device)
         opt = SGD(model.parameters(), lr=0.01)

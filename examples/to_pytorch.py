@@ -58,11 +58,14 @@ class FCN(nn.Module):
 
 
 class EncoderDecoder(nn.Module):
-    """minidense.models.EncoderDecoder: SegNet-style; the decoder unpools with the encoder's switches."""
+    """minidense.models.EncoderDecoder: SegNet-style; the decoder unpools with the encoder's switches.
 
-    def __init__(self, in_channels, out_channels, base_channels=16, depth=3, skips=True, batch_norm=False):
+    depth levels, depth - 1 poolings (as UNet); each decoder block comes before its unpooling.
+    """
+
+    def __init__(self, in_channels, out_channels, base_channels=16, depth=4, skips=True, batch_norm=True):
         super().__init__()
-        self.skips = skips
+        self.depth, self.skips = depth, skips
         widths = [base_channels * 2 ** i for i in range(depth)]
         self.encoders = nn.ModuleList(double_conv(in_channels if i == 0 else widths[i - 1], c, batch_norm)
                                       for i, c in enumerate(widths))
@@ -74,19 +77,23 @@ class EncoderDecoder(nn.Module):
 
     def forward(self, x):
         switches = []
-        for block in self.encoders:
-            x, indices = self.pool(block(x))
-            switches.append(indices)
-        for decoder, indices in zip(self.decoders, reversed(switches)):
-            x = self.unpool(x, indices) if self.skips else F.interpolate(x, scale_factor=2, mode="nearest")
+        for i, block in enumerate(self.encoders):
+            x = block(x)
+            if i < self.depth - 1:
+                x, indices = self.pool(x)
+                switches.append(indices)
+        for i, decoder in zip(reversed(range(self.depth)), self.decoders):
             x = decoder(x)
+            if i > 0:
+                x = self.unpool(x, switches[i - 1]) if self.skips else F.interpolate(x, scale_factor=2,
+                                                                                      mode="nearest")
         return self.head(x)
 
 
 class UNet(nn.Module):
     """minidense.models.UNet: copy-and-concatenate skips ([bridge, upsampled] along the channels)."""
 
-    def __init__(self, in_channels, out_channels, base_channels=16, depth=4, up="transpose", batch_norm=False,
+    def __init__(self, in_channels, out_channels, base_channels=16, depth=4, up="transpose", batch_norm=True,
                  skips=True):
         super().__init__()
         self.depth, self.skips = depth, skips

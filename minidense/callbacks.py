@@ -25,13 +25,6 @@ def batch_tensor(array, device, float_dtype=backend.default_dtype):
     return Tensor(backend.to_device(array, device))
 
 
-def target_batch(task, targets):
-    """A batch of targets as the task's loss takes them: single-channel (N, H, W) maps (depth as usually
-    stored) become (N, 1, H, W); segmentation's (N, H, W) label maps stay as they are."""
-    targets = np.asarray(targets)
-    return targets[:, None] if targets.ndim == 3 and task.target_kind != "labels" else targets
-
-
 class TrainingState:
     """A run so far: what is trained (model, task), with what (optimizer, scheduler), and how far it got.
 
@@ -64,13 +57,12 @@ class TrainingState:
 
     def load_state_dict(self, state):
         """Continue from a checkpoint's state (the inverse of :meth:`state_dict`)."""
-        self.model.load_state_dict(state["model"])
+        self.model.load_state_dict(checkpoint.model_state(state, self.model))
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state.get("scheduler"):
             self.scheduler.load_state_dict(state["scheduler"])
         backend.set_rng_state(state["rng"])
         self.epoch, self.history, self.best = state["epoch"], state["history"], state.get("best")
-        self.task.load_state((state.get("config") or {}).get("task_state"))
 
 
 class Callback:
@@ -161,7 +153,7 @@ class RunFolder(Callback):
         """Input / truth / prediction of the first validation images, and the task's extra pictures."""
         n = min(self.pictures, len(self.val_data))
         images = np.stack([backend.to_numpy(self.val_data[i][0]) for i in range(n)])   # device arrays too
-        targets = target_batch(run.task, np.stack([backend.to_numpy(self.val_data[i][1]) for i in range(n)]))
+        targets = run.task.target_batch(np.stack([backend.to_numpy(self.val_data[i][1]) for i in range(n)]))
         run.model.eval()
         with no_grad():
             preds = run.task.predict(run.model(batch_tensor(images, run.device)))

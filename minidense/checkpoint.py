@@ -160,7 +160,6 @@ def rebuild(config):
         raise CheckpointError("this checkpoint holds no run configuration (was it written by `minidense train` "
                               "or fit?)")
     task = get_task(config["task"], **config.get("task_options", {}))
-    task.load_state(config.get("task_state"))
     classes = _model_classes()
     if config["model"] not in classes:
         raise CheckpointError(f"the checkpoint's model {config['model']!r} is not a built-in model "
@@ -196,7 +195,35 @@ def load_model(path, device="cpu"):
     config = state.get("config") or {}
     model, task = rebuild(config)
     config = complete(config, task)
-    model.load_state_dict(state["model"])
+    model.load_state_dict(model_state(state, model))
     model.to(device)
     model.eval()
     return model, task, config
+
+
+def model_state(state, model):
+    """The weights of a run checkpoint ``state`` (from :func:`load`) as ``model.load_state_dict`` takes them.
+
+    Checkpoints written before the models carried their output bias have no ``output_bias`` key; their
+    task added a learned offset instead, kept in ``config["task_state"]["offset"]``. That offset is folded
+    into ``output_bias`` (zeros where there was none), so an old run's model predicts exactly as it did.
+    An old encoder-decoder checkpoint is refused with a CheckpointError: its ``depth`` counted poolings, so
+    the same keys and shapes would silently compute something else today.
+    """
+    weights = dict(state["model"])
+    expected = model.state_dict()
+    if "output_bias" in expected and "output_bias" not in weights:
+        if (state.get("config") or {}).get("model") == "encdec":
+            # its depth counted poolings then: the same keys and shapes now mean one pooling less
+            raise CheckpointError("this encoder-decoder checkpoint predates the output bias, when its depth "
+                                  "counted poolings rather than levels; it cannot be loaded into today's model "
+                                  "(retrain it)")
+        offset = (((state.get("config") or {}).get("task_state")) or {}).get("offset")
+        bias = np.zeros_like(expected["output_bias"])
+        if offset is not None:
+            if len(offset) != len(bias):
+                raise CheckpointError(f"the checkpoint's task offset has {len(offset)} channels but the model's "
+                                      f"output_bias has {len(bias)}")
+            bias[:] = offset
+        weights["output_bias"] = bias
+    return weights

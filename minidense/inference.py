@@ -54,7 +54,6 @@ def write_prediction(path, answer, task, config):
     data's units (``depth_scale``, default millimetres), normals an RGB PNG of (n + 1) / 2; other tasks a picture."""
     from PIL import Image
 
-    from . import viz
     from .data.io import voc_palette, write_png
     colour_path = os.path.splitext(path)[0] + "_colour.png"
     if task.target_kind == "labels":
@@ -67,9 +66,8 @@ def write_prediction(path, answer, task, config):
     elif task.target_kind == "depth":
         units = np.rint(answer[0] / config.get("depth_scale", 1e-3))
         Image.fromarray(np.clip(units, 0, 65535).astype(np.uint16)).save(path, format="PNG")
-        write_png(colour_path, viz.depth_to_rgb(answer[0]))
+        write_png(colour_path, task.picture(answer))
     elif task.target_kind == "normals":
         write_png(path, np.clip((answer.transpose(1, 2, 0) + 1) / 2, 0, 1))
     else:
-        picture = {"heatmaps": lambda p: p.max(axis=0), "image": lambda p: np.clip(p.transpose(1, 2, 0), 0, 1)}
-        write_png(path, picture[task.target_kind](answer))
+        write_png(path, task.picture(answer))   # each task draws its own pictures

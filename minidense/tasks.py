@@ -1,4 +1,5 @@
-"""One Task per slide of the lecture: what the network outputs, its loss, its metrics, its pictures.
+"""One Task per slide of the lecture: what the network outputs, its loss, its metrics, its pictures
+(``picture``, ``error_picture`` and ``draw``, built from the general primitives of ``minidense.viz``).
 
 A Task ties a per-pixel problem to the rest of the framework:
 
@@ -48,47 +49,37 @@ class Task:
     name = ""
     in_channels = 3
     out_channels = 1
-    target_kind = "none"      # how transforms treat the target and viz draws it
+    target_kind = "none"      # how transforms treat the target
     metric = ""               # the metric that picks the best checkpoint
     higher_is_better = True
-    offset = None             # per-channel constant added to the network's output (see adapt)
 
-    def adapt(self, train_data, limit=256):
-        """Learn the per-channel output offset from the training targets (regression tasks).
+    def typical_output(self, train_data, limit=256):
+        """The per-channel value a model's output should start at for these targets (C,), or None.
 
-        A freshly initialised network outputs values near 0, while depths are near 4 and
-        heatmap logits near -4: starting the answer at the targets' typical value lets the
-        first steps learn structure instead of slowly walking a bias to a constant.
+        A freshly initialised network outputs values near 0, while depths are near 4.5 and heatmap
+        logits near -4: ``fit`` starts the model's output bias here on a fresh run, so that the first
+        steps learn structure instead of slowly walking a bias to a constant. Looks at the first
+        ``limit`` samples of ``train_data`` (a sequence of (image, target) pairs).
         """
         targets = np.stack([backend.to_numpy(train_data[i][1]) for i in range(min(len(train_data), limit))])
-        self.offset = self._typical_value(targets.astype(np.float64))
+        return self._typical_value(self.target_batch(targets).astype(np.float64))
 
     def _typical_value(self, targets):
         return None
 
-    def state(self):
-        """What adapt learned, as JSON (stored in checkpoints)."""
-        return {"offset": None if self.offset is None else [float(v) for v in self.offset]}
-
-    def load_state(self, state):
-        offset = (state or {}).get("offset")
-        self.offset = None if offset is None else np.asarray(offset, dtype=np.float64)
-
-    def shift(self, output):
-        """The network's raw output plus the learned offset: output (N, C, H, W)."""
-        if self.offset is None:
-            return output
-        offset = self.offset.reshape(1, -1, 1, 1)
-        if isinstance(output, Tensor):
-            return output + Tensor(backend.to_device(offset.astype(output.dtype), output.device))
-        return output + offset.astype(output.dtype)
+    def target_batch(self, targets):
+        """A batch of targets as the loss takes them: single-channel (N, H, W) maps (depth as usually
+        stored) become (N, 1, H, W); label maps (N, H, W) stay as they are."""
+        targets = np.asarray(targets)
+        return targets[:, None] if targets.ndim == 3 and self.target_kind != "labels" else targets
 
     def loss(self, output, target):
         raise NotImplementedError
 
     def predict(self, output):
-        """The network's raw output turned into the answer the metrics compare (a NumPy array)."""
-        return _array(self.shift(output))
+        """The model's output, which is already the prediction, turned into the answer the metrics compare
+        (a NumPy array): only the task's final step (argmax, sigmoid, clamping, normalising)."""
+        return _array(output)
 
     def meter(self):
         raise NotImplementedError
@@ -96,10 +87,32 @@ class Task:
     def dataset(self, n, size=64, seed=0):
         return scenes.SceneDataset(n, size=size, seed=seed, task=self.name)
 
-    def draw(self, images, targets, preds, path=None):
-        """A grid of input / truth / prediction / error pictures."""
+    def picture(self, target):
+        """One target, or one prediction as ``predict`` gives it, as an (H, W, 3) picture in [0, 1]."""
         from . import viz  # matplotlib is slow to import: only when a picture is wanted
-        return viz.prediction_grid(_array(images), _array(targets), preds, kind=self.target_kind, path=path)
+        return viz.to_hwc(np.clip(_array(target), 0, 1))
+
+    def error_picture(self, truth, pred):
+        """Where and how much a prediction is wrong, as (H, W, 3): by default the absolute difference (its
+        largest channel), black for none, through the 'inferno' colormap."""
+        from . import viz
+        diff = np.abs(np.asarray(_array(pred), np.float64) - _array(truth))
+        return viz.depth_to_rgb(diff.max(0) if diff.ndim == 3 else diff, "inferno", 0, None)
+
+    def draw(self, images, targets, preds, path=None, max_rows=6):
+        """A grid with one row per sample: input | ground truth | prediction | error.
+
+        images (N, C, H, W); targets and preds (N, ...) as the data set gives targets and ``predict`` gives
+        predictions. Saved as PNG when ``path`` is given; returns the matplotlib figure.
+        """
+        from . import viz
+        images, targets, preds = _array(images), _array(targets), _array(preds)
+        if targets.shape != preds.shape or len(images) != len(targets):
+            raise ValueError(f"{type(self).__name__}.draw: targets and preds must have the same shape and as many "
+                             f"samples as images, got {targets.shape}, {preds.shape} and {images.shape}")
+        rows = [[viz.to_hwc(images[r]), self.picture(targets[r]), self.picture(preds[r]),
+                 self.error_picture(targets[r], preds[r])] for r in range(min(len(images), max_rows))]
+        return viz.picture_grid(rows, ("input", "ground truth", "prediction", "error"), path=path)
 
     def draw_extra(self, model, images, path_prefix):
         """Pictures beyond the prediction grid, written by fit each epoch (none by default)."""
@@ -123,6 +136,16 @@ class Segmentation(Task):
     def meter(self):
         return metrics.SegmentationMeter(self.num_classes, ignore_index=IGNORE_INDEX)
 
+    def picture(self, target):
+        """Labels (H, W) in PASCAL VOC's colours."""
+        from . import viz
+        return viz.colorize_labels(_array(target))
+
+    def error_picture(self, truth, pred):
+        """Wrong labels in red, unknown pixels grey."""
+        from . import viz
+        return viz.mismatch_to_rgb(_array(truth), _array(pred), IGNORE_INDEX)
+
 
 class Depth(Task):
     name, out_channels, target_kind, metric, higher_is_better = "depth", 1, "depth", "abs_rel", False
@@ -140,14 +163,19 @@ class Depth(Task):
     def loss(self, output, target):
         mask = target > 0
         if self.kind == "silog":
-            return F.scale_invariant_log_loss(self.shift(output), target, mask=mask)
-        return F.l1_loss(self.shift(output), target, mask=mask)
+            return F.scale_invariant_log_loss(output, target, mask=mask)
+        return F.l1_loss(output, target, mask=mask)
 
     def predict(self, output):
-        return np.maximum(_array(self.shift(output)), self.MIN_DEPTH)
+        return np.maximum(_array(output), self.MIN_DEPTH)
 
     def meter(self):
         return metrics.DepthMeter()
+
+    def picture(self, target):
+        """Depth (1, H, W) through the 'viridis' colormap, its range from the data."""
+        from . import viz
+        return viz.depth_to_rgb(_array(target))
 
 
 class Normals(Task):
@@ -157,14 +185,25 @@ class Normals(Task):
         return targets.mean(axis=(0, 2, 3))
 
     def loss(self, output, target):
-        return F.cosine_normal_loss(self.shift(output), target)   # it normalises the prediction itself
+        return F.cosine_normal_loss(output, target)   # it normalises the prediction itself
 
     def predict(self, output):
-        out = _array(self.shift(output))
+        out = _array(output)
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
     def meter(self):
         return metrics.NormalMeter()
+
+    def picture(self, target):
+        """Normals (3, H, W) as colours (n + 1) / 2."""
+        from . import viz
+        return viz.normals_to_rgb(_array(target))
+
+    def error_picture(self, truth, pred):
+        """The angle between true and predicted normal, 0 to 90 degrees through 'inferno'."""
+        from . import viz
+        t, p = (a / np.maximum(np.linalg.norm(a, axis=0), 1e-12) for a in (_array(truth), _array(pred)))
+        return viz.depth_to_rgb(np.degrees(np.arccos(np.clip((t * p).sum(0), -1, 1))), "inferno", 0, 90)
 
 
 class Keypoints(Task):
@@ -181,14 +220,19 @@ class Keypoints(Task):
         return np.log(p / (1 - p))   # the logit of the mean heatmap value
 
     def loss(self, output, target):
-        return F.binary_cross_entropy_with_logits(self.shift(output), target)
+        return F.binary_cross_entropy_with_logits(output, target)
 
     def predict(self, output):
         # the sigmoid, written with tanh so that large logits do not overflow
-        return 0.5 * (1 + np.tanh(0.5 * _array(self.shift(output))))
+        return 0.5 * (1 + np.tanh(0.5 * _array(output)))
 
     def meter(self):
         return HeatmapPCKMeter(self.threshold)
+
+    def picture(self, target):
+        """Heatmaps (K, H, W): their maximum over the keypoint types through 'magma'."""
+        from . import viz
+        return viz.heatmaps_to_rgb(_array(target))
 
 
 class HeatmapPCKMeter:
@@ -232,14 +276,15 @@ class Sketch2Image(Task):
         return targets.mean(axis=(0, 2, 3))
 
     def loss(self, output, target):
-        return F.l1_loss(self.shift(output), target)
+        return F.l1_loss(output, target)
 
     def meter(self):
         return MeanMeter()
 
 
 class Autoencode(Sketch2Image):
-    """Reconstruction ||D(E(X)) - X||; the AutoEncoder ends in a sigmoid, so no offset is learned."""
+    """Reconstruction ||D(E(X)) - X||; the AutoEncoder ends in a sigmoid, so its output bias (before the
+    sigmoid) is left at zero rather than started at the mean image."""
     name, in_channels = "autoencode", 3
 
     def _typical_value(self, targets):

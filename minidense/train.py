@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from . import backend, checkpoint
-from .callbacks import LambdaCallback, PrintRows, RunFolder, TrainingState, batch_tensor, target_batch
+from .callbacks import LambdaCallback, PrintRows, RunFolder, TrainingState, batch_tensor
 from .data import DataLoader
 from .data.transforms import transforms_for
 from .optim import Adam, CosineAnnealingLR
@@ -33,11 +33,12 @@ class NonFiniteError(FloatingPointError):
 
 
 def fit(model, task, train_data, val_data=None, *, epochs=1, batch_size=8, optimizer=None, out=None,
-        device="cpu", seed=0, progress=True, lr=1e-3, augment=True, resume=False, on_nan="stop",
+        device="cpu", seed=0, progress=True, lr=3e-3, augment=True, resume=False, on_nan="stop",
         schedule="cosine", config=None, log=print, on_epoch_end=None, callbacks=()):
     """Train ``model`` on ``task``; returns the history (a list of per-epoch dicts).
 
-    task: a Task or its name (see ``minidense.tasks``). optimizer: default Adam(lr).
+    task: a Task or its name (see ``minidense.tasks``). optimizer: default Adam(lr), lr 3e-3 (a first run
+    then lands within a tenth of a tuned recipe: docs/design.md, "Defaults that learn").
     out: folder for history, pictures and checkpoints (None: keep nothing).
     resume: continue from ``out/last.npz`` (weights, optimizer, epoch, random state).
     on_nan: "stop" raises NonFiniteError at the step where the loss or a gradient
@@ -64,7 +65,7 @@ def fit(model, task, train_data, val_data=None, *, epochs=1, batch_size=8, optim
         before_training(run, train_data)
     run.config = {"task": task.name, "epochs": epochs, "batch_size": batch_size, "seed": seed, "lr": lr,
                   **checkpoint.describe_model(model), **checkpoint.describe_task(task, train_data),
-                  **(config or {}), "task_state": task.state()}
+                  **(config or {})}
     flips = augment and getattr(train_data, "flip_safe", True)   # a folder's classes.json may forbid flips
     loader = DataLoader(train_data, batch_size=batch_size, shuffle=True, seed=seed,
                         transform=transforms_for(task.name) if flips else None)
@@ -88,9 +89,9 @@ def fit(model, task, train_data, val_data=None, *, epochs=1, batch_size=8, optim
 def before_training(run, train_data):
     """What a fresh run does once before its first step (never on resume: that state is in the checkpoint).
 
-    The task learns where the network's answer starts from the training targets (see ``Task.adapt``).
+    The model's output bias starts at the training targets' typical value (see ``Task.typical_output``).
     """
-    run.task.adapt(train_data)
+    _init_output_bias(run.model, run.task, train_data)
 
 
 def train_one_epoch(run, loader, on_nan="stop", progress=True, last_good=None):
@@ -103,7 +104,7 @@ def train_one_epoch(run, loader, on_nan="stop", progress=True, last_good=None):
         step = run.epoch * len(loader) + i + 1
         backend.set_rng_step(run.epoch, step)   # the GPU's draws of this step come from (seed, epoch, step)
         value, bad = training_step(run.model, run.task, run.optimizer, batch_tensor(images, run.device),
-                                   batch_tensor(target_batch(run.task, targets), run.device))
+                                   batch_tensor(run.task.target_batch(targets), run.device))
         if bad is not None and on_nan == "stop":
             raise NonFiniteError(f"step {step} (epoch {run.epoch + 1}): {bad} is not "
                                  f"finite (loss {value}); last good checkpoint: {last_good or 'none written yet'}")
@@ -148,7 +149,7 @@ def evaluate(model, task, data, batch_size=8, device="cpu"):
     meter, total, count = task.meter(), 0.0, 0
     with no_grad():
         for images, targets in DataLoader(data, batch_size=batch_size):
-            targets = target_batch(task, targets)
+            targets = task.target_batch(targets)
             out = forward(model, images, device)
             target = batch_tensor(targets, device)
             total += float(task.loss(out, target).item()) * len(images)
@@ -201,6 +202,24 @@ def _first_non_finite(model):
         if p.grad is not None and not bool(xp.isfinite(p.grad).all()):
             return f"{name} (gradient)"
     return None
+
+
+def _init_output_bias(model, task, train_data):
+    """A fresh run's one step before training: start the model's output bias at the targets' typical value.
+
+    Only a bias still all zero, as a freshly built model's is, is set: loaded or trained weights keep
+    theirs. Models without ``output_bias`` (a user's own) and tasks without a typical value are left alone.
+    """
+    bias = getattr(model, "output_bias", None)
+    if bias is None or bool((bias.data != 0).any()):
+        return
+    value = task.typical_output(train_data)
+    if value is None:
+        return
+    if value.shape != tuple(bias.shape):
+        raise ValueError(f"fit: the task's typical output has shape {value.shape} but the model's output_bias "
+                         f"is {tuple(bias.shape)} (out_channels must match the task's)")
+    bias.data = backend.to_device(value.astype(bias.dtype), bias.device)
 
 
 def _progress(loader, desc, enabled):

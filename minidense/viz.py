@@ -1,5 +1,6 @@
-"""Pictures of pixel labels: colours for classes, depth, normals and keypoints, prediction grids,
-training curves and confusion matrices.
+"""Pictures of pixel labels, the general primitives: colours for classes, depth, normals, heatmaps and
+keypoints, error maps, grids and strips of pictures, training curves and confusion matrices. Each task
+(``minidense.tasks``) draws its own predictions with these.
 
 Inputs follow the project's layout (images (C, H, W), label maps (H, W)); outputs are channels-last
 (H, W, 3) float32 arrays in [0, 1] ready for ``imshow`` / :func:`minidense.data.io.write_png`, or
@@ -15,8 +16,6 @@ from . import backend
 from .constants import IGNORE_INDEX
 from .data.io import voc_palette
 from .tensor import Tensor
-
-KINDS = ("labels", "depth", "normals", "heatmaps", "image")
 
 
 def _np(fname, name, x):
@@ -106,58 +105,43 @@ def draw_keypoints(image, points, visible=None, radius=1.5, color=(1.0, 0.1, 0.1
     return rgb
 
 
-def _show(kind, target):
-    """One target as (H, W, 3)."""
-    if kind == "labels":
-        return colorize_labels(target)
-    if kind == "depth":
-        return depth_to_rgb(target)
-    if kind == "normals":
-        return normals_to_rgb(target)
-    if kind == "heatmaps":
-        return _cmap("magma")(np.clip(np.max(target, axis=0), 0, 1))[..., :3].astype(np.float32)
-    return to_hwc(np.clip(target, 0, 1))
+def heatmaps_to_rgb(heatmaps, cmap="magma"):
+    """Heatmaps (K, H, W) with values in [0, 1]: their maximum over K through a colormap -> (H, W, 3)."""
+    h = _np("heatmaps_to_rgb", "heatmaps", heatmaps).astype(np.float64)
+    if h.ndim != 3:
+        raise ValueError(f"heatmaps_to_rgb: heatmaps must be (K, H, W), got shape {h.shape}")
+    return _cmap(cmap)(np.clip(h.max(axis=0), 0, 1))[..., :3].astype(np.float32)
 
 
-def _error(kind, truth, pred):
-    """Where and how much the prediction is wrong, as (H, W, 3)."""
-    if kind == "labels":
-        err = np.zeros(truth.shape + (3,), np.float32)
-        err[(pred != truth)] = (1.0, 0.15, 0.15)
-        err[truth == IGNORE_INDEX] = (0.5, 0.5, 0.5)
-        return err
-    if kind == "normals":
-        t = truth / np.maximum(np.linalg.norm(truth, axis=0), 1e-12)
-        p = pred / np.maximum(np.linalg.norm(pred, axis=0), 1e-12)
-        return depth_to_rgb(np.degrees(np.arccos(np.clip((t * p).sum(0), -1, 1))), "inferno", 0, 90)
-    diff = np.abs(np.asarray(pred, np.float64) - truth)
-    return depth_to_rgb(diff.max(0) if diff.ndim == 3 else diff, "inferno", 0, None)
+def mismatch_to_rgb(truth, pred, ignore_index=IGNORE_INDEX):
+    """Where two label maps (H, W) differ: red, unknown truth (``ignore_index``) grey, the rest black -> (H, W, 3)."""
+    truth, pred = _np("mismatch_to_rgb", "truth", truth), _np("mismatch_to_rgb", "pred", pred)
+    if truth.shape != pred.shape or truth.ndim != 2:
+        raise ValueError(f"mismatch_to_rgb: truth and pred must be label maps (H, W) of one shape, "
+                         f"got {truth.shape} and {pred.shape}")
+    err = np.zeros(truth.shape + (3,), np.float32)
+    err[pred != truth] = (1.0, 0.15, 0.15)
+    err[truth == ignore_index] = (0.5, 0.5, 0.5)
+    return err
 
 
-def prediction_grid(images, truths, preds, kind, path=None, max_rows=6):
-    """A figure with one row per sample: input | ground truth | prediction | error.
-
-    images (N, C, H, W); truths and preds as ``kind``: "labels" (N, H, W), "depth" (N, 1, H, W),
-    "normals" (N, 3, H, W), "heatmaps" (N, K, H, W), "image" (N, 3, H, W).
-    """
-    if kind not in KINDS:
-        raise ValueError(f"prediction_grid: kind must be one of {KINDS}, got {kind!r}")
-    images = _np("prediction_grid", "images", images)
-    truths, preds = _np("prediction_grid", "truths", truths), _np("prediction_grid", "preds", preds)
-    if truths.shape != preds.shape or len(images) != len(truths):
-        raise ValueError(f"prediction_grid: truths and preds must have the same shape and as many samples as images, "
-                         f"got {truths.shape}, {preds.shape} and {images.shape}")
-    rows = min(len(images), max_rows)
-    fig = Figure(figsize=(8, 2 * rows), dpi=80)
-    axes = fig.subplots(rows, 4, squeeze=False)
-    for r in range(rows):
-        panels = [to_hwc(images[r]), _show(kind, truths[r]), _show(kind, preds[r]), _error(kind, truths[r], preds[r])]
-        for c, (ax, panel) in enumerate(zip(axes[r], panels)):
-            ax.imshow(panel, interpolation="nearest")
+def picture_grid(rows, titles=None, path=None):
+    """A figure of pictures in rows: ``rows`` is a list of rows, each a list of (H, W, 3) arrays; ``titles``
+    names the columns (shown above the first row). Each task's ``draw`` builds its rows with this."""
+    if not rows or not all(isinstance(r, (list, tuple)) and r for r in rows) or len({len(r) for r in rows}) != 1:
+        raise ValueError("picture_grid: rows must be a non-empty list of equally long, non-empty lists of pictures")
+    cols = len(rows[0])
+    if titles is not None and len(titles) != cols:
+        raise ValueError(f"picture_grid: {cols} columns but {len(titles)} titles")
+    fig = Figure(figsize=(2 * cols, 2 * len(rows)), dpi=80)
+    axes = fig.subplots(len(rows), cols, squeeze=False)
+    for r, row in enumerate(rows):
+        for c, (ax, panel) in enumerate(zip(axes[r], row)):
+            ax.imshow(_np("picture_grid", "a picture", panel), interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
-            if r == 0:
-                ax.set_title(("input", "ground truth", "prediction", "error")[c])
+            if r == 0 and titles is not None:
+                ax.set_title(titles[c])
     fig.tight_layout()
     return _finish(fig, path)
 

@@ -77,10 +77,13 @@ plt.show()
 # ## The networks
 #
 # The U-Net's table: resolution halves and channels double at each level, then the decoder climbs back up.
+# `depth` counts levels (resolutions) in both networks, so `depth=DEPTH` gives the encoder-decoder and the
+# U-Net the same levels, channel widths and `DEPTH - 1` poolings: they differ only in how detail reaches
+# the decoder (nothing, zeros, or the copied encoder activations).
 
 # %%
 models = {
-    "encoder-decoder": EncoderDecoder(3, task.out_channels, base_channels=BASE, depth=DEPTH - 1, skips=False),
+    "encoder-decoder": EncoderDecoder(3, task.out_channels, base_channels=BASE, depth=DEPTH, skips=False),
     "U-Net without skips": UNet(3, task.out_channels, base_channels=BASE, depth=DEPTH, skips=False),
     "U-Net": UNet(3, task.out_channels, base_channels=BASE, depth=DEPTH),
 }
@@ -153,7 +156,7 @@ if FIGURES:
 plt.show()
 
 # %% [markdown]
-# The same predictions through `viz.prediction_grid` (input, truth, prediction, error in red):
+# The same predictions drawn by the task itself, `task.draw` (input, truth, prediction, error in red):
 
 # %%
-display(viz.prediction_grid(images[:2], labels[:2], preds["U-Net"][:2], "labels"))
+display(task.draw(images[:2], labels[:2], preds["U-Net"][:2]))

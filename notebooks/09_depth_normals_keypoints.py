@@ -31,7 +31,7 @@ import numpy as np
 from IPython.display import display
 
 import minidense as md
-from minidense import metrics, viz
+from minidense import metrics
 from minidense.data import scenes
 from minidense.models import UNet
 from minidense.tasks import get_task
@@ -73,7 +73,7 @@ mean_depth = float(np.mean([depth_task.dataset(N_TRAIN, size=IMG, seed=1)[i][1].
 baseline = metrics.depth_metrics(np.full_like(targets, mean_depth), targets)
 scores = evaluate(model, depth_task, test_data)
 print(f"abs_rel: network {scores['abs_rel']:.3f}   constant mean depth {baseline['abs_rel']:.3f}")
-display(viz.prediction_grid(inputs[:3], targets[:3], preds[:3], "depth"))
+display(depth_task.draw(inputs[:3], targets[:3], preds[:3]))
 
 # %% [markdown]
 # ## Surface normals
@@ -91,7 +91,7 @@ baseline = metrics.normal_metrics(np.broadcast_to(mean_normal[None, :, None, Non
 scores = evaluate(model, normal_task, test_data)
 print(f"mean angular error: network {scores['mean']:.1f}°   constant normal {baseline['mean']:.1f}°")
 print("predicted normals have unit length:", bool(np.allclose(np.linalg.norm(preds, axis=1), 1, atol=1e-3)))
-display(viz.prediction_grid(inputs[:3], targets[:3], preds[:3], "normals"))
+display(normal_task.draw(inputs[:3], targets[:3], preds[:3]))
 
 # %% [markdown]
 # ### The cosine loss is the slide's ‖n − n̂‖, squared and halved
@@ -153,4 +153,4 @@ scores = evaluate(model, kp_task, test_data)
 print(f"PCK of the network: {scores['pck']:.3f}")
 peaks = scenes.heatmap_peaks(targets[0])
 print("keypoints decoded from the first target's heatmaps, per type:", [len(p) for p in peaks])
-display(viz.prediction_grid(inputs[:3], targets[:3], preds[:3], "heatmaps"))
+display(kp_task.draw(inputs[:3], targets[:3], preds[:3]))

@@ -64,7 +64,7 @@ assert np.isfinite(scores["l1"])
 unet.eval()
 with md.no_grad():
     drawn = sketch_task.predict(unet(md.tensor(sketches)))
-display(viz.prediction_grid(sketches[:3], photos[:3], drawn[:3], "image"))
+display(sketch_task.draw(sketches[:3], photos[:3], drawn[:3]))
 
 # %% [markdown]
 # ## An autoencoder

@@ -1,5 +1,4 @@
 """fit's per-epoch bookkeeping: callbacks see each finished epoch; a fresh run's preparation never runs on resume."""
-import numpy as np
 
 import minidense as md
 from minidense.callbacks import Callback, RunFolder, TrainingState
@@ -20,9 +19,9 @@ class Recorder(Callback):
 class CountingDepth(Depth):
     adapted = 0
 
-    def adapt(self, train_data, limit=256):
+    def typical_output(self, train_data, limit=256):
         CountingDepth.adapted += 1
-        super().adapt(train_data, limit)
+        return super().typical_output(train_data, limit)
 
 
 def _run(out, epochs, resume=False, callbacks=()):
@@ -43,13 +42,15 @@ def test_callbacks_see_every_epoch_after_the_run_folder(tmp_path):
     assert (tmp_path / "last.npz").exists() and len(history) == 2
 
 
-def test_a_resumed_run_takes_the_task_state_from_its_checkpoint(tmp_path):
+def test_a_resumed_run_takes_the_output_bias_from_its_checkpoint(tmp_path):
+    from minidense import checkpoint
     CountingDepth.adapted = 0
-    _, fresh = _run(str(tmp_path), epochs=1)
+    _run(str(tmp_path), epochs=1)
     assert CountingDepth.adapted == 1
-    history, resumed = _run(str(tmp_path), epochs=2, resume=True)
+    saved = checkpoint.load(str(tmp_path / "last.npz"))["model"]["output_bias"]
+    assert saved[0] > 1                              # started at the typical depth, not at 0
+    history, _ = _run(str(tmp_path), epochs=2, resume=True)
     assert CountingDepth.adapted == 1, "a resumed run prepared itself again instead of loading its state"
-    np.testing.assert_array_equal(resumed.offset, fresh.offset)
     assert [r["epoch"] for r in history] == [1, 2]
 
 

@@ -77,7 +77,8 @@ def test_segmentation_models_keep_height_and_width(make, shape):
 @pytest.mark.parametrize("make, multiple, bad", [
     (lambda: UNet(3, 2, base_channels=2, depth=3), 4, (1, 3, 12, 10)),
     (lambda: UNet(3, 2, base_channels=2, depth=4), 8, (1, 3, 12, 16)),
-    (lambda: EncoderDecoder(3, 2, base_channels=2, depth=3), 8, (1, 3, 12, 16)),
+    (lambda: EncoderDecoder(3, 2, base_channels=2, depth=3), 4, (1, 3, 12, 10)),
+    (lambda: EncoderDecoder(3, 2, base_channels=2, depth=4), 8, (1, 3, 12, 16)),
     (lambda: FCN(3, 2, base_channels=2), 8, (1, 3, 8, 20)),
 ])
 def test_sizes_that_do_not_divide_are_refused_naming_the_multiple(make, multiple, bad):
@@ -108,7 +109,7 @@ def test_bad_inputs_and_arguments_name_the_model():
 
 def test_unet_levels_double_the_channels_and_depth_counts_levels():
     """UNet(3, 5, 16, depth=3) is the 16-32-64 reference network: 3 levels, 2 poolings."""
-    sd = UNet(3, 5, base_channels=16, depth=3).state_dict()
+    sd = UNet(3, 5, base_channels=16, depth=3, batch_norm=False).state_dict()
     assert sd["downs.0.0.weight"].shape == (16, 3, 3, 3)
     assert sd["downs.1.2.weight"].shape == (32, 32, 3, 3)
     assert sd["downs.2.0.weight"].shape == (64, 32, 3, 3)       # the bottleneck
@@ -118,9 +119,10 @@ def test_unet_levels_double_the_channels_and_depth_counts_levels():
     assert sd["decoders.0.0.weight"].shape == (32, 64, 3, 3)    # concat: 32 copied + 32 from below
     assert sd["decoders.1.0.weight"].shape == (16, 32, 3, 3)
     assert sd["head.weight"].shape == (5, 16, 1, 1)
+    assert sd["output_bias"].shape == (5,)
     bilinear = UNet(3, 5, base_channels=16, depth=3, up="bilinear").state_dict()
     assert bilinear["ups.0.1.weight"].shape == (32, 64, 1, 1)   # Upsample, then a 1x1 conv halving channels
-    with_bn = UNet(3, 5, base_channels=16, depth=3, batch_norm=True).state_dict()
+    with_bn = UNet(3, 5, base_channels=16, depth=3).state_dict()                # batch norm by default
     assert "downs.0.1.running_mean" in with_bn and "downs.0.0.bias" not in with_bn
 
 
@@ -130,8 +132,8 @@ def test_tiny_unet_passes_gradcheck_with_respect_to_its_input():
     assert md.gradcheck(model, [x])
 
 
-@pytest.mark.parametrize("name", ["downs.0.0.weight", "downs.1.2.bias", "ups.0.weight", "decoders.0.0.weight",
-                                  "head.weight"])
+@pytest.mark.parametrize("name", ["downs.0.0.weight", "downs.1.1.bias", "downs.1.3.weight", "ups.0.weight",
+                                  "decoders.0.0.weight", "head.weight"])
 def test_tiny_unet_passes_gradcheck_with_respect_to_parameters(name):
     model = double(UNet(2, 3, base_channels=2, depth=2))
     assert param_gradcheck(model, name, distinct_input(1, 2, 8, 8))
@@ -185,7 +187,7 @@ def test_tiny_encoder_decoder_passes_gradcheck():
     model = double(EncoderDecoder(2, 3, base_channels=2, depth=2))
     x = distinct_input(2, 2, 8, 8)
     assert md.gradcheck(model, [x])
-    for name in ("encoders.0.0.weight", "decoders.0.2.weight", "head.bias"):
+    for name in ("encoders.0.0.weight", "decoders.0.3.weight", "head.bias"):
         assert param_gradcheck(model, name, x[:1])
     plain = double(EncoderDecoder(2, 3, base_channels=2, depth=2, skips=False))
     assert md.gradcheck(plain, [x[:1]])
@@ -194,9 +196,9 @@ def test_tiny_encoder_decoder_passes_gradcheck():
 def test_encoder_decoder_switches_put_values_back_where_the_maxima_were():
     """skips=True and skips=False share every parameter; only the unpooling differs (switches vs repetition)."""
     md.manual_seed(4)
-    segnet = EncoderDecoder(1, 2, base_channels=2, depth=1)
+    segnet = EncoderDecoder(1, 2, base_channels=2, depth=2)
     md.manual_seed(4)
-    plain = EncoderDecoder(1, 2, base_channels=2, depth=1, skips=False)
+    plain = EncoderDecoder(1, 2, base_channels=2, depth=2, skips=False)
     assert list(segnet.state_dict()) == list(plain.state_dict())
     assert not hasattr(plain, "unpool") and not hasattr(segnet, "upsample")
     x = md.randn(1, 1, 8, 8)
@@ -209,6 +211,25 @@ def test_encoder_decoder_switches_put_values_back_where_the_maxima_were():
     is_max = f == np.repeat(np.repeat(pooled.numpy(), 2, axis=2), 2, axis=3)
     assert np.all(unpooled[~is_max] == 0)
     np.testing.assert_array_equal(unpooled[is_max & (f != 0)], f[is_max & (f != 0)])
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_depth_counts_levels_in_the_encoder_decoder_as_in_the_unet(depth):
+    """depth = levels (resolutions) in both: depth - 1 poolings, the same widths, the same size multiple."""
+    unet = UNet(3, 2, base_channels=2, depth=depth)
+    encdec = EncoderDecoder(3, 2, base_channels=2, depth=depth)
+    assert len(encdec.encoders) == len(unet.downs) == depth
+    assert len(unet.decoders) == depth - 1 and len(encdec.decoders) == depth   # its last block is at level 0
+    assert [b[0].out_channels for b in encdec.encoders] == [b[0].out_channels for b in unet.downs]
+    side = 2 ** (depth - 1)
+    for model in (unet, encdec):
+        poolings = []
+        model.pool.register_forward_hook(lambda m, args, out: poolings.append(1))
+        assert model(md.randn(1, 3, side, 3 * side)).shape == (1, 2, side, 3 * side)
+        assert len(poolings) == depth - 1
+    if depth > 1:   # one fewer pooling would be needed for half the side
+        with pytest.raises(ValueError, match=rf"multiples of {side} \({depth - 1} poolings by 2\)"):
+            encdec(md.randn(1, 3, side // 2, side))
 
 
 def test_tiny_fcn_passes_gradcheck():

@@ -4,6 +4,7 @@ import pytest
 from minidense import viz
 from minidense.constants import IGNORE_INDEX
 from minidense.data import io, scenes
+from minidense.tasks import get_task
 
 
 def _not_blank(png, min_shape=(100, 100)):
@@ -37,17 +38,30 @@ def test_image_arrays():
     np.testing.assert_allclose(k[4, 4], [1.0, 0.1, 0.1]) and np.testing.assert_allclose(k[0, 0], 0)
 
 
-@pytest.mark.parametrize("kind", ["labels", "depth", "normals", "heatmaps", "image"])
-def test_prediction_grid_renders(kind, tmp_path):
-    task = {"labels": "segmentation", "depth": "depth", "normals": "normals", "heatmaps": "keypoints",
-            "image": "autoencode"}[kind]
-    ds = scenes.SceneDataset(3, 32, seed=1, task=task)
+@pytest.mark.parametrize("task_name", ["segmentation", "depth", "normals", "keypoints", "sketch2image", "autoencode"])
+def test_each_task_draws_its_predictions(task_name, tmp_path):
+    task = get_task(task_name)
+    ds = task.dataset(3, size=32, seed=1)
     images = np.stack([ds[i][0] for i in range(3)])
     truths = np.stack([ds[i][1] for i in range(3)])
     preds = truths[::-1].copy()
-    path = tmp_path / f"{kind}.png"
-    viz.prediction_grid(images, truths, preds, kind, path=path)
+    for target in (truths[0], preds[0]):
+        picture = task.picture(target)
+        assert picture.shape == (32, 32, 3) and picture.dtype == np.float32 and 0 <= picture.min() <= picture.max() <= 1
+    error = task.error_picture(truths[0], preds[0])
+    assert error.shape == (32, 32, 3) and error.std() > 0                      # the swapped samples differ
+    assert task.error_picture(truths[0], truths[0]).max() <= error.max()
+    path = tmp_path / f"{task_name}.png"
+    task.draw(images, truths, preds, path=path)
     _not_blank(path)
+
+
+def test_segmentation_error_picture_marks_wrong_and_unknown_pixels():
+    truth = np.array([[0, 1], [IGNORE_INDEX, 2]])
+    err = get_task("segmentation").error_picture(truth, np.array([[0, 2], [0, 2]]))
+    np.testing.assert_allclose(err[0, 1], [1.0, 0.15, 0.15])
+    np.testing.assert_allclose(err[1, 0], [0.5, 0.5, 0.5])
+    assert not err[0, 0].any() and not err[1, 1].any()
 
 
 def test_curves_and_confusion_render(tmp_path):
@@ -60,8 +74,12 @@ def test_curves_and_confusion_render(tmp_path):
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match="prediction_grid: kind must be one of"):
-        viz.prediction_grid(np.zeros((1, 3, 4, 4)), np.zeros((1, 4, 4)), np.zeros((1, 4, 4)), "segments")
+    with pytest.raises(ValueError, match="picture_grid: 2 columns but 1 titles"):
+        viz.picture_grid([[np.zeros((4, 4, 3)), np.zeros((4, 4, 3))]], titles=["a"])
+    with pytest.raises(ValueError, match="Segmentation.draw: targets and preds must have the same shape"):
+        get_task("segmentation").draw(np.zeros((1, 3, 4, 4)), np.zeros((1, 4, 4)), np.zeros((1, 5, 4)))
+    with pytest.raises(ValueError, match="heatmaps_to_rgb: heatmaps must be"):
+        viz.heatmaps_to_rgb(np.zeros((4, 4)))
     with pytest.raises(ValueError, match="normals_to_rgb: normals must be"):
         viz.normals_to_rgb(np.zeros((2, 4, 4)))
     with pytest.raises(ValueError, match="colorize_labels: labels must be in"):

@@ -305,7 +305,8 @@ with your loss.
 
 ## Training (the last part)
 
-The grader trains `UNet(3, 5, base_channels={base_channels}, depth={depth})` on {n_train} scenes of
+The grader trains `UNet(3, 5, base_channels={base_channels}, depth={depth},
+batch_norm=False)` on {n_train} scenes of
 {size}×{size} pixels for {epochs} epochs (Adam, lr {lr}, batch {batch_size}, no augmentation) with
 `minidense.train.fit(model, "segmentation", ...)`, whose loss is your
 `F.cross_entropy(out, target, ignore_index=255)`, and requires a mean IoU of at least {target_miou} on

@@ -2,7 +2,7 @@
 latent code, and decode it back; trained on the reconstruction error ||D(E(x)) - x||.
 
     x (N, C, S, S) ─ conv s2 ─ conv s2 ─ Flatten ─ Linear ─▶ z (N, latent_dim) ─ Linear ─ reshape
-                   ─ transposed conv ×2 ─ transposed conv ×2 ─ sigmoid ─▶ (N, C, S, S)
+                   ─ transposed conv ×2 ─ transposed conv ×2 ─ + bias ─ sigmoid ─▶ (N, C, S, S)
 
 ``interpolate`` walks the latent space: it decodes the points of the straight line between the codes
 of two images, the lecture's "interpolation in latent space".
@@ -14,6 +14,7 @@ from .._checks import array_of
 from ..nn import Conv2d, ConvTranspose2d, Flatten, Linear, Module, ReLU, Sequential
 from ..tensor import Tensor
 from . import _common
+from .blocks import add_output_bias, output_bias
 
 
 class AutoEncoder(Module):
@@ -26,7 +27,8 @@ class AutoEncoder(Module):
 
     Attributes (state-dict prefixes): ``encoder`` (Conv2d k=3 s=2 p=1, ReLU, Conv2d, ReLU, Flatten,
     Linear to the latent code), ``decoder_fc`` (Linear back to 2·base_channels × size/4 × size/4, ReLU),
-    ``decoder`` (ConvTranspose2d k=4 s=2 p=1, ReLU, ConvTranspose2d to in_channels).
+    ``decoder`` (ConvTranspose2d k=4 s=2 p=1, ReLU, ConvTranspose2d to in_channels), ``output_bias``
+    (a buffer, in_channels,) added to the decoder's output before the sigmoid (see ``blocks.output_bias``).
     """
 
     def __init__(self, in_channels=3, size=32, latent_dim=32, base_channels=16, sigmoid=True):
@@ -46,6 +48,7 @@ class AutoEncoder(Module):
         self.decoder_fc = Sequential(Linear(self.latent_dim, 2 * b * s * s), ReLU())
         self.decoder = Sequential(ConvTranspose2d(2 * b, b, 4, stride=2, padding=1), ReLU(),
                                   ConvTranspose2d(b, self.in_channels, 4, stride=2, padding=1))
+        self.register_buffer("output_bias", output_bias(self.in_channels))
 
     @property
     def size_multiple(self):
@@ -74,7 +77,7 @@ class AutoEncoder(Module):
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"AutoEncoder.decode: z must have shape (N, {self.latent_dim}), got {tuple(z.shape)}")
         h = self.decoder_fc(z).reshape(z.shape[0], *self._code_shape)
-        out = self.decoder(h)
+        out = add_output_bias(self.decoder(h), self.output_bias)
         return out.sigmoid() if self.sigmoid else out
 
     def forward(self, x):

@@ -7,11 +7,12 @@ read off the stride-4 feature map (a skip: finer positions, less context), and u
 to the input's size, again by a bilinear-initialised transposed convolution that training may refine.
 
     x ─ stage1 (/2) ─ stage2 (/4) ─ stage3 (/8) ─ classifier (1×1) ─ up2 (×2) ─┐
-                         └──────────────── score_skip (1×1) ───────────────── + ─ up4 (×4) ─ scores
+                         └──────────────── score_skip (1×1) ───────────────── + ─ up4 (×4) ─ + bias ─ scores
 """
 from .. import _checks
 from ..nn import Conv2d, ConvTranspose2d, MaxPool2d, Module, ReLU, Sequential
 from . import _common
+from .blocks import add_output_bias, output_bias
 
 
 def _stage(in_channels, out_channels):
@@ -28,7 +29,8 @@ class FCN(Module):
     Attributes (state-dict prefixes): ``stage1``, ``stage2``, ``stage3`` (conv blocks ending in a
     pooling; strides 2, 4, 8), ``classifier`` (1×1, stride 8), ``score_skip`` (1×1 on stage2's output,
     stride 4), ``up2`` (ConvTranspose2d k=4, s=2, p=1) and ``up4`` (k=8, s=4, p=2), both without bias
-    and initialised as bilinear upsampling.
+    and initialised as bilinear upsampling, then ``output_bias`` (a buffer, out_channels,) added to up4's output
+    (see ``blocks.output_bias``).
     """
 
     def __init__(self, in_channels, out_channels, base_channels=16):
@@ -46,6 +48,9 @@ class FCN(Module):
                                    init="bilinear")
         self.up4 = ConvTranspose2d(self.out_channels, self.out_channels, 8, stride=4, padding=2, bias=False,
                                    init="bilinear")
+        # up4 has no bias (a bias there would not be bilinear upsampling): the model's answer for a zero
+        # score map is this output bias
+        self.register_buffer("output_bias", output_bias(self.out_channels))
 
     @property
     def size_multiple(self):
@@ -61,4 +66,4 @@ class FCN(Module):
         stride4 = self.stage2(self.stage1(x))
         coarse = self.classifier(self.stage3(stride4))          # (N, classes, H/8, W/8)
         fused = self.up2(coarse) + self.score_skip(stride4)      # (N, classes, H/4, W/4)
-        return self.up4(fused)
+        return add_output_bias(self.up4(fused), self.output_bias)

@@ -16,7 +16,7 @@ from .. import _checks, creation
 from .. import functional as F
 from ..nn import Conv2d, ConvTranspose2d, MaxPool2d, Module, ModuleList, Sequential, Upsample
 from . import _common
-from .blocks import double_conv
+from .blocks import add_output_bias, double_conv, output_bias
 
 
 class UNet(Module):
@@ -29,7 +29,9 @@ class UNet(Module):
     up: "transpose" (ConvTranspose2d, kernel 2, stride 2, halving the channels, as in the paper) or
         "bilinear" (Upsample(scale_factor=2, mode="bilinear") then a 1×1 Conv2d halving the channels;
         no learned upsampling kernel, fewer checkerboard artefacts).
-    batch_norm: BatchNorm2d after every 3×3 convolution.
+    batch_norm: BatchNorm2d after every 3×3 convolution (default True: with it, fit's defaults learn as a
+        practitioner's recipe does; see docs/design.md, "Defaults that learn"). False gives the plain network
+        with biased convolutions.
     skips: True (the U-Net) or False: the same network, with the copied encoder activations replaced
         by zeros before the concatenation. The parameters (names, shapes, and with the same seed their
         initial values) are identical, so the two differ only in whether detail reaches the decoder:
@@ -38,10 +40,11 @@ class UNet(Module):
 
     Attributes (state-dict prefixes): ``downs.i`` the double conv of level i (``downs.{depth-1}`` is the
     bottleneck), ``pool``, ``ups.j`` the j-th upsampling (deepest first), ``decoders.j`` the double conv
-    after the j-th concatenation, ``head`` the 1×1 classifier.
+    after the j-th concatenation, ``head`` the 1×1 classifier, ``output_bias`` (a buffer, out_channels,) added to the
+    head's output (see ``blocks.output_bias``).
     """
 
-    def __init__(self, in_channels, out_channels, base_channels=16, depth=4, up="transpose", batch_norm=False,
+    def __init__(self, in_channels, out_channels, base_channels=16, depth=4, up="transpose", batch_norm=True,
                  skips=True):
         super().__init__()
         self.in_channels = _checks.positive_int("UNet", "in_channels", in_channels)
@@ -68,6 +71,7 @@ class UNet(Module):
             # the concatenation doubles the channels: c copied from the encoder + c coming up
             self.decoders.append(double_conv(2 * c, c, batch_norm))
         self.head = Conv2d(widths[0], self.out_channels, 1)
+        self.register_buffer("output_bias", output_bias(self.out_channels))
 
     @property
     def size_multiple(self):
@@ -92,4 +96,4 @@ class UNet(Module):
             x = up(x)
             bridge = copy if self.skips else creation.zeros_like(copy)
             x = decoder(F.concat([bridge, x], axis=1))
-        return self.head(x)
+        return add_output_bias(self.head(x), self.output_bias)

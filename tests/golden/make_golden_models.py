@@ -28,14 +28,15 @@ gen = np.random.default_rng(2026)
 # case -> (class name in minidense.models and in examples/to_pytorch.py, constructor keyword arguments)
 CASES = {
     "fcn": ("FCN", dict(in_channels=3, out_channels=4, base_channels=4)),
-    "encdec": ("EncoderDecoder", dict(in_channels=3, out_channels=4, base_channels=4, depth=2)),
+    "encdec": ("EncoderDecoder", dict(in_channels=3, out_channels=4, base_channels=4, depth=2, batch_norm=False)),
     "encdec_batch_norm": ("EncoderDecoder", dict(in_channels=3, out_channels=4, base_channels=4, depth=2,
                                                  batch_norm=True)),
-    "encdec_no_skips": ("EncoderDecoder", dict(in_channels=3, out_channels=2, base_channels=4, depth=2, skips=False)),
-    "unet": ("UNet", dict(in_channels=3, out_channels=4, base_channels=4, depth=3)),
+    "encdec_no_skips": ("EncoderDecoder", dict(in_channels=3, out_channels=2, base_channels=4, depth=2, skips=False,
+                                               batch_norm=False)),
+    "unet": ("UNet", dict(in_channels=3, out_channels=4, base_channels=4, depth=3, batch_norm=False)),
     "unet_batch_norm": ("UNet", dict(in_channels=3, out_channels=4, base_channels=4, depth=3, batch_norm=True)),
     "unet_bilinear_no_skips": ("UNet", dict(in_channels=3, out_channels=2, base_channels=4, depth=3,
-                                            up="bilinear", skips=False)),
+                                            up="bilinear", skips=False, batch_norm=False)),
     "autoencoder": ("AutoEncoder", dict(in_channels=3, size=8, latent_dim=8, base_channels=4)),
 }
 

@@ -133,7 +133,7 @@ def train_segmentation(a, p):
     from minidense.models import UNet
     from minidense.train import fit
     md.manual_seed(p["seed"])
-    model = UNet(3, p["num_classes"], base_channels=p["base_channels"], depth=p["depth"])
+    model = UNet(3, p["num_classes"], base_channels=p["base_channels"], depth=p["depth"], batch_norm=False)
     train = scenes.SceneDataset(p["n_train"], size=p["size"], seed=p["seed"])
     fit(model, "segmentation", train, None, epochs=p["epochs"], batch_size=p["batch_size"], lr=p["lr"],
         seed=p["seed"], progress=False, augment=False, log=lambda *args, **kw: None)
