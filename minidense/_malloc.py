@@ -11,9 +11,9 @@ import warnings
 
 # glibc gives freed memory back to the kernel once the free space at the top of its heap exceeds the
 # trim threshold (at most 64 MiB by default), and serves any array over the mmap threshold (up to
-# 32 MiB) from fresh pages. A training step frees its ~80 MB of activations and columns and asks for
-# them again in the next step, so by default every step re-faulted ~10,000 pages: ~30 ms of the
-# 90 ms U-Net step of bench/ (profile in bench/README.md). These two settings keep that memory.
+# 32 MiB) from fresh pages. A training step frees its activations and columns and asks for them again
+# in the next step, so by default every step re-faulted them page by page (measured in bench/README.md).
+# These two settings keep that memory.
 MALLOC_TRIM_THRESHOLD = 1 << 30    # free memory the heap may keep instead of trimming
 MALLOC_MMAP_THRESHOLD = 32 << 20   # glibc's largest: arrays up to this size come from the heap
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3   # mallopt's parameter numbers (malloc.h)

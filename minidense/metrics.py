@@ -312,6 +312,41 @@ def pck(pred_points, true_points, threshold, visible=None):
     return correct / total
 
 
+class HeatmapPCKMeter:
+    """PCK from heatmaps: each true peak is matched to the nearest predicted peak of its type.
+
+    A true keypoint counts as found when a predicted peak of the same type lies
+    within ``threshold · max(H, W)`` pixels (a predicted peak is used once at most).
+    """
+
+    def __init__(self, threshold, peak_threshold=0.25):
+        self.threshold = threshold
+        self.peak_threshold = peak_threshold   # a predicted peak must reach this probability
+        self.found, self.total = 0, 0
+
+    def update(self, pred, target):
+        from .data.scenes import heatmap_peaks  # only when keypoints are scored
+        pred = _checks.host_array("HeatmapPCKMeter", "pred", pred)
+        target = _checks.host_array("HeatmapPCKMeter", "target", target)
+        limit = self.threshold * max(pred.shape[-2:])
+        for n in range(pred.shape[0]):          # a loop over images and types, not pixels
+            peaks = heatmap_peaks(pred[n], threshold=self.peak_threshold)
+            for truth, guess in zip(heatmap_peaks(target[n]), peaks):
+                guess = [tuple(g) for g in guess]
+                for point in truth:
+                    self.total += 1
+                    if not guess:
+                        continue
+                    d = [np.hypot(point[0] - g[0], point[1] - g[1]) for g in guess]
+                    j = int(np.argmin(d))
+                    if d[j] <= limit:
+                        self.found += 1
+                        guess.pop(j)
+
+    def compute(self):
+        return {"pck": self.found / self.total if self.total else 0.0}
+
+
 class KeypointMeter:
     """Streaming pck: ``update(pred_points, true_points, visible=None)``; compute() gives
     ``pck``, ``mean_distance`` (pixels) and ``count`` (visible points scored)."""
@@ -335,3 +370,20 @@ class KeypointMeter:
         if self.count == 0:
             raise ValueError("KeypointMeter.compute: no visible keypoint was given to update()")
         return {"pck": self.correct / self.count, "mean_distance": self.distance / self.count, "count": self.count}
+
+
+# ---------------------------------------------------------------- image-to-image tasks
+class MeanMeter:
+    """Streaming mean absolute error between predictions and targets (image-to-image tasks)."""
+
+    def __init__(self):
+        self.total, self.count = 0.0, 0
+
+    def update(self, pred, target):
+        pred = _checks.host_array("MeanMeter", "pred", pred)
+        target = _checks.host_array("MeanMeter", "target", target)
+        self.total += float(np.abs(pred.astype(np.float64) - target).sum())
+        self.count += target.size
+
+    def compute(self):
+        return {"l1": self.total / max(self.count, 1)}

@@ -29,21 +29,6 @@ def _array(x):
     return to_numpy(x.data if isinstance(x, Tensor) else x)
 
 
-class MeanMeter:
-    """Streaming mean absolute error between predictions and targets (image-to-image tasks)."""
-
-    def __init__(self):
-        self.total, self.count = 0.0, 0
-
-    def update(self, pred, target):
-        pred, target = _array(pred), _array(target)
-        self.total += float(np.abs(pred.astype(np.float64) - target).sum())
-        self.count += target.size
-
-    def compute(self):
-        return {"l1": self.total / max(self.count, 1)}
-
-
 class Task:
     """Base class; subclasses set the class attributes and override what differs."""
     name = ""
@@ -227,45 +212,12 @@ class Keypoints(Task):
         return 0.5 * (1 + np.tanh(0.5 * _array(output)))
 
     def meter(self):
-        return HeatmapPCKMeter(self.threshold)
+        return metrics.HeatmapPCKMeter(self.threshold)
 
     def picture(self, target):
         """Heatmaps (K, H, W): their maximum over the keypoint types through 'magma'."""
         from . import viz
         return viz.heatmaps_to_rgb(_array(target))
-
-
-class HeatmapPCKMeter:
-    """PCK from heatmaps: each true peak is matched to the nearest predicted peak of its type.
-
-    A true keypoint counts as found when a predicted peak of the same type lies
-    within ``threshold · max(H, W)`` pixels (a predicted peak is used once at most).
-    """
-
-    def __init__(self, threshold, peak_threshold=0.25):
-        self.threshold = threshold
-        self.peak_threshold = peak_threshold   # a predicted peak must reach this probability
-        self.found, self.total = 0, 0
-
-    def update(self, pred, target):
-        pred, target = _array(pred), _array(target)
-        limit = self.threshold * max(pred.shape[-2:])
-        for n in range(pred.shape[0]):          # a loop over images and types, not pixels
-            for truth, guess in zip(scenes.heatmap_peaks(target[n]),
-                                    scenes.heatmap_peaks(pred[n], threshold=self.peak_threshold)):
-                guess = [tuple(g) for g in guess]
-                for point in truth:
-                    self.total += 1
-                    if not guess:
-                        continue
-                    d = [np.hypot(point[0] - g[0], point[1] - g[1]) for g in guess]
-                    j = int(np.argmin(d))
-                    if d[j] <= limit:
-                        self.found += 1
-                        guess.pop(j)
-
-    def compute(self):
-        return {"pck": self.found / self.total if self.total else 0.0}
 
 
 class Sketch2Image(Task):
@@ -279,7 +231,7 @@ class Sketch2Image(Task):
         return F.l1_loss(output, target)
 
     def meter(self):
-        return MeanMeter()
+        return metrics.MeanMeter()
 
 
 class Autoencode(Sketch2Image):

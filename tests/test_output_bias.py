@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import minidense as md
-from minidense import checkpoint, cli, metrics
+from minidense import checkpoint, metrics
 from minidense.models import FCN, AutoEncoder, EncoderDecoder, UNet
 from minidense.tasks import get_task
 from minidense.train import fit
@@ -74,14 +74,14 @@ def test_an_old_checkpoint_gets_its_task_offset_folded_into_the_bias(tmp_path):
               "task_state": {"offset": [4.25]}}
     path = str(tmp_path / "old.npz")
     checkpoint.save(path, model=weights, epoch=1, config=config)
-    model, task, _ = cli._load_run(path, "cpu")
+    model, task, _ = checkpoint.load_model(path, "cpu")
     assert model.output_bias.numpy().tolist() == [4.25]
     x = md.tensor(np.random.default_rng(0).uniform(size=(1, 3, SIZE, SIZE)).astype(np.float32))
     with md.no_grad():
         np.testing.assert_allclose(model(x).numpy(), old(x).numpy() + 4.25, rtol=1e-6)   # old raw + offset
     del config["task_state"]            # a run without an offset (segmentation): zero bias
     checkpoint.save(path, model=weights, epoch=1, config=config)
-    assert cli._load_run(path, "cpu")[0].output_bias.numpy().tolist() == [0.0]
+    assert checkpoint.load_model(path, "cpu")[0].output_bias.numpy().tolist() == [0.0]
 
 
 def test_an_old_encoder_decoder_checkpoint_is_refused_not_misread(tmp_path):
@@ -92,4 +92,4 @@ def test_an_old_encoder_decoder_checkpoint_is_refused_not_misread(tmp_path):
     checkpoint.save(path, model=weights, epoch=1, config={"task": "depth", "model": "encdec", "size": SIZE,
                                                           "base_channels": 2, "depth": 2})
     with pytest.raises(checkpoint.CheckpointError, match="depth counted poolings"):
-        cli._load_run(path, "cpu")
+        checkpoint.load_model(path, "cpu")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import minidense as md
-from minidense import cli, metrics
+from minidense import checkpoint, cli, metrics
 from minidense.data import scenes
 from minidense.tasks import get_task
 from minidense.train import NonFiniteError, evaluate, fit
@@ -21,7 +21,7 @@ def _train(tmp_path, task, model="unet", epochs=10, n_train=256):
             "--n-train", str(n_train), "--n-val", "16", "--base-channels", "16", "--depth", "3",
             "--batch-size", "8", "--lr", "3e-3", "--out", out, "--no-progress"]
     assert cli.main(argv) == 0
-    model, task_obj, config = cli._load_run(os.path.join(out, "last.npz"), "cpu")
+    model, task_obj, config = checkpoint.load_model(os.path.join(out, "last.npz"), "cpu")
     held_out = task_obj.dataset(32, size=SIZE, seed=777)
     return model, task_obj, held_out, out
 
