@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from bench_modules import bench_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
@@ -12,12 +13,8 @@ BENCH = os.path.join(ROOT, "bench")
 
 @pytest.fixture(scope="module")
 def common():
-    sys.path.insert(0, BENCH)
-    try:
-        import common
-        yield common
-    finally:
-        sys.path.remove(BENCH)
+    with bench_module("common") as module:
+        yield module
 
 
 def test_flop_count_of_the_reference_unet(common):

@@ -5,10 +5,9 @@ never trained on (bench/defaults.py builds them: scikit-learn's digits and sampl
 The data reach fit as plain lists of pairs, as a newcomer's own data would: nothing declares whether flips
 keep the labels' meaning, so fit's default flips are used on the digits too.
 """
-import os
-import sys
 
 import pytest
+from bench_modules import bench_module
 
 pytest.importorskip("sklearn")   # the data extra, installed by make test
 
@@ -18,17 +17,12 @@ pytest.importorskip("sklearn")   # the data extra, installed by make test
 # without batch norm here: 0.304 and 0.505). Full size: digits 0.934 / 0.950 / 0.563, textures
 # 0.931 / 0.928 / 0.883.
 SMALL = dict(n_train=300, n_val=64, epochs=6, base=8)
-BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
 
 
 @pytest.fixture(scope="module")
 def defaults():
-    sys.path.insert(0, BENCH)
-    try:
-        import defaults
-        yield defaults
-    finally:
-        sys.path.remove(BENCH)
+    with bench_module("defaults") as module:
+        yield module
 
 
 def _ratio(defaults, layout, **size):
