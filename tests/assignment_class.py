@@ -2,9 +2,9 @@
 
 ``build_class(name, folder, ...)`` writes one folder or zip per student into ``folder`` and returns
 {student id: expectation}. A correct student submits the library's own files; a planted mistake edits
-them (MISTAKES: the parts it must lose); a hostile one puts its attack into the assignment's TARGET
+them (the spec's ``mistakes``: the parts each must lose); a hostile one puts its attack into the spec's ``target``
 function (or around it), and its honest work is either the correct code ("correct") or that function
-broken ("broken": the row of the student whose TARGET just raises).
+broken ("broken": the row of the student whose target just raises).
 """
 import ast
 import os
@@ -15,52 +15,6 @@ from pathlib import Path
 from minidense.assignments import ASSIGNMENTS, generator, merge
 
 LIBRARY = Path(generator.PACKAGE_DIR)
-
-# every position equal to its window's maximum gets the gradient (kernel == stride)
-TIED_MAXIMA_BACKWARD = """        xp = get_array_module(grad)
-        kh, kw = self.shape[2] // grad.shape[2], self.shape[3] // grad.shape[3]
-        maxima = _gather(self.x, self.flat).repeat(kh, axis=2).repeat(kw, axis=3)
-        return xp.where(self.x == maxima, grad.repeat(kh, axis=2).repeat(kw, axis=3), 0)
-"""
-
-# what the student got wrong: (what, [(file, exact original text, the mistaken text)], parts that must lose points)
-MISTAKES = {
-    "conv": [
-        ("missing transpose of the upstream gradient in the weight gradient",
-         [("ops/conv.py", "    return (g_mat @ columns.im2col(x, geo).T)",
-           "    g_mat = g.reshape(c_out, -1)\n    return (g_mat @ columns.im2col(x, geo).T)")],
-         {"conv_backward"}),
-        ("off-by-one stride in col2im",
-         [("ops/im2col.py", "left:left + sw * (wo - 1) + 1:sw] += cols[:, i, j]",
-           "left:left + (sw + 1) * (wo - 1) + 1:sw + 1] += cols[:, i, j]")],
-         {"col2im", "conv_backward"}),
-    ],
-    "pool": [
-        ("gradient sent to every tied maximum",
-         [("ops/pool.py", "        return _gather(x, self.flat)\n",
-           "        self.x = x\n        return _gather(x, self.flat)\n"),
-          ("ops/pool.py", "        return _scatter(grad, self.flat, self.shape, accumulate=self.overlapping)\n",
-           TIED_MAXIMA_BACKWARD)],
-         {"maxpool_backward"}),
-        ("off-by-one stride in the switches",
-         [("ops/pool.py", "corner = (xp.arange(ho).reshape(ho, 1) * sh - ph) * w",
-           "corner = (xp.arange(ho).reshape(ho, 1) * (sh + 1) - ph) * w")],
-         {"switches", "maxpool_backward"}),
-    ],
-    "segmentation": [
-        ("ignored pixels counted in the mean's denominator",
-         [("ops/loss.py", "        self.count = float(self.w.sum())\n",
-           "        self.count = float(self.w.sum() + (~valid).sum())\n")],
-         {"unknown_label"}),
-        ("log-softmax without subtracting the maximum",
-         [("ops/loss.py", "        shifted = x - x.max(axis=axis, keepdims=True)\n", "        shifted = x\n")],
-         {"log_softmax"}),
-    ],
-}
-
-#: the function each hostile submission attacks from (its file, its qualified name)
-TARGET = {"conv": ("ops/im2col.py", "im2col"), "pool": ("ops/pool.py", "_switches"),
-          "segmentation": ("ops/loss.py", "LogSoftmax.forward")}
 
 BROKEN = "raise RuntimeError('no honest work here')"
 
@@ -97,8 +51,7 @@ for place in places:
                 said.append(os.path.join(folder, name))
             except OSError:
                 pass
-        for rel in ("minidense/ops/conv.py", "ops/conv.py", "minidense/ops/loss.py", "ops/loss.py",
-                    "minidense/ops/pool.py", "ops/pool.py"):
+        for rel in {files!r}:
             try:
                 text = open(os.path.join(folder, rel), encoding="utf-8").read()
             except (OSError, UnicodeDecodeError, ValueError):
@@ -107,7 +60,7 @@ for place in places:
                 said.append(os.path.join(folder, rel))   # a file with no stub: the library's code
 raise RuntimeError("SNOOP found: " + "; ".join(sorted(set(said))) if said else "SNOOP found nothing")'''
 
-#: hostile kinds: (code put at the start of the TARGET's body, or "module:" code at the file's top;
+#: hostile kinds: (code put at the start of the target's body, or "module:" code at the file's top;
 #: the honest work it has: "correct" (the rest of the function is the library's) or "broken")
 HOSTILE = {
     "exit-at-import": ("module:import os\nos._exit(0)\n", "correct"),
@@ -147,9 +100,10 @@ def _inject(source, qualname, code):
 
 def hostile_files(spec, kind, out_dir, source_dir, seed):
     files = library_files(spec)
-    rel, qualname = TARGET[spec.name]
+    rel, qualname = spec.target
     code, honest = HOSTILE[kind]
     code = code.format(source=str(source_dir), seed_text=str(seed),
+                       files=[p for rel in spec.stubs for p in (f"minidense/{rel}", rel)],
                        targets=[os.path.join(out_dir, n) for n in ("results.json", "gradebook.csv", "planted.txt",
                                                                    f"{kind}/feedback.md")] + ["results.json",
                                                                                               "../results.json"])
@@ -200,14 +154,14 @@ def build_class(name, folder, out_dir, source_dir, seed, n_correct=12, kinds=Non
         else:
             _write_folder(folder / student, {**good, "ANSWERS.md": f"# answers of {student}\n"})
         expect[student] = ("full",)
-    for i, (what, edits, loses) in enumerate(MISTAKES[name]):
+    for i, (what, edits, loses) in enumerate((m.what, m.edits, m.loses) for m in spec.mistakes):
         files = library_files(spec)
         for rel, old, new in edits:
             assert files[rel].count(old) == 1, f"the mistake '{what}' no longer applies to the library's {rel}"
             files[rel] = files[rel].replace(old, new)
         _write_folder(folder / f"mistake-{i}", {f"minidense/{rel}": t for rel, t in files.items()})
         expect[f"mistake-{i}"] = ("mistake", set(loses))
-    rel, qualname = TARGET[name]
+    rel, qualname = spec.target
     broken = library_files(spec)
     broken[rel] = _inject(broken[rel], qualname, BROKEN)
     _write_folder(folder / "broken", {f"minidense/{r}": t for r, t in broken.items()})

@@ -16,7 +16,6 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from assignment_class import MISTAKES
 
 from minidense import cli
 from minidense.assignments import ASSIGNMENTS, COURSE, generator, make_kit, merge
@@ -228,24 +227,43 @@ def test_reference_code_scores_full_marks(name, kits, tmp_path):
     assert all(p["passed"] == p["tests"] > 0 for p in results["parts"].values())
 
 
-@pytest.mark.parametrize("name,i", [(n, i) for n in sorted(MISTAKES) for i in range(len(MISTAKES[n]))])
+MISTAKES = [(a.name, i) for a in COURSE for i in range(len(a.mistakes))]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,i", MISTAKES, ids=[f"{n}-{i}" for n, i in MISTAKES])
 def test_planted_mistake_loses_points_in_its_part(name, i, kits, tmp_path):
-    what, edits, loses = MISTAKES[name][i]
-    kit = copy_kit(kits(name), tmp_path, "mistake")
+    """The full matrix (make test-slow): each planted mistake loses points in its parts, and only there
+    or in the parts declared to build on them."""
     spec = ASSIGNMENTS[name]
+    what, edits, loses = spec.mistakes[i].what, spec.mistakes[i].edits, spec.mistakes[i].loses
+    kit = copy_kit(kits(name), tmp_path, "mistake")
     put_back_reference(kit, spec)
     for rel, old, new in edits:
         path = kit / "minidense" / rel
         source = path.read_text()
         assert source.count(old) == 1, f"the mistake '{what}' no longer applies to the library's {rel}"
         path.write_text(source.replace(old, new))
-    results = grade(kit, *(["-m", "not training"] if name == "segmentation" else []))
+    results = grade(kit)
     got = scores(results)
     full = {p.name: p.points for p in spec.parts}
+    dependents = {p.name for p in spec.parts if set(p.builds_on) & loses}
     for part in loses:
         assert got[part] < full[part], f"{what}: part {part} kept all its points"
-    for part in set(got) - loses:
+    for part in set(got) - loses - dependents:
         assert got[part] == full[part], f"{what}: unrelated part {part} lost points"
+
+
+@pytest.mark.parametrize("name", sorted(ASSIGNMENTS))
+def test_every_kit_has_three_planted_mistakes_that_apply_to_the_library(name):
+    spec = ASSIGNMENTS[name]
+    assert len(spec.mistakes) >= 3, f"{name}: {len(spec.mistakes)} planted mistakes, the course asks for 3"
+    parts = {p.name for p in spec.parts}
+    for m in spec.mistakes:
+        assert m.loses and m.loses <= parts, (m.what, m.loses)
+        for rel, old, new in m.edits:
+            assert rel in spec.stubs and old != new
+            assert (LIBRARY / rel).read_text().count(old) == 1, f"the mistake '{m.what}' no longer applies to {rel}"
 
 
 # ------------------------------------------------------------------ the course: order, no leaks, carry

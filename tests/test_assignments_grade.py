@@ -221,9 +221,9 @@ def test_training_part_passes_the_reference_at_ten_seeds():
     for seed in range(1, 11):
         (case,) = make_cases(spec, "training", case_rng(seed, "reference", index), public=False)
         got = harness.train_segmentation(case["inputs"], case["params"])
-        miou = compare.mean_iou(got["pred"], case["labels"], case["params"]["num_classes"])
+        miou = compare.mean_iou(got["pred"], case["expected"]["labels"], case["params"]["num_classes"])
         scores.append(miou)
-        assert compare.check_case(case, {"labels": case["labels"]}, got) is None, (seed, miou)
+        assert compare.check_case(case, {"labels": case["expected"]["labels"]}, got) is None, (seed, miou)
     print(f"\nreference mean IoU over term seeds 1-10: {', '.join(f'{s:.3f}' for s in scores)}; "
           f"worst {min(scores):.3f}, target {spec.training['target_miou']}")
 
@@ -232,7 +232,7 @@ def test_the_snoop_finds_a_reference_it_can_read(tmp_path):
     """The hostile 'snoop' is not blind: run here (as the grader's own user), it finds the library."""
     from assignment_class import SNOOP
     shutil.copytree(Path(generator.PACKAGE_DIR) / "ops", tmp_path / "src" / "minidense" / "ops")
-    code = SNOOP.format(source=str(tmp_path / "src"), seed_text="8142")
+    code = SNOOP.format(source=str(tmp_path / "src"), seed_text="8142", files=["minidense/ops/conv.py", "ops/conv.py"])
     with pytest.raises(RuntimeError, match=f"SNOOP found: .*{tmp_path / 'src' / 'minidense' / 'ops' / 'conv.py'}"):
         exec(compile(code, "snoop", "exec"), {})
 

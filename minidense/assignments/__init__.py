@@ -14,7 +14,7 @@ writes the handout, a starter notebook, the public cases and their runner into t
 processes (``grading/``); ``gradescope.py`` bundles the same grader for Gradescope.
 """
 from . import generator
-from .specs import ASSIGNMENTS, COURSE
+from .course import ASSIGNMENTS, COURSE
 
 __all__ = ["ASSIGNMENTS", "COURSE", "make_kit", "get"]
 

@@ -21,9 +21,10 @@ import warnings
 
 import numpy as np
 
-from . import merge
+from . import merge, notebook
 from .cases import make_cases, public_rng
-from .specs import COURSE, KIT_CONSTANTS, KIT_REPLACED_FILES, LEFT_OUT_OF_KITS, REVEALED_LATER, YOUR_CODE, merge_tables
+from .course import COURSE
+from .specs import KIT_CONSTANTS, KIT_REPLACED_FILES, LEFT_OUT_OF_KITS, REVEALED_LATER, YOUR_CODE, merge_tables
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GRADING_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grading")
@@ -148,32 +149,6 @@ def stub_package(package_dir, stubs):
             f.write(stub_source(source, qualnames, where=rel))
 
 
-def _notebook(spec):
-    import nbformat
-    from nbformat import v4
-    cells = [v4.new_markdown_cell(f"# {spec.title}\n\nThe full task is in `HANDOUT.md`. This notebook runs "
-                                  "from the kit's folder and imports the kit's own (stubbed) `minidense`.")]
-    cells.append(v4.new_code_cell(
-        "import os, sys\n"
-        "sys.path.insert(0, os.path.abspath('.'))   # the kit's minidense, not an installed one\n"
-        "import numpy as np\n"
-        "import minidense as md\n"
-        "import minidense.functional as F\n"
-        "print(md.__file__)"))
-    for title, code in spec.starter_cells:
-        cells.append(v4.new_markdown_cell(title))
-        cells.append(v4.new_code_cell(code))
-    cells.append(v4.new_markdown_cell("## Grade yourself\n\nThe same autograder the course uses: a score per "
-                                      "part, written to `results.json`."))
-    cells.append(v4.new_code_cell("import subprocess\n"
-                                  "print(subprocess.run([sys.executable, 'grader/run.py'], capture_output=True, "
-                                  "text=True).stdout[-3000:])"))
-    nb = v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                               "language": "python"}})
-    nbformat.validate(nb)
-    return nb
-
-
 README = """# {title}
 
 A course kit of **minidense**, the from-scratch NumPy deep-learning framework for pixel labeling.
@@ -184,7 +159,7 @@ Read `HANDOUT.md` first: it says which functions to write and how they are grade
 ```
 python -m venv .venv
 . .venv/bin/activate           # Windows: .venv\\Scripts\\activate
-pip install "numpy>=1.22" "matplotlib>=3.5" "tqdm>=4.60" pytest nbformat notebook
+pip install "numpy>=1.22" "matplotlib>=3.5" "tqdm>=4.60" pytest jupyterlab
 ```
 
 Do **not** `pip install minidense`: the kit's own copy in `minidense/` (with your code in it) is the one
@@ -192,7 +167,10 @@ that is graded, and an installed copy would hide it.
 
 ## Work
 
-- `starter.ipynb`: try your functions on small inputs (start Jupyter from this folder).
+- `starter.ipynb`: step through your functions on small inputs; below each cell, **Expected** shows what the
+  course's reference code printed and drew. Open it with one command from this folder:
+  `pip install jupyterlab && jupyter lab starter.ipynb` (or `jupyter notebook starter.ipynb`).
+- `ANSWERS.md`: the written questions of the handout; answer them there (collected with your code).
 - `minidense/`: the package; the functions to write raise `NotImplementedError`.
 
 ## Grade
@@ -283,7 +261,7 @@ def public_cases(spec):
     for index, part in enumerate(spec.parts):
         for case in make_cases(spec, part.name, public_rng(index), public=True):
             i = len(meta)
-            expected = {"labels": case.pop("labels")} if "labels" in case else \
+            expected = case.pop("expected") if "expected" in case else \
                 harness.FUNCTIONS[case["fn"]](case["inputs"], case["params"])
             arrays.update({f"{i}/in/{k}": v for k, v in case.pop("inputs").items()})
             arrays.update({f"{i}/out/{k}": v for k, v in expected.items()})
@@ -316,6 +294,9 @@ def make_kit(spec, out_dir, carry_from=()):
         f.write(spec.handout_markdown())
     with open(os.path.join(out_dir, "README.md"), "w", encoding="utf-8") as f:
         f.write(README.format(title=spec.title, first_part=spec.parts[0].name))
+    if spec.questions:
+        with open(os.path.join(out_dir, "ANSWERS.md"), "w", encoding="utf-8") as f:
+            f.write(notebook.answers_template(spec))
     import nbformat
-    nbformat.write(_notebook(spec), os.path.join(out_dir, "starter.ipynb"))
+    nbformat.write(notebook.starter_notebook(spec, out_dir), os.path.join(out_dir, "starter.ipynb"))
     return out_dir

@@ -72,8 +72,9 @@ def mean_iou(pred, labels, num_classes, ignore_index=IGNORE_INDEX):
     return float((tp[present] / union[present]).mean())
 
 
-def compare_training(labels, got, params):
+def check_training_miou(expected, got, params):
     """None when the predictions reach the part's target mean IoU; else what was reached."""
+    labels = expected["labels"]
     pred = got.get("pred") if isinstance(got, dict) else None
     if not isinstance(pred, np.ndarray) or pred.dtype.kind not in "iu":
         return f"`pred`: expected integer labels, got {getattr(pred, 'dtype', type(pred).__name__)}"
@@ -88,7 +89,14 @@ def compare_training(labels, got, params):
 
 
 def check_case(case, expected, got):
-    """The verdict on one case: None (passed) or what was wrong."""
-    if case["fn"] == "train_segmentation":
-        return compare_training(expected["labels"], got, case["params"])
-    return compare_outputs(expected, got, case["rtol"], case["atol"])
+    """The verdict on one case: None (passed) or what was wrong, with the case's hint if it has one.
+
+    A case with ``"check": NAME`` is judged by ``check_NAME(expected, got, params)`` (a training run
+    against a target); any other compares every expected output with ``compare_outputs``."""
+    if "check" in case:
+        problem = globals()["check_" + case["check"]](expected, got, case["params"])
+    else:
+        problem = compare_outputs(expected, got, case["rtol"], case["atol"])
+    if problem and case.get("hint"):
+        problem += f". Hint: {case['hint']}"
+    return problem

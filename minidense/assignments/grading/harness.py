@@ -3,7 +3,8 @@
 The same file runs in three places: in the grader's child process against the student's kit, in the
 grader's scoring process against the library's reference code (to make the expected outputs), and in
 the kit's public tests. It holds no answer: each function calls the public ``minidense`` API on the
-inputs and returns plain NumPy arrays (outputs and gradients).
+inputs and returns plain NumPy arrays (outputs and gradients). Every public function here is a case's
+``fn`` (``FUNCTIONS``); one section per assignment.
 """
 import numpy as np
 
@@ -42,6 +43,10 @@ def _value_and_grad(md, x, y, grad, name, key="out"):
     return {key: value, "grad_input": _grad(x, "input")}
 
 
+# ------------------------------------------------------------------ assignment 1: the autograd engine
+
+
+# ------------------------------------------------------------------ assignments 2 and 3: convolution, pooling
 def im2col(a, p):
     md, F = _md()
     return {"cols": _plain(F.im2col(md.tensor(a["x"]), tuple(p["kernel_size"]), **_geo(p)), "im2col")}
@@ -111,6 +116,7 @@ def max_unpool2d(a, p):
     return _value_and_grad(md, x, y, a["grad"], "max_unpool2d")
 
 
+# ------------------------------------------------------------------ assignment 4: losses and metrics
 def log_softmax(a, p):
     md, F = _md()
     x = md.tensor(a["x"], requires_grad=True)
@@ -126,6 +132,7 @@ def cross_entropy(a, p):
     return _value_and_grad(md, x, loss, a["grad"], "cross_entropy", key="loss")
 
 
+# ------------------------------------------------------------------ assignment 5: a U-Net, trained
 def train_segmentation(a, p):
     """Train the pinned U-Net with the kit's code; return its labels for the held-out images."""
     md, _ = _md()
@@ -143,6 +150,9 @@ def train_segmentation(a, p):
     return {"pred": scores.argmax(axis=1)}
 
 
-FUNCTIONS = {f.__name__: f for f in (im2col, col2im, conv2d, conv2d_backward, conv_transpose2d,
-                                     conv_transpose2d_backward, max_pool2d, max_pool2d_backward, max_unpool2d,
-                                     log_softmax, cross_entropy, train_segmentation)}
+# ------------------------------------------------------------------ assignment 6: depth and normals
+
+
+#: every public function of this file, by name (a case's ``fn``)
+FUNCTIONS = {name: f for name, f in list(globals().items())
+             if callable(f) and not name.startswith("_") and getattr(f, "__module__", None) == __name__}
