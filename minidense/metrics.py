@@ -44,24 +44,56 @@ def confusion_matrix(pred, target, num_classes, ignore_index=IGNORE_INDEX):
 
 def _confusion(fname, pred, target, num_classes, ignore_index):
     num_classes = _checks.num_classes_arg(fname, num_classes)
-    pred, target, valid = _label_maps(fname, pred, target, num_classes, ignore_index)
+    pred, target, _ = _label_maps(fname, pred, target, num_classes, ignore_index)
+    return _count_confusion(pred, target, num_classes, ignore_index)
+
+
+def _count_confusion(pred, target, num_classes, ignore_index):
+    """(num_classes, num_classes) int64 counts: ``cm[i, j]`` is the number of pixels whose target is i and
+    whose prediction is j (rows: ground truth, columns: prediction). Pixels whose target is
+    ignore_index are not counted at all.
+
+    pred, target: NumPy integer label maps of one shape (any integer dtype, uint8 included), already
+    checked: every target is ignore_index or in [0, num_classes), and so is every prediction where the
+    target is not ignore_index (where it is, the prediction may be anything). Neither is changed.
+    """
+    valid = target != ignore_index
     codes = num_classes * target[valid].astype(np.int64) + pred[valid].astype(np.int64)
     return np.bincount(codes, minlength=num_classes ** 2).reshape(num_classes, num_classes)
 
 
-def scores_from_confusion(cm):
-    """segmentation_scores' dict from a confusion matrix ``cm[true, pred]``."""
+def _counts_arg(fname, cm):
+    """A checked confusion matrix as float64: square, finite counts >= 0, at least one pixel."""
     if backend.is_array(cm) or isinstance(cm, Tensor):
-        cm = _checks.host_array("scores_from_confusion", "cm", cm)
+        cm = _checks.host_array(fname, "cm", cm)
     cm = np.asarray(cm, dtype=np.float64)
     if cm.size and not (np.isfinite(cm).all() and cm.min() >= 0):
-        raise ValueError(f"scores_from_confusion: cm must hold counts (finite, >= 0), got values from {cm.min()} "
-                         f"to {cm.max()}")
+        raise ValueError(f"{fname}: cm must hold counts (finite, >= 0), got values from {cm.min()} to {cm.max()}")
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
-        raise ValueError(f"scores_from_confusion: cm must be a square matrix, got shape {cm.shape}")
+        raise ValueError(f"{fname}: cm must be a square matrix, got shape {cm.shape}")
+    if cm.sum() == 0:
+        raise ValueError(f"{fname}: no labelled pixel was scored (every target pixel is ignored)")
+    return cm
+
+
+def scores_from_confusion(cm):
+    """segmentation_scores' dict from a confusion matrix ``cm[true, pred]``."""
+    return _scores_from_counts(_counts_arg("scores_from_confusion", cm))
+
+
+def _scores_from_counts(cm):
+    """segmentation_scores' dict from a checked confusion matrix ``cm[true, pred]``: float64
+    (num_classes, num_classes), counts >= 0, total > 0; not changed. Keys and values:
+
+    - ``pixel_accuracy`` (float): correct pixels / all pixels;
+    - ``mean_accuracy`` (float): the mean over the classes present in the ground truth (row sum > 0) of
+      correct pixels of the class / pixels of the class;
+    - ``iou`` ((num_classes,) float64 array): intersection / union per class, NaN for a class absent
+      from both prediction and ground truth (union 0);
+    - ``miou`` (float): the mean of ``iou`` over the classes that have one (never NaN);
+    - ``fwiou`` (float): the sum over those classes of (pixels of the class / all pixels) · IoU.
+    """
     total = cm.sum()
-    if total == 0:
-        raise ValueError("scores_from_confusion: no labelled pixel was scored (every target pixel is ignored)")
     tp, truth, predicted = np.diag(cm), cm.sum(1), cm.sum(0)
     union = truth + predicted - tp
     present = union > 0                      # in the ground truth or in the prediction
@@ -155,12 +187,10 @@ class SegmentationMeter:
 
 # ---------------------------------------------------------------- depth
 def _depth_sums(fname, pred, target, mask):
-    """The sums every depth metric is made of, over valid pixels (mask, target > 0 and finite)."""
+    """The sums every depth metric is made of (``_sums_of_depth``) over the valid pixels (``_valid_depth``)."""
     pred, target = _checks.host_array(fname, "pred", pred), _checks.host_array(fname, "target", target)
     _checks.same_host_shape(fname, ("pred", "target"), (pred, target))
-    mask = _checks.host_mask(fname, mask, target.shape)
-    with np.errstate(invalid="ignore"):
-        valid = mask & np.isfinite(target) & (target > 0)
+    valid = _valid_depth(target, _checks.host_mask(fname, mask, target.shape))
     if not valid.any():
         raise ValueError(f"{fname}: target has no valid pixel (needs mask true, finite and > 0), shape {target.shape}")
     p, t = pred[valid].astype(np.float64), target[valid].astype(np.float64)
@@ -168,6 +198,29 @@ def _depth_sums(fname, pred, target, mask):
         bad = int((~np.isfinite(p) | (p <= 0)).sum())
         raise ValueError(f"{fname}: pred must be finite and > 0 on valid pixels (log-depth metrics), "
                          f"got {bad} such pixels; predict e.g. exp(x) or softplus(x)")
+    return _sums_of_depth(p, t)
+
+
+def _valid_depth(target, mask):
+    """bool array of target's shape: the pixels a depth metric scores, where the mask is true and the
+    target is finite and > 0 (a sensor's missing depth is stored as 0, NaN or inf).
+
+    target: a NumPy float depth map; mask: a NumPy bool array of the same shape (all True when the
+    caller gave none). Neither is changed.
+    """
+    with np.errstate(invalid="ignore"):
+        return mask & np.isfinite(target) & (target > 0)
+
+
+def _sums_of_depth(p, t):
+    """(9,) float64: the sums every depth metric is made of, over the valid pixels, in this order:
+
+    ``[n, Σ |p − t| / t, Σ (p − t)² / t, Σ (p − t)², Σ g², Σ g, #(r < 1.25), #(r < 1.25²), #(r < 1.25³)]``
+
+    with g = log p − log t (natural log), r = max(p / t, t / p) and # the number of pixels where it holds.
+    p, t: 1-D float64 arrays of one length n >= 1: prediction and target at the valid pixels, every
+    value finite and > 0; not changed.
+    """
     g = np.log(p) - np.log(t)
     ratio = np.maximum(p / t, t / p)
     return np.array([len(t), (np.abs(p - t) / t).sum(), ((p - t) ** 2 / t).sum(), ((p - t) ** 2).sum(),
@@ -176,6 +229,11 @@ def _depth_sums(fname, pred, target, mask):
 
 
 def _depth_from_sums(s):
+    """depth_metrics' dict {name: number} from the nine sums of ``_sums_of_depth`` (n = s[0] > 0; not changed):
+    abs_rel = mean |p − t| / t, sq_rel = mean (p − t)² / t, rmse = sqrt(mean (p − t)²),
+    rmse_log = sqrt(mean g²), silog = 100 sqrt(mean g² − (mean g)²) (0 if rounding makes the difference
+    negative), delta1, delta2, delta3 = the fractions of pixels with r < 1.25, 1.25², 1.25³.
+    """
     n = s[0]
     mean_g2, mean_g = s[4] / n, s[5] / n
     return {"abs_rel": s[1] / n, "sq_rel": s[2] / n, "rmse": np.sqrt(s[3] / n), "rmse_log": np.sqrt(mean_g2),
