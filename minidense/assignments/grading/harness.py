@@ -132,6 +132,39 @@ def cross_entropy(a, p):
     return _value_and_grad(md, x, loss, a["grad"], "cross_entropy", key="loss")
 
 
+def _entries(scores, keys, name):
+    """{key: plain array} of the dict a metric returned, each key required."""
+    if not isinstance(scores, dict):
+        raise TypeError(f"{name}: expected a dict with keys {', '.join(keys)}, got {type(scores).__name__}")
+    missing = [k for k in keys if k not in scores]
+    if missing:
+        raise KeyError(f"{name}: the dict lacks {', '.join(missing)} (it has {', '.join(map(str, scores))})")
+    return {k: _plain(scores[k], f"{name}['{k}']") for k in keys}
+
+
+def confusion_matrix(a, p):
+    md, _ = _md()
+    cm = md.metrics.confusion_matrix(a["pred"], a["target"], p["num_classes"], ignore_index=p["ignore_index"])
+    return {"cm": _plain(cm, "confusion_matrix")}
+
+
+def segmentation_scores(a, p):
+    """The scores; ``iou`` with 0 where it is NaN and ``iou_is_nan`` saying where (NaN never equals NaN)."""
+    md, _ = _md()
+    s = md.metrics.segmentation_scores(a["pred"], a["target"], p["num_classes"], ignore_index=p["ignore_index"])
+    out = _entries(s, ("pixel_accuracy", "mean_accuracy", "iou", "miou", "fwiou"), "segmentation_scores")
+    out["iou_is_nan"] = np.isnan(out["iou"])
+    out["iou"] = np.where(out["iou_is_nan"], 0.0, out["iou"])
+    return out
+
+
+def depth_metrics(a, p):
+    md, _ = _md()
+    m = md.metrics.depth_metrics(a["pred"], a["target"], mask=a.get("mask"))
+    return _entries(m, ("abs_rel", "sq_rel", "rmse", "rmse_log", "silog", "delta1", "delta2", "delta3"),
+                    "depth_metrics")
+
+
 # ------------------------------------------------------------------ assignment 5: a U-Net, trained
 def train_segmentation(a, p):
     """Train the pinned U-Net with the kit's code; return its labels for the held-out images."""
