@@ -27,7 +27,8 @@ functions receive plain arrays (NumPy), already checked, and `axis` already non-
 - `LogSoftmax.backward(self, grad)` → ONE array (not a tuple): the gradient with respect to `x`, of
   `grad`'s shape (= `x`'s shape). Do not change `grad`.
 - `_ClassLoss._weights(self, x, target, weight, ignore_index)` → returns nothing (`None`); sets what
-  forward and backward share (`NLLLoss`, given, uses the same three attributes):
+  forward and backward share (`NLLLoss` uses the same three; it is stubbed too, since its code shows
+  how they are used):
   - `self.w`: target's shape, x's dtype: each pixel's class weight `weight[target]` (1 without
     weights), **0 where the target is `ignore_index`**;
   - `self.index`: target's shape, integers: the flat index into `x.reshape(-1)` of each pixel's target
@@ -37,9 +38,10 @@ functions receive plain arrays (NumPy), already checked, and `axis` already non-
     non-ignored pixels without weights, their summed weights with).
 - `CrossEntropy.forward(self, x, target, *, weight, ignore_index, reduction)` → ONE array: with
   `reduction="none"` the per-pixel loss (target's shape, 0 at ignored pixels), with `"sum"` its sum and
-  with `"mean"` the sum divided by `self.count` (0-d arrays). Call `self._weights(...)` first and reduce
-  with the given `_reduce(loss, reduction, self.count)`, which also gives 0 when every pixel is
-  ignored (count 0; PyTorch returns NaN there). Do not change `x` or `target`.
+  with `"mean"` the sum divided by `self.count` (a 0-d array or NumPy scalar: what `_reduce` returns).
+  Call `self._weights(...)` first and reduce with the given `_reduce(loss, reduction, self.count)`,
+  which also gives 0 when every pixel is ignored (count 0; PyTorch returns NaN there). Do not change
+  `x` or `target`.
 - `CrossEntropy.backward(self, grad)` → the PAIR `(gx, None)`: `gx` of `x`'s shape, `None` for the
   integer target. `grad` is 0-d (`"sum"`, `"mean"`) or target's shape (`"none"`); the given
   `_reduce_backward(grad, reduction, count)` turns it into the per-pixel factor (`grad / count` for the
@@ -51,11 +53,13 @@ a label, incl. background, and unknown"):
 
 - Stability: `log softmax(x) = (x − max) − log Σ exp(x − max)`; never `exp` a raw score. The grader
   feeds scores of size 1e4, where `exp` overflows to inf.
-- `LogSoftmax.backward`: `g − softmax(x) · Σ g` along the axis, with `softmax(x) = exp(output)`; the
-  sum is of the upstream gradient `g`, over the class axis.
+- `LogSoftmax.backward`: `g − softmax(x) · Σ g`, with `softmax(x) = exp(output)` and the sum taken of
+  the upstream gradient `g` along `axis` (keep the dimension so that it broadcasts).
 - The gradient of `−log softmax(x)[t]` is `softmax(x) − onehot(t)`, times the pixel's weight (0 when
   ignored) and the reduction's factor. Never build a one-hot tensor `(N, C, H, W)`: gather the target
   scores at `self.index` (`x.reshape(-1)[self.index]`) and subtract at the same place in backward.
+  Flat indices assume C-ordered arrays: `a.reshape(-1)` of any other array is a copy, and a write into
+  a copy is lost, so start forward with `x = np.ascontiguousarray(x)`.
 - The unknown label is "nobody knows": an ignored pixel is not background. It adds nothing to the
   loss, nothing to the mean's denominator, and its gradient is exactly 0 (a weight of 0, not a
   small one).
@@ -70,7 +74,7 @@ a label, incl. background, and unknown"):
   (rows: ground truth, columns: prediction). Pixels whose target is `ignore_index` are not counted
   anywhere (the prediction there may be anything, even outside `[0, num_classes)`). `pred`, `target`:
   NumPy integer label maps of one shape, any integer dtype (uint8 too), checked; do not change them.
-- `_scores_from_counts(cm)` → a **dict** with exactly these keys (`cm`: float64, checked: square, counts
+- `_scores_from_counts(cm)` → a **dict** with these five keys (`cm`: float64, checked: square, counts
   ≥ 0, at least one pixel; do not change it). With `tp = diag(cm)`, `truth = cm.sum(1)` (pixels of
   each class in the ground truth), `predicted = cm.sum(0)`, `union = truth + predicted − tp`:
   - `"pixel_accuracy"`: a float, `Σ tp / Σ cm`;
@@ -122,9 +126,9 @@ are the depth literature's standard ones, the same for every method, so that pap
 ## What is given, and what you may not change
 
 Everything else in the kit is given and graded as shipped: `_reduce`, `_reduce_backward`,
-`_target_index`, `NLLLoss`, the argument checks in `functional` and `metrics.py` (`_label_maps`,
-`_counts_arg`, `_depth_sums`), `boundary_accuracy`. Keep the signatures of the functions you write;
-write any helper you need inside them.
+`_target_index`, the argument checks in `functional` and in `metrics.py` (`_label_maps`, `_counts_arg`,
+and `_confusion` and `_depth_sums`, which call your functions). Only your functions are taken from your
+files: keep their signatures, and write any helper you need inside them.
 """
 
 
@@ -203,8 +207,10 @@ def _unknown_label(rng, public):
 # ------------------------------------------------------------------ part 4: the confusion matrix and IoU
 CONFUSION_HINT = ("cm[i, j] counts the pixels whose TARGET is i (rows: ground truth) and whose PREDICTION is j; "
                   "pixels whose target is 255 are counted nowhere, whatever was predicted there")
-ABSENT_HINT = ("a class absent from both prediction and ground truth (union 0) has IoU NaN and is left out of the "
-               "mean IoU; a class only the prediction has has IoU 0 and counts")
+ABSENT_HINT = ("a class absent from both maps (union 0) has IoU NaN and is left out of the mean IoU; a class only the "
+               "prediction has has IoU 0 and counts")
+ROWS_HINT = ("the rows of cm[true, pred] are the ground truth: mean_accuracy averages tp / (row sum) over the classes "
+             "in the ground truth, fwiou weighs each IoU by its row sum / all pixels")
 
 
 def _label_maps(rng, k, shape, ignored=0.15, agree=0.6, dtype=np.int64):
@@ -259,15 +265,13 @@ def _confusion_iou(rng, public):
     cases = [_seg_case(f"{k}-classes-ignored-pixels", "confusion_matrix", *_label_maps(rng, k, _map_shape(rng)), k,
                        CONFUSION_HINT),
              _seg_case("class-absent-from-both", "segmentation_scores", *_absent_from_both(rng, 5 if public else k),
-                       5 if public else k, ABSENT_HINT),
+                       5 if public else k, f"{ABSENT_HINT}; {ROWS_HINT}"),
              _seg_case("all-background-prediction", "segmentation_scores", *_all_background(rng, 5), 5,
-                       ABSENT_HINT + "; pixel accuracy is high here, mean IoU low")]
+                       f"background everywhere: pixel accuracy is high, mean IoU low; {ABSENT_HINT}; {ROWS_HINT}")]
     if not public:
         k2 = int(rng.integers(2, 8))
         cases += [_seg_case(f"scores-{k2}-classes-ignored-pixels", "segmentation_scores",
-                            *_label_maps(rng, k2, _map_shape(rng)), k2,
-                            "mean_accuracy averages tp / (row sum) over the classes in the ground truth; fwiou "
-                            "weighs each IoU by its class's share of the ground truth's pixels"),
+                            *_label_maps(rng, k2, _map_shape(rng)), k2, f"{ROWS_HINT}; {CONFUSION_HINT}"),
                   _seg_case("class-only-in-prediction", "segmentation_scores", *_only_in_prediction(rng, k), k,
                             ABSENT_HINT),
                   _seg_case("uint8-labels-17-classes", "confusion_matrix",
@@ -453,7 +457,7 @@ SPEC = Assignment(
            "metrics.py": ["_count_confusion", "_scores_from_counts", "_valid_depth", "_sums_of_depth",
                           "_depth_from_sums"]},
     reveal={"ops/loss.py": ["Softmax.forward", "Softmax.backward", "NLLLoss.forward", "NLLLoss.backward"]},
-    parts=(Part("log_softmax", 15, "log_softmax: values, stability for |x| ~ 1e4, gradient"),
+    parts=(Part("log_softmax", 15, "log_softmax: values, stability for scores of size 1e4, gradient"),
            Part("cross_entropy", 20, "cross_entropy: values with reductions and class weights, gradient"),
            Part("unknown_label", 20, "ignored pixels: not in the mean, zero gradient, all-ignored gives 0"),
            Part("confusion_iou", 25, "confusion matrix cm[true, pred] without ignored pixels; IoU per class (NaN "
