@@ -14,7 +14,7 @@ HINTS = {
     "conv_forward": "W·im2col(x) is (C_out, N·H_out·W_out): reshape it to (C_out, N, H_out, W_out) and move the "
                     "batch axis first, .transpose(1, 0, 2, 3); a reshape straight to (N, C_out, ...) mixes samples "
                     "and channels (it shows only when N ≥ 2 and C_out ≥ 2)",
-    "float32": "float32 in, float32 out: build your arrays with dtype=x.dtype (the tolerance here is 1e-4)",
+    "float32": "float32 in, float32 out (build new arrays with dtype=x.dtype; the tolerance here is 1e-4)",
     "conv_backward": "move the upstream gradient from NCHW to the columns' layout first, "
                      "G = g.transpose(1, 0, 2, 3).reshape(C_out, -1), (C_out, N·H_out·W_out); a plain reshape mixes "
                      "samples and channels when N ≥ 2. Input gradient col2im(Wᵀ·G) (overlaps add), weight gradient "
@@ -68,7 +68,7 @@ def _conv_forward(rng, public):
     cases = [_case(conv_inputs(rng, public, False), HINTS["conv_forward"]) for _ in range(2 if public else 5)]
     c32 = conv_inputs(rng, public, False)
     c32.update(id=c32["id"] + "-float32", inputs={k: v.astype(np.float32) for k, v in c32["inputs"].items()},
-               hint=HINTS["float32"], **TOL32)
+               hint=HINTS["conv_forward"] + "; " + HINTS["float32"], **TOL32)
     batch = conv_case(rng, [2, 2, 4, 5], BATCH, 3, True, False, "batch2-cout3")
     return cases + [c32, _case(batch, HINTS["conv_forward"])]
 
