@@ -159,6 +159,7 @@ Entry `[(c, i, j), (n, r, q)]` is `x_padded[n, c, r·sH + i·dH, q·sW + j·dW]`
 window, the dilation spaces its taps. With it, `_conv_forward` is two lines and returns ONE array:
 
 ```python
+# N = x.shape[0], C_out = w.shape[0], (H_out, W_out) = columns.output_size(x.shape[2:], geo)
 cols = columns.im2col(x, geo)                             # (C_in·kH·kW, N·H_out·W_out)
 return (w.reshape(C_out, -1) @ cols).reshape(C_out, N, H_out, W_out).transpose(1, 0, 2, 3)
 ```
