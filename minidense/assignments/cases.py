@@ -94,3 +94,17 @@ def conv_inputs(rng, public, backward):
         inputs["grad"] = normal(rng, (x[0], c_out, *out))
     return {"id": geo_id(geo, "bias" if bias else ""), "fn": "conv2d_backward" if backward else "conv2d",
             "params": geo, "inputs": inputs}
+
+
+def conv_case(rng, x, geo, c_out, bias, backward, name=""):
+    """A conv2d case on a chosen input shape ``x`` and geometry (e.g. N ≥ 2 and C_out ≥ 2, so that a batch
+    axis left in place shows); its id is ``name`` followed by the geometry."""
+    out = [(x[2 + a] + 2 * geo["padding"][a] - geo["dilation"][a] * (geo["kernel_size"][a] - 1) - 1)
+           // geo["stride"][a] + 1 for a in range(2)]
+    inputs = {"x": normal(rng, x), "weight": normal(rng, (c_out, x[1], *geo["kernel_size"]))}
+    if bias:
+        inputs["bias"] = normal(rng, c_out)
+    if backward:
+        inputs["grad"] = normal(rng, (x[0], c_out, *out))
+    ident = "-".join(s for s in (name, geo_id(geo, "bias" if bias else "")) if s)
+    return {"id": ident, "fn": "conv2d_backward" if backward else "conv2d", "params": geo, "inputs": inputs}

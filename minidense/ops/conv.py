@@ -5,8 +5,11 @@ matrix ``W = weight.reshape(C_out, C_in·kH·kW)``, three kernels on raw arrays 
 convolution that takes the image side (N, C_in, H, W) to the output side (N, C_out, H_out, W_out):
 
     _conv_forward(x, w, geo) -> out                 image side -> output side:  W · im2col(x)
-    _conv_input_grad(g, w, geo, x_shape) -> gx      output side -> image side:  col2im(Wᵀ · g)
-    _conv_weight_grad(g, x, geo) -> gw              g · im2col(x)ᵀ, the weight's gradient
+    _conv_input_grad(g, w, geo, x_shape) -> gx      output side -> image side:  col2im(Wᵀ · G)
+    _conv_weight_grad(g, x, geo) -> gw              G · im2col(x)ᵀ, the weight's gradient
+
+each returning one array, where G is g (N, C_out, H_out, W_out) laid out like the columns:
+(C_out, N·H_out·W_out), its channel axis moved first.
 
 Conv2d uses the first as its forward and the second as its backward. ConvTranspose2d swaps them: its
 forward IS convolution's input gradient and its input gradient IS convolution's forward. One matrix,
@@ -38,14 +41,20 @@ def _conv_forward(x, w, geo):
 
 
 def _conv_input_grad(g, w, geo, x_shape):
-    """col2im(Wᵀ · g): g (N, C_out, H_out, W_out), w (C_out, C_in, kH, kW) -> (N, C_in, H, W) of x_shape."""
+    """col2im(Wᵀ · G): g (N, C_out, H_out, W_out), w (C_out, C_in, kH, kW) -> (N, C_in, H, W) of x_shape.
+
+    G is g laid out like the columns, (C_out, N·H_out·W_out): its channel axis moved first, then flattened.
+    """
     c_out = w.shape[0]
     g_mat = g.transpose(1, 0, 2, 3).reshape(c_out, -1)                  # (C_out, N·H_out·W_out)
     return columns.col2im(w.reshape(c_out, -1).T @ g_mat, geo, x_shape)
 
 
 def _conv_weight_grad(g, x, geo):
-    """g · im2col(x)ᵀ: g (N, C_out, H_out, W_out), x (N, C_in, H, W) -> (C_out, C_in, kH, kW)."""
+    """G · im2col(x)ᵀ: g (N, C_out, H_out, W_out), x (N, C_in, H, W) -> (C_out, C_in, kH, kW).
+
+    G is g laid out like the columns, (C_out, N·H_out·W_out): its channel axis moved first, then flattened.
+    """
     c_out = g.shape[1]
     g_mat = g.transpose(1, 0, 2, 3).reshape(c_out, -1)                  # (C_out, N·H_out·W_out)
     return (g_mat @ columns.im2col(x, geo).T).reshape((c_out, x.shape[1]) + tuple(geo.kernel_size))
