@@ -46,6 +46,7 @@ RECIPES = {
     "bn": ({"batch_norm": True}, {"lr": 1e-3, "augment": True}),
     "bn_lr": ({"batch_norm": True}, {"lr": 3e-3, "augment": True}),
     "lr": ({"batch_norm": False}, {"lr": 3e-3, "augment": True}),
+    "bn_lr1e2": ({"batch_norm": True}, {"lr": 1e-2, "augment": True}),
 }
 
 

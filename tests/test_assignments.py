@@ -24,17 +24,17 @@ from minidense.assignments.cases import case_rng, make_cases
 LIBRARY = Path(generator.PACKAGE_DIR)
 
 
-def grade(kit, *args):
-    """Run the kit's grader as a student would; returns results.json."""
+def grade(kit, *args, output=False):
+    """Run the kit's grader as a student would; returns results.json (and the printed text with output=True)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "HYPOTHESIS"))}
     env.update(PYTHONPATH=str(kit), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "--tb=no", "-p", "no:cacheprovider", "grader",
-                           *args], cwd=kit, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "grader/run.py", *args], cwd=kit, env=env, capture_output=True, text=True,
+                          timeout=300)
     results = kit / "results.json"
     assert results.exists(), f"no results.json; grader output:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     out = json.loads(results.read_text())
     assert f"{out['total']:6.2f} / {out['max']:3d}" in proc.stdout   # the score table was printed
-    return out
+    return (out, proc.stdout) if output else out
 
 
 def put_back_reference(kit, spec):
@@ -225,6 +225,23 @@ def test_reference_code_scores_full_marks(name, kits, tmp_path):
     results = grade(kit)
     assert results["total"] == results["max"] == 100, results
     assert all(p["passed"] == p["tests"] > 0 for p in results["parts"].values())
+
+
+def test_a_failure_says_what_and_where_once_with_the_cases_hint(kits, tmp_path):
+    """The student's view of a failing case: the error their code raised and where, the case's hint, in
+    plain text (no colour codes when not on a terminal), said once (no pytest assertion echo)."""
+    kit = copy_kit(kits("losses"), tmp_path, "student")
+    put_back_reference(kit, ASSIGNMENTS["losses"])
+    path = kit / "minidense" / "metrics.py"
+    source = path.read_text()
+    assert source.count(", minlength=num_classes ** 2)") == 1
+    path.write_text(source.replace(", minlength=num_classes ** 2)", ")"))   # the reshape then fails
+    results, text = grade(kit, "-m", "confusion_iou", output=True)
+    assert 0 < results["parts"]["confusion_iou"]["score"] < 25
+    line = next(s for s in text.splitlines() if "case class-absent-from-both: ValueError: cannot reshape" in s)
+    assert "metrics.py:" in line and "in _count_confusion" in line, line
+    assert "Hint: a class absent from both maps" in line, line
+    assert "\x1b[" not in text and "assert " not in text, text[-2000:]
 
 
 MISTAKES = [(a.name, i) for a in COURSE for i in range(len(a.mistakes))]

@@ -157,7 +157,7 @@ Read `HANDOUT.md` first: it says which functions to write and how they are grade
 ## Set-up (a fresh machine)
 
 ```
-python -m venv .venv
+python3 -m venv .venv          # Windows: py -m venv .venv
 . .venv/bin/activate           # Windows: .venv\\Scripts\\activate
 pip install "numpy>=1.22" "matplotlib>=3.5" "tqdm>=4.60" pytest jupyterlab
 ```
@@ -168,8 +168,8 @@ that is graded, and an installed copy would hide it.
 ## Work
 
 - `starter.ipynb`: step through your functions on small inputs; below each cell, **Expected** shows what the
-  course's reference code printed and drew. Open it with one command from this folder:
-  `pip install jupyterlab && jupyter lab starter.ipynb` (or `jupyter notebook starter.ipynb`).
+  course's reference code printed and drew. Open it with one command from this folder (JupyterLab was
+  installed above): `jupyter lab starter.ipynb`.
 - `ANSWERS.md`: the written questions of the handout; answer them there (collected with your code).
 - `minidense/`: the package; the functions to write raise `NotImplementedError`.
 

@@ -102,7 +102,8 @@ class Assignment:
             lines.append("")
         lines += ["Only these functions are taken from your files when you are graded (each merged into a fresh "
                   "copy of this kit): write any helper you need *inside* them, and keep their signatures. "
-                  "Submit the files above at their paths in this kit (e.g. `minidense/ops/conv.py`), and your written "
+                  f"Submit the files above at their paths in this kit (e.g. `minidense/{next(iter(self.stubs))}`), and "
+                  "your written "
                   "answers, if any, in `ANSWERS.md` at the kit's top (collected as it is, not autograded).", ""]
         if self.reveal:
             lines += ["These are stubbed too, because their code would give the answer away ('revealed in a later "
@@ -120,9 +121,9 @@ class Assignment:
         lines += ["", f"Total: {sum(p.points for p in self.parts)} points. A part's points are shared equally "
                   "by its cases. `python grader/run.py` (or `python grader/run.py -m PART` for one part) runs "
                   "the **public** cases from the kit's folder, prints the table and writes `results.json`. "
-                  "Your grade comes from **hidden** cases of the same kinds (other shapes, strides, paddings, "
-                  "values), generated when the course grades, and compared with the course's reference "
-                  "outputs: passing the public cases is necessary, not sufficient.", ""]
+                  "Your grade comes from **hidden** cases of the same kinds as the public ones (each case's id "
+                  "says what it tests) with other inputs, generated when the course grades, and compared with "
+                  "the course's reference outputs: passing the public cases is necessary, not sufficient.", ""]
         if self.questions:
             lines += ["## Written questions (not autograded)", "",
                       "Answer each in a few sentences in `ANSWERS.md` at the kit's top (it holds these questions "

@@ -13,12 +13,16 @@ pixel and the cross-entropy against a label map, where the **unknown label** (pi
 `md.IGNORE_INDEX = 255`) must add nothing to the loss and get exactly zero gradient. A prediction is
 then scored: the **confusion matrix**, pixel accuracy and **intersection over union** per class, and for
 depth maps the **depth metrics** (abs rel, RMSE, δ < 1.25). You write the loss in `minidense/ops/loss.py`
-and the metrics in `minidense/metrics.py`. Everything here is NumPy on the CPU; nothing is trained.
+and the metrics in `minidense/metrics.py`. Everything here runs on the CPU and nothing is trained. In
+`ops/loss.py` take the array module as the given code does, `xp = get_array_module(x)` (on the CPU it
+is NumPy, so `np` passes the grader too); `metrics.py` is NumPy (`np`).
 
 ## Part 1-3: the loss (`minidense/ops/loss.py`)
 
 Shapes: scores (logits) `x` `(N, C, H, W)` or `(N, C)` (float32 or float64); labels `target` `(N, H, W)`
-or `(N,)`, integers in `[0, C)` or `ignore_index`; optional class weights `weight` `(C,)` (x's dtype).
+or `(N,)`, integers in `[0, C)` or `ignore_index`, of ANY integer dtype (uint8 too: cast to int64 before
+you compute with it, e.g. before `_target_index`); class weights `weight`: `None` when not given, else a
+plain `(C,)` array of x's dtype.
 `F.log_softmax` and `F.cross_entropy` check their arguments and call your ops through `apply`: your
 functions receive plain arrays (NumPy), already checked, and `axis` already non-negative.
 
@@ -27,8 +31,8 @@ functions receive plain arrays (NumPy), already checked, and `axis` already non-
 - `LogSoftmax.backward(self, grad)` → ONE array (not a tuple): the gradient with respect to `x`, of
   `grad`'s shape (= `x`'s shape). Do not change `grad`.
 - `_ClassLoss._weights(self, x, target, weight, ignore_index)` → returns nothing (`None`); sets what
-  forward and backward share (`NLLLoss` uses the same three; it is stubbed too, since its code shows
-  how they are used):
+  forward and backward share (`NLLLoss` uses the same three; it is stubbed as well, because its code
+  would show how they are used):
   - `self.w`: target's shape, x's dtype: each pixel's class weight `weight[target]` (1 without
     weights), **0 where the target is `ignore_index`**;
   - `self.index`: target's shape, integers: the flat index into `x.reshape(-1)` of each pixel's target
@@ -44,8 +48,10 @@ functions receive plain arrays (NumPy), already checked, and `axis` already non-
   `x` or `target`.
 - `CrossEntropy.backward(self, grad)` → the PAIR `(gx, None)`: `gx` of `x`'s shape, `None` for the
   integer target. `grad` is 0-d (`"sum"`, `"mean"`) or target's shape (`"none"`); the given
-  `_reduce_backward(grad, reduction, count)` turns it into the per-pixel factor (`grad / count` for the
-  mean, 0 when nothing counted).
+  `_reduce_backward(grad, reduction, count)` turns it into the reduction's factor (`grad / count` for the
+  mean, 0 when nothing counted: a 0-d array for `"sum"` and `"mean"`, target's shape for `"none"`).
+  Multiply it by `self.w` (target's shape: 0 at ignored pixels) and insert the class axis at 1
+  (`xp.expand_dims(..., 1)`) so that it scales `softmax(x)` `(N, C, ...)`; `gx` has x's dtype.
 
 Hints from the lecture (slide "Semantic Segmentation": F-way classification, the loss
 `−log(exp((Wx)_y) / Σ_k exp((Wx)_k))` computed and backpropagated at *every* pixel; slide "Each pixel has
@@ -59,7 +65,8 @@ a label, incl. background, and unknown"):
   ignored) and the reduction's factor. Never build a one-hot tensor `(N, C, H, W)`: gather the target
   scores at `self.index` (`x.reshape(-1)[self.index]`) and subtract at the same place in backward.
   Flat indices assume C-ordered arrays: `a.reshape(-1)` of any other array is a copy, and a write into
-  a copy is lost, so start forward with `x = np.ascontiguousarray(x)`.
+  a copy is lost, so start forward with `x = xp.ascontiguousarray(x)`, and make sure the array you
+  subtract into in backward is C-ordered too (an array made from a contiguous `x` by `exp` is).
 - The unknown label is "nobody knows": an ignored pixel is not background. It adds nothing to the
   loss, nothing to the mean's denominator, and its gradient is exactly 0 (a weight of 0, not a
   small one).
@@ -76,7 +83,8 @@ a label, incl. background, and unknown"):
   NumPy integer label maps of one shape, any integer dtype (uint8 too), checked; do not change them.
 - `_scores_from_counts(cm)` → a **dict** with these five keys (`cm`: float64, checked: square, counts
   ≥ 0, at least one pixel; do not change it). With `tp = diag(cm)`, `truth = cm.sum(1)` (pixels of
-  each class in the ground truth), `predicted = cm.sum(0)`, `union = truth + predicted − tp`:
+  each class in the ground truth), `predicted = cm.sum(0)`, `union = truth + predicted − tp` ("a float":
+  a Python float or a NumPy scalar, both accepted):
   - `"pixel_accuracy"`: a float, `Σ tp / Σ cm`;
   - `"mean_accuracy"`: a float, the mean of `tp / truth` over the classes with `truth > 0`;
   - `"iou"`: a float64 array `(num_classes,)`, `tp / union`, and **NaN** for a class with `union = 0`
@@ -108,7 +116,8 @@ its arguments and calls your three functions:
   Σ g, #(r < 1.25), #(r < 1.25²), #(r < 1.25³)]` with `g = log p − log t` (natural log), `r = max(p / t,
   t / p)` and `#` the number of pixels where it holds. `p`, `t`: 1-D float64, the prediction and the
   target at the valid pixels (the caller selects them with your mask), all finite and `> 0`.
-- `_depth_from_sums(s)` → a **dict** of numbers from those nine sums (`n = s[0] > 0`; do not change `s`):
+- `_depth_from_sums(s)` → a **dict** of numbers (Python floats or NumPy scalars) from those nine sums
+  (`n = s[0] > 0`; do not change `s`):
   `"abs_rel"` = `s[1] / n` (mean |p − t| / t), `"sq_rel"` = mean (p − t)² / t, `"rmse"` = √(mean (p − t)²),
   `"rmse_log"` = √(mean g²), `"silog"` = 100 · √(mean g² − (mean g)²) (0 when rounding makes the
   difference negative), `"delta1"`, `"delta2"`, `"delta3"` = the fractions of pixels with r < 1.25,
@@ -188,7 +197,7 @@ IGNORED_HINT = ("a pixel labelled 255 adds nothing to the loss, is not counted i
 
 
 def _cross_entropy(rng, public):
-    combos = [("mean", False), ("sum", True)] if public else \
+    combos = [("mean", False), ("sum", True), ("mean", True)] if public else \
         [("mean", False), ("sum", False), ("none", False), ("mean", True), ("none", True)]
     return [_loss_case(rng, "ce", *_scores_and_target(rng), weighted, red, hint=CE_HINT) for red, weighted in combos]
 
@@ -267,16 +276,16 @@ def _confusion_iou(rng, public):
              _seg_case("class-absent-from-both", "segmentation_scores", *_absent_from_both(rng, 5 if public else k),
                        5 if public else k, f"{ABSENT_HINT}; {ROWS_HINT}"),
              _seg_case("all-background-prediction", "segmentation_scores", *_all_background(rng, 5), 5,
-                       f"background everywhere: pixel accuracy is high, mean IoU low; {ABSENT_HINT}; {ROWS_HINT}")]
+                       f"background everywhere: pixel accuracy is high, mean IoU low; {ABSENT_HINT}; {ROWS_HINT}"),
+             _seg_case("uint8-labels-17-classes", "confusion_matrix",
+                       *_label_maps(rng, 17, _map_shape(rng), agree=0.3, dtype=np.uint8), 17,
+                       "cast the labels to int64 before multiplying: 17 · 16 overflows uint8")]
     if not public:
         k2 = int(rng.integers(2, 8))
         cases += [_seg_case(f"scores-{k2}-classes-ignored-pixels", "segmentation_scores",
                             *_label_maps(rng, k2, _map_shape(rng)), k2, f"{ROWS_HINT}; {CONFUSION_HINT}"),
                   _seg_case("class-only-in-prediction", "segmentation_scores", *_only_in_prediction(rng, k), k,
-                            ABSENT_HINT),
-                  _seg_case("uint8-labels-17-classes", "confusion_matrix",
-                            *_label_maps(rng, 17, _map_shape(rng), agree=0.3, dtype=np.uint8), 17,
-                            "cast the labels to int64 before multiplying: 17 · 16 overflows uint8")]
+                            ABSENT_HINT)]
     return cases
 
 

@@ -13,7 +13,6 @@ that part's cases. It never sees an expected output or the term seed. In order:
 """
 import os
 import sys
-import traceback
 
 
 def _limit(resource, name, value):
@@ -22,12 +21,6 @@ def _limit(resource, name, value):
             resource.setrlimit(name, (value, value))
         except (ValueError, OSError):
             pass
-
-
-def _describe(exc):
-    frames = traceback.extract_tb(exc.__traceback__)[-3:]
-    where = "; ".join(f"{os.path.basename(f.filename)}:{f.lineno} in {f.name}" for f in frames)
-    return f"{type(exc).__name__}: {exc}"[:1500] + (f" (at {where})" if where else "")
 
 
 def _drop(setup):
@@ -80,7 +73,7 @@ def main():
         if setup.get("fast_paths_off") and hasattr(minidense, "fast_paths"):
             minidense.fast_paths(False)
     except BaseException as exc:   # SystemExit, KeyboardInterrupt, anything: reported, not obeyed
-        protocol.send(reply_fd, {"ready": False, "error": "importing minidense failed: " + _describe(exc)})
+        protocol.send(reply_fd, {"ready": False, "error": "importing minidense failed: " + harness.describe_error(exc)})
         return
     protocol.send(reply_fd, {"ready": True})
     while True:
@@ -92,7 +85,7 @@ def main():
             payload = b"".join(protocol.array_bytes(v) for v in outputs.values())   # refuses object arrays
             del payload
         except BaseException as exc:
-            protocol.send(reply_fd, {"ok": False, "error": _describe(exc)})
+            protocol.send(reply_fd, {"ok": False, "error": harness.describe_error(exc)})
             continue
         protocol.send(reply_fd, {"ok": True}, outputs)
 

@@ -34,7 +34,7 @@ def compare_arrays(name, expected, got, rtol, atol):
     e, g = expected.astype(np.float64), got.astype(np.float64)
     if not np.isfinite(g).all() and np.isfinite(e).all():
         i = tuple(np.argwhere(~np.isfinite(g))[0])
-        return f"`{name}`: not finite at {_where(i)} (got {g[i]}, expected {e[i]})"
+        return f"`{name}`: not finite{f' at {_where(i)}' if e.ndim else ''} (got {g[i]}, expected {e[i]})"
     excess = np.abs(g - e) - (atol + rtol * np.abs(e))
     excess = np.where(np.isnan(excess), np.inf, excess)
     if (excess <= 0).all():
@@ -97,6 +97,11 @@ def check_case(case, expected, got):
         problem = globals()["check_" + case["check"]](expected, got, case["params"])
     else:
         problem = compare_outputs(expected, got, case["rtol"], case["atol"])
+    return explain(case, problem)
+
+
+def explain(case, problem):
+    """``problem`` (None, or what went wrong: a comparison or an error the code raised) with the case's hint."""
     if problem and case.get("hint"):
         problem += f". Hint: {case['hint']}"
     return problem

@@ -6,7 +6,17 @@ the kit's public tests. It holds no answer: each function calls the public ``min
 inputs and returns plain NumPy arrays (outputs and gradients). Every public function here is a case's
 ``fn`` (``FUNCTIONS``); one section per assignment.
 """
+import os
+import traceback
+
 import numpy as np
+
+
+def describe_error(exc):
+    """What an exception raised by the student's code says, and where: its last three frames."""
+    frames = traceback.extract_tb(exc.__traceback__)[-3:]
+    where = "; ".join(f"{os.path.basename(f.filename)}:{f.lineno} in {f.name}" for f in frames)
+    return f"{type(exc).__name__}: {exc}"[:1500] + (f" (at {where})" if where else "")
 
 
 def _md():

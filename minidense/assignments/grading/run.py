@@ -8,5 +8,6 @@ if __name__ == "__main__":
     os.environ["PYTHONPATH"] = kit + os.pathsep + os.environ.get("PYTHONPATH", "")
     os.chdir(kit)
     import pytest
-    sys.exit(pytest.main(["-q", "--tb=short", "-p", "no:cacheprovider", os.path.join(kit, "grader"),
+    colour = [] if sys.stdout.isatty() else ["--color=no"]   # plain text in a notebook or a log
+    sys.exit(pytest.main(["-q", "--tb=short", "-p", "no:cacheprovider", *colour, os.path.join(kit, "grader"),
                           *sys.argv[1:]]))

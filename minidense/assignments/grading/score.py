@@ -77,7 +77,7 @@ def score_part(box, folder, spec, index, part, job, deadline, preload):
         for case in cases:
             expected = expected_outputs(case)
             got, error = child.call(case["fn"], case["params"], case["inputs"])
-            problem = error if error else compare.check_case(case, expected, got)
+            problem = compare.explain(case, error) if error else compare.check_case(case, expected, got)
             results.append({"id": case["id"], "passed": problem is None, "message": problem})
     except sandbox.ChildError as exc:
         trouble = exc
