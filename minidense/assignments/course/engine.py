@@ -272,8 +272,8 @@ Function, `out._ctx.parents` the input tensors, `out._ctx.needs_input_grad` one 
   `_ctx.parents` holds it). Any such order is correct. It must not recurse: a chain 10,000 ops deep must
   work (Python allows about 1,000 nested calls), so keep your own stack (a list of `(tensor, flag)` pairs
   works: push a tensor, then its parents; append it to the result once all its parents are done; reverse at
-  the end). Use `id(t)` in sets and dictionaries, or the tensors themselves (they hash by identity). It
-  must not change any tensor.
+  the end). Key sets and dictionaries by `id(t)`: `==` on tensors is element-wise, so `t in a_list` does
+  not work. It must not change any tensor.
 - `unbroadcast(grad, shape)`: `grad` an array of the broadcast shape, `shape` a tuple that broadcasts to
   `grad.shape` → ONE array of exactly `shape` (and grad's dtype). NumPy broadcasts an operand in two steps:
   it **prepends** axes until the operand has `grad.ndim` axes, and it **stretches** axes of size 1. Every
@@ -301,11 +301,11 @@ the grader calls your backward directly, as the engine does, and compares what i
 - `Div.backward` (`a / b`; `self.a`, `self.b`) → `(grad_a, grad_b)`: `d(a/b)/db = −a/b²`.
 - `MatMul.backward` (`a @ b`; `self.a`, `self.b`): `a` `(..., n, k)`, `b` `(..., k, m)`, `grad`
   `(..., n, m)` → `(grad @ bᵀ, aᵀ @ grad)` where `ᵀ` swaps the LAST TWO axes (`xp.swapaxes(b, -1, -2)`,
-  not `b.T`, which reverses all axes). Batch axes broadcast like NumPy's: `grad_a` has the output's batch
-  axes, as the formula gives it. A 1-D operand (as NumPy's matmul treats it): `a` `(k,)` is a row
-  `(1, k)` whose axis is dropped from the output, `b` `(k,)` a column `(k, 1)`; put the dropped axis back
-  into `grad` and the operand, apply the formulas, and drop it again, so that a 1-D operand gets a 1-D
-  gradient `(..., k)`.
+  not `b.T`, which reverses all axes). Batch axes broadcast like NumPy's: both gradients come out with the
+  output's batch axes, as the formulas give them (the engine sums them back). A 1-D operand (as NumPy's
+  matmul treats it): `a` `(k,)` is a row `(1, k)` whose axis is dropped from the output, `b` `(k,)` a
+  column `(k, 1)`; put the dropped axis back into `grad` and the operand, apply the formulas, and drop it
+  again, so that a 1-D operand's gradient has no such axis either: `(..., k)`.
 - `_expand(grad, shape, axes, keepdims)` (`ops/reduce.py`, a helper of the reductions): the reduction's
   output gradient → an array with `len(shape)` axes, size 1 on the reduced `axes` (sorted, non-negative),
   ready to broadcast to `shape`. With `keepdims=True` it has them already; without, put them back
