@@ -183,7 +183,7 @@ class Tensor:
         self.grad = None
 
 
-def _topological_order(root):
+def topological_order(root):
     """Tensors reachable from ``root``, each after all tensors that use it (no recursion).
 
     root: a Tensor that requires grad. Returns a list of Tensors: ``root`` first, then every tensor that
@@ -215,7 +215,7 @@ def _run_backward(root, grad, retain_graph):
     # alone ("owned") is kept as it is; anything else that others may hold (the caller's gradient, a
     # grad_output passed along, a view, an array routed to two inputs) is copied first.
     owned, passed = set(), {id(grad)}
-    for node in _topological_order(root):
+    for node in topological_order(root):
         g = grads.pop(id(node), None)
         if g is None:
             continue

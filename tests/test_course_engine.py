@@ -1,7 +1,7 @@
 """Assignment 1 (engine): its parts are graded apart, and its checks can fail.
 
 In process, on the library: a part's cases must pass with every OTHER part's functions broken (raising),
-so a student who has written only ``_topological_order`` gets that part's points; the order checks, the
+so a student who has written only ``topological_order`` gets that part's points; the order checks, the
 in-place check and the broadcast-shape contract of ``op_backward`` catch what they claim to catch.
 The kit-level grading (untouched 0, reference 100, planted mistakes) is in test_assignments.py.
 """
@@ -55,7 +55,7 @@ def _raiser(name):
 def break_all_but(monkeypatch, keep):
     """Every function of the assignment raises, except those of part ``keep``."""
     if keep != "topological_order":
-        monkeypatch.setattr(tensor, "_topological_order", _raiser("_topological_order"))
+        monkeypatch.setattr(tensor, "topological_order", _raiser("topological_order"))
     if keep != "unbroadcast":
         monkeypatch.setattr(tensor, "unbroadcast", _raiser("unbroadcast"))
     if keep != "op_backward":
@@ -65,7 +65,7 @@ def break_all_but(monkeypatch, keep):
 
 def test_the_stubbed_functions_are_the_ones_the_test_breaks():
     named = {f"{owner.__name__.rsplit('.', 1)[-1]}.{name}" if isinstance(owner, type) else name for owner, name in OPS}
-    assert named | {"_topological_order", "unbroadcast"} == {q for names in SPEC.stubs.values() for q in names}
+    assert named | {"topological_order", "unbroadcast"} == {q for names in SPEC.stubs.values() for q in names}
 
 
 @pytest.mark.parametrize("part", ["topological_order", "unbroadcast", "op_backward"])
@@ -99,7 +99,7 @@ def _recursive_order(root):
     return order[::-1]
 
 
-ORIGINAL_ORDER = tensor._topological_order
+ORIGINAL_ORDER = tensor.topological_order
 
 
 def _breadth_first(root):
@@ -128,7 +128,7 @@ def _twice(root):
 ], ids=["recursive", "breadth-first", "leaves-first", "a-leaf-twice"])
 def test_wrong_orders_fail_the_cases_they_should(wrong, fails, monkeypatch):
     todo = cases("topological_order", True)
-    monkeypatch.setattr(tensor, "_topological_order", wrong)
+    monkeypatch.setattr(tensor, "topological_order", wrong)
     failed = {c["id"] for c in todo if run(c)}
     if wrong is _breadth_first:   # right where no tensor has two users at different depths
         assert fails <= failed and not {"chain-depth5", "diamond"} & failed, failed

@@ -7,7 +7,7 @@ from ..specs import Assignment, Cell, Mistake, Part
 
 UNARY = ("tanh", "sigmoid", "neg", "square")
 
-ORDER_HINT = ("`order` holds four checks of your `_topological_order(root)` list (1 = passed): [every tensor that "
+ORDER_HINT = ("`order` holds four checks of your `topological_order(root)` list (1 = passed): [every tensor that "
               "requires grad is in it, none twice, the root first, each tensor after ALL tensors that use it]")
 DEEP_HINT = "a chain 10,000 ops deep must not recurse (Python stops at about 1,000 frames): keep your own stack"
 TWICE_HINT = ("a tensor used twice appears ONCE in the order, after both of its users: the engine adds their "
@@ -251,7 +251,7 @@ Function, `out._ctx.parents` the input tensors, `out._ctx.needs_input_grad` one 
 
 `loss.backward()` calls `_run_backward(root, grad)`, which
 
-1. asks your `_topological_order(root)` for the tensors to visit;
+1. asks your `topological_order(root)` for the tensors to visit;
 2. keeps a dictionary `grads` {tensor: gradient so far}, starting with the root's;
 3. visits the tensors in your order: it **pops** the tensor's gradient (so it must be complete by then),
    stores it in `.grad` for a leaf, or else calls `tensor._ctx.backward(gradient)`, which returns one
@@ -266,7 +266,7 @@ Function, `out._ctx.parents` the input tensors, `out._ctx.needs_input_grad` one 
 
 ### In `minidense/tensor.py`
 
-- `_topological_order(root)` → a **list** of Tensors: `root` first, then every tensor that requires grad
+- `topological_order(root)` → a **list** of Tensors: `root` first, then every tensor that requires grad
   from which `root` was computed (walk `t._ctx.parents`; skip parents with `requires_grad` False; a leaf's
   `_ctx` is None), **each exactly once**, and **each after every tensor that uses it** (every tensor whose
   `_ctx.parents` holds it). Any such order is correct. It must not recurse: a chain 10,000 ops deep must
@@ -337,7 +337,7 @@ written the same way, and a good place to look.
 - A wrong order loses gradients silently (the engine pops a gradient before all of it arrived): compare
   your gradients with `md.gradcheck(fn, inputs)` (central differences, float64) on a diamond and on a
   graph with a long and a short path between two tensors.
-- `_topological_order` is needed by every backward through the engine, so write it first: the starter
+- `topological_order` is needed by every backward through the engine, so write it first: the starter
   notebook's cells run in the order of this handout. The parts are graded apart: `topological_order` uses
   only given ops (tanh, sigmoid, +, −, squares, no broadcasting), `unbroadcast` calls your function
   alone, `op_backward` calls each backward alone; only `end_to_end` runs everything together.
@@ -355,7 +355,7 @@ print("dloss/dw", w.grad.ravel())
 print("dloss/db", b.grad)
 """
 
-_ORDER = """from minidense.tensor import _topological_order
+_ORDER = """from minidense.tensor import topological_order
 
 x = md.tensor([0.5, -1.0], requires_grad=True, dtype="float64")
 a = x.tanh()
@@ -363,7 +363,7 @@ b = x.sigmoid()
 c = a - b
 y = c ** 2 + a          # a is used twice: by c and by y
 names = {id(x): "x", id(a): "a = tanh(x)", id(b): "b = sigmoid(x)", id(c): "c = a - b", id(y): "y = c**2 + a"}
-order = _topological_order(y)
+order = topological_order(y)
 print([names.get(id(t), "(c**2)") for t in order])
 
 # every arrow goes from a tensor to one of its inputs: in a correct order each arrow points to the right
@@ -421,7 +421,7 @@ for name, (fn, inputs) in checks.items():
 SPEC = Assignment(
     name="engine",
     title="Assignment 1: the autograd engine (backward order, unbroadcast, the core ops' backward)",
-    stubs={"tensor.py": ["_topological_order", "unbroadcast"],
+    stubs={"tensor.py": ["topological_order", "unbroadcast"],
            "ops/arith.py": ["Mul.backward", "Div.backward", "MatMul.backward"],
            "ops/reduce.py": ["_expand", "Sum.backward", "Mean.backward"],
            "ops/elementwise.py": ["Exp.backward", "Log.backward", "ReLU.backward"]},
@@ -438,7 +438,7 @@ SPEC = Assignment(
     handout=ENGINE_HANDOUT,
     generators={"topological_order": _topological, "unbroadcast": _unbroadcast, "op_backward": _op_backward,
                 "end_to_end": _end_to_end},
-    target=("tensor.py", "_topological_order"),
+    target=("tensor.py", "topological_order"),
     mistakes=(
         Mistake("a recursive depth-first search (fails on the chain 10,000 ops deep)",
                 (("tensor.py", '''    order, visited = [], set()
@@ -494,9 +494,9 @@ SPEC = Assignment(
     starter_cells=(
         Cell("## The order backward visits\n\nA diamond: `x` feeds `a` and `b`, both feed `c`, and `a` is used "
              "again by `y`. Any order in which every arrow points right is correct; yours may differ from the "
-             "one shown. (This cell needs only `_topological_order`.)", _ORDER),
+             "one shown. (This cell needs only `topological_order`.)", _ORDER),
         Cell("## A chain 10,000 ops deep\n\nThe ops here (`+`, `tanh`) have their backward given, and the shapes "
-             "are equal: this cell needs only your `_topological_order`. With recursion it stops with a "
+             "are equal: this cell needs only your `topological_order`. With recursion it stops with a "
              "`RecursionError`.", _DEEP),
         Cell("## unbroadcast on shapes\n\nThe gradient `0..23` of shape `(2, 3, 4)` summed back to operands of "
              "several shapes.", _UNBROADCAST),
@@ -508,7 +508,7 @@ SPEC = Assignment(
              "with central differences in float64 and names the worst element when they differ.", _GRADCHECK),
     ),
     questions=(
-        "`_topological_order` must not recurse. What happens to a recursive version on a chain 10,000 ops deep "
+        "`topological_order` must not recurse. What happens to a recursive version on a chain 10,000 ops deep "
         "(a long unrolled recurrence, or a deep network's graph), and why is raising Python's recursion limit "
         "not a good fix?",
         "A tensor used by two ops gets the SUM of the two gradients. Explain why with the chain rule on "

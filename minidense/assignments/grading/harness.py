@@ -52,7 +52,7 @@ _GRAPH_OPS = {"tanh": lambda t: t.tanh(), "sigmoid": lambda t: t.sigmoid(), "neg
 def _order_checks(order, root, leaves, nodes, program):
     """[every tensor that requires grad is in the order, none twice, root first, each after its users] as 0/1."""
     if not isinstance(order, (list, tuple)):
-        raise TypeError(f"_topological_order: expected a list of tensors, got {type(order).__name__}")
+        raise TypeError(f"topological_order: expected a list of tensors, got {type(order).__name__}")
     position = {}
     for k, t in enumerate(order):
         position.setdefault(id(t), k)
@@ -73,15 +73,15 @@ def _order_checks(order, root, leaves, nodes, program):
 def graph_backward(a, p):
     """A graph from ``program`` ([op, i] or [op, i, j], indices into the leaves x0, x1, ... then the ops'
     outputs); backward from its last node with the upstream ``grad``: each leaf's gradient, and the checks of
-    ``_topological_order``'s list."""
+    ``topological_order``'s list."""
     md, _ = _md()
-    from minidense.tensor import _topological_order
+    from minidense.tensor import topological_order
     leaves = [md.tensor(a[f"x{i}"], requires_grad=True) for i in range(p["leaves"])]
     nodes = list(leaves)
     for op, *args in p["program"]:
         nodes.append(_GRAPH_OPS[op](*(nodes[i] for i in args)))
     root = nodes[-1]
-    checks = _order_checks(_topological_order(root), root, leaves, nodes, p["program"])
+    checks = _order_checks(topological_order(root), root, leaves, nodes, p["program"])
     root.backward(md.tensor(a["grad"]))
     out = {f"grad_x{i}": _grad(x, f"x{i}") for i, x in enumerate(leaves)}
     out["order"] = checks
