@@ -1,9 +1,24 @@
 """Assignment 1: the autograd engine: the backward order without recursion, undoing broadcasting, and the
 backward of a handful of core ops."""
+import ast
+import os
+
 import numpy as np
 
+from .. import merge
 from ..cases import normal
 from ..specs import Assignment, Cell, Mistake, Part
+
+PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _body(rel, qualname):
+    """The library's text of a function's body after its docstring (a planted mistake replaces it whole)."""
+    with open(os.path.join(PACKAGE, rel), encoding="utf-8") as f:
+        lines = f.read().splitlines(keepends=True)
+    node = merge.functions(ast.parse("".join(lines)))[qualname]
+    return "".join(lines[node.body[1 if merge.has_docstring(node) else 0].lineno - 1:node.end_lineno])
+
 
 UNARY = ("tanh", "sigmoid", "neg", "square")
 
@@ -441,23 +456,7 @@ SPEC = Assignment(
     target=("tensor.py", "topological_order"),
     mistakes=(
         Mistake("a recursive depth-first search (fails on the chain 10,000 ops deep)",
-                (("tensor.py", '''    order, visited = [], set()
-    stack = [(root, False)]
-    while stack:
-        node, children_done = stack.pop()
-        if children_done:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        if node._ctx is not None:
-            for parent in reversed(node._ctx.parents):
-                if parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
-    return order[::-1]   # root first
-''', '''    order, visited = [], set()
+                (("tensor.py", _body("tensor.py", "topological_order"), '''    order, visited = [], set()
 
     def visit(node):
         visited.add(id(node))
