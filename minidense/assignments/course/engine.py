@@ -444,7 +444,8 @@ SPEC = Assignment(
     parts=(Part("topological_order", 30, "backward visits every tensor after all its users: chains, diamonds, a "
                                          "tensor used twice, a long and a short path, a chain 10,000 ops deep, "
                                          "random graphs (gradients and the order itself)"),
-           Part("unbroadcast", 20, "unbroadcast: sums over prepended and stretched axes, equal shapes, scalars"),
+           Part("unbroadcast", 20, "sums over prepended and stretched axes, equal shapes, a scalar; grad left "
+                                   "unchanged"),
            Part("op_backward", 35, "the backward of Mul, Div, MatMul (batched, broadcast, 1-D), Sum and Mean "
                                    "(axes, keepdims), Exp, Log, ReLU, called directly"),
            Part("end_to_end", 15, "gradients of a two-layer perceptron's loss and of an expression with "
