@@ -183,8 +183,14 @@ class Tensor:
         self.grad = None
 
 
-def _topological_order(root):
-    """Tensors reachable from ``root``, each after all tensors that use it (no recursion)."""
+def topological_order(root):
+    """Tensors reachable from ``root``, each after all tensors that use it (no recursion).
+
+    root: a Tensor that requires grad. Returns a list of Tensors: ``root`` first, then every tensor that
+    requires grad and from which ``root`` was computed (follow ``t._ctx.parents``; a leaf has
+    ``_ctx is None``), each exactly once, and each after every tensor whose ``_ctx.parents`` holds it.
+    Iterative (a stack, not recursion): a chain 10,000 ops deep must work. Changes no tensor.
+    """
     order, visited = [], set()
     stack = [(root, False)]
     while stack:
@@ -209,7 +215,7 @@ def _run_backward(root, grad, retain_graph):
     # alone ("owned") is kept as it is; anything else that others may hold (the caller's gradient, a
     # grad_output passed along, a view, an array routed to two inputs) is copied first.
     owned, passed = set(), {id(grad)}
-    for node in _topological_order(root):
+    for node in topological_order(root):
         g = grads.pop(id(node), None)
         if g is None:
             continue
@@ -233,7 +239,9 @@ def _run_backward(root, grad, retain_graph):
         for parent, pg in zip(fn.parents, in_grads):
             if pg is None or not parent.requires_grad:
                 continue
-            pg = unbroadcast(pg, parent.shape).astype(parent.dtype, copy=False)
+            if pg.shape != parent.shape:      # the op's inputs were broadcast against each other
+                pg = unbroadcast(pg, parent.shape)
+            pg = pg.astype(parent.dtype, copy=False)
             key = id(parent)
             if key in grads:                  # a sum is a fresh array
                 grads[key] = grads[key] + pg
@@ -252,6 +260,10 @@ def unbroadcast(grad, shape):
 
     The one place where broadcasting is undone: NumPy prepends axes of size 1 and
     stretches axes of size 1, so the gradient sums over exactly those axes.
+
+    grad: an array (NumPy or CuPy) of the broadcast shape; shape: a tuple that broadcasts to
+    ``grad.shape``. Returns ONE array of exactly ``shape`` and grad's dtype (``grad`` itself when the
+    shapes are equal); never changes ``grad``.
     """
     if grad.shape == tuple(shape):
         return grad

@@ -30,6 +30,7 @@ class Mul(Function):
         return a * b
 
     def backward(self, grad):
+        """grad: the output's (broadcast) shape -> (grad_a, grad_b), each in that broadcast shape."""
         return grad * self.b, grad * self.a
 
 
@@ -39,6 +40,7 @@ class Div(Function):
         return a / b
 
     def backward(self, grad):
+        """grad: the output's (broadcast) shape -> (grad_a, grad_b), each in that broadcast shape."""
         ga = grad / self.b
         return ga, -ga * self.a / self.b
 
@@ -77,6 +79,8 @@ class MatMul(Function):
         return a @ b
 
     def backward(self, grad):
+        """grad: (..., n, m) -> (grad_a (..., n, k), grad_b (..., k, m)), batch axes as the output's;
+        a 1-D operand's gradient is 1-D, as the operand."""
         xp = get_array_module(grad)
         a, b = self.a, self.b
         # Give 1-D operands their implied axis back so one formula serves all cases.

@@ -10,6 +10,7 @@ class Exp(Function):
         return self.out
 
     def backward(self, grad):
+        """grad: x's shape -> the gradient of x, of x's shape."""
         return grad * self.out
 
 
@@ -19,6 +20,7 @@ class Log(Function):
         return get_array_module(x).log(x)
 
     def backward(self, grad):
+        """grad: x's shape -> the gradient of x, of x's shape."""
         return grad / self.x
 
 
@@ -46,6 +48,7 @@ class ReLU(Function):
         return x * self.mask
 
     def backward(self, grad):
+        """grad: x's shape -> the gradient of x, of x's shape."""
         return grad * self.mask
 
 

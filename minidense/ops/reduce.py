@@ -12,7 +12,12 @@ def _normalize_axes(axis, ndim):
 
 
 def _expand(grad, shape, axes, keepdims):
-    """Give a reduced gradient its reduced axes back (size 1), ready to broadcast to ``shape``."""
+    """Give a reduced gradient its reduced axes back (size 1), ready to broadcast to ``shape``.
+
+    grad: the reduction's output gradient; shape: the input's shape; axes: the reduced axes (sorted,
+    non-negative); keepdims: as given to the reduction. Returns an array with ``len(shape)`` axes: size 1
+    on ``axes``, ``shape[i]`` elsewhere.
+    """
     if not keepdims:
         grad = grad.reshape([1 if i in axes else n for i, n in enumerate(shape)])
     return grad
@@ -24,6 +29,7 @@ class Sum(Function):
         return x.sum(axis=axis, keepdims=keepdims)
 
     def backward(self, grad):
+        """grad: the output's shape -> the gradient of x, of x's shape (``self.shape``)."""
         g = _expand(grad, self.shape, self.axes, self.keepdims)
         return get_array_module(grad).broadcast_to(g, self.shape)
 
@@ -37,6 +43,7 @@ class Mean(Function):
         return x.mean(axis=axis, keepdims=keepdims)
 
     def backward(self, grad):
+        """grad: the output's shape -> the gradient of x, of x's shape (``self.shape``)."""
         g = _expand(grad, self.shape, self.axes, self.keepdims) / self.count
         return get_array_module(grad).broadcast_to(g, self.shape)
 

@@ -54,6 +54,122 @@ def _value_and_grad(md, x, y, grad, name, key="out"):
 
 
 # ------------------------------------------------------------------ assignment 1: the autograd engine
+#: the graphs of ``graph_backward``: ops whose backward the engine's kit gives (so only the order is tested)
+_GRAPH_OPS = {"tanh": lambda t: t.tanh(), "sigmoid": lambda t: t.sigmoid(), "neg": lambda t: -t,
+              "square": lambda t: t ** 2, "add": lambda t, u: t + u, "sub": lambda t, u: t - u}
+
+
+def _order_checks(order, root, leaves, nodes, program):
+    """[every tensor that requires grad is in the order, none twice, root first, each after its users] as 0/1."""
+    if not isinstance(order, (list, tuple)):
+        raise TypeError(f"topological_order: expected a list of tensors, got {type(order).__name__}")
+    position = {}
+    for k, t in enumerate(order):
+        position.setdefault(id(t), k)
+    used = [False] * len(nodes)   # which nodes the root was computed from (the program, walked backwards)
+    used[-1] = True
+    for k in range(len(nodes) - 1, len(leaves) - 1, -1):
+        if used[k]:
+            for i in program[k - len(leaves)][1:]:
+                used[i] = True
+    included = all(id(t) in position for t, u in zip(nodes, used) if u)
+    after_users = included and all(position[id(nodes[i])] > position[id(nodes[k])]
+                                   for k in range(len(leaves), len(nodes)) if used[k]
+                                   for i in program[k - len(leaves)][1:])
+    return np.array([included, len(position) == len(order), bool(order) and order[0] is root, after_users],
+                    dtype=np.float64)
+
+
+def graph_backward(a, p):
+    """A graph from ``program`` ([op, i] or [op, i, j], indices into the leaves x0, x1, ... then the ops'
+    outputs); backward from its last node with the upstream ``grad``: each leaf's gradient, and the checks of
+    ``topological_order``'s list."""
+    md, _ = _md()
+    from minidense.tensor import topological_order
+    leaves = [md.tensor(a[f"x{i}"], requires_grad=True) for i in range(p["leaves"])]
+    nodes = list(leaves)
+    for op, *args in p["program"]:
+        nodes.append(_GRAPH_OPS[op](*(nodes[i] for i in args)))
+    root = nodes[-1]
+    checks = _order_checks(topological_order(root), root, leaves, nodes, p["program"])
+    root.backward(md.tensor(a["grad"]))
+    out = {f"grad_x{i}": _grad(x, f"x{i}") for i, x in enumerate(leaves)}
+    out["order"] = checks
+    return out
+
+
+def unbroadcast(a, p):
+    """``minidense.tensor.unbroadcast(grad, shape)``, and whether ``grad`` was left as it was (1 or 0)."""
+    _md()
+    from minidense.tensor import unbroadcast as undo
+    grad = a["grad"].copy()
+    out = _plain(undo(grad, tuple(p["shape"])), "unbroadcast")
+    return {"grad": out, "grad_unchanged": np.array(float(np.array_equal(grad, a["grad"])))}
+
+
+_OPS = {"mul": lambda t, u, p: t * u, "div": lambda t, u, p: t / u, "matmul": lambda t, u, p: t @ u,
+        "sum": lambda t, p: t.sum(axis=_axis(p), keepdims=p["keepdims"]),
+        "mean": lambda t, p: t.mean(axis=_axis(p), keepdims=p["keepdims"]),
+        "exp": lambda t, p: t.exp(), "log": lambda t, p: t.log(), "relu": lambda t, p: t.relu()}
+
+
+def _axis(p):
+    axis = p.get("axis")
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def op_backward(a, p):
+    """One op on inputs ``a`` (and ``b``), then its Function's ``backward`` called directly with ``grad`` (as the
+    engine calls it, before the engine sums broadcast gradients back): what it returned for each input that
+    requires a gradient (``needs``), and whether ``grad`` was left as it was (1 or 0)."""
+    md, _ = _md()
+    names = [n for n in ("a", "b") if n in a]
+    needs = p.get("needs", [True] * len(names))
+    tensors = [md.tensor(a[n], requires_grad=bool(r)) for n, r in zip(names, needs)]
+    fn = _OPS[p["op"]](*tensors, p)._ctx
+    grad = a["grad"].copy()
+    got = fn.backward(grad)
+    who = f"{type(fn).__name__}.backward"
+    got = got if isinstance(got, tuple) else (got,)
+    if len(got) != len(names):
+        raise ValueError(f"{who} returned {len(got)} gradients for {len(names)} inputs (a tuple, one per input)")
+    out = {}
+    for n, t, g in zip(names, tensors, got):
+        if t.requires_grad:
+            if g is None:
+                raise ValueError(f"{who} returned None for input {n}, which requires a gradient")
+            out[f"grad_{n}"] = _plain(g, f"{who}: gradient of {n}")
+    out["grad_unchanged"] = np.array(float(np.array_equal(grad, a["grad"])))
+    return out
+
+
+def _leaves(md, a, names):
+    return {n: md.tensor(a[n], requires_grad=True) for n in names}
+
+
+def mlp_backward(a, p):
+    """A two-layer perceptron's loss (``cross_entropy`` or ``squared``) on a batch, and every gradient."""
+    md, _ = _md()
+    t = _leaves(md, a, ("x", "w1", "b1", "w2", "b2"))
+    y = (t["x"] @ t["w1"] + t["b1"]).relu() @ t["w2"] + t["b2"]
+    target = md.tensor(a["target"])
+    if p["loss"] == "cross_entropy":   # log-sum-exp minus the target's score, per row, averaged
+        loss = (y.exp().sum(axis=1).log() - (y * target).sum(axis=1)).mean()
+    else:
+        loss = ((y - target) ** 2).mean() / 2
+    loss.backward()
+    return {"loss": _plain(loss, "loss"), **{f"grad_{n}": _grad(v, n) for n, v in t.items()}}
+
+
+def expression_backward(a, p):
+    """A small expression in a, b, c with broadcasting, tensors used several times, every op of the assignment."""
+    md, _ = _md()
+    t = _leaves(md, a, ("a", "b", "c"))
+    x, y, z = t["a"], t["b"], t["c"]
+    v = (x * y + x / (y * y + 1)).relu()
+    loss = (v @ z).mean() + (x.exp().sum(axis=-1, keepdims=True) * y).sum() + (y * y + 1).log().sum()
+    loss.backward()
+    return {"loss": _plain(loss, "loss"), **{f"grad_{n}": _grad(v, n) for n, v in t.items()}}
 
 
 # ------------------------------------------------------------------ assignments 2 and 3: convolution, pooling
