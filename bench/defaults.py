@@ -20,7 +20,7 @@ Recipes, all with ``UNet(3, C, base_channels=16, depth=3)`` trained by ``fit`` f
 
 - ``today``: the defaults before issue 16 (``batch_norm=False``; ``lr=1e-3``, horizontal flips, cosine);
 - ``defaults``: the model's and fit's current defaults, no argument given (since issue 16: ``batch_norm=True``;
-  ``lr=3e-3``, horizontal flips, cosine);
+  ``lr=1e-2``, fit's rate for a network with batch norm; horizontal flips, cosine);
 - ``tuned``: the practitioner's recipe (``batch_norm=True``, Adam 3e-3, no flips).
 
 Prints one JSON line per run (layout, recipe, held-out mean IoU, seconds) and a table.
@@ -42,7 +42,7 @@ RECIPES = {
     "today": ({"batch_norm": False}, {"lr": 1e-3, "augment": True, "schedule": "cosine"}),
     "defaults": ({}, {}),
     "tuned": ({"batch_norm": True}, {"lr": 3e-3, "augment": False}),
-    # the candidates tried for the defaults, one change at a time ("bn_lr" is what became the defaults)
+    # the candidates tried for the defaults, one change at a time ("bn_lr1e2" is what became the defaults)
     "bn": ({"batch_norm": True}, {"lr": 1e-3, "augment": True}),
     "bn_lr": ({"batch_norm": True}, {"lr": 3e-3, "augment": True}),
     "lr": ({"batch_norm": False}, {"lr": 3e-3, "augment": True}),

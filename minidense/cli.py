@@ -86,7 +86,8 @@ def build_parser():
                    help="metres per unit of a 16-bit depth PNG (--task depth --data)")
     t.add_argument("--epochs", type=_positive_int, default=5)
     t.add_argument("--batch-size", type=_positive_int, default=8)
-    t.add_argument("--lr", type=_positive_float, default=3e-3)
+    t.add_argument("--lr", type=_positive_float, default=None,
+                   help="Adam's learning rate (default: 1e-2 for a model with batch norm, 3e-3 without)")
     t.add_argument("--device", default="cpu", help="cpu or cuda")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True, help="folder for checkpoints, history and pictures")

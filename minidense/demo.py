@@ -18,7 +18,7 @@ def main():
     out = os.environ.get("MINIDENSE_DEMO_OUT", os.path.join("runs", "demo"))
     argv = ["train", "--task", "segmentation", "--model", "unet", "--epochs", epochs, "--size", size,
             "--n-train", n_train, "--n-val", "128", "--base-channels", "16", "--depth", "3", "--batch-size", "8",
-            "--lr", "3e-3", "--seed", "0", "--out", out]
+            "--seed", "0", "--out", out]
     print("minidense demo: training a U-Net to label every pixel of synthetic scenes")
     print("  minidense " + " ".join(argv))
     start = time.perf_counter()

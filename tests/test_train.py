@@ -19,7 +19,7 @@ def _train(tmp_path, task, model="unet", epochs=10, n_train=256):
     out = str(tmp_path / task)
     argv = ["train", "--task", task, "--model", model, "--epochs", str(epochs), "--size", str(SIZE),
             "--n-train", str(n_train), "--n-val", "16", "--base-channels", "16", "--depth", "3",
-            "--batch-size", "8", "--lr", "3e-3", "--out", out, "--no-progress"]
+            "--batch-size", "8", "--out", out, "--no-progress"]   # the defaults' learning rate and model
     assert cli.main(argv) == 0
     model, task_obj, config = checkpoint.load_model(os.path.join(out, "last.npz"), "cpu")
     held_out = task_obj.dataset(32, size=SIZE, seed=777)
