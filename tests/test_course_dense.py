@@ -68,16 +68,22 @@ def test_case_ids_name_the_case():
 
 
 def test_the_harness_passes_every_setting_and_starts_the_output_bias_itself(monkeypatch):
-    """Nothing in a graded run comes from a library default: every argument of UNet and of fit that shapes
-    training is passed, and the output bias is set before fit (fit only starts a bias that is still zero)."""
+    """Nothing in a graded run comes from a library default: every argument of UNet and Adam, and every
+    argument of fit that shapes training, is passed, and the output bias is set before fit (fit only starts a
+    bias that is still zero)."""
     import minidense.models
+    import minidense.optim
     import minidense.train
     seen = {}
-    real_unet = minidense.models.UNet
+    real_unet, real_adam = minidense.models.UNet, minidense.optim.Adam
 
     def unet(*args, **kwargs):
         seen["unet"] = kwargs
         return real_unet(*args, **kwargs)
+
+    def adam(params, **kwargs):
+        seen["adam"] = kwargs
+        return real_adam(params, **kwargs)
 
     def fit(model, task, train, val, **kwargs):
         seen["fit"] = kwargs
@@ -85,6 +91,7 @@ def test_the_harness_passes_every_setting_and_starts_the_output_bias_itself(monk
         raise StopIteration
 
     monkeypatch.setattr(minidense.models, "UNet", unet)
+    monkeypatch.setattr(minidense.optim, "Adam", adam)
     monkeypatch.setattr(minidense.train, "fit", fit)
     unet_settings = set(inspect.signature(real_unet).parameters) - {"in_channels", "out_channels"}
     fit_settings = {"epochs", "batch_size", "optimizer", "lr", "schedule", "augment", "seed", "device", "on_nan"}
@@ -93,6 +100,7 @@ def test_the_harness_passes_every_setting_and_starts_the_output_bias_itself(monk
         with pytest.raises(StopIteration):
             harness.train_dense(case["inputs"], params)
         assert set(seen["unet"]) == unet_settings, case["id"]
+        assert set(seen["adam"]) == set(inspect.signature(real_adam).parameters) - {"params"}, case["id"]
         assert fit_settings <= set(seen["fit"]), case["id"]
         assert (seen["bias"] != 0).all(), case["id"]
 

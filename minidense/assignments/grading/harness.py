@@ -199,15 +199,13 @@ def train_dense(a, p):
     Every setting comes from ``p`` (the spec's ``training``); the output bias is set here, before fit, to the
     training targets' mean (depth: over the valid pixels), so fit's own start of the bias is never used."""
     md, _ = _md()
-    from minidense import tasks
+    from minidense import models, optim, tasks
     from minidense.data import scenes
-    from minidense.models import UNet
-    from minidense.optim import Adam
     from minidense.train import fit
     md.manual_seed(p["seed"])
     task = tasks.Depth(loss=p["loss"]) if p["task"] == "depth" else tasks.Normals()
-    model = UNet(3, task.out_channels, base_channels=p["base_channels"], depth=p["depth"], up=p["up"],
-                 batch_norm=p["batch_norm"], skips=True)
+    model = getattr(models, p["model"])(3, task.out_channels, base_channels=p["base_channels"], depth=p["depth"],
+                                        up=p["up"], batch_norm=p["batch_norm"], skips=True)
     train = scenes.SceneDataset(p["n_train"], size=p["size"], seed=p["seed"], task=p["task"])
     targets = train.arrays[p["task"]]
     if p["task"] == "depth":   # a depth sensor's holes: pixels without a measurement hold 0 (invalid)
@@ -217,7 +215,8 @@ def train_dense(a, p):
     else:
         start = targets.mean(axis=(0, 2, 3))
     model.output_bias.data = start.astype(model.output_bias.data.dtype)
-    optimizer = Adam(model.parameters(), lr=p["lr"])
+    optimizer = getattr(optim, p["optimizer"])(model.parameters(), lr=p["lr"], betas=tuple(p["betas"]),
+                                               eps=p["adam_eps"], weight_decay=p["weight_decay"])
     fit(model, task, train, None, epochs=p["epochs"], batch_size=p["batch_size"], optimizer=optimizer, lr=p["lr"],
         schedule=p["schedule"], seed=p["seed"], augment=p["augment"], device="cpu", on_nan="stop", progress=False,
         log=lambda *args, **kw: None)
