@@ -48,11 +48,11 @@ boolean array of input's shape, or of input's shape with the channel axis of siz
   entries times `d.size // mask.size` (a mask without the channel axis counts each valid pixel once per
   channel). A number (0 when nothing is valid).
 - `_PointwiseLoss.forward(self, pred, target, *, mask, reduction, beta=1.0)`: `d = pred − target`, set to
-  0 at invalid elements with `xp.where(mask, d, 0)` (**not** `d * mask`: a masked target may be NaN, and
-  0·NaN is NaN); save `self.d`, `self.beta`, `self.reduction`, `self.count = _valid_count(d, mask)`; return
-  `_reduce(self.value(d), reduction, self.count)`. Every masked element then has `d = 0`, where the value
-  and the slope are 0: it adds nothing and gets a gradient of exactly 0. (`MSELoss` and `SmoothL1Loss` share
-  this class: they only define `value` and `slope`.)
+  0 at invalid elements with `xp.where(mask, d, 0)` (**not** `d * mask`: a masked target may be NaN or
+  inf, and 0·NaN and 0·inf are NaN); save `self.d`, `self.beta`, `self.reduction`,
+  `self.count = _valid_count(d, mask)`; return `_reduce(self.value(d), reduction, self.count)`. Every
+  masked element then has `d = 0`, where the value and the slope are 0: it adds nothing and gets a gradient
+  of exactly 0. (`MSELoss` and `SmoothL1Loss` share this class: they only define `value` and `slope`.)
 - `_PointwiseLoss.backward(self, grad)` → the pair `(gradient of pred, gradient of target)` = `(g, −g)`,
   `g = _reduce_backward(grad, self.reduction, self.count) * self.slope(self.d)`.
 - `L1Loss.value(self, d)` → `|d|`; `L1Loss.slope(self, d)` → `sign(d)` (0 at `d = 0`, as PyTorch).
@@ -151,7 +151,8 @@ HINT_VALID = ("the mean divides by the number of VALID elements (`_valid_count`)
               "regression is over the pixels that have a label)")
 HINT_ALL_MASKED = ("with every element masked the mean is 0 with a zero gradient: `_reduce` and `_reduce_backward` "
                    "(given) handle count 0; dividing yourself gives 0/0 = NaN")
-HINT_NAN = "mask with `xp.where(mask, d, 0)`, not `d * mask`: a masked target may be NaN, and 0·NaN is NaN"
+HINT_NAN = ("mask with `xp.where(mask, d, 0)`, not `d * mask`: a masked target may be NaN or inf, and 0·NaN and "
+            "0·inf are NaN")
 HINT_NO_CHANNEL = "a mask without the channel axis counts each valid pixel once per channel (`d.size // mask.size`)"
 HINT_SILOG = ("D = mean(g²) − lam·mean(g)² per image with a MINUS (Eigen et al. 2014); its gradient at pixel j is "
               "2(g_j − lam·mean(g))/n, then ×1/p through the log")
@@ -202,9 +203,9 @@ def _l1_case(rng, name, reduction, channels=1, mask="half", hint=None):
         inputs["mask"] = _mask(rng, shape, channel=bool(rng.integers(0, 2)) and channels == 1)
     elif mask == "none-valid":
         inputs["mask"] = np.zeros([shape[0], *shape[2:]], dtype=bool)
-    elif mask == "nan":
+    elif mask in ("nan", "inf"):   # no measurement there: the target holds NaN (or inf)
         inputs["mask"] = _mask(rng, shape)
-        target[~np.broadcast_to(inputs["mask"][:, None], shape)] = np.nan
+        target[~np.broadcast_to(inputs["mask"][:, None], shape)] = np.nan if mask == "nan" else np.inf
     inputs["grad"] = _upstream(rng, reduction, shape)
     case = {"id": f"{name}-{reduction}-{_shape_id(shape)}", "fn": "l1_loss", "params": {"reduction": reduction},
             "inputs": inputs}
@@ -216,8 +217,9 @@ def _l1_case(rng, name, reduction, channels=1, mask="half", hint=None):
 def _masked_l1(rng, public):
     cases = [_l1_case(rng, "masked-half", "mean", hint=HINT_VALID),
              _l1_case(rng, "all-masked", "mean", mask="none-valid", hint=HINT_ALL_MASKED),
-             _l1_case(rng, "nan-under-mask", "mean", mask="nan", hint=HINT_NAN)]
-    if public:
+             _l1_case(rng, "inf-under-mask" if public else "nan-under-mask", "mean", mask="inf" if public else "nan",
+                      hint=HINT_NAN)]
+    if public:   # (the public cases are stored, and a stored NaN never equals itself: the public one holds inf)
         return cases
     return cases + [_l1_case(rng, "no-mask", "mean", mask=None),
                     _l1_case(rng, "masked-half", "sum", hint=HINT_VALID),
