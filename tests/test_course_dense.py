@@ -111,7 +111,7 @@ def test_training_params_come_from_the_spec():
         for key, value in SPEC.training.items():
             if not key.startswith("target_") and key != "seed":
                 assert p[key] == value, key
-        assert p["target"] in (SPEC.training["target_abs_rel"], SPEC.training["target_angle"])
+        assert p["target"] == SPEC.training[f"target_{p['loss']}"]
 
 
 @pytest.mark.slow
