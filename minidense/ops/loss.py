@@ -387,8 +387,18 @@ def cosine_normal_loss(pred, target, mask=None, reduction="mean"):
     _checks.reduction_arg(fname, reduction)
     m = _checks.mask_arg(fname, mask, p.shape[:1] + (1,) + p.shape[2:])
     m = None if m is None else m.reshape(p.shape[:1] + p.shape[2:])
+    return _one_minus_cos(pred, target, m, reduction)
+
+
+def _one_minus_cos(pred, target, mask, reduction):
+    """1 - cos(pred, target) per pixel, reduced over the valid pixels: the loss once its arguments are checked.
+
+    pred, target: Tensors (N, 3, ...), both normalized along axis 1 first (F.normalize), so neither need
+    be unit length; mask: None or a boolean array (N, ...) (the loss's shape: no channel axis).
+    Returns MaskedReduce's result: (N, ...) for "none", else a scalar.
+    """
     cos = _sum(mul(normalize(pred, dim=1), normalize(target, dim=1)), axis=1)
-    return MaskedReduce.apply(sub(1, cos), mask=m, reduction=reduction)
+    return MaskedReduce.apply(sub(1, cos), mask=mask, reduction=reduction)
 
 
 # ---------------------------------------------------------------- edges and masks

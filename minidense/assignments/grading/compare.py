@@ -105,3 +105,52 @@ def explain(case, problem):
     if problem and case.get("hint"):
         problem += f". Hint: {case['hint']}"
     return problem
+
+
+def _prediction(got, shape):
+    """The ``pred`` array of a training run, or what is wrong with it."""
+    pred = got.get("pred") if isinstance(got, dict) else None
+    if not isinstance(pred, np.ndarray) or pred.dtype.kind != "f":
+        return None, f"`pred`: expected a float array, got {getattr(pred, 'dtype', type(pred).__name__)}"
+    if pred.shape != shape:
+        return None, f"`pred`: shape {pred.shape}, expected {shape}"
+    if not np.isfinite(pred).all():
+        return None, "`pred`: the trained model's output is not finite (NaN or inf)"
+    return pred.astype(np.float64), None
+
+
+def abs_rel(pred, depth, floor=1e-3):
+    """mean |pred - depth| / depth over the pixels with depth > 0, pred floored at ``floor`` (as Depth.predict)."""
+    valid = depth > 0
+    p = np.maximum(pred[valid], floor)
+    return float(np.mean(np.abs(p - depth[valid]) / depth[valid]))
+
+
+def mean_angle(pred, normals):
+    """Mean angle in degrees between pred and the true normals (N, 3, H, W), both normalised along axis 1."""
+    p, t = (a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12) for a in (pred, normals))
+    return float(np.degrees(np.arccos(np.clip((p * t).sum(axis=1), -1, 1))).mean())
+
+
+def check_depth_abs_rel(expected, got, params):
+    """None when the trained depth network's abs rel on the held-out scenes is at most the target."""
+    pred, problem = _prediction(got, expected["depth"].shape)
+    if problem:
+        return problem
+    err = abs_rel(pred, expected["depth"])
+    if err <= params["target"]:
+        return None
+    return (f"depth abs rel {err:.4f} on {len(pred)} held-out scenes, above the target {params['target']} "
+            f"(predicting one constant depth scores about {params['constant']})")
+
+
+def check_normals_angle(expected, got, params):
+    """None when the trained normal network's mean angle error on the held-out scenes is at most the target."""
+    pred, problem = _prediction(got, expected["normals"].shape)
+    if problem:
+        return problem
+    err = mean_angle(pred, expected["normals"])
+    if err <= params["target"]:
+        return None
+    return (f"normals mean angle error {err:.2f} degrees on {len(pred)} held-out scenes, above the target "
+            f"{params['target']} (predicting one constant normal scores about {params['constant']})")

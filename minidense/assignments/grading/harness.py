@@ -310,6 +310,78 @@ def train_segmentation(a, p):
 
 
 # ------------------------------------------------------------------ assignment 6: depth and normals
+def _loss_and_grads(md, loss, grad, pred, target=None):
+    """The loss's value, then backward with the upstream ``grad``: the gradients of pred (and target)."""
+    out = {"loss": _plain(loss, "loss")}
+    loss.backward(md.tensor(grad))
+    out["grad_input"] = _grad(pred, "pred")
+    if target is not None:
+        out["grad_target"] = _grad(target, "target")
+    return out
+
+
+def _pair(md, a):
+    """pred and target as Tensors that take gradients, and the mask (None without one)."""
+    pred, target = md.tensor(a["pred"], requires_grad=True), md.tensor(a["target"], requires_grad=True)
+    return pred, target, md.tensor(a["mask"]) if "mask" in a else None
+
+
+def l1_loss(a, p):
+    md, F = _md()
+    pred, target, mask = _pair(md, a)
+    return _loss_and_grads(md, F.l1_loss(pred, target, mask=mask, reduction=p["reduction"]), a["grad"], pred, target)
+
+
+def scale_invariant_log_loss(a, p):
+    md, F = _md()
+    pred, target, mask = _pair(md, a)
+    return _loss_and_grads(md, F.scale_invariant_log_loss(pred, target, mask=mask, lam=p["lam"]), a["grad"],
+                           pred, target)
+
+
+def cosine_normal_loss(a, p):
+    md, F = _md()
+    pred, target, mask = _pair(md, a)
+    return _loss_and_grads(md, F.cosine_normal_loss(pred, target, mask=mask, reduction=p["reduction"]), a["grad"],
+                           pred)
+
+
+def normalize(a, p):
+    md, F = _md()
+    x = md.tensor(a["x"], requires_grad=True)
+    return _value_and_grad(md, x, F.normalize(x, dim=p["dim"]), a["grad"], "normalize")
+
+
+def train_dense(a, p):
+    """Train the pinned U-Net for depth or normals with the kit's losses; its raw output on the held-out images.
+
+    Every setting comes from ``p`` (the spec's ``training``); the output bias is set here, before fit, to the
+    training targets' mean (depth: over the valid pixels), so fit's own start of the bias is never used."""
+    md, _ = _md()
+    from minidense import models, optim, tasks
+    from minidense.data import scenes
+    from minidense.train import fit
+    md.manual_seed(p["seed"])
+    task = tasks.Depth(loss=p["loss"]) if p["task"] == "depth" else tasks.Normals()
+    model = getattr(models, p["model"])(3, task.out_channels, base_channels=p["base_channels"], depth=p["depth"],
+                                        up=p["up"], batch_norm=p["batch_norm"], skips=True)
+    train = scenes.SceneDataset(p["n_train"], size=p["size"], seed=p["seed"], task=p["task"])
+    targets = train.arrays[p["task"]]
+    if p["task"] == "depth":   # a depth sensor's holes: pixels without a measurement hold 0 (invalid)
+        holes = np.random.default_rng(p["seed"]).random(targets.shape) < p["holes"]
+        targets[holes] = 0
+        start = np.array([targets[targets > 0].mean()])
+    else:
+        start = targets.mean(axis=(0, 2, 3))
+    model.output_bias.data = start.astype(model.output_bias.data.dtype)
+    optimizer = getattr(optim, p["optimizer"])(model.parameters(), lr=p["lr"], betas=tuple(p["betas"]),
+                                               eps=p["adam_eps"], weight_decay=p["weight_decay"])
+    fit(model, task, train, None, epochs=p["epochs"], batch_size=p["batch_size"], optimizer=optimizer, lr=p["lr"],
+        schedule=p["schedule"], seed=p["seed"], augment=p["augment"], device="cpu", on_nan="stop", progress=False,
+        log=lambda *args, **kw: None)
+    model.eval()
+    with md.no_grad():
+        return {"pred": _plain(model(md.tensor(a["images"])), "model output")}
 
 
 #: every public function of this file, by name (a case's ``fn``)
