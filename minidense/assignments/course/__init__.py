@@ -4,8 +4,8 @@ Each module holds its assignment's handout, its case generators and its spec (``
 assignment is a module here and its place in ``COURSE``; a kit stubs its own assignment's functions
 and every later one's.
 """
-from . import conv, losses, pool
+from . import conv, losses, pool, unet
 
 #: the course order: a kit stubs its own assignment's functions and every later one's
-COURSE = tuple(m.SPEC for m in (conv, pool, losses))
+COURSE = tuple(m.SPEC for m in (conv, pool, losses, unet))
 ASSIGNMENTS = {a.name: a for a in COURSE}
