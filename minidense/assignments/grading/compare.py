@@ -133,6 +133,7 @@ def check_skip_ablation(expected, got, params):
             f"{mean_iou(preds['pred_skips'], labels, k):.3f} with skips, "
             f"{mean_iou(preds['pred_no_skips'], labels, k):.3f} without)")
 
+
 def check_case(case, expected, got):
     """The verdict on one case: None (passed) or what was wrong, with the case's hint if it has one.
 
