@@ -101,7 +101,7 @@ training seed `seed`; then labels by argmax on {n_val} held-out scenes.
 
 The public cases use seed {seed}; graded runs draw the training seed and the held-out scenes anew. Both
 parts build on `architecture` and `forward`: a network that does not match the contract there costs
-these parts too. The three runs take about half a minute on a laptop's core.
+these parts too. The three runs take about 20 s on an idle laptop core (a minute or more on a busy one).
 
 ## Hints from the lecture
 
@@ -297,7 +297,7 @@ SPEC = Assignment(
              "for ax, title in zip(axes, ['image', 'labels (ignored band blank)', 'boundary mask, width 1']):\n"
              "    ax.set_title(title)\n"
              "    ax.axis('off')"),
-        Cell("## The ablation, as the grader runs it (about half a minute)\n\nThe pinned run with and without "
+        Cell("## The ablation, as the grader runs it (two runs: 15 s or more)\n\nThe pinned run with and without "
              "skips on the public seed; the pictures show the predictions on held-out scenes and, in the last "
              "rows, where each is wrong at the boundaries.",
              "from minidense.data import scenes\nfrom minidense.train import fit\nfrom minidense.optim import Adam\n"
