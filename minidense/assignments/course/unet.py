@@ -101,7 +101,7 @@ training seed `seed`; then labels by argmax on {n_val} held-out scenes.
 
 The public cases use seed {seed}; graded runs draw the training seed and the held-out scenes anew. Both
 parts build on `architecture` and `forward`: a network that does not match the contract there costs
-these parts too. The three runs take about 20 s on an idle laptop core (a minute or more on a busy one).
+these parts too. The three runs take about 20 s on one idle core (a minute or more on a busy one).
 
 ## Hints from the lecture
 
