@@ -75,17 +75,63 @@ def mean_iou(pred, labels, num_classes, ignore_index=IGNORE_INDEX):
 def check_training_miou(expected, got, params):
     """None when the predictions reach the part's target mean IoU; else what was reached."""
     labels = expected["labels"]
-    pred = got.get("pred") if isinstance(got, dict) else None
-    if not isinstance(pred, np.ndarray) or pred.dtype.kind not in "iu":
-        return f"`pred`: expected integer labels, got {getattr(pred, 'dtype', type(pred).__name__)}"
-    if pred.shape != labels.shape:
-        return f"`pred`: shape {pred.shape}, expected {labels.shape}"
-    if pred.min() < 0 or pred.max() >= params["num_classes"]:
-        return f"`pred`: labels must lie in [0, {params['num_classes']}), got {pred.min()}..{pred.max()}"
+    pred, problem = _labels(got, "pred", labels.shape, params["num_classes"])
+    if problem:
+        return problem
     miou = mean_iou(pred, labels, params["num_classes"])
     if miou >= params["target_miou"]:
         return None
     return f"mean IoU {miou:.3f} on {len(labels)} held-out scenes, below the target {params['target_miou']}"
+
+
+def _labels(got, name, shape, num_classes):
+    """(labels, None) when ``got[name]`` is an integer label map of ``shape`` in [0, num_classes); else (None, why)."""
+    pred = got.get(name) if isinstance(got, dict) else None
+    if not isinstance(pred, np.ndarray) or pred.dtype.kind not in "iu":
+        return None, f"`{name}`: expected integer labels, got {getattr(pred, 'dtype', type(pred).__name__)}"
+    if pred.shape != shape:
+        return None, f"`{name}`: shape {pred.shape}, expected {shape}"
+    if pred.min() < 0 or pred.max() >= num_classes:
+        return None, f"`{name}`: labels must lie in [0, {num_classes}), got {pred.min()}..{pred.max()}"
+    return pred, None
+
+
+def _window_extreme(a, width, fn):
+    """fn (np.maximum / np.minimum) over each pixel's (2 width + 1)^2 square of the (N, H, W) maps, edges repeated."""
+    padded = np.pad(a, [(0, 0), (width, width), (width, width)], mode="edge")
+    h, w = a.shape[1:]
+    out = a
+    for i in range(2 * width + 1):
+        for j in range(2 * width + 1):
+            out = fn(out, padded[:, i:i + h, j:j + w])
+    return out
+
+
+def boundary_accuracy(pred, labels, width, ignore_index=IGNORE_INDEX):
+    """Accuracy on the pixels within ``width`` of a class change of the labels (N, H, W) (an ignored band counts
+    as a class), ignored pixels skipped: ``minidense.metrics.boundary_accuracy``, in NumPy here."""
+    scored = (_window_extreme(labels, width, np.maximum) != _window_extreme(labels, width, np.minimum)) & \
+        (labels != ignore_index)
+    return float((pred[scored] == labels[scored]).mean()) if scored.any() else float("nan")
+
+
+def check_skip_ablation(expected, got, params):
+    """None when the boundary accuracy with skips beats the one without by ``min_gap``; else both numbers."""
+    labels, k = expected["labels"], params["num_classes"]
+    preds = {}
+    for name in ("pred_skips", "pred_no_skips"):
+        preds[name], problem = _labels(got, name, labels.shape, k)
+        if problem:
+            return problem
+    width = params["boundary_width"]
+    with_skips, without = (boundary_accuracy(preds[n], labels, width) for n in ("pred_skips", "pred_no_skips"))
+    gap = with_skips - without
+    if gap >= params["min_gap"]:
+        return None
+    return (f"boundary accuracy (width {width}) on {len(labels)} held-out scenes: {with_skips:.3f} with skips, "
+            f"{without:.3f} without, a gap of {gap:.3f}, below the required {params['min_gap']} (mean IoU "
+            f"{mean_iou(preds['pred_skips'], labels, k):.3f} with skips, "
+            f"{mean_iou(preds['pred_no_skips'], labels, k):.3f} without)")
 
 
 def check_case(case, expected, got):

@@ -292,21 +292,67 @@ def depth_metrics(a, p):
 
 
 # ------------------------------------------------------------------ assignment 5: a U-Net, trained
-def train_segmentation(a, p):
-    """Train the pinned U-Net with the kit's code; return its labels for the held-out images."""
+def _unet(args):
+    """A UNet with every constructor argument given (no default of the library is used)."""
+    from minidense.models import UNet
+    return UNet(args["in_channels"], args["out_channels"], base_channels=args["base_channels"], depth=args["depth"],
+                up=args["up"], batch_norm=args["batch_norm"], skips=args["skips"])
+
+
+def unet_architecture(a, p):
+    """The constructor's result: each state-dict entry's shape, the counts, the stored arguments."""
+    model = _unet(p["args"])
+    state = model.state_dict()
+    out = {f"{key}.shape": np.array(tuple(value.shape), dtype=np.int64) for key, value in state.items()}
+    out["state_dict_entries"] = np.array(len(state), dtype=np.int64)
+    out["parameters"] = np.array(sum(int(np.prod(t.shape)) for t in model.parameters()), dtype=np.int64)
+    out["size_multiple"] = np.array(model.size_multiple, dtype=np.int64)
+    for name, value in p["args"].items():   # stored as self.<name> (checkpoint.describe_model reads them back)
+        got = getattr(model, name, None)
+        out[f"self.{name}"] = np.array(type(got) is type(value) and got == value)
+    return out
+
+
+def unet_forward(a, p):
+    """The course's weights (float64) loaded into the network, in eval mode: its scores for ``x``."""
+    md, _ = _md()
+    model = _unet(p["args"]).double()
+    model.load_state_dict({k: v for k, v in a.items() if k != "x"})
+    model.eval()
+    with md.no_grad():
+        return {"out": _plain(model(md.tensor(a["x"])), "UNet output")}
+
+
+def _train_unet(a, p, skips):
+    """Train the pinned U-Net with the kit's code, every hyper-parameter passed; its labels for the held-out images."""
     md, _ = _md()
     from minidense.data import scenes
-    from minidense.models import UNet
+    from minidense.optim import Adam
     from minidense.train import fit
+    if p["optimizer"] != "Adam":
+        raise ValueError(f"unknown optimizer {p['optimizer']!r}")
     md.manual_seed(p["seed"])
-    model = UNet(3, p["num_classes"], base_channels=p["base_channels"], depth=p["depth"], batch_norm=False)
+    model = _unet({"in_channels": p["in_channels"], "out_channels": p["num_classes"], "base_channels":
+                   p["base_channels"], "depth": p["depth"], "up": p["up"], "batch_norm": p["batch_norm"],
+                   "skips": skips})
     train = scenes.SceneDataset(p["n_train"], size=p["size"], seed=p["seed"])
-    fit(model, "segmentation", train, None, epochs=p["epochs"], batch_size=p["batch_size"], lr=p["lr"],
-        seed=p["seed"], progress=False, augment=False, log=lambda *args, **kw: None)
+    fit(model, "segmentation", train, None, epochs=p["epochs"], batch_size=p["batch_size"],
+        optimizer=Adam(model.parameters(), lr=p["lr"]), lr=p["lr"], schedule=p["schedule"], augment=p["augment"],
+        seed=p["seed"], device="cpu", out=None, resume=False, on_nan="stop", progress=False,
+        log=lambda *args, **kw: None)
     model.eval()
     with md.no_grad():
         scores = _plain(model(md.tensor(a["images"])), "model output")
-    return {"pred": scores.argmax(axis=1)}
+    return scores.argmax(axis=1)
+
+
+def train_unet(a, p):
+    return {"pred": _train_unet(a, p, skips=True)}
+
+
+def unet_skip_ablation(a, p):
+    """The same run with and without skips (same seed: same data, same initial weights)."""
+    return {"pred_skips": _train_unet(a, p, skips=True), "pred_no_skips": _train_unet(a, p, skips=False)}
 
 
 # ------------------------------------------------------------------ assignment 6: depth and normals
