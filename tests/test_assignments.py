@@ -325,6 +325,13 @@ def test_no_kit_holds_a_later_answer_or_hidden_outputs(kits):
             funcs = merge.functions(ast.parse((kit / "minidense" / rel).read_text()))
             assert all(merge.is_stub(funcs[q]) for q in names)
         assert not (kit / "minidense" / "assignments").exists()
+        # the grader's files: the verdicts on training runs (mean IoU, depth errors: assignment 4's answers)
+        # only in the kits with a training part
+        shipped = {p.name for p in (kit / "grader").glob("*.py")}
+        expected = set(generator.KIT_GRADER_FILES.values()) | \
+            (set(generator.TRAINING_GRADER_FILES.values()) if spec.training else set())
+        assert shipped == expected, (spec.name, shipped ^ expected)
+        assert spec.training or "bincount" not in "".join(p.read_text() for p in (kit / "grader").glob("*.py"))
         arrays = sorted(str(p.relative_to(kit)) for p in kit.rglob("*") if p.suffix in (".npz", ".npy", ".pkl",
                                                                                         ".pickle", ".h5"))
         assert arrays == ["grader/public.npz"], arrays

@@ -11,7 +11,7 @@ import minidense.functional as F
 from minidense.assignments import ASSIGNMENTS
 from minidense.assignments.cases import case_rng, make_cases, public_rng
 from minidense.assignments.course import dense
-from minidense.assignments.grading import compare, harness
+from minidense.assignments.grading import compare, harness, training_checks
 
 SPEC = ASSIGNMENTS["dense"]
 TRAINING_INDEX = [p.name for p in SPEC.parts].index("training")
@@ -19,7 +19,7 @@ TRAINING_INDEX = [p.name for p in SPEC.parts].index("training")
 
 def score(task, pred, truth):
     """A training run's metric: abs rel for depth, the mean angle in degrees for normals (lower is better)."""
-    return compare.abs_rel(pred, truth) if task == "depth" else compare.mean_angle(pred, truth)
+    return training_checks.abs_rel(pred, truth) if task == "depth" else training_checks.mean_angle(pred, truth)
 
 
 def test_the_handout_names_every_function_the_student_writes():

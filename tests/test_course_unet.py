@@ -1,7 +1,7 @@
 """Assignment 5 (unet): the grader's pieces, the pinned training set-up, and its calibration.
 
 The kit itself (stubs, public cases, planted mistakes, leaks) is tested for every assignment in
-test_assignments.py; here: the boundary accuracy of compare.py agrees with the library's, the ablation's
+test_assignments.py; here: the boundary accuracy of training_checks.py agrees with the library's, the ablation's
 verdict, every hyper-parameter reaches fit explicitly, the starter notebook's training cell runs, and
 (slow) the reference clears both training targets at ten term seeds through the grader's own cases.
 """
@@ -16,7 +16,7 @@ from minidense import metrics
 from minidense.assignments import ASSIGNMENTS
 from minidense.assignments.cases import case_rng, make_cases
 from minidense.assignments.course import unet
-from minidense.assignments.grading import compare, harness
+from minidense.assignments.grading import compare, harness, training_checks
 
 SPEC = ASSIGNMENTS["unet"]
 
@@ -27,7 +27,7 @@ def test_compare_boundary_accuracy_is_the_librarys(width):
     labels = np.repeat(np.repeat(rng.integers(0, 4, (3, 5, 6)), 3, axis=1), 3, axis=2)
     labels[rng.random(labels.shape) < 0.05] = 255
     pred = np.where(rng.random(labels.shape) < 0.8, labels % 255, rng.integers(0, 4, labels.shape))
-    assert compare.boundary_accuracy(pred, labels, width) == pytest.approx(
+    assert training_checks.boundary_accuracy(pred, labels, width) == pytest.approx(
         metrics.boundary_accuracy(pred, labels, width=width), abs=1e-12)
 
 
@@ -118,14 +118,14 @@ def test_the_reference_clears_both_training_targets_at_ten_term_seeds():
         got = harness.unet_skip_ablation(case["inputs"], case["params"])
         seconds = time.monotonic() - start
         labels, width = case["expected"]["labels"], case["params"]["boundary_width"]
-        miou = compare.mean_iou(got["pred_skips"], labels, 5)
-        gap = (compare.boundary_accuracy(got["pred_skips"], labels, width)
-               - compare.boundary_accuracy(got["pred_no_skips"], labels, width))
+        miou = training_checks.mean_iou(got["pred_skips"], labels, 5)
+        gap = (training_checks.boundary_accuracy(got["pred_skips"], labels, width)
+               - training_checks.boundary_accuracy(got["pred_no_skips"], labels, width))
         rows.append((case["params"]["seed"], miou, gap, seconds))
         print(f"\nterm seed {seed} (training seed {rows[-1][0]}): mean IoU {miou:.3f}, boundary gap {gap:.3f}, "
               f"two runs in {seconds:.0f} s", end="")
         assert compare.check_case(case, case["expected"], got) is None, rows[-1]
-        assert compare.check_training_miou(case["expected"], {"pred": got["pred_skips"]},
+        assert training_checks.check_training_miou(case["expected"], {"pred": got["pred_skips"]},
                                            {**case["params"], "target_miou": SPEC.training["target_miou"]}) is None
     print(f"\nworst mean IoU {min(r[1] for r in rows):.3f} (target {SPEC.training['target_miou']}), worst gap "
           f"{min(r[2] for r in rows):.3f} (required {SPEC.training['min_gap']})")

@@ -32,6 +32,9 @@ GRADING_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grading"
 #: the grader files a kit ships: its test runner and scoring (pytest), the harness and the comparison
 KIT_GRADER_FILES = {"kit_conftest.py": "conftest.py", "run.py": "run.py", "kit_test_public.py": "test_public.py",
                     "harness.py": "harness.py", "compare.py": "compare.py"}
+#: and in the kits with a training part, the verdicts on training runs (in other kits their metrics would be
+#: the answers of the assignment that asks for them)
+TRAINING_GRADER_FILES = {"training_checks.py": "training_checks.py"}
 
 _functions = merge.functions
 _has_docstring = merge.has_docstring
@@ -278,7 +281,7 @@ def make_kit(spec, out_dir, carry_from=()):
 
     grader = os.path.join(out_dir, "grader")
     os.makedirs(grader)
-    for source, target in KIT_GRADER_FILES.items():
+    for source, target in {**KIT_GRADER_FILES, **(TRAINING_GRADER_FILES if spec.training else {})}.items():
         shutil.copyfile(os.path.join(GRADING_DIR, source), os.path.join(grader, target))
     parts = [{"name": p.name, "points": p.points, "title": p.title} for p in spec.parts]
     with open(os.path.join(grader, "parts.json"), "w", encoding="utf-8") as f:

@@ -5,8 +5,6 @@ the process that ran the student's code.
 """
 import numpy as np
 
-IGNORE_INDEX = 255
-
 
 def _where(index):
     return "[" + ", ".join(str(int(i)) for i in index) + "]"
@@ -61,89 +59,26 @@ def compare_outputs(expected, got, rtol, atol):
     return "; ".join(problems) or None
 
 
-def mean_iou(pred, labels, num_classes, ignore_index=IGNORE_INDEX):
-    """Mean IoU over the classes present in the labels or the prediction (pixels labelled ignore_index skipped)."""
-    valid = labels != ignore_index
-    t, p = labels[valid].astype(np.int64), pred[valid].astype(np.int64)
-    cm = np.bincount(num_classes * t + p, minlength=num_classes ** 2).reshape(num_classes, num_classes)
-    tp = np.diag(cm)
-    union = cm.sum(0) + cm.sum(1) - tp
-    present = union > 0
-    return float((tp[present] / union[present]).mean())
-
-
-def check_training_miou(expected, got, params):
-    """None when the predictions reach the part's target mean IoU; else what was reached."""
-    labels = expected["labels"]
-    pred, problem = _labels(got, "pred", labels.shape, params["num_classes"])
-    if problem:
-        return problem
-    miou = mean_iou(pred, labels, params["num_classes"])
-    if miou >= params["target_miou"]:
-        return None
-    return f"mean IoU {miou:.3f} on {len(labels)} held-out scenes, below the target {params['target_miou']}"
-
-
-def _labels(got, name, shape, num_classes):
-    """(labels, None) when ``got[name]`` is an integer label map of ``shape`` in [0, num_classes); else (None, why)."""
-    pred = got.get(name) if isinstance(got, dict) else None
-    if not isinstance(pred, np.ndarray) or pred.dtype.kind not in "iu":
-        return None, f"`{name}`: expected integer labels, got {getattr(pred, 'dtype', type(pred).__name__)}"
-    if pred.shape != shape:
-        return None, f"`{name}`: shape {pred.shape}, expected {shape}"
-    if pred.min() < 0 or pred.max() >= num_classes:
-        return None, f"`{name}`: labels must lie in [0, {num_classes}), got {pred.min()}..{pred.max()}"
-    return pred, None
-
-
-def _window_extreme(a, width, fn):
-    """fn (np.maximum / np.minimum) over each pixel's (2 width + 1)^2 square of the (N, H, W) maps, edges repeated."""
-    padded = np.pad(a, [(0, 0), (width, width), (width, width)], mode="edge")
-    h, w = a.shape[1:]
-    out = a
-    for i in range(2 * width + 1):
-        for j in range(2 * width + 1):
-            out = fn(out, padded[:, i:i + h, j:j + w])
-    return out
-
-
-def boundary_accuracy(pred, labels, width, ignore_index=IGNORE_INDEX):
-    """Accuracy on the pixels within ``width`` of a class change of the labels (N, H, W) (an ignored band counts
-    as a class), ignored pixels skipped: ``minidense.metrics.boundary_accuracy``, in NumPy here."""
-    scored = (_window_extreme(labels, width, np.maximum) != _window_extreme(labels, width, np.minimum)) & \
-        (labels != ignore_index)
-    return float((pred[scored] == labels[scored]).mean()) if scored.any() else float("nan")
-
-
-def check_skip_ablation(expected, got, params):
-    """None when the boundary accuracy with skips beats the one without by ``min_gap``; else both numbers."""
-    labels, k = expected["labels"], params["num_classes"]
-    preds = {}
-    for name in ("pred_skips", "pred_no_skips"):
-        preds[name], problem = _labels(got, name, labels.shape, k)
-        if problem:
-            return problem
-    width = params["boundary_width"]
-    with_skips, without = (boundary_accuracy(preds[n], labels, width) for n in ("pred_skips", "pred_no_skips"))
-    gap = with_skips - without
-    if gap >= params["min_gap"]:
-        return None
-    return (f"boundary accuracy (width {width}) on {len(labels)} held-out scenes: {with_skips:.3f} with skips, "
-            f"{without:.3f} without, a gap of {gap:.3f}, below the required {params['min_gap']} (mean IoU "
-            f"{mean_iou(preds['pred_skips'], labels, k):.3f} with skips, "
-            f"{mean_iou(preds['pred_no_skips'], labels, k):.3f} without)")
-
-
 def check_case(case, expected, got):
     """The verdict on one case: None (passed) or what was wrong, with the case's hint if it has one.
 
-    A case with ``"check": NAME`` is judged by ``check_NAME(expected, got, params)`` (a training run
-    against a target); any other compares every expected output with ``compare_outputs``."""
+    A case with ``"check": NAME`` is judged by ``training_checks.check_NAME(expected, got, params)`` (a
+    training run against a target); any other compares every expected output with ``compare_outputs``."""
     if "check" in case:
-        problem = globals()["check_" + case["check"]](expected, got, case["params"])
+        problem = getattr(_training_checks(), "check_" + case["check"])(expected, got, case["params"])
     else:
         problem = compare_outputs(expected, got, case["rtol"], case["atol"])
     return explain(case, problem)
+
+
+def _training_checks():
+    """The verdicts on training runs: ``training_checks.py`` beside this file. Only the kits with a training
+    part ship it: its mean IoU and depth errors are an earlier assignment's answers."""
+    try:
+        from . import training_checks  # in the library (the grader's scoring process)
+    except ImportError:
+        import training_checks  # in a kit's grader/ folder
+    return training_checks
 
 
 def explain(case, problem):
@@ -151,52 +86,3 @@ def explain(case, problem):
     if problem and case.get("hint"):
         problem += f". Hint: {case['hint']}"
     return problem
-
-
-def _prediction(got, shape):
-    """The ``pred`` array of a training run, or what is wrong with it."""
-    pred = got.get("pred") if isinstance(got, dict) else None
-    if not isinstance(pred, np.ndarray) or pred.dtype.kind != "f":
-        return None, f"`pred`: expected a float array, got {getattr(pred, 'dtype', type(pred).__name__)}"
-    if pred.shape != shape:
-        return None, f"`pred`: shape {pred.shape}, expected {shape}"
-    if not np.isfinite(pred).all():
-        return None, "`pred`: the trained model's output is not finite (NaN or inf)"
-    return pred.astype(np.float64), None
-
-
-def abs_rel(pred, depth, floor=1e-3):
-    """mean |pred - depth| / depth over the pixels with depth > 0, pred floored at ``floor`` (as Depth.predict)."""
-    valid = depth > 0
-    p = np.maximum(pred[valid], floor)
-    return float(np.mean(np.abs(p - depth[valid]) / depth[valid]))
-
-
-def mean_angle(pred, normals):
-    """Mean angle in degrees between pred and the true normals (N, 3, H, W), both normalised along axis 1."""
-    p, t = (a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12) for a in (pred, normals))
-    return float(np.degrees(np.arccos(np.clip((p * t).sum(axis=1), -1, 1))).mean())
-
-
-def check_depth_abs_rel(expected, got, params):
-    """None when the trained depth network's abs rel on the held-out scenes is at most the target."""
-    pred, problem = _prediction(got, expected["depth"].shape)
-    if problem:
-        return problem
-    err = abs_rel(pred, expected["depth"])
-    if err <= params["target"]:
-        return None
-    return (f"depth abs rel {err:.4f} on {len(pred)} held-out scenes, above the target {params['target']} "
-            f"(predicting one constant depth scores about {params['constant']})")
-
-
-def check_normals_angle(expected, got, params):
-    """None when the trained normal network's mean angle error on the held-out scenes is at most the target."""
-    pred, problem = _prediction(got, expected["normals"].shape)
-    if problem:
-        return problem
-    err = mean_angle(pred, expected["normals"])
-    if err <= params["target"]:
-        return None
-    return (f"normals mean angle error {err:.2f} degrees on {len(pred)} held-out scenes, above the target "
-            f"{params['target']} (predicting one constant normal scores about {params['constant']})")
