@@ -231,6 +231,9 @@ def _run_backward(root, grad, retain_graph):
                                "saved arrays were already freed); pass retain_graph=True to the first backward()")
         passed.add(id(g))
         in_grads = fn.backward(g)
+        if isinstance(in_grads, list):
+            raise TypeError(f"{type(fn).__name__}.backward returned a list of {len(in_grads)}; return a tuple "
+                            "(one gradient per input), or one array for an op of one input")
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
         if len(in_grads) != len(fn.parents):

@@ -142,7 +142,14 @@ def test_the_order_checks_name_each_flaw():
     b = a.sigmoid()
     y = a - b
     nodes, program = [x, a, b, y], [["tanh", 0], ["sigmoid", 1], ["sub", 1, 2]]
-    check = lambda order: list(harness._order_checks(order, y, [x], nodes, program))   # noqa: E731
+    names = ("order_holds_every_tensor", "order_has_no_duplicates", "order_starts_at_root",
+             "order_puts_each_after_its_users")
+
+    def check(order):
+        checks = harness._order_checks(order, y, [x], nodes, program)
+        assert tuple(checks) == names
+        return [float(checks[n]) for n in names]
+
     assert check([y, b, a, x]) == [1, 1, 1, 1]
     assert check([y, a, b, x]) == [1, 1, 1, 0]      # a before b, which uses it
     assert check([y, b, a]) == [0, 1, 1, 0]         # x missing

@@ -172,6 +172,13 @@ def test_function_returning_wrong_number_of_gradients():
     with pytest.raises(RuntimeError, match="returned 1 gradients for 2 inputs"):
         Bad.apply(a, a).sum().backward()
 
+    class AsList(Bad):
+        def backward(self, g):
+            return [g, g]
+
+    with pytest.raises(TypeError, match="returned a list of 2; return a tuple"):
+        AsList.apply(a, a).sum().backward()
+
 
 def test_leaf_gradients_never_alias_each_other_or_the_caller():
     a, b = md.tensor([1.0, 2.0], requires_grad=True), md.tensor([3.0, 4.0], requires_grad=True)

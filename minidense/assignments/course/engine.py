@@ -22,13 +22,18 @@ def _body(rel, qualname):
 
 UNARY = ("tanh", "sigmoid", "neg", "square")
 
-ORDER_HINT = ("`order` holds four checks of your `topological_order(root)` list (1 = passed): [every tensor that "
-              "requires grad is in it, none twice, the root first, each tensor after ALL tensors that use it]")
-DEEP_HINT = "a chain 10,000 ops deep must not recurse (Python stops at about 1,000 frames): keep your own stack"
+ORDER_HINT = ("four outputs check your `topological_order(root)` list (1 = holds): `order_holds_every_tensor` "
+              "(every tensor that requires grad and that the root was computed from), `order_has_no_duplicates`, "
+              "`order_starts_at_root`, `order_puts_each_after_its_users` (each tensor after ALL tensors that use "
+              "it)")
+DEEP_HINT = ("a chain 10,000 ops deep must not recurse (Python stops at about 1,000 frames): keep your own stack; "
+             "and x, used by all 5,000 additions, must come after every one of them")
 TWICE_HINT = ("a tensor used twice appears ONCE in the order, after both of its users: the engine adds their "
               "gradients before it passes the sum on")
-PATHS_HINT = ("the engine pops a tensor's gradient when it visits it; one visited before ALL of its users (here: "
-              "the end of the long path) has not received their gradients yet, and they are lost")
+PATHS_HINT = ("the engine pops a tensor's gradient when it visits it; one visited before ALL of its users has not "
+              "received all their gradients yet, and the late ones are lost")
+LONG_PATH_HINT = (PATHS_HINT + " (here: the tensor where the long and the short path meet must wait for the long "
+                  "one: an order that places a tensor when it is first reached puts it too early)")
 
 
 def _shape_id(shape):
@@ -99,7 +104,7 @@ def _topological(rng, public):
     cases = [_graph_case(rng, "chain-depth5", 1, _chain(rng, 5), "a chain: each op after the one that uses it"),
              _graph_case(rng, "diamond", 1, _diamond(), TWICE_HINT),
              _graph_case(rng, "used-twice", 1, _used_twice(), TWICE_HINT),
-             _graph_case(rng, "long-and-short-path", 1, _long_and_short_path(rng, 6 if public else 9), PATHS_HINT),
+             _graph_case(rng, "long-and-short-path", 1, _long_and_short_path(rng, 6 if public else 9), LONG_PATH_HINT),
              _graph_case(rng, f"chain-depth{deep}", 2, _deep_chain(deep), DEEP_HINT)]
     for _ in range(1 if public else 3):
         size = int(rng.integers(8, 16))
@@ -148,7 +153,7 @@ def _unbroadcast(rng, public):
 
 SHAPE_HINT = ("; return each gradient in the broadcast (output's) shape, not summed back: the engine's unbroadcast "
               "does that after your backward")
-KEPT_HINT = " (`grad_unchanged` 0: your backward changed `grad` in place)"
+KEPT_HINT = " (only if `grad_unchanged` is off: your backward changed `grad` in place)"
 
 
 def _op_case(name, op, inputs, hint, **params):
@@ -294,7 +299,8 @@ Function, `out._ctx.parents` the input tensors, `out._ctx.needs_input_grad` one 
   it **prepends** axes until the operand has `grad.ndim` axes, and it **stretches** axes of size 1. Every
   element of the operand was used at every place it was copied to, so its gradient is the **sum** over
   those places: sum over the prepended axes and over the stretched ones (`keepdims=True` helps), then
-  `reshape(shape)`. Equal shapes: return `grad` itself. `shape == ()` (a scalar): the sum of everything.
+  `reshape(shape)`. Equal shapes: return `grad` itself. `shape == ()` (a scalar): the sum of everything, as a 0-d ARRAY
+  (`grad.sum()` alone gives a NumPy scalar, not an array: sum with `keepdims=True`, then reshape).
   Must not change `grad` (no `+=` on it).
 
 ### The ops' backward (`minidense/ops/arith.py`, `ops/reduce.py`, `ops/elementwise.py`)
@@ -339,9 +345,9 @@ written the same way, and a good place to look.
 
 ## Hints, and where they come from
 
-- The chain rule on a graph: notebook `notebooks/01_autograd_from_scratch.py` of the course walks a tiny
-  graph by hand and then by the engine; the engine does nothing more than that, in the right order. The
-  idea is micrograd's ten-line `backward()` (Karpathy): a topological sort, then each node's local
+- The chain rule on a graph: the course's notebook `01_autograd_from_scratch` (lecture material, not in
+  this kit) walks a tiny graph by hand and then by the engine; the engine does nothing more than that, in
+  the right order. The idea is micrograd's ten-line `backward()` (Karpathy): a topological sort, then each node's local
   derivative times the upstream gradient. Ours sorts without recursion and works on arrays.
 - The lecture's running example says the loss is *"computed/backprop'd at every pixel"*: one weight (a
   convolution's, a bias) is used at every pixel, and its gradient is the SUM over the pixels. That is the
@@ -379,7 +385,7 @@ c = a - b
 y = c ** 2 + a          # a is used twice: by c and by y
 names = {id(x): "x", id(a): "a = tanh(x)", id(b): "b = sigmoid(x)", id(c): "c = a - b", id(y): "y = c**2 + a"}
 order = topological_order(y)
-print([names.get(id(t), "(c**2)") for t in order])
+print([names.get(id(t), "c**2") for t in order])
 
 # every arrow goes from a tensor to one of its inputs: in a correct order each arrow points to the right
 pos = {id(t): k for k, t in enumerate(order)}
@@ -417,7 +423,7 @@ _DEEP = """x = md.tensor([0.3], requires_grad=True, dtype="float64")
 h = x
 for _ in range(5_000):        # 10,000 ops in a row: tanh(h + x), x used 5,000 times
     h = (h + x).tanh()
-h.sum().backward()
+h.backward(np.ones(1))        # the upstream gradient of h itself: no reduction's backward needed
 print("h =", h.item(), " dh/dx =", x.grad)
 """
 
@@ -500,7 +506,8 @@ SPEC = Assignment(
              "`RecursionError`.", _DEEP),
         Cell("## unbroadcast on shapes\n\nThe gradient `0..23` of shape `(2, 3, 4)` summed back to operands of "
              "several shapes.", _UNBROADCAST),
-        Cell("## A tensor used three times: the gradients add\n\nNeeds `Mul.backward` and `Exp.backward` too.",
+        Cell("## A tensor used three times: the gradients add\n\nNeeds `Mul.backward`, `Exp.backward` and "
+             "`Sum.backward` (with `_expand`) too.",
              _USED_TWICE),
         Cell("## A tiny graph with every piece\n\nA matrix product, a broadcast bias, ReLU, a product, a "
              "division, exp and two reductions.", _TINY_GRAPH),

@@ -60,7 +60,7 @@ _GRAPH_OPS = {"tanh": lambda t: t.tanh(), "sigmoid": lambda t: t.sigmoid(), "neg
 
 
 def _order_checks(order, root, leaves, nodes, program):
-    """[every tensor that requires grad is in the order, none twice, root first, each after its users] as 0/1."""
+    """Four checks of ``topological_order``'s list, each a 0-d 0/1 array, named for what they check."""
     if not isinstance(order, (list, tuple)):
         raise TypeError(f"topological_order: expected a list of tensors, got {type(order).__name__}")
     position = {}
@@ -76,8 +76,9 @@ def _order_checks(order, root, leaves, nodes, program):
     after_users = included and all(position[id(nodes[i])] > position[id(nodes[k])]
                                    for k in range(len(leaves), len(nodes)) if used[k]
                                    for i in program[k - len(leaves)][1:])
-    return np.array([included, len(position) == len(order), bool(order) and order[0] is root, after_users],
-                    dtype=np.float64)
+    checks = {"order_holds_every_tensor": included, "order_has_no_duplicates": len(position) == len(order),
+              "order_starts_at_root": bool(order) and order[0] is root, "order_puts_each_after_its_users": after_users}
+    return {name: np.array(float(ok)) for name, ok in checks.items()}
 
 
 def graph_backward(a, p):
@@ -94,17 +95,19 @@ def graph_backward(a, p):
     checks = _order_checks(topological_order(root), root, leaves, nodes, p["program"])
     root.backward(md.tensor(a["grad"]))
     out = {f"grad_x{i}": _grad(x, f"x{i}") for i, x in enumerate(leaves)}
-    out["order"] = checks
+    out.update(checks)
     return out
 
 
 def unbroadcast(a, p):
-    """``minidense.tensor.unbroadcast(grad, shape)``, and whether ``grad`` was left as it was (1 or 0)."""
+    """``minidense.tensor.unbroadcast(grad, shape)``, whether it returned an array (a NumPy scalar is not one)
+    and whether ``grad`` was left as it was (1 or 0)."""
     _md()
     from minidense.tensor import unbroadcast as undo
     grad = a["grad"].copy()
-    out = _plain(undo(grad, tuple(p["shape"])), "unbroadcast")
-    return {"grad": out, "grad_unchanged": np.array(float(np.array_equal(grad, a["grad"])))}
+    result = undo(grad, tuple(p["shape"]))
+    return {"grad": _plain(result, "unbroadcast"), "returns_an_array": np.array(float(not np.isscalar(result))),
+            "grad_unchanged": np.array(float(np.array_equal(grad, a["grad"])))}
 
 
 _OPS = {"mul": lambda t, u, p: t * u, "div": lambda t, u, p: t / u, "matmul": lambda t, u, p: t @ u,
