@@ -9,7 +9,7 @@ import minidense as md
 from minidense import checkpoint, cli, metrics
 from minidense.data import scenes
 from minidense.tasks import get_task
-from minidense.train import NonFiniteError, evaluate, fit
+from minidense.train import NonFiniteError, default_lr, evaluate, fit
 
 SIZE = 32
 
@@ -71,6 +71,26 @@ def test_image_tasks_beat_the_mean_image(tmp_path, task, model_name, epochs, n_t
     scores = evaluate(model, task_obj, held)
     print(f"\n{task}: L1 {scores['l1']:.4f}, the mean image {baseline:.4f}")
     assert scores["l1"] <= 0.6 * baseline, (scores["l1"], baseline)
+
+
+@pytest.mark.parametrize("batch_norm, lr", [(True, 1e-2), (False, 3e-3)])
+def test_the_default_learning_rate_follows_batch_norm(batch_norm, lr):
+    from minidense.callbacks import Callback
+    from minidense.models import UNet
+
+    class Rates(Callback):
+        seen = []
+
+        def on_epoch_end(self, run):
+            self.seen.append(run.optimizer.param_groups[0]["lr"])
+
+    model = UNet(3, scenes.NUM_CLASSES, base_channels=4, depth=2, batch_norm=batch_norm)
+    assert default_lr(model) == lr
+    task = get_task("segmentation")
+    fit(model, task, task.dataset(8, size=16, seed=1), epochs=1, batch_size=8, progress=False, schedule="constant",
+        callbacks=[Rates()])
+    assert Rates.seen == [lr]
+    assert cli.build_parser().parse_args(["train", "--out", "x"]).lr is None   # the command line: the same rule
 
 
 class Stop(Exception):
