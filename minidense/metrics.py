@@ -20,7 +20,7 @@ ANGLE_BIN_DEGREES = 0.01   # NormalMeter's histogram resolution: its median is e
 
 
 def _label_maps(fname, pred, target, num_classes, ignore_index):
-    """Checked integer label maps (NumPy) and the mask of scored pixels."""
+    """Checked integer label maps (NumPy): every scored pixel's target and prediction in [0, num_classes)."""
     pred, target = _checks.integer_label_maps(fname, pred, target)
     valid = target != ignore_index
     bad_t = valid & ((target < 0) | (target >= num_classes))
@@ -30,7 +30,7 @@ def _label_maps(fname, pred, target, num_classes, ignore_index):
     bad_p = valid & ((pred < 0) | (pred >= num_classes))
     if bad_p.any():
         raise ValueError(f"{fname}: pred holds class {int(pred[bad_p][0])}, outside [0, {num_classes})")
-    return pred, target, valid
+    return pred, target
 
 
 # ---------------------------------------------------------------- segmentation
@@ -44,7 +44,7 @@ def confusion_matrix(pred, target, num_classes, ignore_index=IGNORE_INDEX):
 
 def _confusion(fname, pred, target, num_classes, ignore_index):
     num_classes = _checks.num_classes_arg(fname, num_classes)
-    pred, target, _ = _label_maps(fname, pred, target, num_classes, ignore_index)
+    pred, target = _label_maps(fname, pred, target, num_classes, ignore_index)
     return _count_confusion(pred, target, num_classes, ignore_index)
 
 

@@ -107,25 +107,26 @@ def mean_angle(pred, normals):
     return float(np.degrees(np.arccos(np.clip((p * t).sum(axis=1), -1, 1))).mean())
 
 
-def check_depth_abs_rel(expected, got, params):
-    """None when the trained depth network's abs rel on the held-out scenes is at most the target."""
-    pred, problem = _prediction(got, expected["depth"].shape)
+def _at_most_target(expected, got, params, key, error, what, noun):
+    """None when ``error(pred, expected[key])`` of the trained network is at most the part's target; else the
+    error, the target and what one constant prediction scores (``what`` formats the error)."""
+    pred, problem = _prediction(got, expected[key].shape)
     if problem:
         return problem
-    err = abs_rel(pred, expected["depth"])
+    err = error(pred, expected[key])
     if err <= params["target"]:
         return None
-    return (f"depth abs rel {err:.4f} on {len(pred)} held-out scenes, above the target {params['target']} "
-            f"(predicting one constant depth scores about {params['constant']})")
+    return (f"{what(err)} on {len(pred)} held-out scenes, above the target {params['target']} "
+            f"(predicting one constant {noun} scores about {params['constant']})")
+
+
+def check_depth_abs_rel(expected, got, params):
+    """None when the trained depth network's abs rel on the held-out scenes is at most the target."""
+    return _at_most_target(expected, got, params, "depth", abs_rel, lambda e: f"depth abs rel {e:.4f}",
+                           "depth")
 
 
 def check_normals_angle(expected, got, params):
     """None when the trained normal network's mean angle error on the held-out scenes is at most the target."""
-    pred, problem = _prediction(got, expected["normals"].shape)
-    if problem:
-        return problem
-    err = mean_angle(pred, expected["normals"])
-    if err <= params["target"]:
-        return None
-    return (f"normals mean angle error {err:.2f} degrees on {len(pred)} held-out scenes, above the target "
-            f"{params['target']} (predicting one constant normal scores about {params['constant']})")
+    return _at_most_target(expected, got, params, "normals", mean_angle,
+                           lambda e: f"normals mean angle error {e:.2f} degrees", "normal")
