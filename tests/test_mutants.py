@@ -1,0 +1,81 @@
+"""The automatic mutants of the kits' graded functions (minidense/assignments/mutants.py)."""
+import ast
+
+import pytest
+
+from minidense.assignments import ASSIGNMENTS, merge, mutants
+from minidense.assignments.generator import PACKAGE_DIR
+
+
+def _library(rel):
+    with open(f"{PACKAGE_DIR}/{rel}", encoding="utf-8") as f:
+        return f.read()
+
+
+@pytest.mark.parametrize("name", sorted(ASSIGNMENTS))
+def test_every_graded_function_has_distinct_mutants_that_plant_and_parse(name):
+    spec = ASSIGNMENTS[name]
+    found = mutants.kit_mutants(spec)
+    keys = [m.key for m in found]
+    assert len(keys) == len(set(keys)), "two mutants share a key"
+    for rel, names in spec.stubs.items():
+        source = _library(rel)
+        originals = merge.functions(ast.parse(source))
+        for q in names:
+            mine = [m for m in found if m.qualname == q and m.rel == rel]
+            assert mine, f"{name}: {rel}:{q} has no mutant"
+            original = ast.unparse(originals[q])
+            for i, m in enumerate(mine):
+                assert m.source != original
+                if i % 7:
+                    continue   # planting is the same code for every mutant: a seventh of them is checked
+                planted = mutants.plant(source, q, m.source)
+                got = merge.functions(ast.parse(planted))
+                assert ast.unparse(got[q]) == m.source
+                if i == 0:   # everything but the function stays as it was
+                    others = {k: ast.unparse(v) for k, v in got.items() if k != q}
+                    assert others == {k: ast.unparse(v) for k, v in originals.items() if k != q}
+
+
+def test_each_kind_of_change_is_generated():
+    source = '''def f(a, b, out):
+    """doc"""
+    if a < b and not out:
+        out += g(a, b) * 2 - a @ b
+    return -a
+'''
+    found = mutants.function_mutants("x.py", "f", source)
+    by_kind = {}
+    for m in found:
+        by_kind.setdefault(m.kind, []).append(m.source)
+    assert set(by_kind) == {"binop", "augassign", "compare", "constant", "drop", "swap", "unary", "boolop"}
+    assert any("out = g(a, b)" in s for s in by_kind["augassign"])
+    assert any("out -= g(a, b)" in s for s in by_kind["augassign"])
+    assert any("g(b, a)" in s for s in by_kind["swap"])
+    assert any("a <= b" in s for s in by_kind["compare"])
+    assert any("a < b or not out" in s for s in by_kind["boolop"])
+    assert any("* 3" in s for s in by_kind["constant"]) and any("* 1" in s for s in by_kind["constant"])
+    assert any("return a\n" in s + "\n" for s in by_kind["unary"])
+    assert all("'doc'" in s or '"""doc"""' in s for s in by_kind["drop"]), "the docstring is never dropped"
+
+
+def test_sampling_is_fixed_and_bounded_per_function():
+    found = mutants.kit_mutants(ASSIGNMENTS["conv"])
+    a, b = mutants.sample(found, 3), mutants.sample(found, 3)
+    assert [m.key for m in a] == [m.key for m in b]
+    per = {}
+    for m in a:
+        per[m.qualname] = per.get(m.qualname, 0) + 1
+    assert per and max(per.values()) == 3 and len(per) == sum(len(v) for v in ASSIGNMENTS["conv"].stubs.values())
+
+
+def test_the_grader_kills_col2ims_assignment_and_a_dropped_return(tmp_path):
+    """Two mutants graded as students by the real grader: `=` for `+=` in col2im and im2col returning None
+    both lose points; the reference keeps all of them."""
+    found = mutants.kit_mutants(ASSIGNMENTS["conv"])
+    wanted = [m for m in found if m.qualname == "col2im" and m.kind == "augassign" and "] = cols" in m.key]
+    wanted += [m for m in found if m.qualname == "im2col" and m.kind == "drop" and "return" in m.key]
+    assert len(wanted) == 2, [m.key for m in wanted]
+    summary = mutants.kill_report("conv", tmp_path / "out", only={m.key for m in wanted}, jobs=2, log=lambda s: None)
+    assert summary["graded"] == 2 and summary["killed"] == 2, summary
+    assert (tmp_path / "out" / "mutants.md").read_text().count("| `ops/im2col.py:col2im` |") == 1
