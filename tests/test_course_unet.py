@@ -94,7 +94,7 @@ def test_the_handout_states_the_pinned_set_up_and_the_targets():
 
 def test_the_starter_notebooks_training_cell_runs():
     """The slow cell (shown without expected output) runs with the library, here on a tiny budget."""
-    (cell,) = [c for c in SPEC.starter_cells if not c.expected]
+    (cell,) = [c for c in SPEC.starter.cells if not c.expected]
     code = cell.code.replace(f"'epochs': {SPEC.training['epochs']}", "'epochs': 1").replace(
         f"'n_train': {SPEC.training['n_train']}", "'n_train': 8")
     assert code != cell.code

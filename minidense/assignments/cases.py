@@ -15,8 +15,8 @@ grader's hidden cases from ``case_rng(term seed, student id, part)``, so two stu
 cases and a term's cases cannot be handed down. Generators use NumPy only; expected outputs come from
 running the harness with the library's reference code (grading/score.py), never from a file.
 
-Each assignment's generators live beside its spec in ``course/<name>.py`` (``spec.generators``:
-{part: generator}, each ``(rng, public) -> [case, ...]``); the helpers they share are here. A case may
+Each assignment's generators live in its spec, ``course/<name>/spec.py``, one on each part
+(``Part.cases``, ``(rng, public) -> [case, ...]``); the helpers they share are here. A case may
 carry a ``hint``: one sentence that the failure message adds (in the kit's public tests and in the
 grader's feedback.md), e.g. "the gradient of a tied maximum goes to one switch".
 """
@@ -40,7 +40,7 @@ def public_rng(part_index):
 
 
 def make_cases(spec, part, rng, public):
-    cases = spec.generators[part](rng, public)
+    cases = spec.part(part).cases(rng, public)
     for c in cases:
         c.setdefault("part", part)
         for k, v in TOL.items():
@@ -54,6 +54,33 @@ def make_cases(spec, part, rng, public):
 
 def normal(rng, shape, scale=1.0):
     return rng.standard_normal(shape) * scale
+
+
+def shape_id(shape):
+    """A shape as a case id writes it: ``2x3x4``, or ``scalar`` for ``()``."""
+    return "x".join(map(str, shape)) if len(shape) else "scalar"
+
+
+def image_shape(rng, batch, size, channels):
+    """``[N, channels, H, W]`` with N drawn from ``range(*batch)`` and H, W from ``range(*size)``."""
+    return [int(rng.integers(*batch)), channels, int(rng.integers(*size)), int(rng.integers(*size))]
+
+
+def depth_pair(rng, shape, spread, image_spread=0.0):
+    """(prediction, target): a target depth in [1, 10] and a prediction off by a factor exp(N(0, spread²)) per
+    pixel, and with ``image_spread`` also by one exp(N(0, image_spread²)) per image (axis 0)."""
+    target = rng.uniform(1.0, 10.0, shape)
+    per_image = np.exp(rng.normal(0, image_spread, (shape[0],) + (1,) * (len(shape) - 1))) if image_spread else 1.0
+    return target * per_image * np.exp(rng.normal(0, spread, shape)), target
+
+
+def held_out_scenes(rng, public, training):
+    """(training seed, held-out scenes) of a training case: the pinned ``training["seed"]`` in the kit, else one
+    drawn from ``rng``; ``training["n_val"]`` scenes of ``training["size"]`` from another seed (never the
+    training set), as ``scenes.generate`` returns them."""
+    from ..data import scenes  # the parent draws the held-out scenes with the library's generator
+    seed = training["seed"] if public else int(rng.integers(1, 2 ** 31))
+    return seed, scenes.generate(training["n_val"], training["size"], seed + 10_000)
 
 
 def pair_id(name, pair, default):

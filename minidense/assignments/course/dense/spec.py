@@ -1,0 +1,242 @@
+"""Assignment 6: depth and normals: the masked L1 loss, the scale-invariant log loss, the cosine normal loss."""
+import numpy as np
+
+from ...cases import depth_pair, held_out_scenes, image_shape, normal, shape_id
+from ...specs import Assignment, Mistake, Part, read_handout, read_starter
+
+#: the training part, every hyper-parameter pinned (the harness passes each one to the model and to fit; the
+#: output bias starts at the training targets' mean, set by the harness itself). The grader draws the training
+#: seed and the held-out scenes from (term seed, student id). Calibration (docs/assignments.md, "### 6. dense"):
+#: the reference's worst of each run over training seeds 0-39 and 1339938661 and term seeds 1-10 is REFERENCE_WORST;
+#: each target sits MARGIN above it (errors: lower is better). CONSTANT: what one constant prediction (the training
+#: targets' mean) scores on held-out scenes.
+REFERENCE_WORST = {"l1": 0.032, "silog": 0.052, "cosine": 8.1}
+MARGIN = {"l1": 0.018, "silog": 0.018, "cosine": 1.9}
+CONSTANT = {"abs_rel": 0.12, "angle": 18.0}
+TRAINING = {"model": "UNet", "base_channels": 8, "depth": 2, "up": "transpose", "batch_norm": True,
+            "optimizer": "Adam", "lr": 1e-2, "betas": (0.9, 0.999), "adam_eps": 1e-8, "weight_decay": 0.0,
+            "schedule": "constant", "augment": False, "epochs": 10, "batch_size": 8,
+            "size": 16, "n_train": 256, "n_val": 128, "holes": 0.1, "seed": 0,
+            **{f"target_{run}": round(REFERENCE_WORST[run] + MARGIN[run], 3) for run in REFERENCE_WORST}}
+
+
+HINT_VALID = ("the mean divides by the number of VALID elements (`_valid_count`), not by every pixel; an invalid "
+              "element adds 0 and gets a gradient of exactly 0 (slide 'Other Tasks – Depth Prediction': the "
+              "regression is over the pixels that have a label)")
+HINT_ALL_MASKED = ("with every element masked the mean is 0 with a zero gradient: `_reduce` and `_reduce_backward` "
+                   "(given) handle count 0; dividing yourself gives 0/0 = NaN")
+HINT_NAN = ("mask with `xp.where(mask, d, 0)`, not `d * mask`: a masked target may be NaN or inf, and 0·NaN and "
+            "0·inf are NaN")
+HINT_NO_CHANNEL = "a mask without the channel axis counts each valid pixel once per channel (`d.size // mask.size`)"
+HINT_SILOG = ("D = mean(g²) − lam·mean(g)² per image with a MINUS (Eigen et al. 2014); its gradient at pixel j is "
+              "2(g_j − lam·mean(g))/n, then ×1/p through the log")
+HINT_EMPTY_IMAGE = "an image without a valid pixel is left out: average D over the images that have one"
+HINT_FLOOR = ("log of a non-positive depth: floor pred and target at eps (xp.maximum) before the log; where the floor "
+              "is in use the gradient is 0")
+HINT_NORMALISE = ("normalise the prediction (and the target) along the channel axis before the dot product: the "
+                  "slide's normals have ‖n‖ = 1, a network's output does not, and 1 − cos must not change when pred "
+                  "is scaled")
+HINT_PROJECTION = ("the gradient of y = x/‖x‖ is (grad − y·⟨grad, y⟩)/‖x‖: without the projection term it would "
+                   "also push on the length, which y does not depend on")
+HINT_ZERO_VECTOR = "a vector shorter than eps is divided by eps (a zero vector stays 0, its gradient is grad / eps)"
+
+
+# ---------------------------------------------------------------- case helpers
+def _mask(rng, shape, fraction=0.5, channel=False):
+    """A random boolean mask (N, H, W), or (N, 1, H, W) with ``channel``, with at least one valid pixel."""
+    m = rng.random([shape[0], *shape[2:]]) >= fraction
+    m.flat[int(rng.integers(0, m.size))] = True
+    return m[:, None] if channel else m
+
+
+def _upstream(rng, reduction, shape):
+    return normal(rng, shape) if reduction == "none" else np.array(rng.uniform(0.5, 2.0))
+
+
+# ---------------------------------------------------------------- part 1: masked L1
+def _l1_case(rng, name, reduction, channels=1, mask="half", hint=None):
+    shape = image_shape(rng, (1, 4), (2, 6), channels)
+    pred, target = depth_pair(rng, shape, 0.3, image_spread=0.3)
+    inputs = {"pred": pred, "target": target}
+    if mask == "half":
+        inputs["mask"] = _mask(rng, shape, channel=bool(rng.integers(0, 2)) and channels == 1)
+    elif mask == "none-valid":
+        inputs["mask"] = np.zeros([shape[0], *shape[2:]], dtype=bool)
+    elif mask in ("nan", "inf"):   # no measurement there: the target holds NaN (or inf)
+        inputs["mask"] = _mask(rng, shape)
+        target[~np.broadcast_to(inputs["mask"][:, None], shape)] = np.nan if mask == "nan" else np.inf
+    inputs["grad"] = _upstream(rng, reduction, shape)
+    case = {"id": f"{name}-{reduction}-{shape_id(shape)}", "fn": "l1_loss", "params": {"reduction": reduction},
+            "inputs": inputs}
+    if hint:
+        case["hint"] = hint
+    return case
+
+
+def _masked_l1(rng, public):
+    cases = [_l1_case(rng, "masked-half", "mean", hint=HINT_VALID),
+             _l1_case(rng, "all-masked", "mean", mask="none-valid", hint=HINT_ALL_MASKED),
+             _l1_case(rng, "inf-under-mask" if public else "nan-under-mask", "mean", mask="inf" if public else "nan",
+                      hint=HINT_NAN)]
+    if public:   # (the public cases are stored, and a stored NaN never equals itself: the public one holds inf)
+        return cases
+    return cases + [_l1_case(rng, "no-mask", "mean", mask=None),
+                    _l1_case(rng, "masked-half", "sum", hint=HINT_VALID),
+                    _l1_case(rng, "masked-half", "none", hint=HINT_VALID),
+                    _l1_case(rng, "mask-without-channel-3ch", "mean", channels=3, hint=HINT_NO_CHANNEL)]
+
+
+# ---------------------------------------------------------------- part 2: the scale-invariant log loss
+def _silog_case(rng, name, lam, mask="half", nonpositive=False, hint=HINT_SILOG):
+    shape = image_shape(rng, (1, 4), (2, 6), 1)
+    if mask in ("empty-image", "none-valid"):
+        shape[0] = max(shape[0], 2)
+    pred, target = depth_pair(rng, shape, 0.3, image_spread=0.3)
+    inputs = {"pred": pred, "target": target}
+    if nonpositive:   # a network's raw output can be 0 or negative: the floor at eps must catch it
+        pred.flat[rng.choice(pred.size, max(1, pred.size // 4), replace=False)] = rng.uniform(-2.0, 0.0)
+        pred.flat[0] = 0.0
+    if mask != "no":
+        m = _mask(rng, shape, channel=bool(rng.integers(0, 2)))
+        if mask == "empty-image":
+            m[0] = False
+        elif mask == "none-valid":
+            m[...] = False
+        inputs["mask"] = m
+    inputs["grad"] = np.array(rng.uniform(0.5, 2.0))
+    return {"id": f"{name}-lam{lam:g}-{shape_id(shape)}", "fn": "scale_invariant_log_loss", "params": {"lam": lam},
+            "inputs": inputs, "hint": hint}
+
+
+def _scale_invariant(rng, public):
+    cases = [_silog_case(rng, "masked-half", 0.5), _silog_case(rng, "no-mask", 1.0)]
+    if public:
+        return cases + [_silog_case(rng, "nonpositive-pred", 0.5, nonpositive=True, hint=HINT_FLOOR)]
+    return cases + [_silog_case(rng, "no-mask", 0.0),
+                    _silog_case(rng, "masked-half", float(rng.choice([0.25, 0.75, 1.0]))),
+                    _silog_case(rng, "nonpositive-pred", 0.5, nonpositive=True, hint=HINT_FLOOR),
+                    _silog_case(rng, "image-all-masked", 0.5, mask="empty-image", hint=HINT_EMPTY_IMAGE),
+                    _silog_case(rng, "all-masked", 0.5, mask="none-valid", hint=HINT_EMPTY_IMAGE)]
+
+
+# ---------------------------------------------------------------- part 3: the cosine normal loss
+def _normals_shape(rng):
+    return [int(rng.integers(1, 3)), 3, int(rng.integers(1, 5)), int(rng.integers(1, 5))]
+
+
+def _cosine_case(rng, name, reduction, mask=None, hint=HINT_NORMALISE):
+    shape = _normals_shape(rng)
+    pred = normal(rng, shape) * rng.uniform(0.2, 5.0, (shape[0], 1, *shape[2:]))   # not unit length
+    target = normal(rng, shape)
+    target /= np.linalg.norm(target, axis=1, keepdims=True)
+    inputs = {"pred": pred, "target": target}
+    if mask == "half":
+        inputs["mask"] = _mask(rng, shape, channel=bool(rng.integers(0, 2)))
+    elif mask == "none-valid":
+        inputs["mask"] = np.zeros([shape[0], *shape[2:]], dtype=bool)
+    inputs["grad"] = _upstream(rng, reduction, [shape[0], *shape[2:]])
+    return {"id": f"{name}-{reduction}-{shape_id(shape)}", "fn": "cosine_normal_loss",
+            "params": {"reduction": reduction}, "inputs": inputs, "hint": hint}
+
+
+def _normalize_case(rng, name, zero=False, hint=HINT_PROJECTION):
+    shape = _normals_shape(rng)
+    spatial = [a for a in (0, 2, 3) if shape[a] > 1]   # an axis of length 1 would only give ±1 and a zero gradient
+    dim = 1 if name == "dim1" or zero or not spatial else int(rng.choice(spatial))
+    x = normal(rng, shape, float(rng.uniform(0.2, 5.0)))
+    if zero:
+        x[0, :, 0, 0] = 0.0
+    return {"id": f"{name}-{shape_id(shape)}", "fn": "normalize", "params": {"dim": dim},
+            "inputs": {"x": x, "grad": normal(rng, shape)}, "hint": hint}
+
+
+def _cosine_normal(rng, public):
+    cases = [_normalize_case(rng, "dim1"), _cosine_case(rng, "unnormalised-pred", "mean"),
+             _cosine_case(rng, "masked-half", "mean", mask="half", hint=HINT_VALID)]
+    if public:
+        return cases
+    return cases + [_normalize_case(rng, "any-dim"),
+                    _normalize_case(rng, "zero-vector", zero=True, hint=HINT_ZERO_VECTOR),
+                    _cosine_case(rng, "unnormalised-pred", "sum"),
+                    _cosine_case(rng, "unnormalised-pred", "none", hint=HINT_PROJECTION),
+                    _cosine_case(rng, "all-masked", "mean", mask="none-valid", hint=HINT_ALL_MASKED)]
+
+
+# ---------------------------------------------------------------- part 4: training
+RUNS = (("depth", "l1"), ("depth", "silog"), ("normals", "cosine"))
+
+
+def _training(rng, public):
+    """Three cases, one per run: each trains with the student's code and predicts held-out scenes the parent made."""
+    cfg = dict(TRAINING)
+    seed, val = held_out_scenes(rng, public, cfg)
+    params = {k: v for k, v in cfg.items() if not k.startswith("target_")}
+    params["seed"] = seed
+    cases = []
+    for task, loss in RUNS:
+        cases.append({"id": f"{task}-{loss}-seed{seed}", "fn": "train_dense",
+                      "check": "depth_abs_rel" if task == "depth" else "normals_angle",
+                      "params": {**params, "task": task, "loss": loss, "target": cfg[f"target_{loss}"],
+                                 "constant": CONSTANT["abs_rel" if task == "depth" else "angle"]},
+                      "inputs": {"images": val["image"]}, "expected": {task: val[task]}})
+    return cases
+
+
+SPEC = Assignment(
+    name="dense",
+    title="Assignment 6: depth and normals: masked L1, the scale-invariant log loss, the cosine normal loss",
+    stubs={"ops/loss.py": ["_valid_count", "_PointwiseLoss.forward", "_PointwiseLoss.backward", "L1Loss.value",
+                           "L1Loss.slope", "ScaleInvariantLogLoss.forward", "ScaleInvariantLogLoss.backward",
+                           "MaskedReduce.forward", "MaskedReduce.backward", "_one_minus_cos"],
+           "ops/norm.py": ["Normalize.forward", "Normalize.backward"]},
+    reveal={},
+    parts=(Part("masked_l1", 15, "F.l1_loss with a mask: mean over valid pixels, all masked, NaN under the mask, "
+                                 "gradients", cases=_masked_l1),
+           Part("scale_invariant", 25, "F.scale_invariant_log_loss: lam, masks, images without valid pixels, the "
+                                       "floor at eps, gradients", cases=_scale_invariant),
+           Part("cosine_normal", 20, "F.normalize and F.cosine_normal_loss: unnormalised predictions, masks, "
+                                     "gradients", cases=_cosine_normal),
+           Part("training", 40, f"U-Nets trained with your losses: depth abs rel <= {TRAINING['target_l1']} (L1) and "
+                                f"<= {TRAINING['target_silog']} (scale-invariant), normals mean angle <= "
+                                f"{TRAINING['target_cosine']} degrees",
+                builds_on=("masked_l1", "scale_invariant", "cosine_normal"), cases=_training)),
+    handout=read_handout(__file__, **TRAINING, holes_pct=int(100 * TRAINING["holes"]), c_abs_rel=CONSTANT["abs_rel"],
+                         c_angle=CONSTANT["angle"], **{f"w_{k}": v for k, v in REFERENCE_WORST.items()},
+                         **{f"m_{k}": v for k, v in MARGIN.items()}),
+    target=("ops/loss.py", "ScaleInvariantLogLoss.forward"),
+    mistakes=(
+        Mistake("the masked mean divided by every pixel instead of the valid ones",
+                (("ops/loss.py", "        self.d, self.beta, self.reduction = d, beta, reduction\n"
+                                 "        self.count = _valid_count(d, mask)\n",
+                  "        self.d, self.beta, self.reduction = d, beta, reduction\n"
+                  "        self.count = d.size\n"),),
+                frozenset({"masked_l1"})),
+        Mistake("the scale-invariant loss with + instead of − before the lam term",
+                (("ops/loss.py", "per_image = (g * g).sum(axis=axes) / self.n - lam * self.mean_g ** 2",
+                  "per_image = (g * g).sum(axis=axes) / self.n + lam * self.mean_g ** 2"),),
+                frozenset({"scale_invariant"})),
+        Mistake("the cosine without normalising the prediction",
+                (("ops/loss.py", "cos = _sum(mul(normalize(pred, dim=1), normalize(target, dim=1)), axis=1)",
+                  "cos = _sum(mul(pred, normalize(target, dim=1)), axis=1)"),),
+                frozenset({"cosine_normal"})),
+        Mistake("the gradient of the normalisation without the projection term",
+                (("ops/norm.py", "        return (grad - self.out * xp.where(self.active, along, along.dtype.type(0)))"
+                                 " / self.denom\n",
+                  "        return grad / self.denom\n"),),
+                frozenset({"cosine_normal"})),
+        Mistake("the scale-invariant gradient without the lam term",
+                (("ops/loss.py", "dg = (2 * grad / self.images) * (self.g - self.lam * mean_g) / n",
+                  "dg = (2 * grad / self.images) * self.g / n"),),
+                frozenset({"scale_invariant"})),
+    ),
+    training=TRAINING,
+    starter=read_starter(__file__),
+    questions=(
+        "Why train depth with a scale-invariant loss? What can one image not tell about depth, and what do "
+        "lam = 1, lam = 0.5 and lam = 0 each ask of the network?",
+        "The slide trains normals by minimising ‖n − n̂‖. Why does this assignment use 1 − cos of the normalised "
+        "prediction instead of the L2 distance of the raw output, and how are the two related for unit vectors?",
+        "Why mask invalid pixels rather than use their depth of 0? What would the L1 and the scale-invariant loss "
+        "teach the network at a hole, and why must the mean divide by the number of valid pixels?",
+    ),
+)
