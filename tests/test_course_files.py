@@ -39,8 +39,10 @@ import numpy as np
 #
 # Some text.
 
-# %% expected=false
+# %% expected=recorded
 print(np.pi)
+# Expected output, recorded with the course's reference code:
+# 3.141592653589793
 """
 
 
@@ -48,12 +50,16 @@ def test_read_starter_reads_cells_and_refuses_another_layout(tmp_path):
     (tmp_path / "starter.py").write_text(STARTER)
     starter = specs.read_starter(str(tmp_path / "spec.py"))
     assert starter.setup == "import numpy as np\n"
-    assert starter.cells == (specs.Cell("## Step one\n\nSome text.", "print(np.pi)\n", expected=False),)
+    assert starter.cells == (specs.Cell("## Step one\n\nSome text.", "print(np.pi)\n", expected=False,
+                                        recorded="3.141592653589793\n"),)
     (tmp_path / "starter.py").write_text(STARTER.replace("# %% [markdown]", "# %%"))
     with pytest.raises(ValueError, match="in pairs"):
         specs.read_starter(str(tmp_path / "spec.py"))
-    (tmp_path / "starter.py").write_text(STARTER.replace("expected=false", "slow"))
+    (tmp_path / "starter.py").write_text(STARTER.replace("expected=recorded", "slow"))
     with pytest.raises(ValueError, match="unknown cell option"):
+        specs.read_starter(str(tmp_path / "spec.py"))
+    (tmp_path / "starter.py").write_text(STARTER.replace(specs.RECORDED, "# (nothing)"))
+    with pytest.raises(ValueError, match="needs the line"):
         specs.read_starter(str(tmp_path / "spec.py"))
 
 

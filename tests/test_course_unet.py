@@ -46,7 +46,7 @@ def test_the_ablation_verdict_names_both_accuracies_and_the_gap():
     assert compare.check_case(case, case["expected"], {"pred_skips": good, "pred_no_skips": blurred}) is None
     problem = compare.check_case(case, case["expected"], {"pred_skips": good, "pred_no_skips": good})
     assert "1.000 with skips, 1.000 without, a gap of 0.000, below the required" in problem
-    assert case["hint"] in problem
+    assert case["hints"][0] in problem
     assert "`pred_no_skips`: expected integer labels" in compare.check_case(
         case, case["expected"], {"pred_skips": good, "pred_no_skips": good.astype(float)})
     assert "`pred_skips`: shape" in compare.check_case(

@@ -6,7 +6,7 @@
      "inputs": {name: array}, "rtol": 1e-7, "atol": 1e-9}
 
 ``fn`` names a function of ``grading/harness.py``; run on ``inputs`` and ``params`` it returns the
-outputs that are compared. Optional keys: ``hint`` (see below); ``check`` (a training run judged by
+outputs that are compared. Optional keys: ``hints`` (see below); ``check`` (a training run judged by
 ``compare.check_<check>(expected, got, params)`` instead of element by element); ``expected`` (the
 expected outputs themselves, e.g. held-out labels, instead of running the reference).
 
@@ -17,8 +17,10 @@ running the harness with the library's reference code (grading/score.py), never 
 
 Each assignment's generators live in its spec, ``course/<name>/spec.py``, one on each part
 (``Part.cases``, ``(rng, public) -> [case, ...]``); the helpers they share are here. A case may
-carry a ``hint``: one sentence that the failure message adds (in the kit's public tests and in the
-grader's feedback.md), e.g. "the gradient of a tied maximum goes to one switch".
+carry ``hints``, tiers of sentences that the failure message adds (``hinted``: each spec declares
+``HINTS = {key: (tier 1, tier 2, ...)}``), e.g. "the gradient of a tied maximum goes to one switch";
+tier 1 names the contract the case checks, later tiers come closer to a formula. The grader's
+feedback.md shows tier 1; the kit's own grader shows the next tier after a part failed again.
 """
 import hashlib
 
@@ -54,6 +56,15 @@ def make_cases(spec, part, rng, public):
 
 def normal(rng, shape, scale=1.0):
     return rng.standard_normal(shape) * scale
+
+
+def hinted(case, table, *keys):
+    """``case`` with its tiered hints, ``case["hints"]`` = [tier 1, tier 2, ...]: tier k joins, with "; ", tier k
+    of each entry ``keys`` names in ``table`` ({key: (tier 1, tier 2, ...)}, a spec's ``HINTS``), in that order.
+    Feedback shows tier 1 first and the later ones only after the part failed again (``compare.explain``)."""
+    tiers = [table[k] for k in keys]
+    case["hints"] = ["; ".join(t[i] for t in tiers if i < len(t)) for i in range(max(map(len, tiers)))]
+    return case
 
 
 def shape_id(shape):

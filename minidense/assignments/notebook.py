@@ -71,6 +71,9 @@ def starter_notebook(spec, kit_dir):
     for cell in spec.starter.cells:
         cells.append(v4.new_markdown_cell(cell.title))
         cells.append(v4.new_code_cell(cell.code))
+        if cell.recorded:
+            cells.append(v4.new_markdown_cell("**Expected** (the course's reference code, run when the course was "
+                                              "made):\n\n" + _fence(cell.recorded)))
         if not cell.expected:
             continue
         result = next(outputs)

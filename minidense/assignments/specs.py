@@ -27,6 +27,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from . import merge
+
 #: paths (relative to the package) that no kit contains: the kit generator and grader (its case
 #: generators compute expected outputs with the library), caches.
 LEFT_OUT_OF_KITS = ("assignments", "__pycache__")
@@ -64,10 +66,13 @@ class Part:
 @dataclass(frozen=True)
 class Cell:
     """One step of a starter notebook: a Markdown cell, then a code cell. With ``expected`` the kit shows,
-    below the code, what it printed (and the figure it drew) when run with the course's reference code."""
+    below the code, what it printed (and the figure it drew) when run with the course's reference code;
+    ``recorded``: that text as recorded once, for a cell too slow to run whenever a kit is made (a slow
+    test runs it again and compares)."""
     title: str
     code: str
     expected: bool = True
+    recorded: str = None
 
 
 @dataclass(frozen=True)
@@ -79,11 +84,24 @@ class Starter:
 
 @dataclass(frozen=True)
 class Mistake:
-    """A planted mistake: ``edits`` [(file, exact text of the library, the mistaken text)]; ``loses``: the
-    parts that must lose points (every other part keeps all of its points)."""
+    """A planted mistake, the kind a student makes: ``what`` it is; ``loses``, the parts that must lose points
+    (every other part, but those that build on them, keeps all of its points); ``replace``, the functions it
+    writes differently, ((file relative to the package, qualified name, the mistaken function's source), ...):
+    each replaces the library's function of that name, found on the syntax tree (``merge.replace_function``),
+    so the mistake still applies when the library around it changes."""
     what: str
-    edits: tuple
     loses: frozenset
+    replace: tuple
+
+    def __post_init__(self):
+        object.__setattr__(self, "loses", frozenset(self.loses))
+
+    def apply(self, files):
+        """``files`` ({file: source}) with this mistake planted; KeyError naming a function that is gone."""
+        out = dict(files)
+        for rel, qualname, source in self.replace:
+            out[rel] = merge.replace_function(out[rel], qualname, source, where=rel)
+        return out
 
 
 @dataclass(frozen=True)
@@ -167,8 +185,12 @@ def read_handout(spec_file, **fields):
         return f.read().format(**fields)
 
 
-#: a cell marker of jupytext's percent format: ``# %%``, ``# %% [markdown]``, ``# %% expected=false``
+#: a cell marker of jupytext's percent format: ``# %%``, ``# %% [markdown]``, ``# %% expected=recorded``
 _MARKER = re.compile(r"^# %%(?P<markdown> \[markdown\])?(?P<options>.*)$")
+
+
+#: the line that starts a recorded output in a starter cell marked ``expected=recorded``
+RECORDED = "# Expected output, recorded with the course's reference code:"
 
 
 def _cells(text):
@@ -192,8 +214,10 @@ def read_starter(spec_file):
     """The ``starter.py`` beside ``spec_file`` (jupytext's percent format) as a ``Starter``.
 
     The file is one set-up code cell, then pairs of a Markdown cell (the step's title and text) and a code
-    cell; a code cell marked ``# %% expected=false`` is shown without the reference's output (too slow to
-    run when the kit is made). ValueError naming the file when it is not laid out that way."""
+    cell. A code cell too slow to run whenever a kit is made is marked ``# %% expected=recorded`` and ends
+    with the comment line ``RECORDED`` followed by its output as recorded with the reference code, one
+    ``# ``-prefixed comment line per line of output. ValueError naming the file when it is not laid out
+    that way."""
     path = os.path.join(os.path.dirname(spec_file), "starter.py")
     with open(path, encoding="utf-8") as f:
         cells = _cells(f.read())
@@ -203,8 +227,15 @@ def read_starter(spec_file):
                          f"pairs; got {[kind for kind, _, _ in cells]}")
     steps = []
     for (_, _, title), (_, options, code) in zip(cells[1::2], cells[2::2]):
-        unknown = [o for o in options if o != "expected=false"]
+        unknown = [o for o in options if o != "expected=recorded"]
         if unknown:
-            raise ValueError(f"read_starter: {path}: unknown cell option(s) {unknown} (known: expected=false)")
-        steps.append(Cell(title, code + "\n", expected="expected=false" not in options))
+            raise ValueError(f"read_starter: {path}: unknown cell option(s) {unknown} (known: expected=recorded)")
+        recorded = None
+        if options:
+            if RECORDED not in code:
+                raise ValueError(f"read_starter: {path}: a cell marked expected=recorded needs the line {RECORDED!r}")
+            code, output = code.split(RECORDED, 1)
+            recorded = "\n".join(line[2:] for line in output.strip("\n").splitlines()) + "\n"
+            code = code.rstrip("\n")
+        steps.append(Cell(title, code + "\n", expected=not options, recorded=recorded))
     return Starter(cells[0][2] + "\n", tuple(steps))

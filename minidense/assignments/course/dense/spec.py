@@ -1,7 +1,7 @@
 """Assignment 6: depth and normals: the masked L1 loss, the scale-invariant log loss, the cosine normal loss."""
 import numpy as np
 
-from ...cases import depth_pair, held_out_scenes, image_shape, normal, shape_id
+from ...cases import depth_pair, held_out_scenes, hinted, image_shape, normal, shape_id
 from ...specs import Assignment, Mistake, Part, read_handout, read_starter
 
 #: the training part, every hyper-parameter pinned (the harness passes each one to the model and to fit; the
@@ -20,25 +20,32 @@ TRAINING = {"model": "UNet", "base_channels": 8, "depth": 2, "up": "transpose", 
             **{f"target_{run}": round(REFERENCE_WORST[run] + MARGIN[run], 3) for run in REFERENCE_WORST}}
 
 
-HINT_VALID = ("the mean divides by the number of VALID elements (`_valid_count`), not by every pixel; an invalid "
+#: tiered hints (see cases.hinted): tier 1 names the contract a case checks, tier 2 comes closer to the code
+HINTS = {
+    "valid": ("the mean divides by the number of VALID elements (`_valid_count`), not by every pixel; an invalid "
               "element adds 0 and gets a gradient of exactly 0 (slide 'Other Tasks – Depth Prediction': the "
-              "regression is over the pixels that have a label)")
-HINT_ALL_MASKED = ("with every element masked the mean is 0 with a zero gradient: `_reduce` and `_reduce_backward` "
-                   "(given) handle count 0; dividing yourself gives 0/0 = NaN")
-HINT_NAN = ("mask with `xp.where(mask, d, 0)`, not `d * mask`: a masked target may be NaN or inf, and 0·NaN and "
-            "0·inf are NaN")
-HINT_NO_CHANNEL = "a mask without the channel axis counts each valid pixel once per channel (`d.size // mask.size`)"
-HINT_SILOG = ("D = mean(g²) − lam·mean(g)² per image with a MINUS (Eigen et al. 2014); its gradient at pixel j is "
-              "2(g_j − lam·mean(g))/n, then ×1/p through the log")
-HINT_EMPTY_IMAGE = "an image without a valid pixel is left out: average D over the images that have one"
-HINT_FLOOR = ("log of a non-positive depth: floor pred and target at eps (xp.maximum) before the log; where the floor "
-              "is in use the gradient is 0")
-HINT_NORMALISE = ("normalise the prediction (and the target) along the channel axis before the dot product: the "
+              "regression is over the pixels that have a label)",),
+    "all_masked": ("with every element masked the mean is 0 with a zero gradient: `_reduce` and `_reduce_backward` "
+                   "(given) handle count 0; dividing yourself gives 0/0 = NaN",),
+    "nan": ("a masked target may be NaN or inf, and 0·NaN and 0·inf are NaN: a product with the mask does not mask "
+            "them",
+            "mask with `xp.where(mask, d, 0)`, not `d * mask`"),
+    "no_channel": ("a mask without the channel axis counts each valid pixel once per channel "
+                   "(`d.size // mask.size`)",),
+    "silog": ("D = mean(g²) − lam·mean(g)² per image with a MINUS (Eigen et al. 2014), g = log p − log t",
+              "its gradient at pixel j is 2(g_j − lam·mean(g))/n, then ×1/p through the log"),
+    "empty_image": ("an image without a valid pixel is left out: average D over the images that have one",),
+    "floor": ("log of a non-positive depth: floor pred and target at eps (xp.maximum) before the log; where the "
+              "floor is in use the gradient is 0",),
+    "normalise": ("normalise the prediction (and the target) along the channel axis before the dot product: the "
                   "slide's normals have ‖n‖ = 1, a network's output does not, and 1 − cos must not change when pred "
-                  "is scaled")
-HINT_PROJECTION = ("the gradient of y = x/‖x‖ is (grad − y·⟨grad, y⟩)/‖x‖: without the projection term it would "
-                   "also push on the length, which y does not depend on")
-HINT_ZERO_VECTOR = "a vector shorter than eps is divided by eps (a zero vector stays 0, its gradient is grad / eps)"
+                  "is scaled",),
+    "projection": ("y = x/‖x‖ does not depend on the length of x: its gradient has no component along y (a "
+                   "projection term), or it would also push on the length",
+                   "the gradient is (grad − y·⟨grad, y⟩)/‖x‖"),
+    "zero_vector": ("a vector shorter than eps is divided by eps (a zero vector stays 0, its gradient is "
+                    "grad / eps)",),
+}
 
 
 # ---------------------------------------------------------------- case helpers
@@ -68,26 +75,24 @@ def _l1_case(rng, name, reduction, channels=1, mask="half", hint=None):
     inputs["grad"] = _upstream(rng, reduction, shape)
     case = {"id": f"{name}-{reduction}-{shape_id(shape)}", "fn": "l1_loss", "params": {"reduction": reduction},
             "inputs": inputs}
-    if hint:
-        case["hint"] = hint
-    return case
+    return hinted(case, HINTS, hint) if hint else case
 
 
 def _masked_l1(rng, public):
-    cases = [_l1_case(rng, "masked-half", "mean", hint=HINT_VALID),
-             _l1_case(rng, "all-masked", "mean", mask="none-valid", hint=HINT_ALL_MASKED),
+    cases = [_l1_case(rng, "masked-half", "mean", hint="valid"),
+             _l1_case(rng, "all-masked", "mean", mask="none-valid", hint="all_masked"),
              _l1_case(rng, "inf-under-mask" if public else "nan-under-mask", "mean", mask="inf" if public else "nan",
-                      hint=HINT_NAN)]
+                      hint="nan")]
     if public:   # (the public cases are stored, and a stored NaN never equals itself: the public one holds inf)
         return cases
     return cases + [_l1_case(rng, "no-mask", "mean", mask=None),
-                    _l1_case(rng, "masked-half", "sum", hint=HINT_VALID),
-                    _l1_case(rng, "masked-half", "none", hint=HINT_VALID),
-                    _l1_case(rng, "mask-without-channel-3ch", "mean", channels=3, hint=HINT_NO_CHANNEL)]
+                    _l1_case(rng, "masked-half", "sum", hint="valid"),
+                    _l1_case(rng, "masked-half", "none", hint="valid"),
+                    _l1_case(rng, "mask-without-channel-3ch", "mean", channels=3, hint="no_channel")]
 
 
 # ---------------------------------------------------------------- part 2: the scale-invariant log loss
-def _silog_case(rng, name, lam, mask="half", nonpositive=False, hint=HINT_SILOG):
+def _silog_case(rng, name, lam, mask="half", nonpositive=False, hint="silog"):
     shape = image_shape(rng, (1, 4), (2, 6), 1)
     if mask in ("empty-image", "none-valid"):
         shape[0] = max(shape[0], 2)
@@ -104,19 +109,19 @@ def _silog_case(rng, name, lam, mask="half", nonpositive=False, hint=HINT_SILOG)
             m[...] = False
         inputs["mask"] = m
     inputs["grad"] = np.array(rng.uniform(0.5, 2.0))
-    return {"id": f"{name}-lam{lam:g}-{shape_id(shape)}", "fn": "scale_invariant_log_loss", "params": {"lam": lam},
-            "inputs": inputs, "hint": hint}
+    return hinted({"id": f"{name}-lam{lam:g}-{shape_id(shape)}", "fn": "scale_invariant_log_loss",
+                   "params": {"lam": lam}, "inputs": inputs}, HINTS, hint)
 
 
 def _scale_invariant(rng, public):
     cases = [_silog_case(rng, "masked-half", 0.5), _silog_case(rng, "no-mask", 1.0)]
     if public:
-        return cases + [_silog_case(rng, "nonpositive-pred", 0.5, nonpositive=True, hint=HINT_FLOOR)]
+        return cases + [_silog_case(rng, "nonpositive-pred", 0.5, nonpositive=True, hint="floor")]
     return cases + [_silog_case(rng, "no-mask", 0.0),
                     _silog_case(rng, "masked-half", float(rng.choice([0.25, 0.75, 1.0]))),
-                    _silog_case(rng, "nonpositive-pred", 0.5, nonpositive=True, hint=HINT_FLOOR),
-                    _silog_case(rng, "image-all-masked", 0.5, mask="empty-image", hint=HINT_EMPTY_IMAGE),
-                    _silog_case(rng, "all-masked", 0.5, mask="none-valid", hint=HINT_EMPTY_IMAGE)]
+                    _silog_case(rng, "nonpositive-pred", 0.5, nonpositive=True, hint="floor"),
+                    _silog_case(rng, "image-all-masked", 0.5, mask="empty-image", hint="empty_image"),
+                    _silog_case(rng, "all-masked", 0.5, mask="none-valid", hint="empty_image")]
 
 
 # ---------------------------------------------------------------- part 3: the cosine normal loss
@@ -124,7 +129,7 @@ def _normals_shape(rng):
     return [int(rng.integers(1, 3)), 3, int(rng.integers(1, 5)), int(rng.integers(1, 5))]
 
 
-def _cosine_case(rng, name, reduction, mask=None, hint=HINT_NORMALISE):
+def _cosine_case(rng, name, reduction, mask=None, hint="normalise"):
     shape = _normals_shape(rng)
     pred = normal(rng, shape) * rng.uniform(0.2, 5.0, (shape[0], 1, *shape[2:]))   # not unit length
     target = normal(rng, shape)
@@ -135,31 +140,31 @@ def _cosine_case(rng, name, reduction, mask=None, hint=HINT_NORMALISE):
     elif mask == "none-valid":
         inputs["mask"] = np.zeros([shape[0], *shape[2:]], dtype=bool)
     inputs["grad"] = _upstream(rng, reduction, [shape[0], *shape[2:]])
-    return {"id": f"{name}-{reduction}-{shape_id(shape)}", "fn": "cosine_normal_loss",
-            "params": {"reduction": reduction}, "inputs": inputs, "hint": hint}
+    return hinted({"id": f"{name}-{reduction}-{shape_id(shape)}", "fn": "cosine_normal_loss",
+                   "params": {"reduction": reduction}, "inputs": inputs}, HINTS, hint)
 
 
-def _normalize_case(rng, name, zero=False, hint=HINT_PROJECTION):
+def _normalize_case(rng, name, zero=False, hint="projection"):
     shape = _normals_shape(rng)
     spatial = [a for a in (0, 2, 3) if shape[a] > 1]   # an axis of length 1 would only give ±1 and a zero gradient
     dim = 1 if name == "dim1" or zero or not spatial else int(rng.choice(spatial))
     x = normal(rng, shape, float(rng.uniform(0.2, 5.0)))
     if zero:
         x[0, :, 0, 0] = 0.0
-    return {"id": f"{name}-{shape_id(shape)}", "fn": "normalize", "params": {"dim": dim},
-            "inputs": {"x": x, "grad": normal(rng, shape)}, "hint": hint}
+    return hinted({"id": f"{name}-{shape_id(shape)}", "fn": "normalize", "params": {"dim": dim},
+                   "inputs": {"x": x, "grad": normal(rng, shape)}}, HINTS, hint)
 
 
 def _cosine_normal(rng, public):
     cases = [_normalize_case(rng, "dim1"), _cosine_case(rng, "unnormalised-pred", "mean"),
-             _cosine_case(rng, "masked-half", "mean", mask="half", hint=HINT_VALID)]
+             _cosine_case(rng, "masked-half", "mean", mask="half", hint="valid")]
     if public:
         return cases
     return cases + [_normalize_case(rng, "any-dim"),
-                    _normalize_case(rng, "zero-vector", zero=True, hint=HINT_ZERO_VECTOR),
+                    _normalize_case(rng, "zero-vector", zero=True, hint="zero_vector"),
                     _cosine_case(rng, "unnormalised-pred", "sum"),
-                    _cosine_case(rng, "unnormalised-pred", "none", hint=HINT_PROJECTION),
-                    _cosine_case(rng, "all-masked", "mean", mask="none-valid", hint=HINT_ALL_MASKED)]
+                    _cosine_case(rng, "unnormalised-pred", "none", hint="projection"),
+                    _cosine_case(rng, "all-masked", "mean", mask="none-valid", hint="all_masked")]
 
 
 # ---------------------------------------------------------------- part 4: training
@@ -180,6 +185,81 @@ def _training(rng, public):
                                  "constant": CONSTANT["abs_rel" if task == "depth" else "angle"]},
                       "inputs": {"images": val["image"]}, "expected": {task: val[task]}})
     return cases
+
+
+#: the planted mistakes: each must lose points in the parts it names (see specs.Mistake)
+MISTAKES = (
+    Mistake("the masked mean divided by every pixel instead of the valid ones",
+            loses={"masked_l1"},
+            replace=(
+                ("ops/loss.py", "_PointwiseLoss.forward", '''
+def forward(self, pred, target, *, mask, reduction, beta=1.0):
+    xp = get_array_module(pred)
+    d = pred - target
+    if mask is not None:
+        d = xp.where(mask, d, d.dtype.type(0))
+    self.d, self.beta, self.reduction = d, beta, reduction
+    self.count = d.size
+    return _reduce(self.value(d), reduction, self.count)
+'''),
+            )),
+    Mistake("the scale-invariant loss with + instead of − before the lam term",
+            loses={"scale_invariant"},
+            replace=(
+                ("ops/loss.py", "ScaleInvariantLogLoss.forward", '''
+def forward(self, pred, target, *, mask, lam, eps):
+    xp = get_array_module(pred)
+    valid = xp.ones(pred.shape, dtype=bool) if mask is None else xp.broadcast_to(mask, pred.shape)
+    self.p, self.t = xp.maximum(pred, eps), xp.maximum(target, eps)
+    g = xp.where(valid, xp.log(self.p) - xp.log(self.t), pred.dtype.type(0))
+    axes = tuple(range(1, pred.ndim))
+    n = valid.sum(axis=axes, dtype=pred.dtype)
+    self.n = xp.maximum(n, 1)                  # an image without valid pixels has g = 0, so D = 0
+    self.images = float((n > 0).sum())
+    self.mean_g = g.sum(axis=axes) / self.n
+    per_image = (g * g).sum(axis=axes) / self.n + lam * self.mean_g ** 2
+    self.g, self.valid, self.lam, self.eps = g, valid, lam, eps
+    return per_image.sum() / self.images if self.images else per_image.sum()
+'''),
+            )),
+    Mistake("the cosine without normalising the prediction",
+            loses={"cosine_normal"},
+            replace=(
+                ("ops/loss.py", "_one_minus_cos", '''
+def _one_minus_cos(pred, target, mask, reduction):
+    cos = _sum(mul(pred, normalize(target, dim=1)), axis=1)
+    return MaskedReduce.apply(sub(1, cos), mask=mask, reduction=reduction)
+'''),
+            )),
+    Mistake("the gradient of the normalisation without the projection term",
+            loses={"cosine_normal"},
+            replace=(
+                ("ops/norm.py", "Normalize.backward", '''
+def backward(self, grad):
+    xp = _xp(grad)
+    # remove the gradient's component along the output (it cannot change a unit vector's length)
+    along = (grad * self.out).sum(axis=self.axis, keepdims=True)
+    return grad / self.denom
+'''),
+            )),
+    Mistake("the scale-invariant gradient without the lam term",
+            loses={"scale_invariant"},
+            replace=(
+                ("ops/loss.py", "ScaleInvariantLogLoss.backward", '''
+def backward(self, grad):
+    xp = get_array_module(grad)
+    if not self.images:
+        return xp.zeros_like(self.g), xp.zeros_like(self.g)
+    shape = (-1,) + (1,) * (self.g.ndim - 1)
+    n, mean_g = self.n.reshape(shape), self.mean_g.reshape(shape)
+    dg = (2 * grad / self.images) * self.g / n
+    zero = dg.dtype.type(0)
+    gp = xp.where(self.valid & (self.p > self.eps), dg / self.p, zero)
+    gt = xp.where(self.valid & (self.t > self.eps), -dg / self.t, zero)
+    return gp, gt
+'''),
+            )),
+)
 
 
 SPEC = Assignment(
@@ -204,31 +284,7 @@ SPEC = Assignment(
                          c_angle=CONSTANT["angle"], **{f"w_{k}": v for k, v in REFERENCE_WORST.items()},
                          **{f"m_{k}": v for k, v in MARGIN.items()}),
     target=("ops/loss.py", "ScaleInvariantLogLoss.forward"),
-    mistakes=(
-        Mistake("the masked mean divided by every pixel instead of the valid ones",
-                (("ops/loss.py", "        self.d, self.beta, self.reduction = d, beta, reduction\n"
-                                 "        self.count = _valid_count(d, mask)\n",
-                  "        self.d, self.beta, self.reduction = d, beta, reduction\n"
-                  "        self.count = d.size\n"),),
-                frozenset({"masked_l1"})),
-        Mistake("the scale-invariant loss with + instead of − before the lam term",
-                (("ops/loss.py", "per_image = (g * g).sum(axis=axes) / self.n - lam * self.mean_g ** 2",
-                  "per_image = (g * g).sum(axis=axes) / self.n + lam * self.mean_g ** 2"),),
-                frozenset({"scale_invariant"})),
-        Mistake("the cosine without normalising the prediction",
-                (("ops/loss.py", "cos = _sum(mul(normalize(pred, dim=1), normalize(target, dim=1)), axis=1)",
-                  "cos = _sum(mul(pred, normalize(target, dim=1)), axis=1)"),),
-                frozenset({"cosine_normal"})),
-        Mistake("the gradient of the normalisation without the projection term",
-                (("ops/norm.py", "        return (grad - self.out * xp.where(self.active, along, along.dtype.type(0)))"
-                                 " / self.denom\n",
-                  "        return grad / self.denom\n"),),
-                frozenset({"cosine_normal"})),
-        Mistake("the scale-invariant gradient without the lam term",
-                (("ops/loss.py", "dg = (2 * grad / self.images) * (self.g - self.lam * mean_g) / n",
-                  "dg = (2 * grad / self.images) * self.g / n"),),
-                frozenset({"scale_invariant"})),
-    ),
+    mistakes=MISTAKES,
     training=TRAINING,
     starter=read_starter(__file__),
     questions=(

@@ -1,47 +1,61 @@
 """Assignment 1: the autograd engine: the backward order without recursion, undoing broadcasting, and the
 backward of a handful of core ops."""
-import ast
-import os
-
 import numpy as np
 
-from ... import merge
-from ...cases import normal, shape_id
+from ...cases import hinted, normal, shape_id
 from ...specs import Assignment, Mistake, Part, read_handout, read_starter
-
-PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-
-def _body(rel, qualname):
-    """The library's text of a function's body after its docstring (a planted mistake replaces it whole)."""
-    with open(os.path.join(PACKAGE, rel), encoding="utf-8") as f:
-        lines = f.read().splitlines(keepends=True)
-    node = merge.functions(ast.parse("".join(lines)))[qualname]
-    return "".join(lines[node.body[1 if merge.has_docstring(node) else 0].lineno - 1:node.end_lineno])
-
 
 UNARY = ("tanh", "sigmoid", "neg", "square")
 
-ORDER_HINT = ("four outputs check your `topological_order(root)` list (1 = holds): `order_holds_every_tensor` "
+#: tiered hints (see cases.hinted): tier 1 names the contract a case checks, tier 2 comes closer to the code
+HINTS = {
+    "order": ("four outputs check your `topological_order(root)` list (1 = holds): `order_holds_every_tensor` "
               "(every tensor that requires grad and that the root was computed from), `order_has_no_duplicates`, "
               "`order_starts_at_root`, `order_puts_each_after_its_users` (each tensor after ALL tensors that use "
-              "it)")
-DEEP_HINT = ("a chain 10,000 ops deep must not recurse (Python stops at about 1,000 frames): keep your own stack; "
-             "and x, used by all 5,000 additions, must come after every one of them")
-TWICE_HINT = ("a tensor used twice appears ONCE in the order, after both of its users: the engine adds their "
-              "gradients before it passes the sum on")
-PATHS_HINT = ("the engine pops a tensor's gradient when it visits it; one visited before ALL of its users has not "
-              "received all their gradients yet, and the late ones are lost")
-LONG_PATH_HINT = (PATHS_HINT + " (here: the tensor where the long and the short path meet must wait for the long "
-                  "one: an order that places a tensor when it is first reached puts it too early)")
+              "it)",),
+    "chain": ("a chain: each op after the one that uses it",),
+    "deep": ("a chain 10,000 ops deep must not recurse (Python stops at about 1,000 frames); and x, used by all "
+             "5,000 additions, must come after every one of them",
+             "keep your own stack of tensors still to visit"),
+    "twice": ("a tensor used twice appears ONCE in the order, after both of its users: the engine adds their "
+              "gradients before it passes the sum on",),
+    "paths": ("the engine pops a tensor's gradient when it visits it; one visited before ALL of its users has not "
+              "received all their gradients yet, and the late ones are lost",),
+    "long-path": ("the engine pops a tensor's gradient when it visits it; one visited before ALL of its users has "
+                  "not received all their gradients yet, and the late ones are lost (here: the tensor where the "
+                  "long and the short path meet must wait for the long one: an order that places a tensor when it "
+                  "is first reached puts it too early)",),
+    "unbroadcast": ("NumPy broadcasts an operand by (1) prepending axes until it has as many as the result and "
+                    "(2) stretching its axes of size 1; the gradient sums over exactly those axes (and stays "
+                    "unchanged when the shapes are equal), and the result has exactly the operand's shape",),
+    "mul": ("d(a·b)/da = b, d(a·b)/db = a",),
+    "mul-needs": ("only a requires a gradient here (`self.needs_input_grad`); b's may be None",),
+    "div": ("d(a/b)/da = 1/b, d(a/b)/db = -a/b² (mind the sign)",),
+    "matmul": ("the gradient of a @ b is grad times b transposed for a, a transposed times grad for b, where the "
+               "transpose swaps the LAST TWO axes; a 1-D operand gets its missing axis back, then loses it again",
+               "grad @ xp.swapaxes(b, -1, -2) and xp.swapaxes(a, -1, -2) @ grad (b.T reverses all axes)"),
+    "sum": ("every input element of a reduced slice gets the slice's gradient; without keepdims the reduced axes "
+            "must be put back (size 1) before broadcasting",),
+    "mean": ("every input element of a reduced slice gets the slice's gradient divided by the slice's size; "
+             "without keepdims the reduced axes must be put back (size 1) before broadcasting",),
+    "exp": ("d exp(x)/dx = exp(x), which forward kept",),
+    "log": ("d log(x)/dx = 1/x",),
+    "relu": ("the gradient passes where x > 0 (the mask forward kept), 0 elsewhere, also at x = 0",),
+    "broadcast-shape": ("return each gradient in the broadcast (output's) shape, not summed back: the engine's "
+                        "unbroadcast does that after your backward",),
+    "kept": ("(only if `grad_unchanged` is off: your backward changed `grad` in place)",),
+    "end_to_end": ("this part runs the whole engine: check first that topological_order, unbroadcast and "
+                   "op_backward pass; the gradient of a bias added to every row is the SUM over the rows",),
+}
 
 
 def _graph_case(rng, name, leaves, program, hint):
+    """A graph of the given ops; ``hint``: the key in HINTS of what the graph tests."""
     shape = tuple(int(n) for n in rng.integers(1, 4, 2))
     inputs = {f"x{i}": normal(rng, shape) for i in range(leaves)}
     inputs["grad"] = normal(rng, shape)
-    return {"id": name, "fn": "graph_backward", "params": {"leaves": leaves, "program": program},
-            "inputs": inputs, "hint": f"{hint}. {ORDER_HINT}"}
+    return hinted({"id": name, "fn": "graph_backward", "params": {"leaves": leaves, "program": program},
+                   "inputs": inputs}, HINTS, hint, "order")
 
 
 def _chain(rng, depth):
@@ -97,15 +111,15 @@ def _random_dag(rng, leaves, size):
 
 def _topological(rng, public):
     deep = 10_000 if public else int(rng.integers(5_000, 6_001)) * 2
-    cases = [_graph_case(rng, "chain-depth5", 1, _chain(rng, 5), "a chain: each op after the one that uses it"),
-             _graph_case(rng, "diamond", 1, _diamond(), TWICE_HINT),
-             _graph_case(rng, "used-twice", 1, _used_twice(), TWICE_HINT),
-             _graph_case(rng, "long-and-short-path", 1, _long_and_short_path(rng, 6 if public else 9), LONG_PATH_HINT),
-             _graph_case(rng, f"chain-depth{deep}", 2, _deep_chain(deep), DEEP_HINT)]
+    cases = [_graph_case(rng, "chain-depth5", 1, _chain(rng, 5), "chain"),
+             _graph_case(rng, "diamond", 1, _diamond(), "twice"),
+             _graph_case(rng, "used-twice", 1, _used_twice(), "twice"),
+             _graph_case(rng, "long-and-short-path", 1, _long_and_short_path(rng, 6 if public else 9), "long-path"),
+             _graph_case(rng, f"chain-depth{deep}", 2, _deep_chain(deep), "deep")]
     for _ in range(1 if public else 3):
         size = int(rng.integers(8, 16))
         leaves = int(rng.integers(2, 4))
-        cases.append(_graph_case(rng, f"random-dag-{size}ops", leaves, _random_dag(rng, leaves, size), PATHS_HINT))
+        cases.append(_graph_case(rng, f"random-dag-{size}ops", leaves, _random_dag(rng, leaves, size), "paths"))
     return cases
 
 
@@ -130,32 +144,23 @@ def _broadcast_shapes(rng, kind):
     return tuple(shape), tuple(out)
 
 
-BROADCAST_HINT = ("NumPy broadcasts an operand by (1) prepending axes until it has as many as the result and "
-                  "(2) stretching its axes of size 1; the gradient sums over exactly those axes (and stays "
-                  "unchanged when the shapes are equal), and the result has exactly the operand's shape")
-
-
 def _unbroadcast(rng, public):
     kinds = ("stretched", "prepended", "both", "same", "scalar") if public else \
         ("stretched", "prepended", "both", "both", "same", "scalar", "kept-one")
     cases = []
     for kind in kinds:
         shape, out = _broadcast_shapes(rng, kind)
-        cases.append({"id": f"broadcast-{shape_id(shape)}-to-{shape_id(out)}", "fn": "unbroadcast",
-                      "params": {"shape": list(shape)}, "inputs": {"grad": normal(rng, out)},
-                      "hint": BROADCAST_HINT})
+        cases.append(hinted({"id": f"broadcast-{shape_id(shape)}-to-{shape_id(out)}", "fn": "unbroadcast",
+                             "params": {"shape": list(shape)}, "inputs": {"grad": normal(rng, out)}},
+                            HINTS, "unbroadcast"))
     return cases
 
 
-SHAPE_HINT = ("; return each gradient in the broadcast (output's) shape, not summed back: the engine's unbroadcast "
-              "does that after your backward")
-KEPT_HINT = " (only if `grad_unchanged` is off: your backward changed `grad` in place)"
-
-
 def _op_case(name, op, inputs, hint, **params):
-    shape_hint = SHAPE_HINT if op in ("mul", "div", "matmul") else ""
-    return {"id": name, "fn": "op_backward", "params": {"op": op, **params}, "inputs": inputs,
-            "hint": f"{hint}{shape_hint}{KEPT_HINT}"}
+    """A case of one op's backward; ``hint``: its key in HINTS."""
+    shape_hint = ("broadcast-shape",) if op in ("mul", "div", "matmul") else ()
+    return hinted({"id": name, "fn": "op_backward", "params": {"op": op, **params}, "inputs": inputs},
+                  HINTS, hint, *shape_hint, "kept")
 
 
 def _binary(rng, op, kind):
@@ -195,41 +200,28 @@ def _op_backward(rng, public):
     for kind in mul_kinds:
         inputs, shapes = _binary(rng, "mul", kind)
         cases.append(_op_case(f"mul-broadcast-{kind}-{shapes}" if kind != "same" else f"mul-{shapes}", "mul",
-                              inputs, "d(a·b)/da = b, d(a·b)/db = a"))
+                              inputs, "mul"))
     inputs, shapes = _binary(rng, "mul", "column")
     cases.append(_op_case(f"mul-b-needs-no-grad-{shapes}", "mul", inputs,
-                          "only a requires a gradient here (`self.needs_input_grad`); b's may be None",
-                          needs=[True, False]))
+                          "mul-needs", needs=[True, False]))
     for kind in ("column",) if public else ("column", "row"):
         inputs, shapes = _binary(rng, "div", kind)
-        cases.append(_op_case(f"div-broadcast-{kind}-{shapes}", "div", inputs,
-                              "d(a/b)/da = 1/b, d(a/b)/db = -a/b² (mind the sign)"))
+        cases.append(_op_case(f"div-broadcast-{kind}-{shapes}", "div", inputs, "div"))
     for kind in ("matrix", "broadcast", "vector") if public else \
             ("matrix", "batched", "broadcast", "vector", "matrix-vector"):
         inputs, shapes = _matmul(rng, kind)
-        cases.append(_op_case(f"matmul-{kind}-{shapes}", "matmul", inputs,
-                              "the gradient of a @ b is grad @ bᵀ for a and aᵀ @ grad for b (transposes of the "
-                              "last two axes); a 1-D operand gets its missing axis back, then loses it again"))
+        cases.append(_op_case(f"matmul-{kind}-{shapes}", "matmul", inputs, "matmul"))
     for op, kinds in (("sum", ("axis1", "all") if public else ("axis1", "all", "axes02", "last")),
                       ("mean", ("axis0-keepdims",) if public else ("axis0-keepdims", "axis1", "all"))):
         for kind in kinds:
             name, inputs, params = _reduction(rng, op, kind)
-            cases.append(_op_case(name, op, inputs, "every input element of a reduced slice gets the slice's gradient"
-                                  + (" divided by the slice's size" if op == "mean" else "") + "; without keepdims "
-                                  "the reduced axes must be put back (size 1) before broadcasting", **params))
+            cases.append(_op_case(name, op, inputs, op, **params))
     shape = tuple(int(v) for v in rng.integers(2, 5, 2))
     x = normal(rng, shape)
     x.flat[0] = 0.0    # relu at 0: gradient 0 (the mask x > 0)
-    for op, data, hint in (("exp", x, "d exp(x)/dx = exp(x), which forward kept"),
-                           ("log", np.abs(x) + 0.5, "d log(x)/dx = 1/x"),
-                           ("relu", x, "the gradient passes where x > 0 (the mask forward kept), 0 elsewhere, "
-                                       "also at x = 0")):
-        cases.append(_op_case(f"{op}-{shape_id(shape)}", op, {"a": data, "grad": normal(rng, shape)}, hint))
+    for op, data in (("exp", x), ("log", np.abs(x) + 0.5), ("relu", x)):
+        cases.append(_op_case(f"{op}-{shape_id(shape)}", op, {"a": data, "grad": normal(rng, shape)}, op))
     return cases
-
-
-E2E_HINT = ("this part runs the whole engine: check first that topological_order, unbroadcast and op_backward "
-            "pass; the gradient of a bias added to every row is the SUM over the rows")
 
 
 def _end_to_end(rng, public):
@@ -240,15 +232,92 @@ def _end_to_end(rng, public):
         inputs = {"x": normal(rng, (n, d)), "w1": normal(rng, (d, h)), "b1": normal(rng, h),
                   "w2": normal(rng, (h, c)), "b2": normal(rng, c),
                   "target": onehot if loss == "cross_entropy" else normal(rng, (n, c))}
-        cases.append({"id": f"mlp-{loss.replace('_', '-')}-N{n}-D{d}-H{h}-C{c}", "fn": "mlp_backward",
-                      "params": {"loss": loss}, "inputs": inputs, "hint": E2E_HINT})
+        cases.append(hinted({"id": f"mlp-{loss.replace('_', '-')}-N{n}-D{d}-H{h}-C{c}", "fn": "mlp_backward",
+                             "params": {"loss": loss}, "inputs": inputs}, HINTS, "end_to_end"))
     for _ in range(1 if public else 2):
         n, m, k = (int(v) for v in rng.integers(2, 5, 3))
         b_shape = (1, m) if rng.integers(0, 2) else (m,)
-        cases.append({"id": f"expression-a{n}x1-b{shape_id(b_shape)}-c{m}x{k}", "fn": "expression_backward",
-                      "params": {}, "inputs": {"a": normal(rng, (n, 1)), "b": normal(rng, b_shape),
-                                               "c": normal(rng, (m, k))}, "hint": E2E_HINT})
+        cases.append(hinted({"id": f"expression-a{n}x1-b{shape_id(b_shape)}-c{m}x{k}", "fn": "expression_backward",
+                             "params": {}, "inputs": {"a": normal(rng, (n, 1)), "b": normal(rng, b_shape),
+                                                      "c": normal(rng, (m, k))}}, HINTS, "end_to_end"))
     return cases
+
+
+#: the planted mistakes: each must lose points in the parts it names (see specs.Mistake)
+MISTAKES = (
+    Mistake("a recursive depth-first search (fails on the chain 10,000 ops deep)",
+            loses={"topological_order"},
+            replace=(
+                ("tensor.py", "topological_order", '''
+def topological_order(root):
+    order, visited = [], set()
+
+    def visit(node):
+        visited.add(id(node))
+        if node._ctx is not None:
+            for parent in node._ctx.parents:
+                if parent.requires_grad and id(parent) not in visited:
+                    visit(parent)
+        order.append(node)
+    visit(root)
+    return order[::-1]   # root first
+'''),
+            )),
+    Mistake("unbroadcast sums over the prepended axes only, not over the stretched ones",
+            loses={"unbroadcast"},
+            replace=(
+                ("tensor.py", "unbroadcast", '''
+def unbroadcast(grad, shape):
+    if grad.shape == tuple(shape):
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra < 0:
+        raise RuntimeError(f"gradient of shape {grad.shape} cannot belong to an input of shape {shape}")
+    axes = tuple(range(extra))
+    grad = grad.sum(axis=axes, keepdims=True) if axes else grad
+    return grad.reshape(shape)
+'''),
+            )),
+    Mistake("MatMul's gradient transposed with .T (all axes reversed) instead of the last two axes swapped",
+            loses={"op_backward"},
+            replace=(
+                ("ops/arith.py", "MatMul.backward", '''
+def backward(self, grad):
+    xp = get_array_module(grad)
+    a, b = self.a, self.b
+    # Give 1-D operands their implied axis back so one formula serves all cases.
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    g = grad[..., None] if b.ndim == 1 else grad
+    if a.ndim == 1:
+        g = g[..., None, :]
+    ga = g @ b2.T
+    gb = a2.T @ g
+    if a.ndim == 1:
+        ga = ga[..., 0, :]
+    if b.ndim == 1:
+        gb = gb[..., :, 0]
+    return ga, gb
+'''),
+            )),
+    Mistake("Div's gradient for b with the wrong sign",
+            loses={"op_backward"},
+            replace=(
+                ("ops/arith.py", "Div.backward", '''
+def backward(self, grad):
+    ga = grad / self.b
+    return ga, ga * self.a / self.b
+'''),
+            )),
+    Mistake("the reductions' gradient broadcast without putting the reduced axes back (keepdims=False)",
+            loses={"op_backward"},
+            replace=(
+                ("ops/reduce.py", "_expand", '''
+def _expand(grad, shape, axes, keepdims):
+    return grad
+'''),
+            )),
+)
 
 
 SPEC = Assignment(
@@ -271,42 +340,7 @@ SPEC = Assignment(
                 builds_on=("topological_order", "unbroadcast", "op_backward"), cases=_end_to_end)),
     handout=read_handout(__file__),
     target=("tensor.py", "topological_order"),
-    mistakes=(
-        Mistake("a recursive depth-first search (fails on the chain 10,000 ops deep)",
-                (("tensor.py", _body("tensor.py", "topological_order"), '''    order, visited = [], set()
-
-    def visit(node):
-        visited.add(id(node))
-        if node._ctx is not None:
-            for parent in node._ctx.parents:
-                if parent.requires_grad and id(parent) not in visited:
-                    visit(parent)
-        order.append(node)
-    visit(root)
-    return order[::-1]   # root first
-'''),),
-                frozenset({"topological_order"})),
-        Mistake("unbroadcast sums over the prepended axes only, not over the stretched ones",
-                (("tensor.py", "    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape) "
-                               "if n == 1 and grad.shape[extra + i] != 1)\n",
-                  "    axes = tuple(range(extra))\n"),),
-                frozenset({"unbroadcast"})),
-        Mistake("MatMul's gradient transposed with .T (all axes reversed) instead of the last two axes swapped",
-                (("ops/arith.py",
-                  "        ga = g @ xp.swapaxes(b2, -1, -2)\n        gb = xp.swapaxes(a2, -1, -2) @ g\n",
-                  "        ga = g @ b2.T\n        gb = a2.T @ g\n"),),
-                frozenset({"op_backward"})),
-        Mistake("Div's gradient for b with the wrong sign",
-                (("ops/arith.py", "        return ga, -ga * self.a / self.b\n",
-                  "        return ga, ga * self.a / self.b\n"),),
-                frozenset({"op_backward"})),
-        Mistake("the reductions' gradient broadcast without putting the reduced axes back (keepdims=False)",
-                (("ops/reduce.py",
-                  "    if not keepdims:\n"
-                  "        grad = grad.reshape([1 if i in axes else n for i, n in enumerate(shape)])\n",
-                  ""),),
-                frozenset({"op_backward"})),
-    ),
+    mistakes=MISTAKES,
     starter=read_starter(__file__),
     questions=(
         "`topological_order` must not recurse. What happens to a recursive version on a chain 10,000 ops deep "

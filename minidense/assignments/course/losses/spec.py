@@ -2,7 +2,7 @@
 matrix and IoU, depth metrics."""
 import numpy as np
 
-from ...cases import depth_pair, image_shape, normal
+from ...cases import depth_pair, hinted, image_shape, normal
 from ...specs import Assignment, Mistake, Part, read_handout, read_starter
 
 IGNORE = 255   # md.IGNORE_INDEX, the unknown label
@@ -21,8 +21,35 @@ def _scores_and_target(rng, ignored=0.0):
     return x, t
 
 
-LOG_SOFTMAX_HINT = ("log softmax's gradient is g − softmax(x) · Σ g along dim, with softmax(x) = exp(output) and "
-                    "the sum taken over the upstream gradient g")
+#: tiered hints (see cases.hinted): tier 1 names the contract a case checks, tier 2 comes closer to the code
+HINTS = {
+    "log_softmax": ("log softmax's gradient involves the sum of the upstream gradient g along dim, not only g",
+                    "the gradient is g − softmax(x) · Σ g along dim, with softmax(x) = exp(output)"),
+    "stable": ("exp(1e4) is inf, and inf − inf is NaN: log softmax does not change when a constant is subtracted "
+               "along dim",
+               "subtract the maximum along dim before exp"),
+    "cross_entropy": ("the gradient is (softmax(x) − onehot(target)) times the pixel's weight and the reduction's "
+                      "factor; with class weights the mean divides by the summed weights of the pixels, not their "
+                      "number",),
+    "ignored": ("a pixel labelled 255 adds nothing to the loss, is not counted in the mean's denominator "
+                "(self.count) and gets exactly zero gradient",),
+    "all-ignored": ("when every pixel is ignored the mean is 0 with a zero gradient: _reduce and _reduce_backward "
+                    "handle count 0",),
+    "confusion": ("cm[i, j] counts the pixels whose TARGET is i (rows: ground truth) and whose PREDICTION is j; "
+                  "pixels whose target is 255 are counted nowhere, whatever was predicted there",),
+    "absent": ("a class absent from both maps (union 0) has IoU NaN and is left out of the mean IoU; a class only "
+               "the prediction has has IoU 0 and counts",),
+    "rows": ("the rows of cm[true, pred] are the ground truth: mean_accuracy averages tp / (row sum) over the "
+             "classes in the ground truth, fwiou weighs each IoU by its row sum / all pixels",),
+    "background": ("background everywhere: pixel accuracy is high, mean IoU low",),
+    "uint8": ("labels may be uint8: 17 · 16 overflows uint8",
+              "cast the labels to int64 before multiplying"),
+    "mask": ("only pixels where the mask is true and the target is finite and > 0 count, in every sum and in n",),
+    "holes": ("a target of 0, NaN or inf is missing depth: leave the pixel out",
+              "np.isfinite(target) & (target > 0)"),
+    "depth": ("abs rel divides |p − t| by the TARGET t; rmse is the square root of the mean squared error; "
+              "δ counts max(p/t, t/p) < 1.25^k",),
+}
 
 
 def _log_softmax(rng, public):
@@ -31,17 +58,16 @@ def _log_softmax(rng, public):
         shape = [int(rng.integers(1, 4)), int(rng.integers(2, 6)), int(rng.integers(1, 4)), int(rng.integers(1, 4))]
         dim = int(rng.integers(0, 4)) if i else 1
         x = normal(rng, shape, 3.0)
-        cases.append({"id": f"shape{'x'.join(map(str, shape))}-dim{dim}", "fn": "log_softmax",
-                      "params": {"dim": dim}, "inputs": {"x": x, "grad": normal(rng, shape)},
-                      "hint": LOG_SOFTMAX_HINT})
+        cases.append(hinted({"id": f"shape{'x'.join(map(str, shape))}-dim{dim}", "fn": "log_softmax",
+                             "params": {"dim": dim}, "inputs": {"x": x, "grad": normal(rng, shape)}},
+                            HINTS, "log_softmax"))
     big = normal(rng, (2, int(rng.integers(3, 6))), 1.0) * 1e4
-    cases.append({"id": "scores-1e4", "fn": "log_softmax", "params": {"dim": 1},
-                  "inputs": {"x": big, "grad": normal(rng, big.shape)},
-                  "hint": "subtract the maximum along dim before exp: exp(1e4) is inf, and inf − inf is NaN"})
+    cases.append(hinted({"id": "scores-1e4", "fn": "log_softmax", "params": {"dim": 1},
+                         "inputs": {"x": big, "grad": normal(rng, big.shape)}}, HINTS, "stable"))
     return cases
 
 
-def _loss_case(rng, name, x, t, weighted, reduction, ignore=False, hint=None):
+def _loss_case(rng, name, x, t, weighted, reduction, ignore, hint):
     inputs = {"x": x, "target": t}
     if weighted:
         inputs["weight"] = rng.uniform(0.5, 2.0, x.shape[1])
@@ -50,45 +76,28 @@ def _loss_case(rng, name, x, t, weighted, reduction, ignore=False, hint=None):
     if ignore:
         params["ignore_index"] = IGNORE
     shape = "x".join(map(str, x.shape))
-    case = {"id": f"{name}-{shape}-{reduction}{'-weighted' if weighted else ''}", "fn": "cross_entropy",
-            "params": params, "inputs": inputs}
-    if hint:
-        case["hint"] = hint
-    return case
-
-
-CE_HINT = ("the gradient is (softmax(x) − onehot(target)) times the pixel's weight and the reduction's factor; "
-           "with class weights the mean divides by the summed weights of the pixels, not their number")
-IGNORED_HINT = ("a pixel labelled 255 adds nothing to the loss, is not counted in the mean's denominator "
-                "(self.count) and gets exactly zero gradient")
+    return hinted({"id": f"{name}-{shape}-{reduction}{'-weighted' if weighted else ''}", "fn": "cross_entropy",
+                   "params": params, "inputs": inputs}, HINTS, hint)
 
 
 def _cross_entropy(rng, public):
     combos = [("mean", False), ("sum", True), ("mean", True)] if public else \
         [("mean", False), ("sum", False), ("none", False), ("mean", True), ("none", True)]
-    return [_loss_case(rng, "ce", *_scores_and_target(rng), weighted, red, hint=CE_HINT) for red, weighted in combos]
+    return [_loss_case(rng, "ce", *_scores_and_target(rng), weighted, red, False, "cross_entropy")
+            for red, weighted in combos]
 
 
 def _unknown_label(rng, public):
     combos = [("mean", False)] if public else [("mean", False), ("sum", False), ("mean", True), ("none", True)]
-    cases = [_loss_case(rng, "ignored", *_scores_and_target(rng, 0.35), weighted, red, ignore=True, hint=IGNORED_HINT)
+    cases = [_loss_case(rng, "ignored", *_scores_and_target(rng, 0.35), weighted, red, True, "ignored")
              for red, weighted in combos]
     x, t = _scores_and_target(rng)
     cases.append(_loss_case(rng, "all-ignored", x, np.full_like(t, IGNORE), bool(rng.integers(0, 2)), "mean", True,
-                            hint="when every pixel is ignored the mean is 0 with a zero gradient: _reduce and "
-                                 "_reduce_backward handle count 0"))
+                            "all-ignored"))
     return cases
 
 
 # ------------------------------------------------------------------ part 4: the confusion matrix and IoU
-CONFUSION_HINT = ("cm[i, j] counts the pixels whose TARGET is i (rows: ground truth) and whose PREDICTION is j; "
-                  "pixels whose target is 255 are counted nowhere, whatever was predicted there")
-ABSENT_HINT = ("a class absent from both maps (union 0) has IoU NaN and is left out of the mean IoU; a class only the "
-               "prediction has has IoU 0 and counts")
-ROWS_HINT = ("the rows of cm[true, pred] are the ground truth: mean_accuracy averages tp / (row sum) over the classes "
-             "in the ground truth, fwiou weighs each IoU by its row sum / all pixels")
-
-
 def _label_maps(rng, k, shape, ignored=0.15, agree=0.6, dtype=np.int64):
     """A target with ignored pixels and a prediction that agrees with it at about ``agree`` of the pixels
     (anything at the ignored ones)."""
@@ -104,9 +113,9 @@ def _map_shape(rng):
     return [int(rng.integers(1, 3)), int(rng.integers(4, 9)), int(rng.integers(4, 9))]
 
 
-def _seg_case(case_id, fn, pred, target, k, hint):
-    return {"id": case_id, "fn": fn, "params": {"num_classes": k, "ignore_index": IGNORE},
-            "inputs": {"pred": pred, "target": target}, "hint": hint}
+def _seg_case(case_id, fn, pred, target, k, *hints):
+    return hinted({"id": case_id, "fn": fn, "params": {"num_classes": k, "ignore_index": IGNORE},
+                   "inputs": {"pred": pred, "target": target}}, HINTS, *hints)
 
 
 def _absent_from_both(rng, k):
@@ -139,38 +148,34 @@ def _all_background(rng, k):
 def _confusion_iou(rng, public):
     k = 5 if public else int(rng.integers(3, 8))
     cases = [_seg_case(f"{k}-classes-ignored-pixels", "confusion_matrix", *_label_maps(rng, k, _map_shape(rng)), k,
-                       CONFUSION_HINT),
+                       "confusion"),
              _seg_case("class-absent-from-both", "segmentation_scores", *_absent_from_both(rng, 5 if public else k),
-                       5 if public else k, f"{ABSENT_HINT}; {ROWS_HINT}"),
+                       5 if public else k, "absent", "rows"),
              _seg_case("all-background-prediction", "segmentation_scores", *_all_background(rng, 5), 5,
-                       f"background everywhere: pixel accuracy is high, mean IoU low; {ABSENT_HINT}; {ROWS_HINT}"),
+                       "background", "absent", "rows"),
              _seg_case("uint8-labels-17-classes", "confusion_matrix",
                        *_label_maps(rng, 17, _map_shape(rng), agree=0.3, dtype=np.uint8), 17,
-                       "cast the labels to int64 before multiplying: 17 · 16 overflows uint8")]
+                       "uint8")]
     if not public:
         k2 = int(rng.integers(2, 8))
         cases += [_seg_case(f"scores-{k2}-classes-ignored-pixels", "segmentation_scores",
-                            *_label_maps(rng, k2, _map_shape(rng)), k2, f"{ROWS_HINT}; {CONFUSION_HINT}"),
+                            *_label_maps(rng, k2, _map_shape(rng)), k2, "rows", "confusion"),
                   _seg_case("class-only-in-prediction", "segmentation_scores", *_only_in_prediction(rng, k), k,
-                            ABSENT_HINT)]
+                            "absent")]
     return cases
 
 
 # ------------------------------------------------------------------ part 5: depth metrics
-DEPTH_HINT = ("abs rel divides |p − t| by the TARGET t; rmse is the square root of the mean squared error; "
-              "δ counts max(p/t, t/p) < 1.25^k")
-
-
 def _depth_shape(rng):
     shape = image_shape(rng, (1, 3), (4, 8), 1)
     return shape if rng.integers(0, 2) else [shape[0], *shape[2:]]
 
 
-def _depth_case(case_id, pred, target, mask, hint):
+def _depth_case(case_id, pred, target, mask, *hints):
     inputs = {"pred": pred, "target": target}
     if mask is not None:
         inputs["mask"] = mask
-    return {"id": case_id, "fn": "depth_metrics", "params": {}, "inputs": inputs, "hint": hint}
+    return hinted({"id": case_id, "fn": "depth_metrics", "params": {}, "inputs": inputs}, HINTS, *hints, "depth")
 
 
 def _masked(rng, shape):
@@ -191,19 +196,110 @@ def _holes(rng, shape):
 
 
 def _depth_metrics(rng, public):
-    mask_hint = ("only pixels where the mask is true and the target is finite and > 0 count, in every sum and in n; "
-                 + DEPTH_HINT)
-    holes_hint = "a target of 0, NaN or inf is missing depth: leave the pixel out (np.isfinite, > 0); " + DEPTH_HINT
-    cases = [_depth_case("masked-depth", *_masked(rng, _depth_shape(rng)), mask_hint),
-             _depth_case("holes-in-target", *_holes(rng, _depth_shape(rng)), None, holes_hint)]
+    cases = [_depth_case("masked-depth", *_masked(rng, _depth_shape(rng)), "mask"),
+             _depth_case("holes-in-target", *_holes(rng, _depth_shape(rng)), None, "holes")]
     if not public:
         pred, target, mask = _masked(rng, _depth_shape(rng))
         target.reshape(-1)[int(rng.integers(1, target.size))] = 0.0
-        cases += [_depth_case("masked-depth-with-holes", pred, target, mask, mask_hint),
-                  _depth_case("no-mask", *depth_pair(rng, _depth_shape(rng), 0.4), None, DEPTH_HINT),
-                  _depth_case("far-off-prediction", *depth_pair(rng, _depth_shape(rng), 1.0), None,
-                              DEPTH_HINT)]
+        cases += [_depth_case("masked-depth-with-holes", pred, target, mask, "mask"),
+                  _depth_case("no-mask", *depth_pair(rng, _depth_shape(rng), 0.4), None),
+                  _depth_case("far-off-prediction", *depth_pair(rng, _depth_shape(rng), 1.0), None)]
     return cases
+
+
+#: the planted mistakes: each must lose points in the parts it names (see specs.Mistake)
+MISTAKES = (
+    Mistake("ignored pixels counted in the mean's denominator",
+            loses={"unknown_label"},
+            replace=(
+                ("ops/loss.py", "_ClassLoss._weights", '''
+def _weights(self, x, target, weight, ignore_index):
+    xp = get_array_module(x)
+    valid = target != ignore_index
+    self.safe_target = xp.where(valid, target, 0)     # ignored pixels read class 0, weighted 0
+    self.index = _target_index(x.shape, self.safe_target)
+    if weight is None:
+        self.w = valid.astype(x.dtype)
+    else:
+        self.w = xp.where(valid, weight[self.safe_target], x.dtype.type(0))
+    self.count = float(self.w.sum() + (~valid).sum())
+'''),
+            )),
+    Mistake("log-softmax without subtracting the maximum",
+            loses={"log_softmax"},
+            replace=(
+                ("ops/loss.py", "LogSoftmax.forward", '''
+def forward(self, x, *, axis):
+    xp = get_array_module(x)
+    shifted = x
+    self.out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+    self.axis = axis
+    return self.out
+'''),
+            )),
+    Mistake("log-softmax's gradient without the sum of the upstream gradient",
+            loses={"log_softmax"},
+            replace=(
+                ("ops/loss.py", "LogSoftmax.backward", '''
+def backward(self, grad):
+    xp = get_array_module(grad)
+    return grad - xp.exp(self.out)
+'''),
+            )),
+    Mistake("the confusion matrix transposed (rows: prediction)",
+            loses={"confusion_iou"},
+            replace=(
+                ("metrics.py", "_count_confusion", '''
+def _count_confusion(pred, target, num_classes, ignore_index):
+    valid = target != ignore_index
+    codes = num_classes * pred[valid].astype(np.int64) + target[valid].astype(np.int64)
+    return np.bincount(codes, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+'''),
+            )),
+    Mistake("mean IoU averaged over every class, an absent one counting as 0",
+            loses={"confusion_iou"},
+            replace=(
+                ("metrics.py", "_scores_from_counts", '''
+def _scores_from_counts(cm):
+    total = cm.sum()
+    tp, truth, predicted = np.diag(cm), cm.sum(1), cm.sum(0)
+    union = truth + predicted - tp
+    present = union > 0                      # in the ground truth or in the prediction
+    in_truth = truth > 0
+    iou = np.full(len(cm), np.nan)
+    iou[present] = tp[present] / union[present]
+    class_acc = tp[in_truth] / truth[in_truth]
+    return {
+        "pixel_accuracy": float(tp.sum() / total),
+        "mean_accuracy": float(class_acc.mean()),
+        "iou": iou,
+        "miou": float(np.nan_to_num(iou).mean()),
+        "fwiou": float((truth[present] / total * iou[present]).sum()),
+    }
+'''),
+            )),
+    Mistake("abs rel divided by the prediction instead of the target",
+            loses={"depth_metrics"},
+            replace=(
+                ("metrics.py", "_sums_of_depth", '''
+def _sums_of_depth(p, t):
+    g = np.log(p) - np.log(t)
+    ratio = np.maximum(p / t, t / p)
+    return np.array([len(t), (np.abs(p - t) / p).sum(), ((p - t) ** 2 / t).sum(), ((p - t) ** 2).sum(),
+                     (g ** 2).sum(), g.sum(), (ratio < 1.25).sum(), (ratio < 1.25 ** 2).sum(),
+                     (ratio < 1.25 ** 3).sum()])
+'''),
+            )),
+    Mistake("the depth mask ignored",
+            loses={"depth_metrics"},
+            replace=(
+                ("metrics.py", "_valid_depth", '''
+def _valid_depth(target, mask):
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(target) & (target > 0)
+'''),
+            )),
+)
 
 
 SPEC = Assignment(
@@ -227,36 +323,11 @@ SPEC = Assignment(
                                      "(mask true, target finite and > 0)", cases=_depth_metrics)),
     handout=read_handout(__file__),
     target=("ops/loss.py", "LogSoftmax.forward"),
-    mistakes=(
-        Mistake("ignored pixels counted in the mean's denominator",
-                (("ops/loss.py", "        self.count = float(self.w.sum())\n",
-                  "        self.count = float(self.w.sum() + (~valid).sum())\n"),),
-                frozenset({"unknown_label"})),
-        Mistake("log-softmax without subtracting the maximum",
-                (("ops/loss.py", "        shifted = x - x.max(axis=axis, keepdims=True)\n", "        shifted = x\n"),),
-                frozenset({"log_softmax"})),
-        Mistake("log-softmax's gradient without the sum of the upstream gradient",
-                (("ops/loss.py", "        return grad - xp.exp(self.out) * grad.sum(axis=self.axis, keepdims=True)",
-                  "        return grad - xp.exp(self.out)"),),
-                frozenset({"log_softmax"})),
-        Mistake("the confusion matrix transposed (rows: prediction)",
-                (("metrics.py", "codes = num_classes * target[valid].astype(np.int64) + pred[valid].astype(np.int64)",
-                  "codes = num_classes * pred[valid].astype(np.int64) + target[valid].astype(np.int64)"),),
-                frozenset({"confusion_iou"})),
-        Mistake("mean IoU averaged over every class, an absent one counting as 0",
-                (("metrics.py", '"miou": float(iou[present].mean()),', '"miou": float(np.nan_to_num(iou).mean()),'),),
-                frozenset({"confusion_iou"})),
-        Mistake("abs rel divided by the prediction instead of the target",
-                (("metrics.py", "(np.abs(p - t) / t).sum()", "(np.abs(p - t) / p).sum()"),),
-                frozenset({"depth_metrics"})),
-        Mistake("the depth mask ignored",
-                (("metrics.py", "        return mask & np.isfinite(target) & (target > 0)\n",
-                  "        return np.isfinite(target) & (target > 0)\n"),),
-                frozenset({"depth_metrics"})),
-    ),
+    mistakes=MISTAKES,
     starter=read_starter(__file__),
     questions=(
-        "Predicting background everywhere on the scene of cell 5 scores a high pixel accuracy and a low mean IoU. "
+        "Predicting background everywhere on the scene of the notebook's section \"5. Accuracy "
+        "versus IoU\" scores a high pixel accuracy and a low mean IoU. "
         "Why, and which of the two would you report for scenes whose objects cover 10% of the pixels? Why is a "
         "class absent from both maps left out of the mean IoU rather than counted as 0 (or as 1)?",
         "Why must a pixel with the unknown label get exactly zero gradient, rather than being treated as "

@@ -1,42 +1,42 @@
 """Assignment 3: transposed convolution, max pooling with switches, unpooling."""
 import numpy as np
 
-from ...cases import conv_case, conv_inputs, geo_id, normal, pair_id
+from ...cases import conv_case, conv_inputs, geo_id, hinted, normal, pair_id
 from ...specs import Assignment, Mistake, Part, read_handout, read_starter
 
+#: tiered hints (see cases.hinted): tier 1 names the contract a case checks, tier 2 comes closer to the code
 HINTS = {
-    "transposed_forward": "the forward IS convolution's input gradient: _conv_input_grad(x, weight, geo, "
-                          "(N, C_out, *out_size)) with the weight as it is, (C_in, C_out, kH, kW), a convolution from "
-                          "C_out to C_in channels; col2im must ADD overlapping entries (they overlap whenever the "
-                          "stride is smaller than the kernel)",
-    "outpad": "output_padding ≥ stride (allowed when dilation > stride): the convolution of an out_size image has "
-              "more windows than x has pixels, so extend x with zeros first, "
-              "_zero_extended(x, columns.output_size(out_size, geo))",
-    "transposed_backward": "grad_input is convolution's FORWARD of grad, _conv_forward(grad, weight, geo), cropped to "
-                           "x's H×W; grad_weight is convolution's weight gradient with the roles swapped, "
-                           "_conv_weight_grad(x, grad, geo) → (C_in, C_out, kH, kW) (x in the place of the output "
-                           "gradient, grad in the place of the input); grad_bias is grad.sum(axis=(0, 2, 3))",
-    "conv2d": "conv2d's input gradient is your _conv_input_grad: col2im(Wᵀ·G) with "
-              "G = g.transpose(1, 0, 2, 3).reshape(C_out, -1) (a plain reshape mixes samples and channels when "
-              "N ≥ 2), and col2im adds overlapping entries",
-    "switches": "ties go to the FIRST maximum in the window, taps scanned in order (kh, kw) (np.argmax does that; "
-                "replace only on a strictly greater value); a switch is the flat index row·W + col in the input's "
-                "UNPADDED H×W plane, dtype int64",
-    "pad": "with padding, a tap (i, j) of window (r, q) reads input row r·sH − pH + i·dH and column "
-           "q·sW − pW + j·dW: subtract the padding, and use the input's own width W in row·W + col",
-    "all-equal": "every window holds its maximum at every tap: the switch is the window's FIRST position",
-    "maxpool_backward": "the gradient of a window goes to its ONE switch, not to every entry equal to the "
-                        "maximum (the gradient of a tied maximum goes to one switch)",
-    "overlap": "windows overlap (stride < kernel): two windows can share a switch, and their gradients ADD there "
-               "(_scatter with accumulate=True, backend.scatter_add; a plain out[flat] = g keeps only one)",
-    "unpool": "forward: each value at its switch, zeros elsewhere (not in the window's corner as bed-of-nails "
-              "does); backward: gather the gradient at the same switches, _gather(grad, self.flat)",
+    "transposed_forward": ("the forward IS a convolution's input gradient: the weight as it is, (C_in, C_out, kH, "
+                           "kW), is a convolution from C_out to C_in channels; overlapping stamps ADD (they overlap "
+                           "whenever the stride is smaller than the kernel)",
+                           "_conv_input_grad(x, weight, geo, (N, C_out, *out_size)), then the bias"),
+    "outpad": ("output_padding ≥ stride (allowed when dilation > stride): the convolution of an out_size image has "
+               "more windows than x has pixels, so extend x with zeros first",
+               "_zero_extended(x, columns.output_size(out_size, geo))"),
+    "transposed_backward": ("the input gradient is that convolution's FORWARD of grad, cropped to x's H×W; the "
+                            "weight gradient is convolution's weight gradient with the roles of the input and the "
+                            "output gradient swapped, (C_in, C_out, kH, kW); the bias gradient sums grad over N, H, W",
+                            "_conv_forward(grad, weight, geo) cropped, _conv_weight_grad(x, grad, geo) (x in the "
+                            "place of the output gradient, grad in the place of the input)"),
+    "conv2d": ("conv2d's input gradient is your _conv_input_grad: col2im of Wᵀ times the upstream gradient laid out "
+               "like the columns, channel first (a plain reshape mixes samples and channels when N ≥ 2); col2im adds "
+               "overlapping entries",
+               "G = g.transpose(1, 0, 2, 3).reshape(C_out, -1), then col2im(Wᵀ·G)"),
+    "switches": ("ties go to the FIRST maximum in the window, taps scanned in order (kh, kw); a switch is the flat "
+                 "index row·W + col in the input's UNPADDED H×W plane, dtype int64",
+                 "np.argmax returns the first maximum; in a loop, replace only on a strictly greater value"),
+    "pad": ("with padding, a tap (i, j) of window (r, q) reads input row r·sH − pH + i·dH and column "
+            "q·sW − pW + j·dW: subtract the padding, and use the input's own width W in row·W + col",),
+    "all-equal": ("every window holds its maximum at every tap: the switch is the window's FIRST position",),
+    "maxpool_backward": ("the gradient of a window goes to its ONE switch, not to every entry equal to the maximum "
+                         "(the gradient of a tied maximum goes to one switch)",),
+    "overlap": ("windows overlap (stride < kernel): two windows can share a switch, and their gradients ADD there "
+                "(a plain out[flat] = g keeps only one)",
+                "_scatter with accumulate=True, backend.scatter_add"),
+    "unpool": ("forward: each value at its switch, zeros elsewhere (not in the window's corner as bed-of-nails "
+               "does); backward: the gradient read at the same switches",
+               "_gather(grad, self.flat)"),
 }
-
-
-def _hinted(case, *keys):
-    case["hint"] = "; ".join(HINTS[k] for k in keys)
-    return case
 
 
 def _transposed_inputs(rng, public, backward):
@@ -65,8 +65,8 @@ def _transposed_case(rng, x, c_out, k, s, p, d, op, backward, name=""):
     ident = "-".join(t for t in (name, geo_id(params, pair_id("outpad", op, 0))) if t)
     beyond = any(op[a] >= s[a] for a in range(2))
     keys = ("transposed_backward",) if backward else ("transposed_forward",)
-    return _hinted({"id": ident, "fn": "conv_transpose2d_backward" if backward else "conv_transpose2d",
-                    "params": params, "inputs": inputs}, *keys, *(("outpad",) if beyond else ()))
+    return hinted({"id": ident, "fn": "conv_transpose2d_backward" if backward else "conv_transpose2d",
+                   "params": params, "inputs": inputs}, HINTS, *keys, *(("outpad",) if beyond else ()))
 
 
 def _fixed_transposed(rng, backward):
@@ -91,7 +91,7 @@ def _transposed_backward(rng, public):
     conv = [conv_inputs(rng, public, True), conv_case(rng, [2, 2, 4, 4], CONV_BATCH, 3, False, True, "batch2-cout3")]
     for c in conv:
         c["id"] = "conv2d-" + c["id"]
-    return cases + [_hinted(c, "conv2d") for c in conv]
+    return cases + [hinted(c, HINTS, "conv2d") for c in conv]
 
 
 def _pool_geometry(rng, public):
@@ -148,8 +148,8 @@ def _pool_cases(rng, public, fn, part_key, with_grad, fixed):
                        _pool_input(rng, x, kind), name))
     for x, geo, out, values, name in inputs:
         data = {"x": values, "grad": normal(rng, (x[0], x[1], *out))} if with_grad else {"x": values}
-        cases.append(_hinted({"id": _pool_id(geo, name), "fn": fn, "params": geo, "inputs": data},
-                             *_pool_hints(geo, name, part_key)))
+        cases.append(hinted({"id": _pool_id(geo, name), "fn": fn, "params": geo, "inputs": data},
+                            HINTS, *_pool_hints(geo, name, part_key)))
     return cases
 
 
@@ -183,37 +183,101 @@ def _unpool(rng, public):
         idx = _random_switches(rng, x, geo, out)
         size = "x".join(map(str, x[2:]))
         extra = f"to{size}" + ("-batch2" if i == len(draws) - 1 else "")
-        cases.append(_hinted({"id": _pool_id(geo, extra), "fn": "max_unpool2d",
-                              "params": {**geo, "output_size": x[2:]},
-                              "inputs": {"x": normal(rng, (x[0], x[1], *out)), "indices": idx,
-                                         "grad": normal(rng, x)}}, "unpool"))
+        cases.append(hinted({"id": _pool_id(geo, extra), "fn": "max_unpool2d",
+                             "params": {**geo, "output_size": x[2:]},
+                             "inputs": {"x": normal(rng, (x[0], x[1], *out)), "indices": idx,
+                                        "grad": normal(rng, x)}}, HINTS, "unpool"))
     return cases
-
-
-# every position equal to its window's maximum gets the gradient (kernel == stride): a planted mistake
-_TIED_MAXIMA_BACKWARD = """        xp = get_array_module(grad)
-        kh, kw = self.shape[2] // grad.shape[2], self.shape[3] // grad.shape[3]
-        maxima = _gather(self.x, self.flat).repeat(kh, axis=2).repeat(kw, axis=3)
-        return xp.where(self.x == maxima, grad.repeat(kh, axis=2).repeat(kw, axis=3), 0)
-"""
 
 
 QUESTIONS = (
     "Slide \"Why 'Transpose Convolution'?\": a convolution is a matrix C (out = C·x). Why is the forward of the "
     "transposed convolution the convolution's input gradient (Cᵀ·y), and why is its input gradient the "
-    "convolution's forward? Why does the identity of cell 6 hold for every x and y, and what would it catch in "
+    "convolution's forward? Why does the identity of the notebook's section \"6. The "
+    "transpose is the adjoint\" hold for every x and y, and what would it catch in "
     "your code?",
     "Unpooling with switches against bed of nails (slides \"Now: Unpooling\"): what does max-unpooling need from "
     "the encoder that bed of nails does not, and what does it give the decoder in return? Where do the values of "
-    "cell 3 land in each?",
-    "Checkerboard artifacts: in cell 5, why do the output pixels of the stride-2, 3×3 transposed convolution of a "
-    "constant image take the values 1, 2 and 4 in a checkerboard? Why does a 4×4 kernel (a multiple of the "
-    "stride) avoid it, and what else could a decoder do instead (the lecture's other unpoolings, or resize then "
-    "convolve)?",
+    "the notebook's section \"3. Three unpoolings\" land in each?",
+    "Checkerboard artifacts: in the notebook's section \"5. Checkerboard\", why do the output pixels of the "
+    "stride-2, 3×3 transposed convolution of a constant image take the values 1, 2 and 4 in a checkerboard? Why "
+    "does a 4×4 kernel (a multiple of the stride) avoid it, and what else could a decoder do instead (the "
+    "lecture's other unpoolings, or resize then convolve)?",
     "Ties: max(a, b) has no derivative where a = b. Why does the gradient of a tied maximum go to ONE switch rather "
     "than being split among, or copied to, every maximum, and what does that mean for a gradcheck on an input with "
     "ties?",
 )
+
+#: the planted mistakes: each must lose points in the parts it names (see specs.Mistake)
+MISTAKES = (
+    Mistake("gradient sent to every tied maximum",
+            loses={"maxpool_backward"},
+            replace=(
+                ("ops/pool.py", "GatherSwitches.forward", '''
+def forward(self, x, *, indices, overlapping):
+    self.flat, self.shape, self.overlapping = _flat_index(indices, x.shape[2:]), x.shape, overlapping
+    self.x = x
+    return _gather(x, self.flat)
+'''),
+                ("ops/pool.py", "GatherSwitches.backward", '''
+def backward(self, grad):
+    # overlapping windows can share a switch: their gradients add up there
+    xp = get_array_module(grad)
+    kh, kw = self.shape[2] // grad.shape[2], self.shape[3] // grad.shape[3]
+    maxima = _gather(self.x, self.flat).repeat(kh, axis=2).repeat(kw, axis=3)
+    return xp.where(self.x == maxima, grad.repeat(kh, axis=2).repeat(kw, axis=3), 0)
+'''),
+            )),
+    Mistake("switches counted without the padding (the corner of window (r, q) taken as r·sH, q·sW)",
+            loses={"maxpool_backward", "switches"},
+            replace=(
+                ("ops/pool.py", "_switches", '''
+def _switches(x, geo):
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geo
+    ho, wo = columns.output_size((h, w), geo)
+    # padding with -inf never wins the max, so the switch always lies in the unpadded input
+    cols = columns.im2col(x, geo, pad_value=-xp.inf).reshape(c, kh * kw, n, ho, wo)
+    # cols.argmax(axis=1), one pass per tap: an argmax along a middle axis copies the array to put that
+    # axis last and then scans rows of only kH·kW values (see bench/README.md)
+    best = cols[:, 0].copy()                          # (C, N, H_out, W_out): the running maximum
+    tap = xp.zeros(best.shape, dtype=xp.int32)        # and the tap where it was found
+    for t in range(1, kh * kw):
+        value = cols[:, t]
+        # strictly greater: ties go to the first maximum; a NaN wins once, as in argmax
+        better = (value > best) | ((value != value) & (best == best))
+        xp.maximum(best, value, out=best)
+        xp.maximum(tap, better * xp.int32(t), out=tap)   # taps come in order: the last winner is the largest
+    # tap (i, j) of window (r, q) reads input row r·sh − ph + i·dh, column q·sw − pw + j·dw: its flat index
+    # in the H·W plane is the window's corner plus the tap's offset
+    corner = (xp.arange(ho).reshape(ho, 1) * sh) * w + xp.arange(wo) * sw
+    offset = (xp.arange(kh).reshape(kh, 1) * (dh * w) + xp.arange(kw) * dw).reshape(-1)
+    return (offset[tap] + corner).transpose(1, 0, 2, 3)
+'''),
+            )),
+    Mistake("the transposed convolution's weight gradient with input and gradient in each other's roles",
+            loses={"transposed_backward"},
+            replace=(
+                ("ops/conv.py", "ConvTranspose2d.backward", '''
+def backward(self, grad):
+    kernels, (h, w) = _kernels(keep_columns=self.needs_input_grad[1]), self.x.shape[2:]
+    gx = kernels.forward(grad, self.weight, self.geo)[:, :, :h, :w] if self.needs_input_grad[0] else None
+    gw = kernels.weight_grad(grad, self.x_full, self.geo) if self.needs_input_grad[1] else None
+    return (gx, gw, _bias_grad(grad, self)) if self.has_bias else (gx, gw)
+'''),
+            )),
+    Mistake("overlapping windows' gradients written (=) at a shared switch instead of added",
+            loses={"maxpool_backward"},
+            replace=(
+                ("ops/pool.py", "GatherSwitches.backward", '''
+def backward(self, grad):
+    # overlapping windows can share a switch: their gradients add up there
+    return _scatter(grad, self.flat, self.shape, accumulate=False)
+'''),
+            )),
+)
+
 
 SPEC = Assignment(
     name="pool",
@@ -234,26 +298,7 @@ SPEC = Assignment(
            Part("unpool", 15, "max_unpool2d: values at the switches, zeros elsewhere; its gradient", cases=_unpool)),
     handout=read_handout(__file__),
     target=("ops/pool.py", "_switches"),
-    mistakes=(
-        Mistake("gradient sent to every tied maximum",
-                (("ops/pool.py", "        return _gather(x, self.flat)\n",
-                  "        self.x = x\n        return _gather(x, self.flat)\n"),
-                 ("ops/pool.py", "        return _scatter(grad, self.flat, self.shape, accumulate=self.overlapping)\n",
-                  _TIED_MAXIMA_BACKWARD)),
-                frozenset({"maxpool_backward"})),
-        Mistake("switches counted without the padding (the corner of window (r, q) taken as r·sH, q·sW)",
-                (("ops/pool.py", "corner = (xp.arange(ho).reshape(ho, 1) * sh - ph) * w + xp.arange(wo) * sw - pw",
-                  "corner = (xp.arange(ho).reshape(ho, 1) * sh) * w + xp.arange(wo) * sw"),),
-                frozenset({"switches", "maxpool_backward"})),
-        Mistake("the transposed convolution's weight gradient with input and gradient in each other's roles",
-                (("ops/conv.py", "gw = kernels.weight_grad(self.x_full, grad, self.geo)",
-                  "gw = kernels.weight_grad(grad, self.x_full, self.geo)"),),
-                frozenset({"transposed_backward"})),
-        Mistake("overlapping windows' gradients written (=) at a shared switch instead of added",
-                (("ops/pool.py", "        return _scatter(grad, self.flat, self.shape, accumulate=self.overlapping)\n",
-                  "        return _scatter(grad, self.flat, self.shape, accumulate=False)\n"),),
-                frozenset({"maxpool_backward"})),
-    ),
+    mistakes=MISTAKES,
     starter=read_starter(__file__),
     questions=QUESTIONS,
 )

@@ -1,7 +1,7 @@
 """Assignment 5: a U-Net with skips, trained on the built-in scenes, and the skip ablation."""
 import numpy as np
 
-from ...cases import held_out_scenes, normal
+from ...cases import held_out_scenes, hinted, normal
 from ...specs import Assignment, Mistake, Part, read_handout, read_starter
 
 #: the training parts, every hyper-parameter pinned (the harness passes each one to the model, the optimizer
@@ -48,17 +48,28 @@ _FORWARDS = {True: [(2, "transpose", False, True), (2, "bilinear", False, False)
              False: [(1, "transpose", False, True), (2, "transpose", True, True), (3, "transpose", False, True),
                      (3, "bilinear", False, False), (2, "transpose", False, False), (3, "bilinear", False, True)]}
 
-_ARCHITECTURE_HINT = ("level i has base_channels * 2**i channels; ups and decoders are listed deepest first; "
-                      "a decoder's double_conv takes 2 * c channels (copy + upsampled); store every constructor "
-                      "argument as self.<name>")
+#: tiered hints (see cases.hinted): tier 1 names the contract a case checks, tier 2 comes closer to the code
+HINTS = {
+    "architecture": ("level i has base_channels * 2**i channels; ups and decoders are listed deepest first; a "
+                     "decoder's double_conv takes 2 * c channels (copy + upsampled); store every constructor "
+                     "argument as self.<name>",),
+    "forward": ("the copy of each level is taken before its pooling and goes FIRST in the concatenation with the "
+                "upsampled tensor; the head's output gets the output_bias buffer added",
+                "F.concat([copy, upsampled], axis=1)"),
+    "noskips": ("skips=False: zeros of the copy's shape in place of the copy (same parameters)",
+                "creation.zeros_like(copy)"),
+    "depth1": ("depth=1: one double conv and the head, no pooling",),
+    "training": ("a network that passes `forward` trains with the released loop; check the skips=True path",),
+    "ablation": ("skips=True must concatenate the copies and skips=False zeros of their shape",),
+}
 
 
 def _architecture(rng, public):
     cases = []
     for depth, up, batch_norm, skips in _ARCHITECTURES[public]:
         args = _unet_args(rng, depth, up, batch_norm, skips)
-        cases.append({"id": _unet_id(args), "fn": "unet_architecture", "params": {"args": args}, "inputs": {},
-                      "hint": _ARCHITECTURE_HINT})
+        cases.append(hinted({"id": _unet_id(args), "fn": "unet_architecture", "params": {"args": args},
+                             "inputs": {}}, HINTS, "architecture"))
     return cases
 
 
@@ -81,16 +92,6 @@ def _state(rng, args):
     return state
 
 
-def _forward_hint(args):
-    hint = ("the copy of each level is taken before its pooling and goes FIRST: F.concat([copy, upsampled], axis=1); "
-            "the head's output gets the output_bias buffer added")
-    if not args["skips"]:
-        hint += "; skips=False: creation.zeros_like(copy) in place of the copy (same parameters)"
-    if args["depth"] == 1:
-        hint += "; depth=1: one double conv and the head, no pooling"
-    return hint
-
-
 def _forward(rng, public):
     cases = []
     for depth, up, batch_norm, skips in _FORWARDS[public]:
@@ -101,9 +102,10 @@ def _forward(rng, public):
                  m * int(rng.integers(low, low + 3)))
         if depth > 1 and shape[2] == shape[3]:
             shape = (*shape[:3], shape[3] + m)   # never square: rows and columns must not be swapped
-        cases.append({"id": _unet_id(args, shape), "fn": "unet_forward", "params": {"args": args},
-                      "inputs": {"x": normal(rng, shape), **_state(rng, args)}, "rtol": 1e-6, "atol": 1e-8,
-                      "hint": _forward_hint(args)})
+        keys = ("forward",) + (() if args["skips"] else ("noskips",)) + (("depth1",) if args["depth"] == 1 else ())
+        cases.append(hinted({"id": _unet_id(args, shape), "fn": "unet_forward", "params": {"args": args},
+                             "inputs": {"x": normal(rng, shape), **_state(rng, args)}, "rtol": 1e-6, "atol": 1e-8},
+                            HINTS, *keys))
     return cases
 
 
@@ -120,18 +122,112 @@ def _training(rng, public):
     """One case: the student's U-Net, trained in the child, labels the held-out scenes the parent made."""
     seed, params, inputs, expected = _held_out(rng, public)
     params["target_miou"] = TRAINING["target_miou"]
-    return [{"id": f"unet-seed{seed}", "fn": "train_unet", "check": "training_miou", "params": params,
-             "inputs": inputs, "expected": expected,
-             "hint": "a network that passes `forward` trains with the released loop; check the skips=True path"}]
+    return [hinted({"id": f"unet-seed{seed}", "fn": "train_unet", "check": "training_miou", "params": params,
+                    "inputs": inputs, "expected": expected}, HINTS, "training")]
 
 
 def _ablation(rng, public):
     """One case: the same run with and without skips; the boundary accuracy must drop without them."""
     seed, params, inputs, expected = _held_out(rng, public)
     params.update(boundary_width=TRAINING["boundary_width"], min_gap=TRAINING["min_gap"])
-    return [{"id": f"skips-vs-noskips-seed{seed}", "fn": "unet_skip_ablation", "check": "skip_ablation",
-             "params": params, "inputs": inputs, "expected": expected,
-             "hint": "skips=True must concatenate the copies and skips=False zeros of their shape"}]
+    return [hinted({"id": f"skips-vs-noskips-seed{seed}", "fn": "unet_skip_ablation", "check": "skip_ablation",
+                    "params": params, "inputs": inputs, "expected": expected}, HINTS, "ablation")]
+
+
+#: the planted mistakes: each must lose points in the parts it names (see specs.Mistake)
+MISTAKES = (
+    Mistake("the copy concatenated after the upsampled tensor instead of before it",
+            loses={"forward"},
+            replace=(
+                ("models/unet.py", "UNet.forward", '''
+def forward(self, x):
+    _common.images("UNet", x, self.in_channels, self.size_multiple, f"{self.depth - 1} poolings by 2")
+    copies = []
+    for i, block in enumerate(self.downs):
+        x = block(x)
+        if i < self.depth - 1:
+            copies.append(x)
+            x = self.pool(x)
+    for up, decoder, copy in zip(self.ups, self.decoders, reversed(copies)):
+        x = up(x)
+        bridge = copy if self.skips else creation.zeros_like(copy)
+        x = decoder(F.concat([x, bridge], axis=1))
+    return add_output_bias(self.head(x), self.output_bias)
+'''),
+            )),
+    Mistake("skips=False ignored: the copies always reach the decoder",
+            loses={"ablation", "forward"},
+            replace=(
+                ("models/unet.py", "UNet.forward", '''
+def forward(self, x):
+    _common.images("UNet", x, self.in_channels, self.size_multiple, f"{self.depth - 1} poolings by 2")
+    copies = []
+    for i, block in enumerate(self.downs):
+        x = block(x)
+        if i < self.depth - 1:
+            copies.append(x)
+            x = self.pool(x)
+    for up, decoder, copy in zip(self.ups, self.decoders, reversed(copies)):
+        x = up(x)
+        bridge = copy
+        x = decoder(F.concat([bridge, x], axis=1))
+    return add_output_bias(self.head(x), self.output_bias)
+'''),
+            )),
+    Mistake("the channels grow by base_channels per level instead of doubling",
+            loses={"architecture"},
+            replace=(
+                ("models/unet.py", "UNet.__init__", '''
+def __init__(self, in_channels, out_channels, base_channels=16, depth=4, up="transpose", batch_norm=True,
+             skips=True):
+    super().__init__()
+    self.in_channels = _checks.positive_int("UNet", "in_channels", in_channels)
+    self.out_channels = _checks.positive_int("UNet", "out_channels", out_channels)
+    self.base_channels = _checks.positive_int("UNet", "base_channels", base_channels)
+    self.depth = _checks.positive_int("UNet", "depth", depth)
+    self.up = _common.choice("UNet", "up", up, ("transpose", "bilinear"))
+    self.batch_norm = _common.flag("UNet", "batch_norm", batch_norm)
+    self.skips = _common.flag("UNet", "skips", skips)
+
+    widths = [self.base_channels * (i + 1) for i in range(self.depth)]
+    self.downs = ModuleList()
+    for i, c in enumerate(widths):
+        self.downs.append(double_conv(self.in_channels if i == 0 else widths[i - 1], c, batch_norm))
+    self.pool = MaxPool2d(2)
+    self.ups = ModuleList()
+    self.decoders = ModuleList()
+    for i in reversed(range(1, self.depth)):     # from the bottleneck up to level 1
+        c_deep, c = widths[i], widths[i - 1]
+        if up == "transpose":
+            self.ups.append(ConvTranspose2d(c_deep, c, 2, stride=2))
+        else:
+            self.ups.append(Sequential(Upsample(scale_factor=2, mode="bilinear"), Conv2d(c_deep, c, 1)))
+        # the concatenation doubles the channels: c copied from the encoder + c coming up
+        self.decoders.append(double_conv(2 * c, c, batch_norm))
+    self.head = Conv2d(widths[0], self.out_channels, 1)
+    self.register_buffer("output_bias", output_bias(self.out_channels))
+'''),
+            )),
+    Mistake("the output bias buffer never added to the head's output",
+            loses={"forward"},
+            replace=(
+                ("models/unet.py", "UNet.forward", '''
+def forward(self, x):
+    _common.images("UNet", x, self.in_channels, self.size_multiple, f"{self.depth - 1} poolings by 2")
+    copies = []
+    for i, block in enumerate(self.downs):
+        x = block(x)
+        if i < self.depth - 1:
+            copies.append(x)
+            x = self.pool(x)
+    for up, decoder, copy in zip(self.ups, self.decoders, reversed(copies)):
+        x = up(x)
+        bridge = copy if self.skips else creation.zeros_like(copy)
+        x = decoder(F.concat([bridge, x], axis=1))
+    return self.head(x)
+'''),
+            )),
+)
 
 
 SPEC = Assignment(
@@ -154,24 +250,7 @@ SPEC = Assignment(
                          miou_seeds=MIOU_SEEDS, worst_gap=REFERENCE_WORST_GAP, gap_margin=GAP_MARGIN,
                          gap_seeds=GAP_SEEDS),
     target=("models/unet.py", "UNet.forward"),
-    mistakes=(
-        Mistake("the copy concatenated after the upsampled tensor instead of before it",
-                (("models/unet.py", "x = decoder(F.concat([bridge, x], axis=1))",
-                  "x = decoder(F.concat([x, bridge], axis=1))"),),
-                frozenset({"forward"})),
-        Mistake("skips=False ignored: the copies always reach the decoder",
-                (("models/unet.py", "bridge = copy if self.skips else creation.zeros_like(copy)",
-                  "bridge = copy"),),
-                frozenset({"forward", "ablation"})),
-        Mistake("the channels grow by base_channels per level instead of doubling",
-                (("models/unet.py", "widths = [self.base_channels * 2 ** i for i in range(self.depth)]",
-                  "widths = [self.base_channels * (i + 1) for i in range(self.depth)]"),),
-                frozenset({"architecture"})),
-        Mistake("the output bias buffer never added to the head's output",
-                (("models/unet.py", "return add_output_bias(self.head(x), self.output_bias)",
-                  "return self.head(x)"),),
-                frozenset({"forward"})),
-    ),
+    mistakes=MISTAKES,
     training=TRAINING,
     starter=read_starter(__file__),
     questions=(

@@ -4,6 +4,11 @@
 import os
 import sys
 
+# one BLAS thread, as the grader runs (set before NumPy loads): the training cells then compute what the
+# grader computes, and small matrices run fastest so
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 sys.path.insert(0, os.path.abspath("."))  # the kit's minidense, not an installed one
 
 import matplotlib.pyplot as plt
@@ -75,7 +80,7 @@ for ax, title in zip(axes, ['image', 'labels (ignored band blank)', 'boundary ma
 # The pinned run with and without skips on the public seed; the pictures show the predictions on held-out scenes and,
 # in the last rows, where each is wrong at the boundaries.
 
-# %% expected=false
+# %% expected=recorded
 from minidense.data import scenes
 from minidense.optim import Adam
 from minidense.train import fit
@@ -114,3 +119,6 @@ for i in range(6):
         axes[r, i].axis('off')
         if i == 0:
             axes[r, i].set_title(title, fontsize=8, loc='left')
+# Expected output, recorded with the course's reference code:
+# skips=True: mean IoU 0.738, boundary accuracy 0.915
+# skips=False: mean IoU 0.416, boundary accuracy 0.788
