@@ -12,7 +12,7 @@ import warnings
 # glibc gives freed memory back to the kernel once the free space at the top of its heap exceeds the
 # trim threshold (at most 64 MiB by default), and serves any array over the mmap threshold (up to
 # 32 MiB) from fresh pages. A training step frees its activations and columns and asks for them again
-# in the next step, so by default every step re-faulted them page by page (measured in bench/README.md).
+# in the next step, so by default every step re-faulted them page by page (measured on the library's benchmarks).
 # These two settings keep that memory.
 MALLOC_TRIM_THRESHOLD = 1 << 30    # free memory the heap may keep instead of trimming
 MALLOC_MMAP_THRESHOLD = 32 << 20   # glibc's largest: arrays up to this size come from the heap

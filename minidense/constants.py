@@ -1,4 +1,4 @@
-"""Project-wide contracts that data sets, tasks and metrics share (see docs/design.md)."""
+"""Project-wide contracts that data sets, tasks and metrics share."""
 
 #: The label of a pixel whose class is unknown (PASCAL VOC's boundary band).
 #: Data sets write it, tasks pass it to ``F.cross_entropy(ignore_index=...)``,

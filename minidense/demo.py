@@ -1,4 +1,4 @@
-"""`make demo`: train a U-Net on the built-in scenes and write its pictures.
+"""`python -m minidense.demo`: train a U-Net on the built-in scenes and write its pictures.
 
 Segmentation of synthetic scenes (background plus four shape classes whose
 colours say nothing about their class). Environment variables scale it:

@@ -34,8 +34,7 @@ class NonFiniteError(FloatingPointError):
 
 
 #: fit's learning rate when none is given: batch norm keeps every layer's activations at one scale, so
-#: a network with it takes larger steps (measured on the built-in scenes and two new layouts:
-#: docs/design.md, "Defaults that learn")
+#: a network with it takes larger steps (measured on the built-in scenes and two other data layouts)
 LR_WITH_BATCH_NORM = 1e-2
 LR_PLAIN = 3e-3
 
@@ -52,7 +51,7 @@ def fit(model, task, train_data, val_data=None, *, epochs=1, batch_size=8, optim
 
     task: a Task or its name (see ``minidense.tasks``). optimizer: default Adam(lr); lr None means
     ``default_lr(model)``: 1e-2 for a model with batch norm, 3e-3 without (a first run then lands within
-    a tenth of a tuned recipe: docs/design.md, "Defaults that learn").
+    a tenth of a tuned recipe on the built-in scenes).
     out: folder for history, pictures and checkpoints (None: keep nothing).
     resume: continue from ``out/last.npz`` (weights, optimizer, epoch, random state).
     on_nan: "stop" raises NonFiniteError at the step where the loss or a gradient

@@ -154,13 +154,10 @@ def build_class(name, folder, out_dir, source_dir, seed, n_correct=12, kinds=Non
         else:
             _write_folder(folder / student, {**good, "ANSWERS.md": f"# answers of {student}\n"})
         expect[student] = ("full",)
-    for i, (what, edits, loses) in enumerate((m.what, m.edits, m.loses) for m in spec.mistakes):
-        files = library_files(spec)
-        for rel, old, new in edits:
-            assert files[rel].count(old) == 1, f"the mistake '{what}' no longer applies to the library's {rel}"
-            files[rel] = files[rel].replace(old, new)
+    for i, mistake in enumerate(spec.mistakes):
+        files = mistake.apply(library_files(spec))
         _write_folder(folder / f"mistake-{i}", {f"minidense/{rel}": t for rel, t in files.items()})
-        expect[f"mistake-{i}"] = ("mistake", set(loses))
+        expect[f"mistake-{i}"] = ("mistake", set(mistake.loses))
     rel, qualname = spec.target
     broken = library_files(spec)
     broken[rel] = _inject(broken[rel], qualname, BROKEN)

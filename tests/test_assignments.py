@@ -20,6 +20,8 @@ import pytest
 from minidense import cli
 from minidense.assignments import ASSIGNMENTS, COURSE, generator, make_kit, merge
 from minidense.assignments.cases import case_rng, make_cases
+from minidense.assignments.course.conv.spec import HINTS as HINTS_CONV
+from minidense.assignments.grading import compare
 
 LIBRARY = Path(generator.PACKAGE_DIR)
 
@@ -59,7 +61,7 @@ def kits(tmp_path_factory):
 
 def copy_kit(kit, tmp_path, name):
     dest = tmp_path / name
-    shutil.copytree(kit, dest, ignore=shutil.ignore_patterns("__pycache__", "results.json"))
+    shutil.copytree(kit, dest, ignore=shutil.ignore_patterns("__pycache__", "results.json", "hint_state.json"))
     return dest
 
 
@@ -212,6 +214,75 @@ def test_an_untouched_conv_kit_computes_no_convolution_by_another_road(kits):
     assert all("not part of this kit" in line for line in lines[1::2])
 
 
+#: a reference to a document or module: a path ending in one of these (data files such as a data set's
+#: train.txt, or what the code writes, results.json, are not documents)
+DOCUMENT = re.compile(r"(?<![\w.-])((?:[\w-]+/)*[\w-]+\.(?:py|md|ipynb|cfg|toml))(?![\w/])")
+#: the repository's folders and its issues, which no kit holds
+ELSEWHERE = re.compile(r"\b(?:docs|bench|notebooks|tests|examples)/[\w./-]*|\bissues?\b|\bMakefile\b|`make [\w-]+`")
+CELL_NUMBER = re.compile(r"\bcells? \d+")
+SECTION = re.compile(r"section \"([^\"]+)\"")
+
+
+def kit_texts(kit):
+    """(file, text) of everything in a kit that a student reads: Markdown, the notebook's cells, Python."""
+    for path in sorted(kit.rglob("*")):
+        rel = str(path.relative_to(kit))
+        if "__pycache__" in path.parts:
+            continue
+        if path.suffix in (".md", ".py"):
+            yield rel, path.read_text(encoding="utf-8")
+        elif path.suffix == ".ipynb":
+            yield rel, "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+
+
+def dangling_references(kit):
+    """[(file, what)]: the files, folders, issues, numbered cells and sections a kit's text names but the kit
+    does not hold (a section is named as the notebook or the handout shows its heading)."""
+    files = {str(p.relative_to(kit)) for p in kit.rglob("*") if p.is_file()}
+    names = {Path(f).name for f in files}
+    notebook = nbformat.read(kit / "starter.ipynb", as_version=4)
+    lines = [line for c in notebook.cells if c.cell_type == "markdown" for line in c.source.splitlines()]
+    lines += (kit / "HANDOUT.md").read_text().splitlines()
+    headings = {line.lstrip("#").strip() for line in lines if line.startswith("#")}
+    found = []
+    for where, text in kit_texts(kit):
+        for name in DOCUMENT.findall(text):
+            if not ({name, f"minidense/{name}", f"grader/{name}"} & files or "/" not in name and name in names):
+                found.append((where, name))
+        found += [(where, m) for m in ELSEWHERE.findall(text) + CELL_NUMBER.findall(text)]
+        found += [(where, f'section "{m}"') for m in SECTION.findall(text) if m not in headings]
+    return found
+
+
+def test_dangling_references_are_found(tmp_path):
+    """The scan names each kind of reference a kit cannot follow, and passes what the kit holds."""
+    (tmp_path / "grader").mkdir()
+    (tmp_path / "grader" / "run.py").write_text('"""Run me: see grader/run.py, run.py and HANDOUT.md."""\n')
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("## 1. Tiny\n\nSee cell 2.")]),
+                   tmp_path / "starter.ipynb")
+    (tmp_path / "HANDOUT.md").write_text('# H\n\nRead docs/design.md and the performance issue; section "1. Tiny" '
+                                         'and section "9. Gone"; notes.md.\n')
+    assert sorted(what for _, what in dangling_references(tmp_path)) == \
+        ["cell 2", "docs/design.md", "docs/design.md", "issue", "notes.md", 'section "9. Gone"']
+
+
+@pytest.mark.parametrize("name", sorted(ASSIGNMENTS))
+def test_a_kit_names_only_what_it_holds(name, kits):
+    """A kit stands alone: its handout, notebook, README, answers sheet, grader and package name no file,
+    folder, issue or notebook section that the kit does not hold (a notebook's steps are named as its
+    headings show them)."""
+    assert dangling_references(kits(name)) == []
+
+
+def test_the_kits_say_what_they_run(kits):
+    """The conv kit's conv.py says that the kit runs the reference kernels only; the unet notebook sets one
+    BLAS thread as the grader does, before NumPy is imported."""
+    doc = " ".join(ast.get_docstring(ast.parse((kits("conv") / "minidense" / "ops" / "conv.py").read_text())).split())
+    assert "a course kit sets it to False" in doc and "a kit runs these kernels only" in doc
+    setup = nbformat.read(kits("unet") / "starter.ipynb", as_version=4).cells[1].source
+    assert setup.index('os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")') < setup.index("import numpy")
+
+
 @pytest.mark.parametrize("name", sorted(ASSIGNMENTS))
 def test_untouched_kit_scores_zero(name, kits):
     results = grade(kits(name))
@@ -244,6 +315,40 @@ def test_a_failure_says_what_and_where_once_with_the_cases_hint(kits, tmp_path):
     assert "\x1b[" not in text and "assert " not in text, text[-2000:]
 
 
+def plant(kit, mistake):
+    """Put ``mistake`` into the kit's files (which hold the reference code)."""
+    files = {rel: (kit / "minidense" / rel).read_text() for rel, _, _ in mistake.replace}
+    for rel, source in mistake.apply(files).items():
+        (kit / "minidense" / rel).write_text(source)
+
+
+def test_hints_come_in_tiers_the_next_after_another_failing_run(kits, tmp_path):
+    """A failing case shows hint 1 and says more exist; the same part failing on a later run shows hint 2 as
+    well; `--hint 2` shows it at once; the class feedback's verdict (compare's default) stays at tier 1."""
+    spec = ASSIGNMENTS["conv"]
+    (mistake,) = [m for m in spec.mistakes if m.replace[0][1] == "col2im"]
+    first, second = HINTS_CONV["col2im"]
+    kit = copy_kit(kits("conv"), tmp_path, "tiers")
+    put_back_reference(kit, spec)
+    plant(kit, mistake)
+    _, text = grade(kit, "-m", "col2im", output=True)
+    failing = [s for s in text.splitlines() if "Hint:" in s and not s.startswith("FAILED")]   # (summary: cut)
+    assert failing and all(f"Hint: {first}" in s and "Hint 2" not in s and "(hint 1 of 2" in s
+                           for s in failing), text[-3000:]
+    _, text = grade(kit, "-m", "col2im", output=True)
+    assert f"Hint 2: {second}" in text, text[-3000:]
+    fresh = copy_kit(kits("conv"), tmp_path, "asked")
+    put_back_reference(fresh, spec)
+    plant(fresh, mistake)
+    _, text = grade(fresh, "--hint", "2", "-m", "col2im", output=True)
+    assert f"Hint 2: {second}" in text, text[-3000:]
+    case = {"hints": [first, second]}
+    assert compare.explain(case, "wrong") == f"wrong. Hint: {first} (hint 1 of 2: the next after another " \
+        "failing run, or with `python grader/run.py --hint 2`)"
+    assert compare.explain(case, "wrong", tier=5) == f"wrong. Hint: {first}. Hint 2: {second}"
+    assert compare.explain(case, None, tier=2) is None
+
+
 MISTAKES = [(a.name, i) for a in COURSE for i in range(len(a.mistakes))]
 
 
@@ -253,14 +358,11 @@ def test_planted_mistake_loses_points_in_its_part(name, i, kits, tmp_path):
     """The full matrix (make test-slow): each planted mistake loses points in its parts, and only there
     or in the parts declared to build on them."""
     spec = ASSIGNMENTS[name]
-    what, edits, loses = spec.mistakes[i].what, spec.mistakes[i].edits, spec.mistakes[i].loses
+    mistake = spec.mistakes[i]
+    what, loses = mistake.what, mistake.loses
     kit = copy_kit(kits(name), tmp_path, "mistake")
     put_back_reference(kit, spec)
-    for rel, old, new in edits:
-        path = kit / "minidense" / rel
-        source = path.read_text()
-        assert source.count(old) == 1, f"the mistake '{what}' no longer applies to the library's {rel}"
-        path.write_text(source.replace(old, new))
+    plant(kit, mistake)
     results = grade(kit)
     got = scores(results)
     full = {p.name: p.points for p in spec.parts}
@@ -273,14 +375,30 @@ def test_planted_mistake_loses_points_in_its_part(name, i, kits, tmp_path):
 
 @pytest.mark.parametrize("name", sorted(ASSIGNMENTS))
 def test_every_kit_has_three_planted_mistakes_that_apply_to_the_library(name):
+    """Each planted mistake replaces functions the student writes, by name, with code that differs from the
+    library's, and names parts of its assignment."""
     spec = ASSIGNMENTS[name]
     assert len(spec.mistakes) >= 3, f"{name}: {len(spec.mistakes)} planted mistakes, the course asks for 3"
     parts = {p.name for p in spec.parts}
     for m in spec.mistakes:
         assert m.loses and m.loses <= parts, (m.what, m.loses)
-        for rel, old, new in m.edits:
-            assert rel in spec.stubs and old != new
-            assert (LIBRARY / rel).read_text().count(old) == 1, f"the mistake '{m.what}' no longer applies to {rel}"
+        assert m.replace and all(q in spec.stubs.get(rel, ()) for rel, q, _ in m.replace), (m.what, m.replace)
+        library = {rel: (LIBRARY / rel).read_text() for rel, _, _ in m.replace}
+        planted = m.apply(library)   # KeyError when a function is gone from the library
+        for rel, qualname, _ in m.replace:
+            ours = merge.functions(ast.parse(library[rel]))[qualname]
+            theirs = merge.functions(ast.parse(planted[rel]))[qualname]
+            assert _body_dump(ours) != _body_dump(theirs), f"the mistake '{m.what}' leaves {rel}: {qualname} as it is"
+
+
+def test_replace_function_puts_a_function_in_place_by_name():
+    out = merge.replace_function(SOURCE, "Op.backward", "def backward(self, g):\n    return self.x * g\n")
+    assert "        return self.x * g\n" in out and "2 * self.x * g" not in out
+    assert out.replace("        return self.x * g\n", "        return 2 * self.x * g\n") == SOURCE
+    with pytest.raises(KeyError, match="Op.sideways"):
+        merge.replace_function(SOURCE, "Op.sideways", "def sideways(self):\n    pass\n")
+    with pytest.raises(ValueError, match="one def backward"):
+        merge.replace_function(SOURCE, "Op.backward", "def forward(self, g):\n    return g\n")
 
 
 # ------------------------------------------------------------------ the course: order, no leaks, carry

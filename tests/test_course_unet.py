@@ -46,7 +46,7 @@ def test_the_ablation_verdict_names_both_accuracies_and_the_gap():
     assert compare.check_case(case, case["expected"], {"pred_skips": good, "pred_no_skips": blurred}) is None
     problem = compare.check_case(case, case["expected"], {"pred_skips": good, "pred_no_skips": good})
     assert "1.000 with skips, 1.000 without, a gap of 0.000, below the required" in problem
-    assert case["hint"] in problem
+    assert case["hints"][0] in problem
     assert "`pred_no_skips`: expected integer labels" in compare.check_case(
         case, case["expected"], {"pred_skips": good, "pred_no_skips": good.astype(float)})
     assert "`pred_skips`: shape" in compare.check_case(
@@ -94,7 +94,7 @@ def test_the_handout_states_the_pinned_set_up_and_the_targets():
 
 def test_the_starter_notebooks_training_cell_runs():
     """The slow cell (shown without expected output) runs with the library, here on a tiny budget."""
-    (cell,) = [c for c in SPEC.starter_cells if not c.expected]
+    (cell,) = [c for c in SPEC.starter.cells if not c.expected]
     code = cell.code.replace(f"'epochs': {SPEC.training['epochs']}", "'epochs': 1").replace(
         f"'n_train': {SPEC.training['n_train']}", "'n_train': 8")
     assert code != cell.code

@@ -6,7 +6,7 @@
      "inputs": {name: array}, "rtol": 1e-7, "atol": 1e-9}
 
 ``fn`` names a function of ``grading/harness.py``; run on ``inputs`` and ``params`` it returns the
-outputs that are compared. Optional keys: ``hint`` (see below); ``check`` (a training run judged by
+outputs that are compared. Optional keys: ``hints`` (see below); ``check`` (a training run judged by
 ``compare.check_<check>(expected, got, params)`` instead of element by element); ``expected`` (the
 expected outputs themselves, e.g. held-out labels, instead of running the reference).
 
@@ -15,10 +15,12 @@ grader's hidden cases from ``case_rng(term seed, student id, part)``, so two stu
 cases and a term's cases cannot be handed down. Generators use NumPy only; expected outputs come from
 running the harness with the library's reference code (grading/score.py), never from a file.
 
-Each assignment's generators live beside its spec in ``course/<name>.py`` (``spec.generators``:
-{part: generator}, each ``(rng, public) -> [case, ...]``); the helpers they share are here. A case may
-carry a ``hint``: one sentence that the failure message adds (in the kit's public tests and in the
-grader's feedback.md), e.g. "the gradient of a tied maximum goes to one switch".
+Each assignment's generators live in its spec, ``course/<name>/spec.py``, one on each part
+(``Part.cases``, ``(rng, public) -> [case, ...]``); the helpers they share are here. A case may
+carry ``hints``, tiers of sentences that the failure message adds (``hinted``: each spec declares
+``HINTS = {key: (tier 1, tier 2, ...)}``), e.g. "the gradient of a tied maximum goes to one switch";
+tier 1 names the contract the case checks, later tiers come closer to a formula. The grader's
+feedback.md shows tier 1; the kit's own grader shows the next tier after a part failed again.
 """
 import hashlib
 
@@ -40,7 +42,7 @@ def public_rng(part_index):
 
 
 def make_cases(spec, part, rng, public):
-    cases = spec.generators[part](rng, public)
+    cases = spec.part(part).cases(rng, public)
     for c in cases:
         c.setdefault("part", part)
         for k, v in TOL.items():
@@ -54,6 +56,42 @@ def make_cases(spec, part, rng, public):
 
 def normal(rng, shape, scale=1.0):
     return rng.standard_normal(shape) * scale
+
+
+def hinted(case, table, *keys):
+    """``case`` with its tiered hints, ``case["hints"]`` = [tier 1, tier 2, ...]: tier k joins, with "; ", tier k
+    of each entry ``keys`` names in ``table`` ({key: (tier 1, tier 2, ...)}, a spec's ``HINTS``), in that order.
+    Feedback shows tier 1 first and the later ones only after the part failed again (``compare.explain``)."""
+    tiers = [table[k] for k in keys]
+    case["hints"] = ["; ".join(t[i] for t in tiers if i < len(t)) for i in range(max(map(len, tiers)))]
+    return case
+
+
+def shape_id(shape):
+    """A shape as a case id writes it: ``2x3x4``, or ``scalar`` for ``()``."""
+    return "x".join(map(str, shape)) if len(shape) else "scalar"
+
+
+def image_shape(rng, batch, size, channels):
+    """``[N, channels, H, W]`` with N drawn from ``range(*batch)`` and H, W from ``range(*size)``."""
+    return [int(rng.integers(*batch)), channels, int(rng.integers(*size)), int(rng.integers(*size))]
+
+
+def depth_pair(rng, shape, spread, image_spread=0.0):
+    """(prediction, target): a target depth in [1, 10] and a prediction off by a factor exp(N(0, spread²)) per
+    pixel, and with ``image_spread`` also by one exp(N(0, image_spread²)) per image (axis 0)."""
+    target = rng.uniform(1.0, 10.0, shape)
+    per_image = np.exp(rng.normal(0, image_spread, (shape[0],) + (1,) * (len(shape) - 1))) if image_spread else 1.0
+    return target * per_image * np.exp(rng.normal(0, spread, shape)), target
+
+
+def held_out_scenes(rng, public, training):
+    """(training seed, held-out scenes) of a training case: the pinned ``training["seed"]`` in the kit, else one
+    drawn from ``rng``; ``training["n_val"]`` scenes of ``training["size"]`` from another seed (never the
+    training set), as ``scenes.generate`` returns them."""
+    from ..data import scenes  # the parent draws the held-out scenes with the library's generator
+    seed = training["seed"] if public else int(rng.integers(1, 2 ** 31))
+    return seed, scenes.generate(training["n_val"], training["size"], seed + 10_000)
 
 
 def pair_id(name, pair, default):

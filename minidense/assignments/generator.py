@@ -31,7 +31,7 @@ GRADING_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grading"
 
 #: the grader files a kit ships: its test runner and scoring (pytest), the harness and the comparison
 KIT_GRADER_FILES = {"kit_conftest.py": "conftest.py", "run.py": "run.py", "kit_test_public.py": "test_public.py",
-                    "harness.py": "harness.py", "compare.py": "compare.py"}
+                    "harness.py": "harness.py", "compare.py": "compare.py", "kit_hint_tiers.py": "hint_tiers.py"}
 #: and in the kits with a training part, the verdicts on training runs (in other kits their metrics would be
 #: the answers of the assignment that asks for them)
 TRAINING_GRADER_FILES = {"training_checks.py": "training_checks.py"}

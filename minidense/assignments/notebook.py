@@ -12,17 +12,6 @@ import os
 import subprocess
 import sys
 
-#: the first code cell of every starter notebook: the kit's own minidense, a fixed random stream
-SETUP = ("import os, sys\n"
-         "sys.path.insert(0, os.path.abspath('.'))   # the kit's minidense, not an installed one\n"
-         "import numpy as np\n"
-         "import matplotlib\n"
-         "import matplotlib.pyplot as plt\n"
-         "import minidense as md\n"
-         "import minidense.functional as F\n"
-         "np.set_printoptions(precision=4, suppress=True)\n"
-         "md.manual_seed(0)\n")
-
 #: runs in the child process: each cell's stdout and figures, as JSON on stdout
 _RUNNER = r'''
 import base64, contextlib, io, json, sys, traceback
@@ -75,13 +64,16 @@ def starter_notebook(spec, kit_dir):
         "the kit's own `minidense` (your code). Below each code cell, **Expected** shows what the cell printed "
         "(and drew) with the course's reference code: run the cell on your code and compare. Until you write a "
         "function, its cell stops with `NotImplementedError`.")]
-    cells.append(v4.new_code_cell(SETUP))
-    run = [c for c in spec.starter_cells if c.expected]
-    outputs = iter(run_cells([SETUP] + [c.code for c in run])[1:]) if run else iter(())
+    cells.append(v4.new_code_cell(spec.starter.setup))
+    run = [c for c in spec.starter.cells if c.expected]
+    outputs = iter(run_cells([spec.starter.setup] + [c.code for c in run])[1:]) if run else iter(())
     figure = 0
-    for cell in spec.starter_cells:
+    for cell in spec.starter.cells:
         cells.append(v4.new_markdown_cell(cell.title))
         cells.append(v4.new_code_cell(cell.code))
+        if cell.recorded:
+            cells.append(v4.new_markdown_cell("**Expected** (the course's reference code, run when the course was "
+                                              "made):\n\n" + _fence(cell.recorded)))
         if not cell.expected:
             continue
         result = next(outputs)

@@ -5,23 +5,29 @@ A spec names
 - ``stubs``: the functions the student writes, {file relative to the package: [qualified names]};
 - ``reveal``: functions stubbed as well because their code would give the answer away (transposed
   convolution's forward IS convolution's input gradient, the dense convolution matrix holds every index);
-- ``parts``: the graded parts with their points; ``generators`` {part: generator} makes each part's
-  cases (public ones shipped in the kit, hidden ones generated at grading time from the term seed and
-  the student's id; see ``cases.py``);
+- ``parts``: the graded parts with their points, each with its case generator (``Part.cases``: public
+  cases shipped in the kit, hidden ones generated at grading time from the term seed and the student's
+  id; see ``cases.py``);
 - ``training``: the pinned set-up and threshold of a training part, if the assignment has one;
-- ``starter_cells``: the starter notebook's step-through cells (``Cell``); the kit shows each cell's
-  output from the course's reference code beside it;
+- ``handout``: the handout's Markdown (``handout.md`` beside the spec, read by ``read_handout``);
+- ``starter``: the starter notebook (``starter.py`` beside the spec, read by ``read_starter``): its set-up
+  cell and its step-through cells (``Cell``); the kit shows each cell's output from the course's
+  reference code beside it;
 - ``questions``: short written questions, answered in the kit's ``ANSWERS.md`` (collected, not graded);
 - ``mistakes``: planted mistakes a grader must catch (the tests plant each one in the reference code
   and check that only its part, and the parts that build on it, lose points);
 - ``target``: (file, qualified name) of a function the hostile-submission tests attack from.
 
-The course (``course/``) is the ordered list of specs, one module per assignment. The kit of an
+The course (``course/``) is the ordered list of specs, one folder per assignment. The kit of an
 assignment stubs its own functions and every function a LATER assignment stubs or reveals, so no kit
 ships a later answer; earlier assignments' functions are released reference code, or the student's
 own carried forward (``make --carry``).
 """
+import os
+import re
 from dataclasses import dataclass, field
+
+from . import merge
 
 #: paths (relative to the package) that no kit contains: the kit generator and grader (its case
 #: generators compute expected outputs with the library), caches.
@@ -54,24 +60,48 @@ class Part:
     points: int
     title: str
     builds_on: tuple = ()   # parts whose functions this one runs: a mistake there costs points here too
+    cases: object = None    # the case generator, ``(rng, public) -> [case, ...]`` (see cases.py)
 
 
 @dataclass(frozen=True)
 class Cell:
     """One step of a starter notebook: a Markdown cell, then a code cell. With ``expected`` the kit shows,
-    below the code, what it printed (and the figure it drew) when run with the course's reference code."""
+    below the code, what it printed (and the figure it drew) when run with the course's reference code;
+    ``recorded``: that text as recorded once, for a cell too slow to run whenever a kit is made (a slow
+    test runs it again and compares)."""
     title: str
     code: str
     expected: bool = True
+    recorded: str = None
+
+
+@dataclass(frozen=True)
+class Starter:
+    """A starter notebook: the set-up cell's code (imports; run first), then the step-through cells."""
+    setup: str
+    cells: tuple
 
 
 @dataclass(frozen=True)
 class Mistake:
-    """A planted mistake: ``edits`` [(file, exact text of the library, the mistaken text)]; ``loses``: the
-    parts that must lose points (every other part keeps all of its points)."""
+    """A planted mistake, the kind a student makes: ``what`` it is; ``loses``, the parts that must lose points
+    (every other part, but those that build on them, keeps all of its points); ``replace``, the functions it
+    writes differently, ((file relative to the package, qualified name, the mistaken function's source), ...):
+    each replaces the library's function of that name, found on the syntax tree (``merge.replace_function``),
+    so the mistake still applies when the library around it changes."""
     what: str
-    edits: tuple
     loses: frozenset
+    replace: tuple
+
+    def __post_init__(self):
+        object.__setattr__(self, "loses", frozenset(self.loses))
+
+    def apply(self, files):
+        """``files`` ({file: source}) with this mistake planted; KeyError naming a function that is gone."""
+        out = dict(files)
+        for rel, qualname, source in self.replace:
+            out[rel] = merge.replace_function(out[rel], qualname, source, where=rel)
+        return out
 
 
 @dataclass(frozen=True)
@@ -82,12 +112,18 @@ class Assignment:
     reveal: dict
     parts: tuple
     handout: str
-    generators: dict
     target: tuple
     mistakes: tuple = ()
     training: dict = field(default=None)
-    starter_cells: tuple = field(default=())
+    starter: "Starter" = None
     questions: tuple = field(default=())
+
+    def part(self, name):
+        """The Part called ``name``; KeyError naming the parts otherwise."""
+        for p in self.parts:
+            if p.name == name:
+                return p
+        raise KeyError(f"{self.name}: no part {name!r} (parts: {', '.join(p.name for p in self.parts)})")
 
     def all_stubs(self):
         """{file: [qualified names]}: what the student writes, then what would reveal it."""
@@ -141,3 +177,65 @@ def merge_tables(*tables):
             have = merged.setdefault(path, [])
             have.extend(n for n in names if n not in have)
     return merged
+
+
+def read_handout(spec_file, **fields):
+    """The ``handout.md`` beside ``spec_file`` with its ``{field}`` templates filled in (``{{``, ``}}``: braces)."""
+    with open(os.path.join(os.path.dirname(spec_file), "handout.md"), encoding="utf-8") as f:
+        return f.read().format(**fields)
+
+
+#: a cell marker of jupytext's percent format: ``# %%``, ``# %% [markdown]``, ``# %% expected=recorded``
+_MARKER = re.compile(r"^# %%(?P<markdown> \[markdown\])?(?P<options>.*)$")
+
+
+#: the line that starts a recorded output in a starter cell marked ``expected=recorded``
+RECORDED = "# Expected output, recorded with the course's reference code:"
+
+
+def _cells(text):
+    """[(kind, options, text)] of a percent-format file (what comes before the first marker is left out)."""
+    cells = []
+    for line in text.splitlines():
+        marker = _MARKER.match(line)
+        if marker:
+            cells.append(("markdown" if marker["markdown"] else "code", marker["options"].split(), []))
+        elif cells:
+            cells[-1][2].append(line)
+    out = []
+    for kind, options, body in cells:
+        if kind == "markdown":
+            body = [line[2:] if line.startswith("# ") else line.lstrip("#") for line in body]
+        out.append((kind, options, "\n".join(body).strip("\n")))
+    return out
+
+
+def read_starter(spec_file):
+    """The ``starter.py`` beside ``spec_file`` (jupytext's percent format) as a ``Starter``.
+
+    The file is one set-up code cell, then pairs of a Markdown cell (the step's title and text) and a code
+    cell. A code cell too slow to run whenever a kit is made is marked ``# %% expected=recorded`` and ends
+    with the comment line ``RECORDED`` followed by its output as recorded with the reference code, one
+    ``# ``-prefixed comment line per line of output. ValueError naming the file when it is not laid out
+    that way."""
+    path = os.path.join(os.path.dirname(spec_file), "starter.py")
+    with open(path, encoding="utf-8") as f:
+        cells = _cells(f.read())
+    if not cells or cells[0][0] != "code" or len(cells) % 2 != 1 or \
+            any(cells[i][0] != "markdown" or cells[i + 1][0] != "code" for i in range(1, len(cells), 2)):
+        raise ValueError(f"read_starter: {path}: expected a set-up code cell, then Markdown and code cells in "
+                         f"pairs; got {[kind for kind, _, _ in cells]}")
+    steps = []
+    for (_, _, title), (_, options, code) in zip(cells[1::2], cells[2::2]):
+        unknown = [o for o in options if o != "expected=recorded"]
+        if unknown:
+            raise ValueError(f"read_starter: {path}: unknown cell option(s) {unknown} (known: expected=recorded)")
+        recorded = None
+        if options:
+            if RECORDED not in code:
+                raise ValueError(f"read_starter: {path}: a cell marked expected=recorded needs the line {RECORDED!r}")
+            code, output = code.split(RECORDED, 1)
+            recorded = "\n".join(line[2:] for line in output.strip("\n").splitlines()) + "\n"
+            code = code.rstrip("\n")
+        steps.append(Cell(title, code + "\n", expected=not options, recorded=recorded))
+    return Starter(cells[0][2] + "\n", tuple(steps))

@@ -28,7 +28,7 @@ class EncoderDecoder(Module):
     skips: True: SegNet, the decoder unpools with the encoder's switches; False: the plain
         encoder-decoder, the decoder upsamples by nearest-neighbour repetition.
     batch_norm: BatchNorm2d after every 3×3 convolution (default True: with it, fit's defaults learn as a
-        practitioner's recipe does; see docs/design.md, "Defaults that learn"). False gives the plain network
+        practitioner's recipe does, with fit's default learning rate for it). False gives the plain network
         with biased convolutions.
 
     Attributes (state-dict prefixes): ``encoders.i`` the conv block of level i (followed by ``pool``

@@ -10,7 +10,7 @@ the details lost by pooling come back through these copies).
 
 ``depth`` counts levels (resolutions), so there are ``depth - 1`` poolings and the input's height and
 width must be multiples of ``2 ** (depth - 1)``. ``UNet(3, 5, base_channels=16, depth=3)`` is the
-16-32-64 reference network of the performance issue.
+16-32-64 network the library's benchmarks time.
 """
 from .. import _checks, creation
 from .. import functional as F
@@ -30,7 +30,7 @@ class UNet(Module):
         "bilinear" (Upsample(scale_factor=2, mode="bilinear") then a 1×1 Conv2d halving the channels;
         no learned upsampling kernel, fewer checkerboard artefacts).
     batch_norm: BatchNorm2d after every 3×3 convolution (default True: with it, fit's defaults learn as a
-        practitioner's recipe does; see docs/design.md, "Defaults that learn"). False gives the plain network
+        practitioner's recipe does, with fit's default learning rate for it). False gives the plain network
         with biased convolutions.
     skips: True (the U-Net) or False: the same network, with the copied encoder activations replaced
         by zeros before the concatenation. The parameters (names, shapes, and with the same seed their

@@ -1,6 +1,6 @@
 """The column matrix, in its reference form: shared by convolution, transposed convolution and pooling.
 
-For x (N, C, H, W) and a kernel of kH×kW taps (layout fixed in docs/design.md):
+For x (N, C, H, W) and a kernel of kH×kW taps (a fixed layout: everything that reads the columns relies on it):
 
     im2col(x, geo): (C·kH·kW, N·H_out·W_out), rows ordered (c, kh, kw) as weight.reshape(C_out, -1)
                     orders a weight's columns, columns ordered (n, h_out, w_out)

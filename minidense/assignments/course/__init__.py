@@ -1,10 +1,17 @@
-"""The course: one module per assignment, in course order (``COURSE``).
+"""The course: one folder per assignment, in course order (``COURSE``).
 
-Each module holds its assignment's handout, its case generators and its spec (``SPEC``). Adding an
-assignment is a module here and its place in ``COURSE``; a kit stubs its own assignment's functions
-and every later one's.
+Each folder ``course/<name>/`` holds the assignment's handout (``handout.md``, Markdown with the few
+``{field}`` templates its spec fills in), its starter notebook (``starter.py``, jupytext's percent format)
+and its spec (``spec.py``: the parts with their case generators, hints, planted mistakes, ``SPEC``).
+Adding an assignment is a folder here and its place in ``COURSE``; a kit stubs its own assignment's
+functions and every later one's.
 """
-from . import conv, dense, engine, losses, pool, unet
+from .conv import spec as conv
+from .dense import spec as dense
+from .engine import spec as engine
+from .losses import spec as losses
+from .pool import spec as pool
+from .unet import spec as unet
 
 #: the course order: a kit stubs its own assignment's functions and every later one's
 COURSE = tuple(m.SPEC for m in (engine, conv, pool, losses, unet, dense))

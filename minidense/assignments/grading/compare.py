@@ -59,8 +59,8 @@ def compare_outputs(expected, got, rtol, atol):
     return "; ".join(problems) or None
 
 
-def check_case(case, expected, got):
-    """The verdict on one case: None (passed) or what was wrong, with the case's hint if it has one.
+def check_case(case, expected, got, tier=1):
+    """The verdict on one case: None (passed) or what was wrong, with the case's hints up to ``tier``.
 
     A case with ``"check": NAME`` is judged by ``training_checks.check_NAME(expected, got, params)`` (a
     training run against a target); any other compares every expected output with ``compare_outputs``."""
@@ -68,11 +68,11 @@ def check_case(case, expected, got):
         problem = getattr(_training_checks(), "check_" + case["check"])(expected, got, case["params"])
     else:
         problem = compare_outputs(expected, got, case["rtol"], case["atol"])
-    return explain(case, problem)
+    return explain(case, problem, tier)
 
 
 def _training_checks():
-    """The verdicts on training runs: ``training_checks.py`` beside this file. Only the kits with a training
+    """The verdicts on training runs: the module ``training_checks`` beside this file. Only the kits with a training
     part ship it: its mean IoU and depth errors are an earlier assignment's answers."""
     try:
         from . import training_checks  # in the library (the grader's scoring process)
@@ -81,8 +81,14 @@ def _training_checks():
     return training_checks
 
 
-def explain(case, problem):
-    """``problem`` (None, or what went wrong: a comparison or an error the code raised) with the case's hint."""
-    if problem and case.get("hint"):
-        problem += f". Hint: {case['hint']}"
+def explain(case, problem, tier=1):
+    """``problem`` (None, or what went wrong: a comparison or an error the code raised) with the case's hints
+    (``case["hints"]``, tier 1 first) up to ``tier``, and a word that a further one exists."""
+    hints = case.get("hints") or ()
+    if problem and hints:
+        shown = hints[:max(1, tier)]
+        problem += f". Hint: {shown[0]}" + "".join(f". Hint {k}: {h}" for k, h in enumerate(shown[1:], 2))
+        if len(hints) > len(shown):
+            problem += (f" (hint {len(shown)} of {len(hints)}: the next after another failing run, or with "
+                        f"`python grader/run.py --hint {len(shown) + 1}`)")
     return problem

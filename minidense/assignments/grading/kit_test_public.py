@@ -1,13 +1,15 @@
 """The kit's public cases: a few published inputs, the course's reference outputs, your code's outputs.
 
 Each case runs ``harness.FUNCTIONS[fn]`` with this kit's minidense (your code) and compares in
-``compare.py``. The hidden cases that grade you are of the same kinds, with other shapes and values.
+``compare.py``; a failing case shows its first hint, the next ones after its part failed again
+(``hint_tiers.py``). The hidden cases that grade you are of the same kinds, with other shapes and values.
 """
 import json
 from pathlib import Path
 
 import compare
 import harness
+import hint_tiers
 import numpy as np
 import pytest
 
@@ -25,11 +27,12 @@ def arrays(i, kind):
                                for i, c in enumerate(CASES)])
 def test_public_case(i):
     case = CASES[i]
+    tier = hint_tiers.tier(case["part"])
     try:
         got = harness.FUNCTIONS[case["fn"]](arrays(i, "in"), case["params"])
     except Exception as exc:   # your code raised: say what and where, with the case's hint
-        problem = compare.explain(case, harness.describe_error(exc))
+        problem = compare.explain(case, harness.describe_error(exc), tier)
     else:
-        problem = compare.check_case(case, arrays(i, "out"), got)
+        problem = compare.check_case(case, arrays(i, "out"), got, tier)
     if problem is not None:
         pytest.fail(f"case {case['id']}: {problem}", pytrace=False)

@@ -1,0 +1,1 @@
+"""Assignment 'losses': its spec (``spec.py``), handout (``handout.md``) and starter notebook (``starter.py``)."""

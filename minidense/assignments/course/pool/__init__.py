@@ -1,0 +1,1 @@
+"""Assignment 'pool': its spec (``spec.py``), handout (``handout.md``) and starter notebook (``starter.py``)."""
