@@ -188,31 +188,13 @@ def kit_mutants(spec):
     return [m for rel, names in spec.stubs.items() for q in names for m in function_mutants(rel, q)]
 
 
-def plant(source, qualname, function_source):
-    """``source`` with function ``qualname`` replaced by ``function_source`` (as ast.unparse writes it at the
-    top level; a method is written again inside its class, so its docstring keeps its own indentation)."""
-    node = merge.functions(ast.parse(source)).get(qualname)
-    if node is None:
-        raise KeyError(f"plant: no function {qualname}")
-    start, end = merge._span(node)
-    if node.col_offset:
-        holder = ast.ClassDef(name="_", bases=[], keywords=[], body=ast.parse(function_source).body,
-                              decorator_list=[], type_params=[])
-        function_source = ast.unparse(holder).split("\n", 1)[1]
-    lines = source.splitlines(keepends=True)
-    lines[start - 1:end] = [line + "\n" for line in function_source.splitlines()]
-    planted = "".join(lines)
-    ast.parse(planted)
-    return planted
-
-
 def write_class(spec, mutants, folder):
     """One submission folder per mutant (``m0001`` ...) plus ``reference`` (the library's own files)."""
     library = {rel: open(os.path.join(PACKAGE_DIR, rel), encoding="utf-8").read() for rel in spec.stubs}
     students = {"reference": dict(library)}
     for i, m in enumerate(mutants, 1):
         files = dict(library)
-        files[m.rel] = plant(library[m.rel], m.qualname, m.source)
+        files[m.rel] = merge.replace_function(library[m.rel], m.qualname, m.source, where=m.rel)
         students[f"m{i:04d}"] = files
     for student, files in students.items():
         for rel, text in files.items():
@@ -244,7 +226,7 @@ def kill_report(name, out, limit=None, jobs=2, seed=1234, timeout=120.0, only=No
     from .grade import grade
 
     spec = get(name, "kill_report")
-    equivalent = dict(getattr(spec, "equivalent_mutants", None) or {})
+    equivalent = dict(spec.equivalent_mutants)
     everything = kit_mutants(spec)
     unknown = set(equivalent) - {m.key for m in everything}
     if unknown:

@@ -117,6 +117,8 @@ class Assignment:
     training: dict = field(default=None)
     starter: "Starter" = None
     questions: tuple = field(default=())
+    #: automatic mutants (mutants.py) that compute what the reference computes, {key: why}: left out of the rate
+    equivalent_mutants: dict = field(default_factory=dict)
 
     def part(self, name):
         """The Part called ``name``; KeyError naming the parts otherwise."""
