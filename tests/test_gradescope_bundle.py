@@ -137,109 +137,147 @@ def refusing_system_python():
     return python if probe.returncode == 0 and os.path.exists(probe.stdout.strip()) else None
 
 
-def clean_env(root, **extra):
-    """An environment like Gradescope's: no pip settings or index, no virtual environment, no PYTHONPATH."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTEST", "HYPOTHESIS", "PYTHON", "COV"))
+def clean_env(root, offline=True, **extra):
+    """An environment like Gradescope's: no virtual environment, no PYTHONPATH; offline: no pip settings, no index."""
+    drop = ("PYTEST", "HYPOTHESIS", "PYTHON", "COV") + (("PIP_",) if offline else ())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)
            and k not in ("VIRTUAL_ENV", "MINIDENSE_AUTOGRADER_PYTHON")}
-    env.update(MINIDENSE_AUTOGRADER_ROOT=str(root), PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="1",
-               OPENBLAS_NUM_THREADS="1", **extra)
+    env.update(MINIDENSE_AUTOGRADER_ROOT=str(root), OPENBLAS_NUM_THREADS="1", **extra)
+    if offline:
+        env.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="1")
     return env
 
 
-def put_submission(root, files):
-    sub = root / "submission"
-    shutil.rmtree(sub, ignore_errors=True)
-    for rel, text in files.items():
-        (sub / "minidense" / rel).parent.mkdir(parents=True, exist_ok=True)
-        (sub / "minidense" / rel).write_text(text)
-    (root / "results").mkdir(exist_ok=True)
-    os.chmod(root / "results", 0o777)   # as a careless harness might leave it: the bundle must close it
+class Autograder:
+    """A bundle unpacked as Gradescope unpacks it, in a root that others may pass through (as /autograder)."""
 
-
-@pytest.mark.slow
-@pytest.mark.skipif(not sandbox.root_mode(), reason="Gradescope runs setup.sh and run_autograder as root")
-@pytest.mark.skipif(refusing_system_python() is None,
-                    reason="needs Debian's /usr/bin/python3 marked EXTERNALLY-MANAGED (PEP 668)")
-def test_the_bundle_sets_up_offline_on_a_python_that_refuses_pip_and_grades_as_gradescope_runs_it(tmp_path):
-    python = refusing_system_python()
-    spec = ASSIGNMENTS["conv"]
-    base = Path(tempfile.mkdtemp(prefix="minidense-gradescope-test-"))   # /autograder's place: others pass through
-    os.chmod(base, 0o755)
-    root = base / "autograder"
-    try:
-        bundle = tmp_path / "autograder.zip"
-        assert cli.main(["assignment", "gradescope", "conv", "--out", str(bundle), "--seed", str(SEED), "--timeout",
-                         "300", "--memory", "2", "--wheels", "--wheel-cache", str(WHEEL_CACHE)]) == 0
+    def __init__(self, base, bundle, python, offline=True):
+        self.root, self.offline = base / "autograder", offline
         with zipfile.ZipFile(bundle) as z:
-            wheels = [n for n in z.namelist() if n.startswith("wheels/")]
-            assert "Offline: wheels/ holds" in z.read("README.md").decode()
-            z.extractall(root / "source")
-        for version in ("cp310", "cp311", "cp312", "cp313"):
-            assert any(n.startswith("wheels/numpy-") and f"-{version}-" in n and "x86_64" in n for n in wheels)
-        assert any(n.startswith("wheels/pip-") for n in wheels)
+            z.extractall(self.root / "source")
         for name in ("setup.sh", "run_autograder"):   # the modes Gradescope's unzip keeps
-            os.chmod(root / "source" / name, 0o755)
-        # the system Python refuses pip, as the old setup.sh met it; nothing lands in its site-packages
-        refused = subprocess.run([python, "-m", "pip", "install", "--no-index", "numpy"], capture_output=True,
-                                 text=True, env=clean_env(root))
-        assert refused.returncode != 0
-        assert "externally-managed-environment" in refused.stderr or "No module named pip" in refused.stderr
-        site = json.loads(subprocess.run([python, "-c", "import json, site; print(json.dumps(site.getsitepackages()))"],
-                                         capture_output=True, text=True, check=True).stdout)
-        before = {d: sorted(os.listdir(d)) for d in site if os.path.isdir(d)}
-
-        # setup.sh as Gradescope runs it: root, python3 on PATH is Debian's, no index; apt-get must not be needed
-        fake_bin = base / "bin"
+            os.chmod(self.root / "source" / name, 0o755)
+        fake_bin = base / "bin"   # apt-get must not be needed: this one only says it was called
         fake_bin.mkdir()
         (fake_bin / "apt-get").write_text("#!/bin/sh\necho 'apt-get called' >&2\nexit 1\n")
         os.chmod(fake_bin / "apt-get", 0o755)
-        path = os.pathsep.join([str(fake_bin), os.path.dirname(python), "/bin"])
-        setup = subprocess.run(["bash", str(root / "source" / "setup.sh")], cwd=root, capture_output=True, text=True,
-                               env=clean_env(root, PATH=path), timeout=600)
-        assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
-        assert "setup.sh: installed from the bundle's wheels (no index)" in setup.stdout
-        assert "apt-get called" not in setup.stderr
-        venv_python = root / "venv" / "bin" / "python"
-        info = subprocess.run([str(venv_python), "-c", "import sys, numpy; print(sys.prefix, sys.base_prefix)"],
-                              capture_output=True, text=True, check=True).stdout.split()
-        assert info[0] == str(root / "venv") and info[1] != info[0]
-        assert {d: sorted(os.listdir(d)) for d in site if os.path.isdir(d)} == before
-        assert os.stat(root / "source").st_mode & 0o077 == 0
+        self.path = os.pathsep.join([str(fake_bin), os.path.dirname(python), "/bin"])   # python3: the system's
 
-        def run_autograder(files):
-            put_submission(root, files)
-            (root / "submission_metadata.json").write_text(json.dumps({"id": 7, "users": [{"id": "31337"}]}))
-            proc = subprocess.run([str(root / "source" / "run_autograder")], cwd=root, capture_output=True,
-                                  text=True, env=clean_env(root, PATH=path), timeout=900)
-            assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-            result = root / "results" / "results.json"
-            assert not result.is_symlink() and result.stat().st_uid == 0
-            results = json.loads(result.read_text())
-            check_results_json(results, spec)
-            assert sorted(os.listdir(root / "results")) == ["results.json"]   # nothing else was planted
-            return results
+    def setup(self):
+        proc = subprocess.run(["bash", str(self.root / "source" / "setup.sh")], cwd=self.root, capture_output=True,
+                              text=True, env=clean_env(self.root, self.offline, PATH=self.path), timeout=600)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert "apt-get called" not in proc.stderr
+        prefixes = subprocess.run([str(self.root / "venv" / "bin" / "python"), "-c",
+                                   "import sys, numpy; print(sys.prefix, sys.base_prefix)"],
+                                  capture_output=True, text=True, check=True).stdout.split()
+        assert prefixes[0] == str(self.root / "venv") != prefixes[1]   # a virtual environment of its own
+        assert os.stat(self.root / "source").st_mode & 0o077 == 0
+        return proc.stdout
 
-        correct = run_autograder(library_files(spec))
-        assert correct["score"] == 100, correct["output"]
+    def grade(self, files, spec):
+        """run_autograder as Gradescope calls it (no MINIDENSE_AUTOGRADER_PYTHON) on a submission of ``files``."""
+        root = self.root
+        sub = root / "submission"
+        shutil.rmtree(sub, ignore_errors=True)
+        for rel, text in files.items():
+            (sub / "minidense" / rel).parent.mkdir(parents=True, exist_ok=True)
+            (sub / "minidense" / rel).write_text(text)
+        (root / "submission_metadata.json").write_text(json.dumps({"id": 7, "users": [{"id": "31337"}]}))
+        (root / "results").mkdir(exist_ok=True)
+        os.chmod(root / "results", 0o777)   # as a careless harness might leave it: the bundle must close it
+        proc = subprocess.run([str(root / "source" / "run_autograder")], cwd=root, capture_output=True, text=True,
+                              env=clean_env(root, self.offline, PATH=self.path), timeout=900)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        result = root / "results" / "results.json"
+        assert not result.is_symlink() and result.stat().st_uid == 0
+        results = json.loads(result.read_text())
+        check_results_json(results, spec)
+        assert sorted(os.listdir(root / "results")) == ["results.json"]   # nothing else was planted
+        return results
 
-        wrong = library_files(spec)
-        for rel, old, new in spec.mistakes[0].edits:
-            wrong[rel] = wrong[rel].replace(old, new)
-        partial = run_autograder(wrong)
-        lost = {t["tags"][0] for t in partial["tests"] if t["score"] < t["max_score"]}
-        assert 0 < partial["score"] < 100 and set(spec.mistakes[0].loses) <= lost, partial["output"]
 
-        # hostile: a correct solution that writes its own results.json (and more) into the results folder
-        writer, _ = hostile_files(spec, "write-results", root / "results", root / "source", SEED)
-        written = run_autograder(writer)
-        assert written["score"] == 100 and "tests" in written
-        # hostile: its target snoops for the seed, the reference and the grader's files, and reports what it read
-        snooper, _ = hostile_files(spec, "snoop", root / "results", root / "source", SEED)
-        snooped = run_autograder(snooper)
-        outputs = " ".join(t["output"] for t in snooped["tests"])
-        assert "SNOOP found nothing" in outputs and "SNOOP found:" not in outputs, outputs
-        assert snooped["score"] < 100
-        assert not list(base.rglob("planted.txt")) and not (base / "results.json").exists()
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+@pytest.fixture
+def base():
+    """A fresh folder for /autograder's place, open for others to pass through, as / is."""
+    folder = Path(tempfile.mkdtemp(prefix="minidense-gradescope-test-"))
+    os.chmod(folder, 0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
+
+def system_python_refuses_pip(python, root):
+    """The system Python refuses a system-wide install (as the old setup.sh met it); its site-packages listing."""
+    refused = subprocess.run([python, "-m", "pip", "install", "--no-index", "numpy"], capture_output=True, text=True,
+                             env=clean_env(root))
+    assert refused.returncode != 0
+    assert "externally-managed-environment" in refused.stderr or "No module named pip" in refused.stderr
+    site = json.loads(subprocess.run([python, "-c", "import json, site; print(json.dumps(site.getsitepackages()))"],
+                                     capture_output=True, text=True, check=True).stdout)
+    return {d: sorted(os.listdir(d)) for d in site if os.path.isdir(d)}
+
+
+def on_a_python_that_refuses_pip(test):
+    """Slow (a pip install; --wheels downloads once per machine), as root, on Debian's PEP 668 Python."""
+    for mark in (pytest.mark.slow,
+                 pytest.mark.skipif(not sandbox.root_mode(), reason="Gradescope runs setup.sh and run_autograder as "
+                                    "root"),
+                 pytest.mark.skipif(refusing_system_python() is None,
+                                    reason="needs Debian's /usr/bin/python3 marked EXTERNALLY-MANAGED (PEP 668)")):
+        test = mark(test)
+    return test
+
+
+@on_a_python_that_refuses_pip
+def test_the_bundle_sets_up_offline_on_a_python_that_refuses_pip_and_grades_as_gradescope_runs_it(tmp_path, base):
+    python = refusing_system_python()
+    spec = ASSIGNMENTS["conv"]
+    bundle = tmp_path / "autograder.zip"
+    assert cli.main(["assignment", "gradescope", "conv", "--out", str(bundle), "--seed", str(SEED), "--timeout",
+                     "300", "--memory", "2", "--wheels", "--wheel-cache", str(WHEEL_CACHE)]) == 0
+    with zipfile.ZipFile(bundle) as z:
+        wheels = [n for n in z.namelist() if n.startswith("wheels/")]
+        assert "Offline: wheels/ holds" in z.read("README.md").decode()
+    for version in ("cp310", "cp311", "cp312", "cp313"):
+        assert any(n.startswith("wheels/numpy-") and f"-{version}-" in n and "x86_64" in n for n in wheels)
+    assert any(n.startswith("wheels/pip-") for n in wheels)
+    grader = Autograder(base, bundle, python)
+    before = system_python_refuses_pip(python, grader.root)
+    assert "setup.sh: installed from the bundle's wheels (no index)" in grader.setup()
+    assert system_python_refuses_pip(python, grader.root) == before   # nothing went into the system Python
+
+    correct = grader.grade(library_files(spec), spec)
+    assert correct["score"] == 100, correct["output"]
+    wrong = library_files(spec)
+    for rel, old, new in spec.mistakes[0].edits:
+        wrong[rel] = wrong[rel].replace(old, new)
+    partial = grader.grade(wrong, spec)
+    lost = {t["tags"][0] for t in partial["tests"] if t["score"] < t["max_score"]}
+    assert 0 < partial["score"] < 100 and set(spec.mistakes[0].loses) <= lost, partial["output"]
+    # hostile: a correct solution that writes its own results.json (and more) into the results folder
+    writer, _ = hostile_files(spec, "write-results", grader.root / "results", grader.root / "source", SEED)
+    written = grader.grade(writer, spec)
+    assert written["score"] == 100
+    # hostile: its target snoops for the seed, the reference and the grader's files, and reports what it read
+    snooper, _ = hostile_files(spec, "snoop", grader.root / "results", grader.root / "source", SEED)
+    snooped = grader.grade(snooper, spec)
+    outputs = " ".join(t["output"] for t in snooped["tests"])
+    assert "SNOOP found nothing" in outputs and "SNOOP found:" not in outputs, outputs
+    assert snooped["score"] < 100
+    assert not list(base.rglob("planted.txt")) and not (base / "results.json").exists()
+
+
+@on_a_python_that_refuses_pip
+def test_the_bundle_without_wheels_sets_up_from_the_index_on_a_python_that_refuses_pip(tmp_path, base):
+    """The index install (this machine's pip settings: PyPI or its mirror) into the bundle's own environment."""
+    python = refusing_system_python()
+    if subprocess.run([python, "-c", "import ensurepip"], capture_output=True).returncode != 0:
+        pytest.skip(f"{python} has no ensurepip (Debian's python3-venv): setup.sh would install it with apt-get")
+    spec = ASSIGNMENTS["conv"]
+    bundle = tmp_path / "autograder.zip"
+    assert cli.main(["assignment", "gradescope", "conv", "--out", str(bundle), "--seed", str(SEED)]) == 0
+    grader = Autograder(base, bundle, python, offline=False)
+    before = system_python_refuses_pip(python, grader.root)
+    assert "setup.sh: installed from the package index" in grader.setup()
+    assert system_python_refuses_pip(python, grader.root) == before
+    assert grader.grade(library_files(spec), spec)["score"] == 100
