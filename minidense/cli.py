@@ -146,6 +146,13 @@ def build_parser():
     b.add_argument("--seed", required=True, help="the term seed (an integer, or @FILE holding one)")
     b.add_argument("--timeout", type=float, default=600, help="seconds per submission (default 600)")
     b.add_argument("--memory", type=float, default=4.0, help="GB of memory for the child (default 4)")
+    b.add_argument("--wheels", action="store_true", help="put NumPy's and pip's wheels (Linux x86_64) in the zip, "
+                   "so that the image installs with no package index (default: setup.sh installs from PyPI)")
+    b.add_argument("--python-version", dest="python_versions", action="append", metavar="X.Y",
+                   help="with --wheels: a CPython version of the image (repeat for several; default: "
+                   "3.10 3.11 3.12 3.13)")
+    b.add_argument("--wheel-cache", metavar="DIR", help="with --wheels: keep the wheels in DIR; a later build "
+                   "with the same DIR needs no network")
     return parser
 
 
@@ -351,9 +358,19 @@ def cmd_assignment(args):
                   memory_gb=args.memory)
             print(f"gradebook written to {os.path.join(os.path.abspath(args.out), 'gradebook.csv')}")
         else:
-            from .assignments.gradescope import build_bundle
-            path = build_bundle(args.name, args.out, args.seed, timeout=args.timeout, memory_gb=args.memory)
-            print(f"Gradescope autograder written to {os.path.abspath(path)}")
+            from .assignments.gradescope import WHEEL_PYTHONS, build_bundle
+            if not args.wheels and (args.python_versions or args.wheel_cache):
+                raise UsageError("minidense assignment gradescope: --python-version and --wheel-cache go with "
+                                 "--wheels")
+            try:
+                path = build_bundle(args.name, args.out, args.seed, timeout=args.timeout, memory_gb=args.memory,
+                                    wheels=args.wheels, python_versions=args.python_versions or WHEEL_PYTHONS,
+                                    wheel_cache=args.wheel_cache)
+            except RuntimeError as exc:   # pip download failed: its message says why
+                raise UsageError(f"minidense assignment gradescope: {exc}") from None
+            how = "wheels inside: installs with no index" if args.wheels else "installs from PyPI"
+            print(f"Gradescope autograder written to {os.path.abspath(path)} "
+                  f"({os.path.getsize(path) / 1e6:.1f} MB; {how})")
     else:
         raise UsageError("minidense assignment: choose an action: list, make, grade or gradescope "
                          "(see minidense assignment --help)")
