@@ -41,7 +41,13 @@ def public_rng(part_index):
 
 def make_cases(spec, part, rng, public):
     cases = spec.generators[part](rng, public)
+    twin = float32_twin(cases)
+    if twin is not None:
+        cases.append(twin)
     for c in cases:
+        for pre in c.get("requires", ()):
+            for k, v in TOL.items():
+                pre.setdefault(k, v)
         c.setdefault("part", part)
         for k, v in TOL.items():
             c.setdefault(k, v)
@@ -50,6 +56,36 @@ def make_cases(spec, part, rng, public):
         for i, c in enumerate(cases):
             c["id"] = f"{c['id']}-{i}"
     return cases
+
+
+def float32_twin(cases):
+    """The dtype contract (float32 in, float32 out) on every part: the first case compared element by element,
+    its floating-point inputs in float32 (tolerance ``TOL32``); None when a case of the part has float32 inputs
+    already, or none is compared element by element."""
+    from .grading.harness import FLOAT64_ONLY
+
+    def floats(c):
+        return [v for v in c["inputs"].values() if v.dtype.kind == "f"] if c["fn"] not in FLOAT64_ONLY else []
+    if any(v.dtype == np.float32 for c in cases for v in floats(c)):
+        return None
+    for c in cases:
+        if floats(c) and not {"check", "expected", "requires"} & set(c):
+            inputs = {k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in c["inputs"].items()}
+            hint = "float32 in, float32 out: make new arrays with the input's dtype (dtype=x.dtype)"
+            return {**c, "id": c["id"] + "-float32", "inputs": inputs, **TOL32,
+                    "hint": f"{c['hint']}; {hint}" if c.get("hint") else hint}
+    return None
+
+
+def course_weights(build, seed):
+    """The course's initial weights of a training case: the state dict of ``build()`` (the reference network)
+    made right after ``md.manual_seed(seed)``, as {harness.INITIAL + key: array}; the harness loads them into
+    the student's network by name."""
+    import minidense as md  # the parent builds the reference network
+
+    from .grading.harness import INITIAL
+    md.manual_seed(seed)
+    return {INITIAL + key: np.array(getattr(value, "data", value)) for key, value in build().state_dict().items()}
 
 
 def normal(rng, shape, scale=1.0):

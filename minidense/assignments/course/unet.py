@@ -1,7 +1,7 @@
 """Assignment 5: a U-Net with skips, trained on the built-in scenes, and the skip ablation."""
 import numpy as np
 
-from ..cases import normal
+from ..cases import course_weights, normal
 from ..specs import Assignment, Cell, Mistake, Part
 
 #: the training parts, every hyper-parameter pinned (the harness passes each one to the model, the optimizer
@@ -205,7 +205,34 @@ def _held_out(rng, public):
     val = scenes.SceneDataset(TRAINING["n_val"], size=TRAINING["size"], seed=seed + 10_000)
     params = {k: TRAINING[k] for k in _PINNED}
     params.update(seed=seed, num_classes=scenes.NUM_CLASSES)
-    return seed, params, {"images": val.arrays["image"].astype(np.float32)}, {"labels": val.arrays["labels"]}
+    inputs = {"images": val.arrays["image"].astype(np.float32), **course_weights(_trained_unet, seed)}
+    return seed, params, inputs, {"labels": val.arrays["labels"]}
+
+
+# ---- the training parts' prerequisites and initial weights (grading/harness.py loads them by name)
+def _trained_args(skips):
+    from ...data import scenes
+    return {"in_channels": TRAINING["in_channels"], "out_channels": scenes.NUM_CLASSES,
+            "base_channels": TRAINING["base_channels"], "depth": TRAINING["depth"], "up": TRAINING["up"],
+            "batch_norm": TRAINING["batch_norm"], "skips": skips}
+
+
+def _trained_unet():
+    from ...models import UNet  # the course's reference network: its initial weights
+    return UNet(**_trained_args(True))
+
+
+def _prerequisites(rng, skips_options):
+    """The forward cases of the trained architecture that a training part requires (with ``skips`` each of
+    ``skips_options``): a network whose forward does not match the reference's is not trained."""
+    cases = []
+    for skips in skips_options:
+        args = _trained_args(skips)
+        shape = (1, args["in_channels"], 8, 12)
+        cases.append({"id": "trained-" + _unet_id(args, shape), "part": "forward", "fn": "unet_forward",
+                      "params": {"args": args}, "inputs": {"x": normal(rng, shape), **_state(rng, args)},
+                      "rtol": 1e-6, "atol": 1e-8, "hint": _forward_hint(args)})
+    return cases
 
 
 def _training(rng, public):
@@ -213,7 +240,7 @@ def _training(rng, public):
     seed, params, inputs, expected = _held_out(rng, public)
     params["target_miou"] = TRAINING["target_miou"]
     return [{"id": f"unet-seed{seed}", "fn": "train_unet", "check": "training_miou", "params": params,
-             "inputs": inputs, "expected": expected,
+             "inputs": inputs, "expected": expected, "requires": _prerequisites(rng, (True,)),
              "hint": "a network that passes `forward` trains with the released loop; check the skips=True path"}]
 
 
@@ -222,7 +249,7 @@ def _ablation(rng, public):
     seed, params, inputs, expected = _held_out(rng, public)
     params.update(boundary_width=TRAINING["boundary_width"], min_gap=TRAINING["min_gap"])
     return [{"id": f"skips-vs-noskips-seed{seed}", "fn": "unet_skip_ablation", "check": "skip_ablation",
-             "params": params, "inputs": inputs, "expected": expected,
+             "params": params, "inputs": inputs, "expected": expected, "requires": _prerequisites(rng, (True, False)),
              "hint": "skips=True must concatenate the copies and skips=False zeros of their shape"}]
 
 
