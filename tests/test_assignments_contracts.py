@@ -284,3 +284,15 @@ def test_a_detached_forward_loses_the_training_parts(unet_training_cases, monkey
     for part, says in (("training", "mean IoU 0.1"), ("ablation", "a gap of ")):
         score, messages = grade(UNET, part, unet_training_cases[(part, True)])
         assert score == 0 and says in messages[0], messages
+
+
+def test_the_course_weights_are_the_references_own_at_the_training_seed(unet_training_cases):
+    """What the reference drew before the weights were loaded by name: the calibrated runs are unchanged."""
+    (case,) = unet_training_cases[("training", False)]
+    md.manual_seed(case["params"]["seed"])
+    t = UNET.training
+    reference = models.UNet(t["in_channels"], 5, base_channels=t["base_channels"], depth=t["depth"], up=t["up"],
+                            batch_norm=t["batch_norm"]).state_dict()
+    loaded = {k[len(harness.INITIAL):]: v for k, v in case["inputs"].items() if k.startswith(harness.INITIAL)}
+    assert loaded.keys() == reference.keys()
+    assert all(np.array_equal(loaded[k], np.asarray(getattr(v, "data", v))) for k, v in reference.items())

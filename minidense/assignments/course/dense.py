@@ -113,7 +113,8 @@ factor, and blind to the length the network happens to output. Three pieces:
 ## 4. Training (`training`)
 
 The grader trains `UNet(3, C, base_channels={base_channels}, depth={depth}, up="{up}",
-batch_norm={batch_norm}, skips=True)` three times with your losses, each on {n_train} scenes of {size}×{size}
+batch_norm={batch_norm}, skips=True)` three times with your losses, each started from the course's initial
+weights (loaded by state-dict name) and trained on {n_train} scenes of {size}×{size}
 pixels with `minidense.train.fit`: {epochs} epochs, batch {batch_size}, `Adam(lr={lr}, betas={betas},
 eps={adam_eps}, weight_decay={weight_decay})`, schedule
 "{schedule}", no augmentation, the model's output bias started at the training targets' mean (see
@@ -133,7 +134,7 @@ The reference code's worst over 51 seeds (41 training seeds, 10 term seeds) was 
 {w_silog} (scale-invariant: with lam = 0.5 the loss pins the global scale only in part, and abs rel sees the
 scale) and {w_cosine} degrees; each target sits {m_l1}, {m_silog} and {m_cosine} degrees above. A run takes a
 few seconds. This part builds on the three others: a wrong loss or gradient there can also cost the training
-runs.
+runs; with them right, the runs measure that your losses' gradients flow into the network and that it learns.
 
 ## Hints
 

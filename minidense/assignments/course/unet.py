@@ -84,7 +84,9 @@ skips=True)`:
 Both train with `minidense.train.fit(model, "segmentation", ...)` (the released loss, optimizer and
 loop), every hyper-parameter pinned and passed explicitly (a change of the library's defaults never
 moves your grade): `md.manual_seed(seed)`, then `UNet({in_channels}, 5, base_channels={base_channels},
-depth={depth}, up="{up}", batch_norm={batch_norm}, skips=...)`, {n_train} built-in scenes of
+depth={depth}, up="{up}", batch_norm={batch_norm}, skips=...)` started from **the course's initial
+weights**, loaded by state-dict name (the order in which your constructor creates its modules does not
+matter; a state dict that is not the contract's does not load: the part scores 0), {n_train} built-in scenes of
 {size}×{size} pixels (`SceneDataset({n_train}, size={size}, seed=seed)`), {epochs} epochs, batch
 {batch_size}, `{optimizer}(model.parameters(), lr={lr})`, schedule `"{schedule}"`, no augmentation,
 training seed `seed`; then labels by argmax on {n_val} held-out scenes.
@@ -100,8 +102,11 @@ training seed `seed`; then labels by argmax on {n_val} held-out scenes.
   of {gap_seeds} seeds (0.14 on average); the requirement sits {gap_margin} below.
 
 The public cases use seed {seed}; graded runs draw the training seed and the held-out scenes anew. Both
-parts build on `architecture` and `forward`: a network that does not match the contract there costs
-these parts too. The three runs take about 20 s on one idle core (a minute or more on a busy one).
+parts build on `architecture` and `forward`: they train your network only when its forward matches the
+reference's on the trained architecture (`training`: with skips; `ablation`: with and without), and
+score 0 otherwise, with a message naming the failed case. With the forward right, what they measure is
+that the gradients flow through your network and that it learns. The three runs take about 20 s on one
+idle core (a minute or more on a busy one).
 
 ## Hints from the lecture
 
@@ -241,7 +246,8 @@ def _training(rng, public):
     params["target_miou"] = TRAINING["target_miou"]
     return [{"id": f"unet-seed{seed}", "fn": "train_unet", "check": "training_miou", "params": params,
              "inputs": inputs, "expected": expected, "requires": _prerequisites(rng, (True,)),
-             "hint": "a network that passes `forward` trains with the released loop; check the skips=True path"}]
+             "hint": "your forward matches the reference's, so check that the gradients reach every weight: a "
+                     "forward computed on `.data` (or on a new Tensor made of it) cuts the graph"}]
 
 
 def _ablation(rng, public):
