@@ -8,12 +8,17 @@
 ``fn`` names a function of ``grading/harness.py``; run on ``inputs`` and ``params`` it returns the
 outputs that are compared. Optional keys: ``hint`` (see below); ``check`` (a training run judged by
 ``compare.check_<check>(expected, got, params)`` instead of element by element); ``expected`` (the
-expected outputs themselves, e.g. held-out labels, instead of running the reference).
+expected outputs themselves, e.g. held-out labels, instead of running the reference); ``requires``
+(cases of the parts this one builds on, each with its ``part``: the case runs only when the student's
+code passes them, ``compare.verdict``). ``make_cases`` adds to every part compared element by element a
+float32 twin of its first case (the dtype contract), and a training case's inputs hold the course's
+initial weights (``course_weights``).
 
 The kit's public cases come from a fixed generator (``PUBLIC_SEED``); the
 grader's hidden cases from ``case_rng(term seed, student id, part)``, so two students get different
-cases and a term's cases cannot be handed down. Generators use NumPy only; expected outputs come from
-running the harness with the library's reference code (grading/score.py), never from a file.
+cases and a term's cases cannot be handed down. Generators use NumPy only (the library where a case needs its
+reference network or data); expected outputs come from running the harness with the library's reference code
+(grading/score.py), never from a file.
 
 Each assignment's generators live beside its spec in ``course/<name>.py`` (``spec.generators``:
 {part: generator}, each ``(rng, public) -> [case, ...]``); the helpers they share are here. A case may
