@@ -140,6 +140,19 @@ def test_the_call_flags_a_changed_input_and_a_view_and_the_verdict_names_them(mo
         "`out`: dtype float64, expected float32 (the contract: float32 in, float32 out). Hint: H"
 
 
+@pytest.mark.parametrize("name,part", [("conv", "col2im"), ("conv", "conv_backward"), ("pool", "switches"),
+                                       ("pool", "maxpool_backward"), ("pool", "transposed_forward")])
+def test_entries_overlap_in_a_public_and_a_hidden_case(name, part):
+    """Windows that overlap (stride below the kernel on an axis) in the public cases as well as the hidden ones,
+    so that `=` where entries must add fails before the student submits."""
+    spec = ASSIGNMENTS[name]
+    index = [p.name for p in spec.parts].index(part)
+    for public in (True, False):
+        cases = make_cases(spec, part, public_rng(index) if public else case_rng(5, "cy", index), public)
+        assert any(np.any(np.atleast_1d(c["params"]["stride"]) < np.atleast_1d(c["params"]["kernel_size"]))
+                   for c in cases), (name, part, public)
+
+
 @pytest.fixture(scope="module")
 def conv_cases():
     return {public: all_cases(CONV, public) for public in (True, False)}
