@@ -160,7 +160,8 @@ def test_the_order_checks_name_each_flaw():
 
 
 def test_a_backward_that_changes_grad_in_place_or_sums_back_fails(monkeypatch):
-    (case,) = [c for c in cases("op_backward", True) if c["id"].startswith("mul-broadcast-row")]
+    (case,) = [c for c in cases("op_backward", True) if c["id"].startswith("mul-broadcast-row")
+               and not c["id"].endswith("float32")]
 
     def in_place(self, grad):
         grad *= self.b

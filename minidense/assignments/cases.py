@@ -8,12 +8,17 @@
 ``fn`` names a function of ``grading/harness.py``; run on ``inputs`` and ``params`` it returns the
 outputs that are compared. Optional keys: ``hints`` (see below); ``check`` (a training run judged by
 ``compare.check_<check>(expected, got, params)`` instead of element by element); ``expected`` (the
-expected outputs themselves, e.g. held-out labels, instead of running the reference).
+expected outputs themselves, e.g. held-out labels, instead of running the reference); ``requires``
+(cases of the parts this one builds on, each with its ``part``: the case runs only when the student's
+code passes them, ``compare.verdict``). ``make_cases`` adds to every part compared element by element a
+float32 twin of its first case (the dtype contract), and a training case's inputs hold the course's
+initial weights (``course_weights``).
 
 The kit's public cases come from a fixed generator (``PUBLIC_SEED``); the
 grader's hidden cases from ``case_rng(term seed, student id, part)``, so two students get different
-cases and a term's cases cannot be handed down. Generators use NumPy only; expected outputs come from
-running the harness with the library's reference code (grading/score.py), never from a file.
+cases and a term's cases cannot be handed down. Generators use NumPy only (the library where a case needs its
+reference network or data); expected outputs come from running the harness with the library's reference code
+(grading/score.py), never from a file.
 
 Each assignment's generators live in its spec, ``course/<name>/spec.py``, one on each part
 (``Part.cases``, ``(rng, public) -> [case, ...]``); the helpers they share are here. A case may
@@ -43,7 +48,13 @@ def public_rng(part_index):
 
 def make_cases(spec, part, rng, public):
     cases = spec.part(part).cases(rng, public)
+    twin = float32_twin(cases)
+    if twin is not None:
+        cases.append(twin)
     for c in cases:
+        for pre in c.get("requires", ()):
+            for k, v in TOL.items():
+                pre.setdefault(k, v)
         c.setdefault("part", part)
         for k, v in TOL.items():
             c.setdefault(k, v)
@@ -52,6 +63,37 @@ def make_cases(spec, part, rng, public):
         for i, c in enumerate(cases):
             c["id"] = f"{c['id']}-{i}"
     return cases
+
+
+def float32_twin(cases):
+    """The dtype contract (float32 in, float32 out) on every part: the first case compared element by element,
+    its floating-point inputs in float32 (tolerance ``TOL32``); None when a case of the part has float32 inputs
+    already, or none is compared element by element."""
+    from .grading.harness import FLOAT64_ONLY
+
+    def floats(c):
+        return [v for v in c["inputs"].values() if v.dtype.kind == "f"] if c["fn"] not in FLOAT64_ONLY else []
+    if any(v.dtype == np.float32 for c in cases for v in floats(c)):
+        return None
+    for c in cases:
+        if floats(c) and not {"check", "expected", "requires"} & set(c):
+            inputs = {k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in c["inputs"].items()}
+            hint = "float32 in, float32 out: make new arrays with the input's dtype (dtype=x.dtype)"
+            hints = list(c.get("hints") or ())
+            return {**c, "id": c["id"] + "-float32", "inputs": inputs, **TOL32,
+                    "hints": [f"{hints[0]}; {hint}"] + hints[1:] if hints else [hint]}
+    return None
+
+
+def course_weights(build, seed):
+    """The course's initial weights of a training case: the state dict of ``build()`` (the reference network)
+    made right after ``md.manual_seed(seed)``, as {harness.INITIAL + key: array}; the harness loads them into
+    the student's network by name."""
+    import minidense as md  # the parent builds the reference network
+
+    from .grading.harness import INITIAL
+    md.manual_seed(seed)
+    return {INITIAL + key: np.array(getattr(value, "data", value)) for key, value in build().state_dict().items()}
 
 
 def normal(rng, shape, scale=1.0):

@@ -261,14 +261,20 @@ def public_cases(spec):
     reference outputs computed here by the library's own code (the held-out labels for training)."""
     from .grading import harness
     meta, arrays = [], {}
+
+    def store(case, where):   # the case's arrays go under ``where``, named in the case
+        expected = case.pop("expected") if "expected" in case else \
+            harness.FUNCTIONS[case["fn"]](case["inputs"], case["params"])
+        arrays.update({f"{where}/in/{k}": v for k, v in case.pop("inputs").items()})
+        arrays.update({f"{where}/out/{k}": v for k, v in expected.items()})
+        case["where"] = where
+        for j, pre in enumerate(case.get("requires", ())):
+            store(pre, f"{where}-requires{j}")
+        return case
+
     for index, part in enumerate(spec.parts):
         for case in make_cases(spec, part.name, public_rng(index), public=True):
-            i = len(meta)
-            expected = case.pop("expected") if "expected" in case else \
-                harness.FUNCTIONS[case["fn"]](case["inputs"], case["params"])
-            arrays.update({f"{i}/in/{k}": v for k, v in case.pop("inputs").items()})
-            arrays.update({f"{i}/out/{k}": v for k, v in expected.items()})
-            meta.append(case)
+            meta.append(store(case, str(len(meta))))
     return meta, arrays
 
 

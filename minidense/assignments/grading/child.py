@@ -81,7 +81,7 @@ def main():
         if header.get("fn") == "__exit__":
             return
         try:
-            outputs = harness.FUNCTIONS[header["fn"]](arrays, header["params"])
+            outputs = harness.call(header["fn"], arrays, header["params"])
             payload = b"".join(protocol.array_bytes(v) for v in outputs.values())   # refuses object arrays
             del payload
         except BaseException as exc:

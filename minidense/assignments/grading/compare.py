@@ -18,6 +18,9 @@ def compare_arrays(name, expected, got, rtol, atol):
         return f"`{name}`: expected numbers, got dtype {got.dtype}"
     if got.shape != expected.shape:
         return f"`{name}`: shape {got.shape}, expected {expected.shape}"
+    if expected.dtype.kind == "f" and got.dtype != expected.dtype:
+        return (f"`{name}`: dtype {got.dtype}, expected {expected.dtype}"
+                + (" (the contract: float32 in, float32 out)" if expected.dtype == np.float32 else ""))
     if expected.dtype.kind in "biu":
         if got.dtype.kind == "f":
             return f"`{name}`: dtype {got.dtype}, expected integers ({expected.dtype})"
@@ -64,11 +67,47 @@ def check_case(case, expected, got, tier=1):
 
     A case with ``"check": NAME`` is judged by ``training_checks.check_NAME(expected, got, params)`` (a
     training run against a target); any other compares every expected output with ``compare_outputs``."""
+    broken = contract_problems(got)
     if "check" in case:
         problem = getattr(_training_checks(), "check_" + case["check"])(expected, got, case["params"])
     else:
         problem = compare_outputs(expected, got, case["rtol"], case["atol"])
-    return explain(case, problem, tier)
+    return explain(case, "; ".join(p for p in (broken, problem) if p) or None, tier)
+
+
+def contract_problems(got):
+    """What the flags of ``harness.call`` say the code broke (inputs changed in place, a view returned where the
+    contract asks for a new array), one sentence each, joined; None when it broke nothing."""
+    if not isinstance(got, dict):
+        return None
+    flags = _harness()
+    changed, problems = [], []
+    for key in got:
+        if key.startswith(flags.CHANGED):
+            changed.append(key[len(flags.CHANGED):])
+        elif key.startswith(flags.VIEW):
+            problems.append(f"`{key[len(flags.VIEW):]}` is a view of an input (the contract: a new array, so that "
+                            "changing the input later cannot change it)")
+    if changed:
+        what = ", ".join(("the upstream gradient " if n == "grad" else "the input ") + f"`{n}`" for n in changed)
+        problems.insert(0, f"the call changed {what} in place (the contract: inputs and the upstream gradient are "
+                           "left unchanged)")
+    return "; ".join(problems) or None
+
+
+def verdict(case, expected_of, run, tier=1):
+    """The verdict on a case and its prerequisites: ``run(case) -> (outputs, error)`` runs the student's code on a
+    case, ``expected_of(case)`` gives its expected outputs. A case with ``"requires"`` (cases of the parts it
+    builds on, e.g. the forward of the network a training part trains) runs only when every one of them passes:
+    else it fails, naming the prerequisite that failed and why."""
+    for pre in case.get("requires", ()):
+        got, error = run(pre)
+        problem = explain(pre, error, tier) if error else check_case(pre, expected_of(pre), got, tier)
+        if problem:
+            return (f"not run: it builds on `{pre['part']}`, and your code fails its prerequisite case {pre['id']} "
+                    f"({problem})")
+    got, error = run(case)
+    return explain(case, error, tier) if error else check_case(case, expected_of(case), got, tier)
 
 
 def _training_checks():
@@ -79,6 +118,15 @@ def _training_checks():
     except ImportError:
         import training_checks  # in a kit's grader/ folder
     return training_checks
+
+
+def _harness():
+    """``harness.py`` beside this file (its flag names), in the library or in a kit's grader/ folder."""
+    try:
+        from . import harness
+    except ImportError:
+        import harness
+    return harness
 
 
 def explain(case, problem, tier=1):

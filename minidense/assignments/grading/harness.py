@@ -19,6 +19,53 @@ def describe_error(exc):
     return f"{type(exc).__name__}: {exc}"[:1500] + (f" (at {where})" if where else "")
 
 
+#: the flags ``call`` adds to the outputs (0-d True), each followed by the input's or the output's name
+CHANGED = "contract-changed:"
+VIEW = "contract-view:"
+
+#: the functions whose float inputs keep their dtype: the course's weights go into a float64 network
+FLOAT64_ONLY = ("unet_forward",)
+
+_INPUTS = []   # (name, Tensor) made of the current call's inputs: checked for changes after it
+
+
+def call(fn, inputs, params):
+    """``FUNCTIONS[fn](inputs, params)``, then the flags of the contract it broke (none: the outputs alone)."""
+    before = {name: np.array(value, copy=True) for name, value in inputs.items()}
+    del _INPUTS[:]
+    try:
+        outputs = FUNCTIONS[fn](inputs, params)
+        made = [(name, getattr(t, "data", None)) for name, t in _INPUTS]
+    finally:
+        del _INPUTS[:]
+    watched = list(inputs.items()) + made
+    flags = {CHANGED + name: np.array(True) for name, value in watched if not _unchanged(value, before[name])}
+    for key, out in outputs.items():
+        if not key.startswith("grad") and isinstance(out, np.ndarray) and any(
+                isinstance(v, np.ndarray) and np.may_share_memory(out, v) for _, v in watched):
+            flags[VIEW + key] = np.array(True)
+    return {**outputs, **flags}
+
+
+def _unchanged(value, before):
+    if isinstance(value, np.generic):   # a NumPy scalar (a 0-d input): cannot change
+        value = np.asarray(value)
+    if not isinstance(value, np.ndarray) or value.shape != before.shape or value.dtype != before.dtype:
+        return False
+    same = value == before
+    if value.dtype.kind == "f":
+        same |= np.isnan(value) & np.isnan(before)
+    return bool(np.all(same))
+
+
+def _input(a, name, requires_grad=False):
+    """A Tensor of the case's input ``name`` (a copy), watched by ``call`` for changes in place."""
+    md, _ = _md()
+    tensor = md.tensor(a[name], requires_grad=requires_grad)
+    _INPUTS.append((name, tensor))
+    return tensor
+
+
 def _md():
     import minidense as md
     import minidense.functional as F
@@ -46,10 +93,10 @@ def _grad(tensor, name):
     return _plain(tensor.grad, name)
 
 
-def _value_and_grad(md, x, y, grad, name, key="out"):
+def _value_and_grad(md, x, y, a, name, key="out"):
     """y's value, then backward with the upstream ``grad``: {key: value, "grad_input": x's gradient}."""
     value = _plain(y, name)
-    y.backward(md.tensor(grad))
+    y.backward(_input(a, "grad"))
     return {key: value, "grad_input": _grad(x, "input")}
 
 
@@ -87,13 +134,13 @@ def graph_backward(a, p):
     ``topological_order``'s list."""
     md, _ = _md()
     from minidense.tensor import topological_order
-    leaves = [md.tensor(a[f"x{i}"], requires_grad=True) for i in range(p["leaves"])]
+    leaves = [_input(a, f"x{i}", requires_grad=True) for i in range(p["leaves"])]
     nodes = list(leaves)
     for op, *args in p["program"]:
         nodes.append(_GRAPH_OPS[op](*(nodes[i] for i in args)))
     root = nodes[-1]
     checks = _order_checks(topological_order(root), root, leaves, nodes, p["program"])
-    root.backward(md.tensor(a["grad"]))
+    root.backward(_input(a, "grad"))
     out = {f"grad_x{i}": _grad(x, f"x{i}") for i, x in enumerate(leaves)}
     out.update(checks)
     return out
@@ -128,7 +175,7 @@ def op_backward(a, p):
     md, _ = _md()
     names = [n for n in ("a", "b") if n in a]
     needs = p.get("needs", [True] * len(names))
-    tensors = [md.tensor(a[n], requires_grad=bool(r)) for n, r in zip(names, needs)]
+    tensors = [_input(a, n, requires_grad=bool(r)) for n, r in zip(names, needs)]
     fn = _OPS[p["op"]](*tensors, p)._ctx
     grad = a["grad"].copy()
     got = fn.backward(grad)
@@ -147,7 +194,7 @@ def op_backward(a, p):
 
 
 def _leaves(md, a, names):
-    return {n: md.tensor(a[n], requires_grad=True) for n in names}
+    return {n: _input(a, n, requires_grad=True) for n in names}
 
 
 def mlp_backward(a, p):
@@ -155,7 +202,7 @@ def mlp_backward(a, p):
     md, _ = _md()
     t = _leaves(md, a, ("x", "w1", "b1", "w2", "b2"))
     y = (t["x"] @ t["w1"] + t["b1"]).relu() @ t["w2"] + t["b2"]
-    target = md.tensor(a["target"])
+    target = _input(a, "target")
     if p["loss"] == "cross_entropy":   # log-sum-exp minus the target's score, per row, averaged
         loss = (y.exp().sum(axis=1).log() - (y * target).sum(axis=1)).mean()
     else:
@@ -178,19 +225,19 @@ def expression_backward(a, p):
 # ------------------------------------------------------------------ assignments 2 and 3: convolution, pooling
 def im2col(a, p):
     md, F = _md()
-    return {"cols": _plain(F.im2col(md.tensor(a["x"]), tuple(p["kernel_size"]), **_geo(p)), "im2col")}
+    return {"cols": _plain(F.im2col(_input(a, "x"), tuple(p["kernel_size"]), **_geo(p)), "im2col")}
 
 
 def col2im(a, p):
     md, F = _md()
-    out = F.col2im(md.tensor(a["cols"]), tuple(p["input_shape"]), tuple(p["kernel_size"]), **_geo(p))
+    out = F.col2im(_input(a, "cols"), tuple(p["input_shape"]), tuple(p["kernel_size"]), **_geo(p))
     return {"x": _plain(out, "col2im")}
 
 
 def _conv_call(a, p, grad):
     md, F = _md()
-    x, w = md.tensor(a["x"], requires_grad=grad), md.tensor(a["weight"], requires_grad=grad)
-    b = md.tensor(a["bias"], requires_grad=grad) if "bias" in a else None
+    x, w = _input(a, "x", requires_grad=grad), _input(a, "weight", requires_grad=grad)
+    b = _input(a, "bias", requires_grad=grad) if "bias" in a else None
     return md, x, w, b, F.conv2d(x, w, b, **_geo(p))
 
 
@@ -200,7 +247,7 @@ def conv2d(a, p):
 
 def conv2d_backward(a, p):
     md, x, w, b, y = _conv_call(a, p, True)
-    y.backward(md.tensor(a["grad"]))
+    y.backward(_input(a, "grad"))
     out = {"grad_input": _grad(x, "input"), "grad_weight": _grad(w, "weight")}
     if b is not None:
         out["grad_bias"] = _grad(b, "bias")
@@ -209,7 +256,7 @@ def conv2d_backward(a, p):
 
 def _tconv_call(a, p, grad):
     md, F = _md()
-    x, w, b = (md.tensor(a[k], requires_grad=grad) for k in ("x", "weight", "bias"))
+    x, w, b = (_input(a, k, requires_grad=grad) for k in ("x", "weight", "bias"))
     y = F.conv_transpose2d(x, w, b, output_padding=tuple(p["output_padding"]), **_geo(p))
     return md, x, w, b, y
 
@@ -220,45 +267,45 @@ def conv_transpose2d(a, p):
 
 def conv_transpose2d_backward(a, p):
     md, x, w, b, y = _tconv_call(a, p, True)
-    y.backward(md.tensor(a["grad"]))
+    y.backward(_input(a, "grad"))
     return {"grad_input": _grad(x, "input"), "grad_weight": _grad(w, "weight"), "grad_bias": _grad(b, "bias")}
 
 
 def max_pool2d(a, p):
     md, F = _md()
-    y, idx = F.max_pool2d(md.tensor(a["x"]), p["kernel_size"], p["stride"], p["padding"], return_indices=True)
+    y, idx = F.max_pool2d(_input(a, "x"), p["kernel_size"], p["stride"], p["padding"], return_indices=True)
     return {"out": _plain(y, "max_pool2d"), "indices": _plain(idx, "indices")}
 
 
 def max_pool2d_backward(a, p):
     md, F = _md()
-    x = md.tensor(a["x"], requires_grad=True)
-    F.max_pool2d(x, p["kernel_size"], p["stride"], p["padding"]).backward(md.tensor(a["grad"]))
+    x = _input(a, "x", requires_grad=True)
+    F.max_pool2d(x, p["kernel_size"], p["stride"], p["padding"]).backward(_input(a, "grad"))
     return {"grad_input": _grad(x, "input")}
 
 
 def max_unpool2d(a, p):
     md, F = _md()
-    x = md.tensor(a["x"], requires_grad=True)
-    y = F.max_unpool2d(x, md.tensor(a["indices"]), p["kernel_size"], p["stride"], p["padding"],
+    x = _input(a, "x", requires_grad=True)
+    y = F.max_unpool2d(x, _input(a, "indices"), p["kernel_size"], p["stride"], p["padding"],
                        output_size=tuple(p["output_size"]))
-    return _value_and_grad(md, x, y, a["grad"], "max_unpool2d")
+    return _value_and_grad(md, x, y, a, "max_unpool2d")
 
 
 # ------------------------------------------------------------------ assignment 4: losses and metrics
 def log_softmax(a, p):
     md, F = _md()
-    x = md.tensor(a["x"], requires_grad=True)
-    return _value_and_grad(md, x, F.log_softmax(x, dim=p["dim"]), a["grad"], "log_softmax")
+    x = _input(a, "x", requires_grad=True)
+    return _value_and_grad(md, x, F.log_softmax(x, dim=p["dim"]), a, "log_softmax")
 
 
 def cross_entropy(a, p):
     md, F = _md()
-    x = md.tensor(a["x"], requires_grad=True)
-    weight = md.tensor(a["weight"]) if "weight" in a else None
-    loss = F.cross_entropy(x, md.tensor(a["target"]), weight=weight, reduction=p["reduction"],
+    x = _input(a, "x", requires_grad=True)
+    weight = _input(a, "weight") if "weight" in a else None
+    loss = F.cross_entropy(x, _input(a, "target"), weight=weight, reduction=p["reduction"],
                            ignore_index=p.get("ignore_index", -100))
-    return _value_and_grad(md, x, loss, a["grad"], "cross_entropy", key="loss")
+    return _value_and_grad(md, x, loss, a, "cross_entropy", key="loss")
 
 
 def _entries(scores, keys, name):
@@ -323,11 +370,27 @@ def unet_forward(a, p):
     model.load_state_dict({k: v for k, v in a.items() if k != "x"})
     model.eval()
     with md.no_grad():
-        return {"out": _plain(model(md.tensor(a["x"])), "UNet output")}
+        return {"out": _plain(model(_input(a, "x")), "UNet output")}
+
+
+#: the inputs of a training case named INITIAL + a state-dict key hold the course's initial weights
+INITIAL = "initial:"
+
+
+def _start_from_course_weights(model, a):
+    """Load the course's initial weights into ``model`` by state-dict name: the training parts measure the
+    network's forward and backward, not the order its constructor drew its random weights in."""
+    state = {key[len(INITIAL):]: value for key, value in a.items() if key.startswith(INITIAL)}
+    try:
+        model.load_state_dict(state)
+    except Exception as exc:
+        raise ValueError("the network's state dict is not the contract's, so the course's initial weights do not "
+                         f"load into it and it is not trained ({exc})") from None
 
 
 def _train_unet(a, p, skips):
-    """Train the pinned U-Net with the kit's code, every hyper-parameter passed; its labels for the held-out images."""
+    """Train the pinned U-Net with the kit's code from the course's initial weights, every hyper-parameter passed;
+    its labels for the held-out images."""
     md, _ = _md()
     from minidense.data import scenes
     from minidense.optim import Adam
@@ -338,6 +401,7 @@ def _train_unet(a, p, skips):
     model = _unet({"in_channels": p["in_channels"], "out_channels": p["num_classes"], "base_channels":
                    p["base_channels"], "depth": p["depth"], "up": p["up"], "batch_norm": p["batch_norm"],
                    "skips": skips})
+    _start_from_course_weights(model, a)
     train = scenes.SceneDataset(p["n_train"], size=p["size"], seed=p["seed"])
     fit(model, "segmentation", train, None, epochs=p["epochs"], batch_size=p["batch_size"],
         optimizer=Adam(model.parameters(), lr=p["lr"]), lr=p["lr"], schedule=p["schedule"], augment=p["augment"],
@@ -345,7 +409,7 @@ def _train_unet(a, p, skips):
         log=lambda *args, **kw: None)
     model.eval()
     with md.no_grad():
-        scores = _plain(model(md.tensor(a["images"])), "model output")
+        scores = _plain(model(_input(a, "images")), "model output")
     return scores.argmax(axis=1)
 
 
@@ -359,10 +423,10 @@ def unet_skip_ablation(a, p):
 
 
 # ------------------------------------------------------------------ assignment 6: depth and normals
-def _loss_and_grads(md, loss, grad, pred, target=None):
+def _loss_and_grads(md, loss, a, pred, target=None):
     """The loss's value, then backward with the upstream ``grad``: the gradients of pred (and target)."""
     out = {"loss": _plain(loss, "loss")}
-    loss.backward(md.tensor(grad))
+    loss.backward(_input(a, "grad"))
     out["grad_input"] = _grad(pred, "pred")
     if target is not None:
         out["grad_target"] = _grad(target, "target")
@@ -371,38 +435,39 @@ def _loss_and_grads(md, loss, grad, pred, target=None):
 
 def _pair(md, a):
     """pred and target as Tensors that take gradients, and the mask (None without one)."""
-    pred, target = md.tensor(a["pred"], requires_grad=True), md.tensor(a["target"], requires_grad=True)
-    return pred, target, md.tensor(a["mask"]) if "mask" in a else None
+    pred, target = _input(a, "pred", requires_grad=True), _input(a, "target", requires_grad=True)
+    return pred, target, _input(a, "mask") if "mask" in a else None
 
 
 def l1_loss(a, p):
     md, F = _md()
     pred, target, mask = _pair(md, a)
-    return _loss_and_grads(md, F.l1_loss(pred, target, mask=mask, reduction=p["reduction"]), a["grad"], pred, target)
+    return _loss_and_grads(md, F.l1_loss(pred, target, mask=mask, reduction=p["reduction"]), a, pred, target)
 
 
 def scale_invariant_log_loss(a, p):
     md, F = _md()
     pred, target, mask = _pair(md, a)
-    return _loss_and_grads(md, F.scale_invariant_log_loss(pred, target, mask=mask, lam=p["lam"]), a["grad"],
+    return _loss_and_grads(md, F.scale_invariant_log_loss(pred, target, mask=mask, lam=p["lam"]), a,
                            pred, target)
 
 
 def cosine_normal_loss(a, p):
     md, F = _md()
     pred, target, mask = _pair(md, a)
-    return _loss_and_grads(md, F.cosine_normal_loss(pred, target, mask=mask, reduction=p["reduction"]), a["grad"],
+    return _loss_and_grads(md, F.cosine_normal_loss(pred, target, mask=mask, reduction=p["reduction"]), a,
                            pred)
 
 
 def normalize(a, p):
     md, F = _md()
-    x = md.tensor(a["x"], requires_grad=True)
-    return _value_and_grad(md, x, F.normalize(x, dim=p["dim"]), a["grad"], "normalize")
+    x = _input(a, "x", requires_grad=True)
+    return _value_and_grad(md, x, F.normalize(x, dim=p["dim"]), a, "normalize")
 
 
 def train_dense(a, p):
-    """Train the pinned U-Net for depth or normals with the kit's losses; its raw output on the held-out images.
+    """Train the pinned U-Net for depth or normals with the kit's losses from the course's initial weights; its raw
+    output on the held-out images.
 
     Every setting comes from ``p`` (the spec's ``training``); the output bias is set here, before fit, to the
     training targets' mean (depth: over the valid pixels), so fit's own start of the bias is never used."""
@@ -414,6 +479,7 @@ def train_dense(a, p):
     task = tasks.Depth(loss=p["loss"]) if p["task"] == "depth" else tasks.Normals()
     model = getattr(models, p["model"])(3, task.out_channels, base_channels=p["base_channels"], depth=p["depth"],
                                         up=p["up"], batch_norm=p["batch_norm"], skips=True)
+    _start_from_course_weights(model, a)
     train = scenes.SceneDataset(p["n_train"], size=p["size"], seed=p["seed"], task=p["task"])
     targets = train.arrays[p["task"]]
     if p["task"] == "depth":   # a depth sensor's holes: pixels without a measurement hold 0 (invalid)
@@ -430,7 +496,7 @@ def train_dense(a, p):
         log=lambda *args, **kw: None)
     model.eval()
     with md.no_grad():
-        return {"pred": _plain(model(md.tensor(a["images"])), "model output")}
+        return {"pred": _plain(model(_input(a, "images")), "model output")}
 
 
 #: every public function of this file, by name (a case's ``fn``)

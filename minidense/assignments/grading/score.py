@@ -75,9 +75,7 @@ def score_part(box, folder, spec, index, part, job, deadline, preload):
             raise sandbox.ChildError("timeout", "the time limit was reached before this part")
         child = sandbox.Child(box, folder, job["memory_bytes"], deadline, preload)
         for case in cases:
-            expected = expected_outputs(case)
-            got, error = child.call(case["fn"], case["params"], case["inputs"])
-            problem = compare.explain(case, error) if error else compare.check_case(case, expected, got)
+            problem = compare.verdict(case, expected_outputs, lambda c: child.call(c["fn"], c["params"], c["inputs"]))
             results.append({"id": case["id"], "passed": problem is None, "message": problem})
     except sandbox.ChildError as exc:
         trouble = exc

@@ -1,7 +1,7 @@
 """Assignment 6: depth and normals: the masked L1 loss, the scale-invariant log loss, the cosine normal loss."""
 import numpy as np
 
-from ...cases import depth_pair, held_out_scenes, hinted, image_shape, normal, shape_id
+from ...cases import course_weights, depth_pair, held_out_scenes, hinted, image_shape, normal, shape_id
 from ...specs import Assignment, Mistake, Part, read_handout, read_starter
 
 #: the training part, every hyper-parameter pinned (the harness passes each one to the model and to fit; the
@@ -179,12 +179,21 @@ def _training(rng, public):
     params["seed"] = seed
     cases = []
     for task, loss in RUNS:
+        weights = course_weights(lambda: _trained_unet(task), seed)   # loaded by name (grading/harness.py)
         cases.append({"id": f"{task}-{loss}-seed{seed}", "fn": "train_dense",
                       "check": "depth_abs_rel" if task == "depth" else "normals_angle",
                       "params": {**params, "task": task, "loss": loss, "target": cfg[f"target_{loss}"],
                                  "constant": CONSTANT["abs_rel" if task == "depth" else "angle"]},
-                      "inputs": {"images": val["image"]}, "expected": {task: val[task]}})
+                      "inputs": {"images": val["image"], **weights}, "expected": {task: val[task]}})
     return cases
+
+
+def _trained_unet(task):
+    """The course's reference network of a training run: its state dict is the run's initial weights."""
+    from .... import models
+    return getattr(models, TRAINING["model"])(3, 1 if task == "depth" else 3, base_channels=TRAINING["base_channels"],
+                                              depth=TRAINING["depth"], up=TRAINING["up"],
+                                              batch_norm=TRAINING["batch_norm"], skips=True)
 
 
 #: the planted mistakes: each must lose points in the parts it names (see specs.Mistake)

@@ -1,7 +1,7 @@
 """Assignment 5: a U-Net with skips, trained on the built-in scenes, and the skip ablation."""
 import numpy as np
 
-from ...cases import held_out_scenes, hinted, normal
+from ...cases import course_weights, held_out_scenes, hinted, normal
 from ...specs import Assignment, Mistake, Part, read_handout, read_starter
 
 #: the training parts, every hyper-parameter pinned (the harness passes each one to the model, the optimizer
@@ -59,7 +59,8 @@ HINTS = {
     "noskips": ("skips=False: zeros of the copy's shape in place of the copy (same parameters)",
                 "creation.zeros_like(copy)"),
     "depth1": ("depth=1: one double conv and the head, no pooling",),
-    "training": ("a network that passes `forward` trains with the released loop; check the skips=True path",),
+    "training": ("your forward matches the reference's, so check that the gradients reach every weight: a forward "
+                 "computed on `.data` (or on a new Tensor made of it) cuts the graph",),
     "ablation": ("skips=True must concatenate the copies and skips=False zeros of their shape",),
 }
 
@@ -115,7 +116,35 @@ def _held_out(rng, public):
     seed, val = held_out_scenes(rng, public, TRAINING)
     params = {k: TRAINING[k] for k in _PINNED}
     params.update(seed=seed, num_classes=scenes.NUM_CLASSES)
-    return seed, params, {"images": val["image"].astype(np.float32)}, {"labels": val["labels"]}
+    inputs = {"images": val["image"].astype(np.float32), **course_weights(_trained_unet, seed)}
+    return seed, params, inputs, {"labels": val["labels"]}
+
+
+# ---- the training parts' prerequisites and initial weights (grading/harness.py loads them by name)
+def _trained_args(skips):
+    from ....data import scenes
+    return {"in_channels": TRAINING["in_channels"], "out_channels": scenes.NUM_CLASSES,
+            "base_channels": TRAINING["base_channels"], "depth": TRAINING["depth"], "up": TRAINING["up"],
+            "batch_norm": TRAINING["batch_norm"], "skips": skips}
+
+
+def _trained_unet():
+    from ....models import UNet  # the course's reference network: its initial weights
+    return UNet(**_trained_args(True))
+
+
+def _prerequisites(rng, skips_options):
+    """The forward cases of the trained architecture that a training part requires (with ``skips`` each of
+    ``skips_options``): a network whose forward does not match the reference's is not trained."""
+    cases = []
+    for skips in skips_options:
+        args = _trained_args(skips)
+        shape = (1, args["in_channels"], 8, 12)
+        keys = ("forward",) + (() if skips else ("noskips",))
+        cases.append(hinted({"id": "trained-" + _unet_id(args, shape), "part": "forward", "fn": "unet_forward",
+                             "params": {"args": args}, "inputs": {"x": normal(rng, shape), **_state(rng, args)},
+                             "rtol": 1e-6, "atol": 1e-8}, HINTS, *keys))
+    return cases
 
 
 def _training(rng, public):
@@ -123,7 +152,8 @@ def _training(rng, public):
     seed, params, inputs, expected = _held_out(rng, public)
     params["target_miou"] = TRAINING["target_miou"]
     return [hinted({"id": f"unet-seed{seed}", "fn": "train_unet", "check": "training_miou", "params": params,
-                    "inputs": inputs, "expected": expected}, HINTS, "training")]
+                    "inputs": inputs, "expected": expected, "requires": _prerequisites(rng, (True,))},
+                   HINTS, "training")]
 
 
 def _ablation(rng, public):
@@ -131,7 +161,8 @@ def _ablation(rng, public):
     seed, params, inputs, expected = _held_out(rng, public)
     params.update(boundary_width=TRAINING["boundary_width"], min_gap=TRAINING["min_gap"])
     return [hinted({"id": f"skips-vs-noskips-seed{seed}", "fn": "unet_skip_ablation", "check": "skip_ablation",
-                    "params": params, "inputs": inputs, "expected": expected}, HINTS, "ablation")]
+                    "params": params, "inputs": inputs, "expected": expected,
+                    "requires": _prerequisites(rng, (True, False))}, HINTS, "ablation")]
 
 
 #: the planted mistakes: each must lose points in the parts it names (see specs.Mistake)
