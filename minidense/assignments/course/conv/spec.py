@@ -160,6 +160,99 @@ def im2col(x, geo, pad_value=0):
     return cols.reshape(c * kh * kw, n * ho * wo)
 '''),
             )),
+    Mistake("the column matrix built in float64 (an array made without dtype=): float32 in, float64 out",
+            loses={"im2col"},
+            replace=(
+                ("ops/im2col.py", "im2col", '''
+def im2col(x, geo, pad_value=0):
+    xp = get_array_module(x)
+    n, c = x.shape[:2]
+    (kh, kw), (sh, sw), _, (dh, dw) = geo
+    ho, wo = output_size(x.shape[2:], geo)
+    x = pad(x, geo.padding, pad_value).transpose(1, 0, 2, 3)
+    cols = xp.empty((c, kh, kw, n, ho, wo))
+    for i in range(kh):
+        for j in range(kw):
+            top, left = i * dh, j * dw
+            cols[:, i, j] = x[:, :, top:top + sh * (ho - 1) + 1:sh, left:left + sw * (wo - 1) + 1:sw]
+    return cols.reshape(c * kh * kw, n * ho * wo)
+'''),
+            )),
+    Mistake("the padding added on the top and left only",
+            loses={"im2col"},
+            replace=(
+                ("ops/im2col.py", "im2col", '''
+def im2col(x, geo, pad_value=0):
+    xp = get_array_module(x)
+    n, c = x.shape[:2]
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geo
+    ho, wo = output_size(x.shape[2:], geo)
+    x = xp.pad(x, ((0, 0), (0, 0), (ph, 0), (pw, 0)), constant_values=pad_value).transpose(1, 0, 2, 3)
+    cols = xp.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            top, left = i * dh, j * dw
+            cols[:, i, j] = x[:, :, top:top + sh * (ho - 1) + 1:sh, left:left + sw * (wo - 1) + 1:sw]
+    return cols.reshape(c * kh * kw, n * ho * wo)
+'''),
+            )),
+    Mistake("col2im clears each tap of the caller's columns once it is added (the input changes)",
+            loses={"col2im"},
+            replace=(
+                ("ops/im2col.py", "col2im", '''
+def col2im(cols, geo, x_shape):
+    xp = get_array_module(cols)
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geo
+    ho, wo = output_size((h, w), geo)
+    cols = cols.reshape(c, kh, kw, n, ho, wo)
+    padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            top, left = i * dh, j * dw
+            padded[:, :, top:top + sh * (ho - 1) + 1:sh, left:left + sw * (wo - 1) + 1:sw] += cols[:, i, j]
+            cols[:, i, j] = 0
+    return padded[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
+'''),
+            )),
+    Mistake("col2im ignores the stride (windows one pixel apart)",
+            loses={"col2im"},
+            replace=(
+                ("ops/im2col.py", "col2im", '''
+def col2im(cols, geo, x_shape):
+    xp = get_array_module(cols)
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geo
+    ho, wo = output_size((h, w), geo)
+    cols = cols.reshape(c, kh, kw, n, ho, wo)
+    padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            top, left = i * dh, j * dw
+            padded[:, :, top:top + ho, left:left + wo] += cols[:, i, j]
+    return padded[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
+'''),
+            )),
+    Mistake("the weight matrix reshaped to (C_in·kH·kW, C_out) instead of transposed in the input gradient",
+            loses={"conv_backward"},
+            replace=(
+                ("ops/conv.py", "_conv_input_grad", '''
+def _conv_input_grad(g, w, geo, x_shape):
+    c_out = w.shape[0]
+    g_mat = g.transpose(1, 0, 2, 3).reshape(c_out, -1)
+    return columns.col2im(w.reshape(-1, c_out) @ g_mat, geo, x_shape)
+'''),
+            )),
+    Mistake("the weight gradient's product in the wrong order, im2col(x)·Gᵀ, reshaped to the weight's shape",
+            loses={"conv_backward"},
+            replace=(
+                ("ops/conv.py", "_conv_weight_grad", '''
+def _conv_weight_grad(g, x, geo):
+    c_out = g.shape[1]
+    g_mat = g.transpose(1, 0, 2, 3).reshape(c_out, -1)
+    return (columns.im2col(x, geo) @ g_mat.T).reshape((c_out, x.shape[1]) + tuple(geo.kernel_size))
+'''),
+            )),
 )
 
 
