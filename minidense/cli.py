@@ -140,6 +140,10 @@ def build_parser():
     g.add_argument("--jobs", type=int, default=1, help="students graded at a time (default 1)")
     g.add_argument("--timeout", type=float, default=600, help="seconds per student, all parts (default 600)")
     g.add_argument("--memory", type=float, default=4.0, help="GB of memory per child process (default 4)")
+    g.add_argument("--require-isolation", action="store_true", help="refuse to grade where student code would "
+                   "run with no isolation (not root and no user namespaces)")
+    g.add_argument("--no-namespaces", action="store_true", help="grade without namespaces (root: a user per "
+                   "student only; otherwise no isolation), e.g. to compare")
     b = a_sub.add_parser("gradescope", help="build a Gradescope autograder zip")
     b.add_argument("name")
     b.add_argument("--out", required=True, help="the zip to write, e.g. autograder.zip")
@@ -348,7 +352,8 @@ def cmd_assignment(args):
         if args.action == "grade":
             from .assignments.grade import grade
             grade(args.name, args.submissions, args.out, args.seed, jobs=args.jobs, timeout=args.timeout,
-                  memory_gb=args.memory)
+                  memory_gb=args.memory, namespaces=not args.no_namespaces,
+                  require_isolation=args.require_isolation)
             print(f"gradebook written to {os.path.join(os.path.abspath(args.out), 'gradebook.csv')}")
         else:
             from .assignments.gradescope import build_bundle

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from . import get
 from .generator import PACKAGE_DIR, build_package
-from .grading import sandbox
+from .grading import isolation, sandbox
 from .grading.score import STATUSES
 
 DEFAULT_TIMEOUT = 600      # seconds per student, all parts together
@@ -205,7 +205,8 @@ def feedback_markdown(spec, result):
     return "\n".join(lines)
 
 
-def summary(results):
+def summary(results, run=None):
+    """The class's mean, median, histogram and statuses; with ``run``, the isolation and what was left."""
     totals = [r["total"] for r in results]
     if not totals:
         return "no submissions"
@@ -220,6 +221,12 @@ def summary(results):
         lines.append(f"  {lo:5.0f}-{hi:<5.0f}{'' if i < 9 else '(incl.)'} {'#' * n} {n}")
     counts = {s: sum(r["status"] == s for r in results) for s in STATUSES}
     lines.append("  status: " + ", ".join(f"{s} {n}" for s, n in counts.items() if n))
+    if run is not None:
+        lines.append(f"  isolation: {run['isolation']}: {run['protection']}")
+        left = run["processes_left"]
+        lines.append("  processes of the run left after grading: " + (
+            f"{left} (killed now)" if left else "none") + (
+            f"; {run['unconfirmed_ends']} parts' ends unconfirmed" if run["unconfirmed_ends"] else ""))
     return "\n".join(lines)
 
 
@@ -229,9 +236,24 @@ def _closed_folder(prefix):
     return path
 
 
+def choose_isolation(namespaces=True, require_isolation=False, log=print):
+    """The isolation mode for a run (grading/isolation.py), said at the start; "none" is an error when
+    ``require_isolation``."""
+    mode = sandbox.isolation_mode(namespaces)
+    log(f"isolation: {mode}: {isolation.MODES[mode]}")
+    if mode == "none" and require_isolation:
+        raise RuntimeError("grade: --require-isolation, but this machine gives no isolation to student code (not "
+                           "root, and unprivileged user namespaces do not work here" +
+                           ("" if namespaces else "; namespaces were switched off") + ")")
+    return mode
+
+
 def grade(name, submissions, out, seed, jobs=1, timeout=DEFAULT_TIMEOUT, memory_gb=DEFAULT_MEMORY_GB,
-          progress=True, log=print):
-    """Grade every submission in ``submissions`` into ``out``; returns the list of per-student results."""
+          progress=True, log=print, namespaces=True, require_isolation=False):
+    """Grade every submission in ``submissions`` into ``out``; returns the list of per-student results.
+
+    ``namespaces=False`` grades without namespaces (as where they do not work); ``require_isolation``
+    refuses to grade where student code would run with no isolation."""
     spec = get(name, "grade")
     seed = read_seed(seed)
     if not isinstance(jobs, int) or jobs < 1:
@@ -243,9 +265,12 @@ def grade(name, submissions, out, seed, jobs=1, timeout=DEFAULT_TIMEOUT, memory_
         raise FileExistsError(f"grade: {out!r} exists and is not empty; choose a new folder")
     os.makedirs(out, exist_ok=True)
     os.chmod(out, 0o700)                      # closed to the children's user
+    mode = choose_isolation(namespaces, require_isolation, log)
     sandbox.import_library()
     work = _closed_folder("minidense-grader-")
-    box = sandbox.Sandbox.create()
+    box = sandbox.Sandbox.create(mode)
+    first_uid = sandbox.first_uid(len(students)) if box.root else None
+    uids = range(first_uid, first_uid + len(students)) if box.root else ()
     try:
         pristine = os.path.join(work, "pristine")
         build_package(spec, pristine)
@@ -270,7 +295,8 @@ def grade(name, submissions, out, seed, jobs=1, timeout=DEFAULT_TIMEOUT, memory_
                 continue
             job = {"assignment": spec.name, "student": student, "seed": seed, "timeout": float(timeout),
                    "memory_bytes": int(memory_gb * (1 << 30)), "pristine": pristine,
-                   "submission": os.path.join(folder, "files"), "sandbox": box.base, "root": box.root,
+                   "submission": os.path.join(folder, "files"), "sandbox": box.base, "isolation": mode,
+                   "uid": first_uid + number if box.root else None,
                    "result": os.path.join(folder, "result.json"), "notes": notes}
             job_path = os.path.join(folder, "job.json")
             sandbox.write_json(job_path, job)
@@ -295,18 +321,22 @@ def grade(name, submissions, out, seed, jobs=1, timeout=DEFAULT_TIMEOUT, memory_
                     os.makedirs(os.path.join(out, job["student"]), exist_ok=True)
                     shutil.copyfile(src, os.path.join(out, job["student"], os.path.basename(rel)))
     finally:
+        left = sandbox.end_run(box, uids)
         if os.environ.get("MINIDENSE_GRADE_KEEP"):   # for debugging the grader: keep its folders
             log(f"kept: {work} and {box.base}")
         else:
             box.remove()
             shutil.rmtree(work, ignore_errors=True)
     ordered = [results[s] for s in sorted(results)]
-    write_outputs(spec, ordered, out)
-    log(summary(ordered))
+    unconfirmed = sum(r.get("unconfirmed_ends", 0) for r in ordered)
+    run = {"isolation": mode, "protection": isolation.MODES[mode], "processes_left": left,
+           "unconfirmed_ends": unconfirmed}
+    write_outputs(spec, ordered, out, run)
+    log(summary(ordered, run))
     return ordered
 
 
-def write_outputs(spec, results, out):
+def write_outputs(spec, results, out, run):
     with open(os.path.join(out, "gradebook.csv"), "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["student"] + [p.name for p in spec.parts] + ["total", "max", "status"])
@@ -320,4 +350,4 @@ def write_outputs(spec, results, out):
     with open(os.path.join(out, "results.json"), "w", encoding="utf-8") as f:
         json.dump({"assignment": spec.name, "title": spec.title,
                    "parts": [{"name": p.name, "points": p.points, "title": p.title} for p in spec.parts],
-                   "students": results}, f, indent=1)
+                   "students": results, **run}, f, indent=1)
