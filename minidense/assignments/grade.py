@@ -35,6 +35,10 @@ STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 COLLECTED = ("ANSWERS.md",)
 
 
+class NoIsolation(ValueError):
+    """Isolation was required and this machine gives none."""
+
+
 class Rejected(Exception):
     """A submission that is not read at all (unsafe zip, links, a bad name)."""
 
@@ -242,7 +246,7 @@ def choose_isolation(namespaces=True, require_isolation=False, log=print):
     mode = sandbox.isolation_mode(namespaces)
     log(f"isolation: {mode}: {isolation.MODES[mode]}")
     if mode == "none" and require_isolation:
-        raise RuntimeError("grade: --require-isolation, but this machine gives no isolation to student code (not "
+        raise NoIsolation("grade: --require-isolation, but this machine gives no isolation to student code (not "
                            "root, and unprivileged user namespaces do not work here" +
                            ("" if namespaces else "; namespaces were switched off") + ")")
     return mode

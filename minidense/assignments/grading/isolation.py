@@ -36,7 +36,7 @@ MODES = {
     "root": "a user, PID, network and mount namespace and a file system view per student (root)",
     "userns": "a PID, network and mount namespace and a file system view per student (user namespaces)",
     "users": "a user per student, no namespaces: /tmp is shared and the network is open",
-    "none": "none: student code can read what your account can read",
+    "none": "student code can read what your account can read",
 }
 #: processes (threads included) one student may have at once
 MAX_PROCESSES = 64

@@ -143,7 +143,7 @@ def python_for_children():
     return os.path.realpath(exe) if os.path.exists(exe) else sys.executable
 
 
-def _copy_tree(src, dest):
+def copy_tree(src, dest):
     def link_or_copy(s, d):
         try:
             os.link(s, d)
@@ -218,10 +218,10 @@ class Sandbox:
                 continue
             dest = os.path.join(box.libs, os.path.basename(origin))
             if os.path.isdir(origin):
-                _copy_tree(origin, dest)
+                copy_tree(origin, dest)
                 companion = origin.rstrip(os.sep) + ".libs"   # wheels' bundled shared libraries (numpy.libs)
                 if os.path.isdir(companion):
-                    _copy_tree(companion, dest + ".libs")
+                    copy_tree(companion, dest + ".libs")
             else:
                 shutil.copy2(origin, dest)
         for folder, dirs, files in os.walk(base):   # folders only: the libs' files are links to the originals
