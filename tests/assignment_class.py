@@ -203,6 +203,7 @@ def hostile_files(spec, kind, out_dir, source_dir, seed, marker="md-threat", por
     code = code.format(source=str(source_dir), seed_text=str(seed), marker=marker, port=port,
                        files=[p for rel in spec.stubs for p in (f"minidense/{rel}", rel)],
                        targets=[os.path.join(out_dir, n) for n in ("results.json", "gradebook.csv", "planted.txt",
+                                                                   "manifest.json", f"hostile-{kind}/result.json",
                                                                    f"{kind}/feedback.md")] + ["results.json",
                                                                                               "../results.json"])
     if code.startswith("module:"):

@@ -74,8 +74,8 @@ def check_outputs(spec, out, book, rows, expect):
         assert row["status"] in ("ok", "timeout", "crashed", "missing", "error")
         assert (out / student / "feedback.md").is_file()
     # nothing in OUT but what the grader writes: no planted results, no files of a hostile child
-    allowed = {"gradebook.csv", "results.json"} | {f"{s}/feedback.md" for s in rows} | \
-              {f"{s}/ANSWERS.md" for s in rows}
+    allowed = {"gradebook.csv", "results.json", "manifest.json"} | {f"{s}/feedback.md" for s in rows} | \
+              {f"{s}/ANSWERS.md" for s in rows} | {f"{s}/result.json" for s in rows}
     written = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
     assert written <= allowed, written - allowed
 

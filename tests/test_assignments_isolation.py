@@ -29,17 +29,18 @@ NOBODY = 65534
 ASSIGNMENT = "pool"
 
 
-def threat_class(folder, marker, port):
+def threat_class(folder, marker, port, threats=THREATS):
     """The class described above; returns {student: expectation}."""
     expect, _ = build_class(ASSIGNMENT, folder, folder / "unused-out", folder / "unused-source", 5, n_correct=2,
-                            kinds=THREATS, marker=marker, port=port)
-    keep = {"correct-00", "correct-01", "broken"} | {f"hostile-{k}" for k in THREATS}
+                            kinds=threats, marker=marker, port=port)
+    keep = {"correct-00", "correct-01", "broken"} | {f"hostile-{k}" for k in threats}
     for student in set(expect) - keep:
         (folder / f"{student}.zip").unlink(missing_ok=True)
         shutil.rmtree(folder / student, ignore_errors=True)
         expect.pop(student)
-    shutil.copytree(folder / "hostile-tmp", folder / "hostile-tmp-again")
-    expect["hostile-tmp-again"] = expect["hostile-tmp"]
+    if "tmp" in threats:
+        shutil.copytree(folder / "hostile-tmp", folder / "hostile-tmp-again")
+        expect["hostile-tmp-again"] = expect["hostile-tmp"]
     return expect
 
 
@@ -98,6 +99,22 @@ def test_no_student_can_touch_another_as_root(tmp_path, listener):
     assert "processes of the run left after grading: none" in proc.stdout
     check_threats(out, expect, marker, listener, "root")
     print(f"graded {len(expect)} submissions in {seconds:.1f} s")
+
+
+@pytest.mark.skipif(not ROOT, reason="grading as root needs root (as CI and Gradescope run)")
+def test_a_user_per_student_without_namespaces_ends_leftovers_and_fork_bombs(tmp_path):
+    """Root with --no-namespaces: the students' own uids keep the leftover from the others' children, and
+    killing by uid ends it and the fork bomb."""
+    marker = "mdt-" + secrets.token_hex(4)
+    expect = threat_class(tmp_path / "subs", marker, 9, threats=("leftover", "fork-bomb"))
+    out = tmp_path / "out"
+    proc, _ = run_grade(tmp_path, ASSIGNMENT, tmp_path / "subs", out, 5, timeout=90, extra=["--no-namespaces"])
+    assert proc.stdout.startswith("isolation: users: ")
+    _, rows = read_outputs(out)
+    check_results(ASSIGNMENTS[ASSIGNMENT], expect, rows)
+    results = json.loads((out / "results.json").read_text())
+    assert results["isolation"] == "users" and results["processes_left"] == 0
+    assert not processes_named(marker), "a threat's process outlived the grading run"
 
 
 # ------------------------------------------------------------------ as an unprivileged user

@@ -127,13 +127,26 @@ def processes_of_run(box, uids=()):
 
 
 def end_run(box, uids=()):
-    """Kill what a grading run left (there should be nothing); returns how many processes were found."""
+    """Kill what a grading run left (there should be nothing) and remove what the students' uids left in
+    the shared temporary folders; returns how many processes were found."""
     left = processes_of_run(box, uids)
     for pid in left:
         try:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
+    for folder in ("/tmp", "/var/tmp", "/dev/shm") if uids else ():
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(folder, name)
+            try:
+                if os.lstat(path).st_uid in uids:
+                    shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.unlink(path)
+            except OSError:
+                pass
     return len(left)
 
 
