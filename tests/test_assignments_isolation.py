@@ -19,7 +19,7 @@ import tempfile
 
 import pytest
 from assignment_class import THREATS, build_class, check_results
-from test_assignments_grade import read_outputs, run_grade
+from test_assignments_grade import check_outputs, read_outputs, run_grade
 
 from minidense.assignments import ASSIGNMENTS, generator
 from minidense.assignments.grading import sandbox
@@ -29,10 +29,11 @@ NOBODY = 65534
 ASSIGNMENT = "pool"
 
 
-def threat_class(folder, marker, port, threats=THREATS):
-    """The class described above; returns {student: expectation}."""
-    expect, _ = build_class(ASSIGNMENT, folder, folder / "unused-out", folder / "unused-source", 5, n_correct=2,
-                            kinds=threats, marker=marker, port=port)
+def threat_class(folder, marker, port, threats=THREATS, source=None, out=None):
+    """The class described above; returns {student: expectation}. ``source``: where the "snoop" kind looks
+    for the reference; ``out``: where "write-results" plants its results."""
+    expect, _ = build_class(ASSIGNMENT, folder, out or folder / "unused-out", source or folder / "unused-source", 5,
+                            n_correct=2, kinds=threats, marker=marker, port=port)
     keep = {"correct-00", "correct-01", "broken"} | {f"hostile-{k}" for k in threats}
     for student in set(expect) - keep:
         (folder / f"{student}.zip").unlink(missing_ok=True)
@@ -164,10 +165,11 @@ def nobody():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def grade_as_nobody(nobody, subs, *options, check=True):
-    """`minidense assignment grade` run by the unprivileged user on ``subs``; (process, OUT)."""
+def grade_as_nobody(nobody, subs, *options, check=True, run=None):
+    """`minidense assignment grade` run by the unprivileged user on ``subs`` in the folder ``run`` (a new one
+    by default); (process, OUT)."""
     python, env, folder = nobody
-    run = tempfile.mkdtemp(prefix="run-", dir=folder)
+    run = run or tempfile.mkdtemp(prefix="run-", dir=folder)
     shutil.copytree(subs, os.path.join(run, "subs"))
     with open(os.path.join(run, "seed"), "w") as f:
         f.write("5")
@@ -197,11 +199,18 @@ def test_no_student_can_touch_another_without_root(nobody, tmp_path, listener):
     if not userns_works(nobody):
         pytest.skip("unprivileged user namespaces do not work on this machine")
     marker = "mdt-" + secrets.token_hex(4)
-    expect = threat_class(tmp_path / "subs", marker, listener.getsockname()[1])
-    proc, out = grade_as_nobody(nobody, tmp_path / "subs")
+    gallery = ("kill-parent", "snoop", "write-results")   # the earlier gallery's attacks on the grader itself
+    run = tempfile.mkdtemp(prefix="run-", dir=nobody[2])
+    expect = threat_class(tmp_path / "subs", marker, listener.getsockname()[1], threats=THREATS + gallery,
+                          source=os.path.join(nobody[2], "src"), out=os.path.join(run, "out"))
+    proc, out = grade_as_nobody(nobody, tmp_path / "subs", run=run)
     assert proc.stdout.startswith("isolation: userns: ")
     from pathlib import Path
     check_threats(Path(out), expect, marker, listener, "userns")
+    book, rows = read_outputs(Path(out))
+    check_outputs(ASSIGNMENTS[ASSIGNMENT], Path(out), book, rows, expect)   # nothing planted in OUT
+    snoop = [c["message"] for p in rows["hostile-snoop"]["parts"].values() for c in p["cases"] if not c["passed"]]
+    assert snoop and all("SNOOP found nothing" in m for m in snoop), snoop[0]
 
 
 def test_without_namespaces_the_grader_says_there_is_no_isolation_and_can_refuse(nobody, tmp_path):

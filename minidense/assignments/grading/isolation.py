@@ -84,6 +84,7 @@ def enter_namespaces(user, keep_fds):
     pid = os.fork()
     if pid == 0:
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)   # the waiting process killed: this one (and its namespace) too
+        os.setsid()   # a process group without the waiting process: kill(0, ...) cannot reach it
         return
     for fd in keep_fds:
         os.close(fd)
