@@ -92,6 +92,7 @@ def enter_namespaces(user, keep_fds):
     prctl(PR_SET_PDEATHSIG, signal.SIGTERM)   # the scoring process gone: end the namespace, as on SIGTERM
     # PID 1 is reaped only once every process of its namespace has ended: this status means "none left"
     _, status = os.waitpid(pid, 0)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)   # reaped: its pid may be reused
     os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
 
 
