@@ -134,12 +134,20 @@ def build_parser():
     g = a_sub.add_parser("grade", help="grade a folder of submissions on hidden cases")
     g.add_argument("name")
     g.add_argument("submissions", help="a folder with one sub-folder or .zip per student (the id is its name)")
-    g.add_argument("--out", required=True, help="a new folder for gradebook.csv, results.json, feedback")
+    g.add_argument("--out", required=True, help="a new folder for gradebook.csv, results.json, feedback (or the "
+                   "folder of the run to --resume)")
     g.add_argument("--seed", required=True, help="the term seed (an integer, or @FILE holding one); the hidden "
                    "cases come from it and each student's id")
     g.add_argument("--jobs", type=int, default=1, help="students graded at a time (default 1)")
     g.add_argument("--timeout", type=float, default=600, help="seconds per student, all parts (default 600)")
     g.add_argument("--memory", type=float, default=4.0, help="GB of memory per child process (default 4)")
+    g.add_argument("--require-isolation", action="store_true", help="refuse to grade where student code would "
+                   "run with no isolation (not root and no user namespaces)")
+    g.add_argument("--resume", action="store_true", help="go on with a killed run into the same --out (same "
+                   "arguments): the students already graded are kept")
+    g.add_argument("--only", nargs="+", metavar="ID", help="regrade these students into the --out of a finished run")
+    g.add_argument("--no-namespaces", action="store_true", help="grade without namespaces (root: a user per "
+                   "student only; otherwise no isolation), e.g. to compare")
     b = a_sub.add_parser("gradescope", help="build a Gradescope autograder zip")
     b.add_argument("name")
     b.add_argument("--out", required=True, help="the zip to write, e.g. autograder.zip")
@@ -355,7 +363,8 @@ def cmd_assignment(args):
         if args.action == "grade":
             from .assignments.grade import grade
             grade(args.name, args.submissions, args.out, args.seed, jobs=args.jobs, timeout=args.timeout,
-                  memory_gb=args.memory)
+                  memory_gb=args.memory, namespaces=not args.no_namespaces,
+                  require_isolation=args.require_isolation, resume=args.resume, only=args.only)
             print(f"gradebook written to {os.path.join(os.path.abspath(args.out), 'gradebook.csv')}")
         else:
             from .assignments.gradescope import WHEEL_PYTHONS, build_bundle

@@ -60,6 +60,97 @@ for place in places:
                 said.append(os.path.join(folder, rel))   # a file with no stub: the library's code
 raise RuntimeError("SNOOP found: " + "; ".join(sorted(set(said))) if said else "SNOOP found nothing")'''
 
+#: the threats one student poses to the others (each names its processes and files with {marker})
+LEFTOVER = '''import ctypes, os, signal, time
+me = os.getpid()
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        ctypes.CDLL(None).prctl(15, {marker!r}.encode(), 0, 0, 0)
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
+        end = time.time() + 300
+        while time.time() < end:
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit() or int(pid) in (me, os.getpid()):
+                    continue
+                try:
+                    if b"child.py" in open("/proc/%s/cmdline" % pid, "rb").read():
+                        os.kill(int(pid), signal.SIGKILL)
+                    os.listdir("/proc/%s/cwd" % pid)
+                    open("/proc/%s/environ" % pid, "rb").read()
+                except OSError:
+                    pass
+            time.sleep(0.02)
+    os._exit(0)
+os.wait()'''
+
+FORK_BOMB = '''import os, time
+try:
+    if os.fork() == 0:
+        while True:
+            try:
+                os.fork()
+            except OSError:
+                time.sleep(0.5)
+except OSError:
+    pass'''
+
+OTHERS = '''import glob, os, sys
+own = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(sys.modules["minidense"].__file__))))
+said = []
+def look(path):
+    if os.path.abspath(path).startswith(own):
+        return
+    try:
+        if os.path.isdir(path):
+            os.listdir(path)
+        else:
+            open(path, "rb").read(1)
+        said.append(path)
+    except OSError:
+        pass
+base = os.path.dirname(own)
+for pattern in (base + "/s-*", base + "/s-*/*/*", "/tmp/minidense-sandbox-*/s-*", "/tmp/minidense-grader-*/*"):
+    for path in glob.glob(pattern):
+        look(path)
+for pid in os.listdir("/proc"):
+    if pid.isdigit() and int(pid) != os.getpid():
+        for what in ("cwd", "root"):
+            look("/proc/%s/%s/" % (pid, what))
+        try:
+            env = open("/proc/%s/environ" % pid, "rb").read().decode(errors="replace").split("\\0")
+        except OSError:
+            continue
+        for v in env:
+            if v.startswith("HOME="):
+                look(v[5:])
+raise RuntimeError("OTHERS found: " + "; ".join(sorted(set(said))) if said else "OTHERS found nothing")'''
+
+CONNECT = '''import socket
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=3).sendall(b"LEAK")
+except OSError as exc:
+    raise RuntimeError("CONNECT failed: %s" % exc)
+raise RuntimeError("CONNECT worked")'''
+
+TMP = '''import os, sys
+own = os.path.abspath(sys.modules["minidense"].__file__)
+found = []
+for folder in ("/tmp", "/dev/shm"):
+    path = os.path.join(folder, {marker!r})
+    try:
+        text = open(path).read()
+    except OSError:
+        text = None
+    if text is not None and text != own:
+        found.append(path + " of " + text)
+    try:
+        open(path, "w").write(own)
+    except OSError:
+        pass
+raise RuntimeError("TMP found: " + "; ".join(found) if found else "TMP found nothing")'''
+
 #: hostile kinds: (code put at the start of the target's body, or "module:" code at the file's top;
 #: the honest work it has: "correct" (the rest of the function is the library's) or "broken")
 HOSTILE = {
@@ -80,7 +171,14 @@ HOSTILE = {
     "kill-parent": ("import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\nexcept OSError:\n    pass",
                     "correct"),
     "snoop": (SNOOP, "broken"),
+    "leftover": (LEFTOVER, "correct"),
+    "fork-bomb": (FORK_BOMB, "correct"),
+    "others": (OTHERS, "broken"),
+    "connect": (CONNECT, "broken"),
+    "tmp": (TMP, "broken"),
 }
+#: the kinds that attack other students (a test of isolation; their messages say what they found)
+THREATS = ("leftover", "fork-bomb", "others", "connect", "tmp")
 
 
 def library_files(spec):
@@ -98,13 +196,14 @@ def _inject(source, qualname, code):
     return "".join(lines)
 
 
-def hostile_files(spec, kind, out_dir, source_dir, seed):
+def hostile_files(spec, kind, out_dir, source_dir, seed, marker="md-threat", port=9):
     files = library_files(spec)
     rel, qualname = spec.target
     code, honest = HOSTILE[kind]
-    code = code.format(source=str(source_dir), seed_text=str(seed),
+    code = code.format(source=str(source_dir), seed_text=str(seed), marker=marker, port=port,
                        files=[p for rel in spec.stubs for p in (f"minidense/{rel}", rel)],
                        targets=[os.path.join(out_dir, n) for n in ("results.json", "gradebook.csv", "planted.txt",
+                                                                   "manifest.json", f"hostile-{kind}/result.json",
                                                                    f"{kind}/feedback.md")] + ["results.json",
                                                                                               "../results.json"])
     if code.startswith("module:"):
@@ -136,11 +235,12 @@ def _symlink_zip(path, files, target):
         z.writestr(info, target)
 
 
-def build_class(name, folder, out_dir, source_dir, seed, n_correct=12, kinds=None):
+def build_class(name, folder, out_dir, source_dir, seed, n_correct=12, kinds=None, marker="md-threat", port=9):
     """Write a class of submissions for assignment ``name`` into ``folder``; returns {student: expectation}.
 
     expectation: ("full",), ("mistake", parts that lose), ("broken",) honest work is the TARGET raising,
-    ("correct-hostile",), ("status", status) for rejected / missing / syntax-error submissions."""
+    ("correct-hostile",), ("status", status) for rejected / missing / syntax-error submissions. ``marker``
+    names the threats' processes and files, ``port`` is where the "connect" kind connects."""
     spec = ASSIGNMENTS[name]
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -164,7 +264,7 @@ def build_class(name, folder, out_dir, source_dir, seed, n_correct=12, kinds=Non
     _write_folder(folder / "broken", {f"minidense/{r}": t for r, t in broken.items()})
     expect["broken"] = ("broken",)
     for kind in (kinds if kinds is not None else HOSTILE):
-        files, honest = hostile_files(spec, kind, out_dir, source_dir, seed)
+        files, honest = hostile_files(spec, kind, out_dir, source_dir, seed, marker, port)
         _write_folder(folder / f"hostile-{kind}", {f"minidense/{r}": t for r, t in files.items()})
         expect[f"hostile-{kind}"] = ("full",) if honest == "correct" else ("broken",)
     # files outside the named ones: a gradcheck that always passes, a results.json, a grader of its own

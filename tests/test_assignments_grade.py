@@ -40,8 +40,9 @@ def closed_source(tmp_path, seed):
     return source
 
 
-def run_grade(tmp_path, name, submissions, out, seed, jobs=2, timeout=120, memory=2):
-    """`minidense assignment grade` in a process of its own, from the closed source folder."""
+def run_grade(tmp_path, name, submissions, out, seed, jobs=2, timeout=120, memory=2, extra=()):
+    """`minidense assignment grade` in a process of its own, from the closed source folder (``extra``: more
+    options)."""
     source = closed_source(tmp_path, seed)
     cwd = tmp_path / "grader-cwd"
     cwd.mkdir(mode=0o700, exist_ok=True)
@@ -51,7 +52,7 @@ def run_grade(tmp_path, name, submissions, out, seed, jobs=2, timeout=120, memor
     start = time.monotonic()
     proc = subprocess.run([sandbox.python_for_children(), "-m", "minidense", "assignment", "grade", name,
                            str(submissions), "--out", str(out), "--seed", f"@{source / 'seed'}", "--jobs", str(jobs),
-                           "--timeout", str(timeout), "--memory", str(memory)],
+                           "--timeout", str(timeout), "--memory", str(memory), *extra],
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=3600)
     seconds = time.monotonic() - start
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -73,8 +74,8 @@ def check_outputs(spec, out, book, rows, expect):
         assert row["status"] in ("ok", "timeout", "crashed", "missing", "error")
         assert (out / student / "feedback.md").is_file()
     # nothing in OUT but what the grader writes: no planted results, no files of a hostile child
-    allowed = {"gradebook.csv", "results.json"} | {f"{s}/feedback.md" for s in rows} | \
-              {f"{s}/ANSWERS.md" for s in rows}
+    allowed = {"gradebook.csv", "results.json", "manifest.json"} | {f"{s}/feedback.md" for s in rows} | \
+              {f"{s}/ANSWERS.md" for s in rows} | {f"{s}/result.json" for s in rows}
     written = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
     assert written <= allowed, written - allowed
 

@@ -23,8 +23,9 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from . import get
+from . import resume as resume_
 from .generator import PACKAGE_DIR, build_package
-from .grading import sandbox
+from .grading import isolation, sandbox
 from .grading.score import STATUSES
 
 DEFAULT_TIMEOUT = 600      # seconds per student, all parts together
@@ -33,6 +34,13 @@ MAX_FILE_BYTES = 2 << 20   # a submitted file larger than this is not read
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 #: written answers the handout collects: copied untouched into OUT/<student>/
 COLLECTED = ("ANSWERS.md",)
+#: the scoring process (grading/score.py), ended with the grader's thread that started it (killed grader: no orphans)
+SCORER = ("import sys; from minidense.assignments.grading import isolation, score; "
+          "isolation.prctl(isolation.PR_SET_PDEATHSIG, 9); score.main(sys.argv[1])")
+
+
+class NoIsolation(ValueError):
+    """Isolation was required and this machine gives none."""
 
 
 class Rejected(Exception):
@@ -166,7 +174,7 @@ def _scorer_env():
 def _run_scorer(spec, job, job_path):
     why = ""
     try:
-        proc = subprocess.run([sandbox.python_for_children(), "-m", "minidense.assignments.grading.score", job_path],
+        proc = subprocess.run([sandbox.python_for_children(), "-c", SCORER, job_path],
                               env=_scorer_env(), cwd=os.path.dirname(job_path), capture_output=True, text=True,
                               timeout=job["timeout"] + 120)
         why = proc.stderr[-1500:]
@@ -205,7 +213,8 @@ def feedback_markdown(spec, result):
     return "\n".join(lines)
 
 
-def summary(results):
+def summary(results, run=None):
+    """The class's mean, median, histogram and statuses; with ``run``, the isolation and what was left."""
     totals = [r["total"] for r in results]
     if not totals:
         return "no submissions"
@@ -220,6 +229,12 @@ def summary(results):
         lines.append(f"  {lo:5.0f}-{hi:<5.0f}{'' if i < 9 else '(incl.)'} {'#' * n} {n}")
     counts = {s: sum(r["status"] == s for r in results) for s in STATUSES}
     lines.append("  status: " + ", ".join(f"{s} {n}" for s, n in counts.items() if n))
+    if run is not None:
+        lines.append(f"  isolation: {run['isolation']}: {run['protection']}")
+        left = run["processes_left"]
+        lines.append("  processes of the run left after grading: " + (
+            f"{left} (killed now)" if left else "none") + (
+            f"; {run['unconfirmed_ends']} parts' ends unconfirmed" if run["unconfirmed_ends"] else ""))
     return "\n".join(lines)
 
 
@@ -229,27 +244,80 @@ def _closed_folder(prefix):
     return path
 
 
+def choose_isolation(namespaces=True, require_isolation=False, log=print):
+    """The isolation mode for a run (grading/isolation.py), said at the start; "none" is an error when
+    ``require_isolation``."""
+    mode = sandbox.isolation_mode(namespaces)
+    log(f"isolation: {mode}: {isolation.MODES[mode]}")
+    if mode == "none" and require_isolation:
+        raise NoIsolation("grade: --require-isolation, but this machine gives no isolation to student code (not "
+                           "root, and unprivileged user namespaces do not work here" +
+                           ("" if namespaces else "; namespaces were switched off") + ")")
+    return mode
+
+
+def _prepare_out(spec, out, seed, students, limits, resume, only):
+    """Check OUT against this run (a new folder, or the run to resume / regrade into) and write its manifest;
+    returns the ids to grade now (None: all)."""
+    digests = {}
+    for student, path in students:   # a student with two submissions: both count
+        digests[student] = resume_.submission_digest(path) + digests.get(student, "")
+    if not (resume or only):
+        if os.path.exists(out) and os.listdir(out):
+            raise FileExistsError(f"grade: {out!r} exists and is not empty; choose a new folder (or --resume, "
+                                  "--only)")
+        os.makedirs(out, exist_ok=True)
+        os.chmod(out, 0o700)                      # closed to the children's users
+        resume_.write_manifest(out, resume_.new_manifest(spec.name, seed, digests, limits))
+        return None
+    old = resume_.read_manifest(out)
+    resume_.check_manifest(old, spec.name, seed, limits, out)
+    if only:
+        unknown = sorted(set(only) - set(digests))
+        if unknown:
+            raise ValueError(f"grade: --only names students with no submission in the folder: {', '.join(unknown)}")
+        old["submissions"] = dict(sorted({**old.get("submissions", {}),
+                                          **{s: digests[s] for s in only}}.items()))
+        resume_.write_manifest(out, old)
+        return set(only)
+    changed, new, gone = resume_.changed_submissions(old, digests)
+    if changed or new or gone:
+        said = [f"{what}: {', '.join(ids)}" for what, ids in (("changed", changed), ("new", new), ("gone", gone))
+                if ids]
+        raise ValueError(f"grade: the submissions differ from the run in {out!r} ({'; '.join(said)}); grade into a "
+                         "new folder, or regrade some with --only")
+    return {s for s in digests if resume_.load_result(out, s) is None}
+
+
 def grade(name, submissions, out, seed, jobs=1, timeout=DEFAULT_TIMEOUT, memory_gb=DEFAULT_MEMORY_GB,
-          progress=True, log=print):
-    """Grade every submission in ``submissions`` into ``out``; returns the list of per-student results."""
+          progress=True, log=print, namespaces=True, require_isolation=False, resume=False, only=None):
+    """Grade every submission in ``submissions`` into ``out``; returns the list of per-student results.
+
+    ``namespaces=False`` grades without namespaces (as where they do not work); ``require_isolation``
+    refuses to grade where student code would run with no isolation. ``resume`` grades the students a
+    killed run into ``out`` had not finished; ``only`` (student ids) regrades those into ``out``."""
     spec = get(name, "grade")
     seed = read_seed(seed)
     if not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"grade: jobs must be a positive int, got {jobs!r}")
     if not timeout > 0 or not memory_gb > 0:
         raise ValueError(f"grade: timeout and memory must be positive, got {timeout!r} s and {memory_gb!r} GB")
+    if resume and only:
+        raise ValueError("grade: --resume and --only do not go together (--only regrades into a finished run)")
     students = find_submissions(submissions)
-    if os.path.exists(out) and os.listdir(out):
-        raise FileExistsError(f"grade: {out!r} exists and is not empty; choose a new folder")
-    os.makedirs(out, exist_ok=True)
-    os.chmod(out, 0o700)                      # closed to the children's user
+    mode = choose_isolation(namespaces, require_isolation, log)
+    todo = _prepare_out(spec, out, seed, students, {"timeout": float(timeout), "memory_gb": float(memory_gb)},
+                        resume, only)
     sandbox.import_library()
     work = _closed_folder("minidense-grader-")
-    box = sandbox.Sandbox.create()
+    box = sandbox.Sandbox.create(mode)
+    first_uid = sandbox.first_uid(len(students)) if box.root else None
+    uids = range(first_uid, first_uid + len(students)) if box.root else ()
+    everyone, graded = [], 0
     try:
         pristine = os.path.join(work, "pristine")
         build_package(spec, pristine)
-        jobs_list, results = [], {}
+        jobs_list = []
         ids = [s for s, _ in students]
         for number, (student, path) in enumerate(students):
             folder = os.path.join(work, "students", f"{number:05d}")
@@ -261,63 +329,89 @@ def grade(name, submissions, out, seed, jobs=1, timeout=DEFAULT_TIMEOUT, memory_
                     raise Rejected(f"{student!r} is not usable as a student id (letters, digits, . _ @ + -)")
                 if os.path.islink(path):
                     raise Rejected("the submission is a symbolic link")
+                if todo is not None and student not in todo:
+                    everyone.append(student)
+                    continue
                 notes = unpack(path, os.path.join(folder, "files"), wanted_files(spec))
             except Rejected as exc:
                 safe = student if STUDENT_ID.match(student) else re.sub(r"[^A-Za-z0-9._@+-]", "_", student)[:100]
-                while safe in results or (safe != student and safe in ids):
+                while safe in everyone or (safe != student and safe in ids):
                     safe += "_"
-                results[safe] = _blank_result(spec, safe, "error", [f"submission rejected: {exc}; nothing was read"])
+                everyone.append(safe)
+                _finished(spec, out, _blank_result(spec, safe, "error", [f"submission rejected: {exc}; nothing was "
+                                                                         "read"]), None)
                 continue
+            everyone.append(student)
             job = {"assignment": spec.name, "student": student, "seed": seed, "timeout": float(timeout),
                    "memory_bytes": int(memory_gb * (1 << 30)), "pristine": pristine,
-                   "submission": os.path.join(folder, "files"), "sandbox": box.base, "root": box.root,
+                   "submission": os.path.join(folder, "files"), "sandbox": box.base, "isolation": mode,
+                   "uid": first_uid + number if box.root else None,
                    "result": os.path.join(folder, "result.json"), "notes": notes}
             job_path = os.path.join(folder, "job.json")
             sandbox.write_json(job_path, job)
             jobs_list.append((job, job_path))
-        bar = None
-        if progress:
-            from tqdm import tqdm
-            bar = tqdm(total=len(jobs_list), desc=f"grading {spec.name}", unit="student", file=sys.stderr)
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_run_scorer, spec, job, path): job for job, path in jobs_list}
-            for future in as_completed(futures):
-                r = future.result()
-                results[r["student"]] = r
-                if bar is not None:
-                    bar.update(1)
-        if bar is not None:
-            bar.close()
-        for job, _ in jobs_list:   # the written answers, untouched
-            for rel in COLLECTED:
-                src = os.path.join(job["submission"], rel)
-                if os.path.isfile(src):
-                    os.makedirs(os.path.join(out, job["student"]), exist_ok=True)
-                    shutil.copyfile(src, os.path.join(out, job["student"], os.path.basename(rel)))
+        graded = _run_all(spec, jobs_list, jobs, out, mode, progress)
     finally:
+        left = sandbox.end_run(box, uids)
         if os.environ.get("MINIDENSE_GRADE_KEEP"):   # for debugging the grader: keep its folders
             log(f"kept: {work} and {box.base}")
         else:
             box.remove()
             shutil.rmtree(work, ignore_errors=True)
-    ordered = [results[s] for s in sorted(results)]
-    write_outputs(spec, ordered, out)
-    log(summary(ordered))
+    ordered = [resume_.load_result(out, s) for s in sorted(everyone)]
+    missing = [s for s, r in zip(sorted(everyone), ordered) if r is None]
+    if missing:
+        raise RuntimeError(f"grade: no result was saved for {', '.join(missing)}")
+    unconfirmed = sum(r.get("unconfirmed_ends", 0) for r in ordered)
+    run = {"isolation": mode, "protection": isolation.MODES[mode], "processes_left": left,
+           "unconfirmed_ends": unconfirmed}
+    write_outputs(spec, ordered, out, run)
+    log(summary(ordered, run))
+    if graded < len(ordered):
+        log(f"  graded now: {graded}; kept from before: {len(ordered) - graded}")
     return ordered
 
 
-def write_outputs(spec, results, out):
-    with open(os.path.join(out, "gradebook.csv"), "w", newline="", encoding="utf-8") as f:
+def _finished(spec, out, result, submission):
+    """Save one student's result, feedback and collected answers into OUT as soon as they are known."""
+    resume_.save_result(out, result)
+    resume_.write_atomic(os.path.join(out, result["student"], "feedback.md"), feedback_markdown(spec, result))
+    for rel in COLLECTED if submission else ():   # the written answers, untouched
+        src = os.path.join(submission, rel)
+        if os.path.isfile(src):
+            shutil.copyfile(src, os.path.join(out, result["student"], os.path.basename(rel)))
+
+
+def _run_all(spec, jobs_list, jobs, out, mode, progress):
+    """Score the students of ``jobs_list``, ``jobs`` at a time, saving each as it ends; returns how many."""
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=len(jobs_list), desc=f"grading {spec.name} ({mode})", unit="student", file=sys.stderr)
+    seconds = []
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(_run_scorer, spec, job, path): job for job, path in jobs_list}
+        for future in as_completed(futures):
+            result = future.result()
+            _finished(spec, out, result, futures[future]["submission"])
+            seconds.append(result["seconds"])
+            if bar is not None:
+                bar.set_postfix_str(f"{statistics.mean(seconds):.1f} s per student", refresh=False)
+                bar.update(1)
+    if bar is not None:
+        bar.close()
+    return len(jobs_list)
+
+
+def write_outputs(spec, results, out, run):
+    with open(os.path.join(out, "gradebook.csv.tmp"), "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["student"] + [p.name for p in spec.parts] + ["total", "max", "status"])
         for r in results:
             writer.writerow([r["student"]] + [f"{r['parts'][p.name]['score']:g}" for p in spec.parts]
                             + [f"{r['total']:g}", r["max"], r["status"]])
-    for r in results:
-        os.makedirs(os.path.join(out, r["student"]), exist_ok=True)
-        with open(os.path.join(out, r["student"], "feedback.md"), "w", encoding="utf-8") as f:
-            f.write(feedback_markdown(spec, r))
-    with open(os.path.join(out, "results.json"), "w", encoding="utf-8") as f:
-        json.dump({"assignment": spec.name, "title": spec.title,
-                   "parts": [{"name": p.name, "points": p.points, "title": p.title} for p in spec.parts],
-                   "students": results}, f, indent=1)
+    os.replace(os.path.join(out, "gradebook.csv.tmp"), os.path.join(out, "gradebook.csv"))
+    resume_.write_atomic(os.path.join(out, "results.json"), json.dumps(
+        {"assignment": spec.name, "title": spec.title,
+         "parts": [{"name": p.name, "points": p.points, "title": p.title} for p in spec.parts],
+         "students": results, **run}, indent=1))

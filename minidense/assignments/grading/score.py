@@ -94,7 +94,7 @@ def score_student(job):
     spec = ASSIGNMENTS[job["assignment"]]
     start = time.monotonic()
     deadline = start + job["timeout"]
-    box = sandbox.Sandbox(job["sandbox"], job["root"])
+    box = sandbox.Sandbox.for_job(job)
     folder = box.student_folder(job["pristine"])
     notes = list(job.get("notes", []))
     merge_notes, found, bad = merge_submission(spec, os.path.join(folder, "kit", "minidense"), job["submission"])
@@ -116,7 +116,7 @@ def score_student(job):
     total = round(sum(p["score"] for p in parts.values()), 2)
     return {"student": job["student"], "status": status, "total": total,
             "max": sum(p.points for p in spec.parts), "parts": parts, "notes": notes,
-            "seconds": round(time.monotonic() - start, 1)}
+            "seconds": round(time.monotonic() - start, 1), "unconfirmed_ends": box.unconfirmed}
 
 
 def main(job_path):
