@@ -104,7 +104,7 @@ gpu-check:
 notebooks: $(STAMP)
 	$(VENV)/bin/jupytext --to ipynb notebooks/*.py
 
-# `make lab`: JupyterLab with jupytext, installed into .venv from the `notebooks` extra (not part of `make test`'s
+# `make lab`: JupyterLab with jupytext, installed into .venv from the `lab` extra (not part of `make test`'s
 # set-up), opened on notebooks/. The jupytext extension serves the .py files as notebooks; the settings override
 # below makes a double click open them as notebooks, and saving writes back to the .py file. LAB_ARGS passes options
 # (e.g. LAB_ARGS=--allow-root in a container). `make lab-check` tests that set-up without a browser.
@@ -112,7 +112,7 @@ LAB_STAMP := $(VENV)/.lab-installed
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
 $(LAB_STAMP): $(STAMP)
-	$(PY) -m pip install -q -e '.[dev,data,notebooks]'
+	$(PY) -m pip install -q -e '.[dev,data,lab]'
 	touch $@
 
 $(LAB_SETTINGS): notebooks/jupyterlab_overrides.json $(LAB_STAMP)

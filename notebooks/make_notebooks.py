@@ -1,0 +1,116 @@
+"""The lecture notebooks' three forms: the .py files (edited), the .ipynb beside them (committed, no outputs), and
+executed copies with their outputs and pictures (for the docs site, not committed). `make notebooks` runs all three:
+
+    python notebooks/make_notebooks.py install-cell       # the install cell below, first in every .py notebook
+    python notebooks/make_notebooks.py ipynb              # notebooks/NN_*.ipynb from the .py files, no outputs
+    python notebooks/make_notebooks.py execute build/notebooks   # executed copies, at the default size
+
+Where minidense is missing (Colab, a bare Jupyter) each notebook's install cell installs it from MINIDENSE_SOURCE,
+the one place a course sets where its students get the package (a wheel's URL, or a pip requirement such as
+``git+https://...``); left empty, the cell installs a ``minidense-*.whl`` uploaded beside the notebook, or says what
+to do. After changing MINIDENSE_SOURCE run ``make notebooks`` and commit the notebooks.
+"""
+import json
+import os
+import pathlib
+import re
+import sys
+import tempfile
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+NOTEBOOKS = sorted(HERE.glob("[0-9][0-9]_*.py"))
+
+#: where the install cell gets minidense when it is missing: a wheel URL or any pip requirement (set by the course)
+MINIDENSE_SOURCE = ""
+
+INSTALL_MARK = "# Install cell:"
+INSTALL_CELL = '''\
+# %%
+# Install cell: installs minidense (with its `notebooks` extra) where it is missing, as in Colab; does nothing
+# where it is installed (this repository's `make lab`, `pip install 'minidense[notebooks]'`). The course sets
+# MINIDENSE_SOURCE in notebooks/make_notebooks.py; without it, upload minidense-*.whl beside the notebook.
+import glob
+import importlib.util
+import pathlib
+import subprocess
+import sys
+
+MINIDENSE_SOURCE = {source}
+if importlib.util.find_spec("minidense") is None:
+    wheels = sorted(glob.glob("minidense-*.whl"))
+    source = MINIDENSE_SOURCE or (pathlib.Path(wheels[-1]).resolve().as_uri() if wheels else None)
+    if source is None:
+        raise ModuleNotFoundError("minidense is not installed: upload the course's minidense-*.whl next to this "
+                                  "notebook (Colab: the Files pane) and run this cell again, or pip install it")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"minidense[notebooks] @ {{source}}"],
+                   check=True)
+'''
+
+
+def install_cell():
+    """The install cell, as percent-format source, with the course's MINIDENSE_SOURCE."""
+    return INSTALL_CELL.format(source=json.dumps(MINIDENSE_SOURCE))
+
+
+def with_install_cell(text):
+    """A .py notebook's text with its install cell (the first code cell) put in, or replaced by the current one."""
+    cells = re.split(r"(?m)^(?=# %%)", text)
+    first_code = next(i for i, c in enumerate(cells) if c.startswith("# %%") and not c.startswith("# %% [markdown]"))
+    if INSTALL_MARK in cells[first_code]:
+        cells.pop(first_code)
+    cells.insert(first_code, install_cell() + "\n")
+    return "".join(cells)
+
+
+def write_install_cells():
+    for path in NOTEBOOKS:
+        text = path.read_text(encoding="utf-8")
+        new = with_install_cell(text)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+            print("install cell written:", path.name)
+
+
+def write_ipynb():
+    """notebooks/NN_*.ipynb from the .py files: the same cells, no outputs."""
+    import jupytext
+    for path in NOTEBOOKS:
+        jupytext.write(jupytext.read(path), path.with_suffix(".ipynb"), fmt="ipynb")
+    print(f"wrote {len(NOTEBOOKS)} .ipynb files without outputs in {HERE}")
+
+
+def execute(out_dir):
+    """Each notebook run at its default size in a fresh kernel (pictures inline, as Jupyter shows them)."""
+    import nbclient
+    import nbformat
+    out = pathlib.Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    os.environ.pop("MINIDENSE_NB_SIZE", None)
+    os.environ.pop("MINIDENSE_NB_FIGURES", None)
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path.with_suffix(".ipynb"), as_version=4)
+        start = time.monotonic()
+        with tempfile.TemporaryDirectory() as workdir:
+            nbclient.NotebookClient(nb, kernel_name="python3", timeout=1800,
+                                    resources={"metadata": {"path": workdir}}).execute()
+        nbformat.write(nb, out / f"{path.stem}.ipynb")
+        print(f"executed {path.stem}: {time.monotonic() - start:.0f} s", flush=True)
+
+
+def main(argv):
+    if argv[:1] == ["install-cell"]:
+        write_install_cells()
+    elif argv[:1] == ["ipynb"]:
+        write_ipynb()
+    elif argv[:1] == ["execute"] and len(argv) == 2:
+        execute(argv[1])
+    else:
+        print(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
