@@ -12,16 +12,35 @@ import os
 import subprocess
 import sys
 
-#: the first code cell of every starter notebook: the kit's own minidense, a fixed random stream
-SETUP = ("import os, sys\n"
-         "sys.path.insert(0, os.path.abspath('.'))   # the kit's minidense, not an installed one\n"
-         "import numpy as np\n"
-         "import matplotlib\n"
-         "import matplotlib.pyplot as plt\n"
-         "import minidense as md\n"
-         "import minidense.functional as F\n"
-         "np.set_printoptions(precision=4, suppress=True)\n"
-         "md.manual_seed(0)\n")
+#: the first code cell of every starter notebook: the kit's folder (where Jupyter started, or in Colab the folder
+#: uploaded or mounted, found by its grader/parts.json), the kit's own minidense from it, a fixed random stream
+SETUP = """\
+import glob, json, os, sys
+if not os.path.isdir('minidense'):   # not started in the kit's folder (Colab starts in /content): find it
+    kits = [os.path.dirname(os.path.dirname(p)) for depth in range(6)
+            for p in sorted(glob.glob('/content' + '/*' * depth + '/grader/parts.json'))
+            if json.load(open(p)).get('assignment') == {name!r}]
+    if not kits:
+        raise FileNotFoundError("this kit's folder was not found: start Jupyter in it, or in Colab upload or "
+                                "mount it as the first cell says")
+    os.chdir(kits[0])
+sys.path.insert(0, os.path.abspath('.'))   # the kit's minidense, not an installed one
+import numpy as np
+import matplotlib
+import matplotlib.pyplot as plt
+import minidense as md
+import minidense.functional as F
+np.set_printoptions(precision=4, suppress=True)
+md.manual_seed(0)
+"""
+
+#: what the first cell says about Colab
+COLAB = ("**In Colab:** put the kit's folder in your Google Drive and mount it (Files pane, *Mount Drive*), or "
+         "upload the kit's `.zip` in the Files pane and unzip it in a cell (`!unzip -q kit.zip`, with your file's "
+         "name); then open this notebook there and run the cells in order. The first code cell finds the kit's "
+         "folder under `/content` (the Drive is `/content/drive/MyDrive`) and works from it: no path to edit. "
+         "Colab has NumPy and matplotlib already.")
+
 
 #: runs in the child process: each cell's stdout and figures, as JSON on stdout
 _RUNNER = r'''
@@ -74,10 +93,11 @@ def starter_notebook(spec, kit_dir):
         f"# {spec.title}\n\nThe full task is in `HANDOUT.md`. This notebook runs from the kit's folder and imports "
         "the kit's own `minidense` (your code). Below each code cell, **Expected** shows what the cell printed "
         "(and drew) with the course's reference code: run the cell on your code and compare. Until you write a "
-        "function, its cell stops with `NotImplementedError`.")]
-    cells.append(v4.new_code_cell(SETUP))
+        "function, its cell stops with `NotImplementedError`.\n\n" + COLAB)]
+    setup = SETUP.format(name=spec.name)
+    cells.append(v4.new_code_cell(setup))
     run = [c for c in spec.starter_cells if c.expected]
-    outputs = iter(run_cells([SETUP] + [c.code for c in run])[1:]) if run else iter(())
+    outputs = iter(run_cells([setup] + [c.code for c in run])[1:]) if run else iter(())
     figure = 0
     for cell in spec.starter_cells:
         cells.append(v4.new_markdown_cell(cell.title))
