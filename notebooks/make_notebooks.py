@@ -3,7 +3,7 @@ executed copies with their outputs and pictures (for the docs site, not committe
 
     python notebooks/make_notebooks.py install-cell       # the install cell below, first in every .py notebook
     python notebooks/make_notebooks.py ipynb              # notebooks/NN_*.ipynb from the .py files, no outputs
-    python notebooks/make_notebooks.py execute build/notebooks   # executed copies, at the default size
+    python notebooks/make_notebooks.py execute build/notebooks [NN_x ...]   # executed copies, at the default size
 
 Where minidense is missing (Colab, a bare Jupyter) each notebook's install cell installs it from MINIDENSE_SOURCE,
 the one place a course sets where its students get the package (a wheel's URL, or a pip requirement such as
@@ -76,12 +76,16 @@ def write_ipynb():
     """notebooks/NN_*.ipynb from the .py files: the same cells, no outputs."""
     import jupytext
     for path in NOTEBOOKS:
-        jupytext.write(jupytext.read(path), path.with_suffix(".ipynb"), fmt="ipynb")
-    print(f"wrote {len(NOTEBOOKS)} .ipynb files without outputs in {HERE}")
+        target = path.with_suffix(".ipynb")
+        text = jupytext.writes(jupytext.read(path), fmt="ipynb")
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:   # unchanged: left as it is
+            target.write_text(text, encoding="utf-8")
+            print("wrote", target.relative_to(HERE.parent))
 
 
-def execute(out_dir):
-    """Each notebook run at its default size in a fresh kernel (pictures inline, as Jupyter shows them)."""
+def execute(out_dir, names=()):
+    """Each notebook (or those `names`) run at its default size in a fresh kernel (pictures inline, as Jupyter shows
+    them), written to out_dir with its outputs."""
     import nbclient
     import nbformat
     out = pathlib.Path(out_dir)
@@ -89,7 +93,7 @@ def execute(out_dir):
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ.pop("MINIDENSE_NB_SIZE", None)
     os.environ.pop("MINIDENSE_NB_FIGURES", None)
-    for path in NOTEBOOKS:
+    for path in [p for p in NOTEBOOKS if not names or p.stem in names]:
         nb = nbformat.read(path.with_suffix(".ipynb"), as_version=4)
         start = time.monotonic()
         with tempfile.TemporaryDirectory() as workdir:
@@ -104,8 +108,8 @@ def main(argv):
         write_install_cells()
     elif argv[:1] == ["ipynb"]:
         write_ipynb()
-    elif argv[:1] == ["execute"] and len(argv) == 2:
-        execute(argv[1])
+    elif argv[:1] == ["execute"] and len(argv) >= 2:
+        execute(argv[1], [pathlib.Path(name).stem for name in argv[2:]])
     else:
         print(__doc__)
         return 2
