@@ -106,7 +106,7 @@ gpu-check:
 # `make notebooks`: the install cell into every notebook (the course sets MINIDENSE_SOURCE in
 # notebooks/make_notebooks.py), the committed notebooks/NN_*.ipynb (no outputs) from the .py files, and executed copies
 # with their outputs and pictures in build/notebooks for the docs site (default size; a copy is run again only when
-# its notebook changed).
+# its notebook changed: after a change to the package, rm -rf build/notebooks to run them all).
 NB_EXECUTED := $(patsubst notebooks/%.py,build/notebooks/%.ipynb,$(wildcard notebooks/[0-9][0-9]_*.py))
 
 notebooks: $(STAMP)
@@ -123,7 +123,7 @@ build/notebooks/%.ipynb: notebooks/%.ipynb | $(STAMP)
 # screenshots in build/screenshots.
 DOCS_STAMP := $(VENV)/.docs-installed
 
-$(DOCS_STAMP): $(STAMP)
+$(DOCS_STAMP): $(STAMP) setup.cfg
 	$(PY) -m pip install -q -e '.[dev,data,docs]'
 	touch $@
 
