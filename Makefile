@@ -131,7 +131,7 @@ docs: $(DOCS_STAMP) notebooks
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 docs-check: docs
-	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; } || \
+	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || \
 	  { echo "docs-check: Debian's chromium is missing and could not be installed (apt-get, as root)"; exit 1; }
 	$(PY) docs/check_site.py --chromium "$$(command -v chromium)"
 
