@@ -8,6 +8,7 @@ PYTEST := $(PY) -m pytest -p no:cacheprovider --durations=15
 export MPLBACKEND := Agg
 
 .PHONY: venv demo test test-standin gpu-check test-slow thorough fuzz notebooks notebooks-full lab lab-check bench lint clean
+.PHONY: docs docs-check
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -101,10 +102,40 @@ gpu-check:
 	@echo "wrote bench/results/gpu.md"
 	@exit $$(cat $(GPU_RC))
 
-notebooks: $(STAMP)
-	$(VENV)/bin/jupytext --to ipynb notebooks/*.py
+# ---- notebooks and the documentation site (issue 24)
+# `make notebooks`: the install cell into every notebook (the course sets MINIDENSE_SOURCE in
+# notebooks/make_notebooks.py), the committed notebooks/NN_*.ipynb (no outputs) from the .py files, and executed copies
+# with their outputs and pictures in build/notebooks for the docs site (default size; a copy is run again only when
+# its notebook changed: after a change to the package, rm -rf build/notebooks to run them all).
+NB_EXECUTED := $(patsubst notebooks/%.py,build/notebooks/%.ipynb,$(wildcard notebooks/[0-9][0-9]_*.py))
 
-# `make lab`: JupyterLab with jupytext, installed into .venv from the `notebooks` extra (not part of `make test`'s
+notebooks: $(STAMP)
+	$(PY) notebooks/make_notebooks.py install-cell
+	$(PY) notebooks/make_notebooks.py ipynb
+	@$(MAKE) --no-print-directory $(NB_EXECUTED)
+
+build/notebooks/%.ipynb: notebooks/%.ipynb | $(STAMP)
+	$(PY) notebooks/make_notebooks.py execute build/notebooks $*
+
+# `make docs`: the site in build/site (MkDocs, Material; mkdocs.yml, docs/site_hooks.py), strict: a broken link or a
+# missing page fails. Its tools are the `docs` extra. `make docs-check`: headless Chromium (Debian's, installed when
+# missing; no Chromium is a failure) renders its home page, an API page and a notebook page (docs/check_site.py),
+# screenshots in build/screenshots.
+DOCS_STAMP := $(VENV)/.docs-installed
+
+$(DOCS_STAMP): $(STAMP) setup.cfg
+	$(PY) -m pip install -q -e '.[dev,data,docs]'
+	touch $@
+
+docs: $(DOCS_STAMP) notebooks
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+docs-check: docs
+	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || \
+	  { echo "docs-check: Debian's chromium is missing and could not be installed (apt-get, as root)"; exit 1; }
+	$(PY) docs/check_site.py --chromium "$$(command -v chromium)"
+
+# `make lab`: JupyterLab with jupytext, installed into .venv from the `lab` extra (not part of `make test`'s
 # set-up), opened on notebooks/. The jupytext extension serves the .py files as notebooks; the settings override
 # below makes a double click open them as notebooks, and saving writes back to the .py file. LAB_ARGS passes options
 # (e.g. LAB_ARGS=--allow-root in a container). `make lab-check` tests that set-up without a browser.
@@ -112,7 +143,7 @@ LAB_STAMP := $(VENV)/.lab-installed
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
 $(LAB_STAMP): $(STAMP)
-	$(PY) -m pip install -q -e '.[dev,data,notebooks]'
+	$(PY) -m pip install -q -e '.[dev,data,lab]'
 	touch $@
 
 $(LAB_SETTINGS): notebooks/jupyterlab_overrides.json $(LAB_STAMP)

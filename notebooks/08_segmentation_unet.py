@@ -26,6 +26,26 @@
 # evaluated on held-out scenes, overall and at object boundaries, where the missing details show.
 
 # %%
+# Install cell: installs minidense (with its `notebooks` extra) where it is missing, as in Colab; does nothing
+# where it is installed (this repository's `make lab`, `pip install 'minidense[notebooks]'`). The course sets
+# MINIDENSE_SOURCE in notebooks/make_notebooks.py; without it, upload minidense-*.whl beside the notebook.
+import glob
+import importlib.util
+import pathlib
+import subprocess
+import sys
+
+MINIDENSE_SOURCE = ""
+if importlib.util.find_spec("minidense") is None:
+    wheels = sorted(glob.glob("minidense-*.whl"))
+    source = MINIDENSE_SOURCE or (pathlib.Path(wheels[-1]).resolve().as_uri() if wheels else None)
+    if source is None:
+        raise ModuleNotFoundError("minidense is not installed: upload the course's minidense-*.whl next to this "
+                                  "notebook (Colab: the Files pane) and run this cell again, or pip install it")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"minidense[notebooks] @ {source}"],
+                   check=True)
+
+# %%
 import os
 
 import matplotlib.pyplot as plt

@@ -19,9 +19,28 @@
 #    |predicted ∩ true| / |predicted ∪ true|, averaged over classes (mIoU).
 #
 # On the same predictions they can tell very different stories: when most pixels are background, predicting
-# "background" everywhere has a high accuracy and a poor mIoU.
-#
-# ![One scene, its labels, and "background everywhere" with its accuracy and mIoU](../docs/images/accuracy_vs_iou.png)
+# "background" everywhere has a high accuracy and a poor mIoU: the figure at the end of this notebook shows a scene's
+# labels beside that prediction, with its two scores.
+
+# %%
+# Install cell: installs minidense (with its `notebooks` extra) where it is missing, as in Colab; does nothing
+# where it is installed (this repository's `make lab`, `pip install 'minidense[notebooks]'`). The course sets
+# MINIDENSE_SOURCE in notebooks/make_notebooks.py; without it, upload minidense-*.whl beside the notebook.
+import glob
+import importlib.util
+import pathlib
+import subprocess
+import sys
+
+MINIDENSE_SOURCE = ""
+if importlib.util.find_spec("minidense") is None:
+    wheels = sorted(glob.glob("minidense-*.whl"))
+    source = MINIDENSE_SOURCE or (pathlib.Path(wheels[-1]).resolve().as_uri() if wheels else None)
+    if source is None:
+        raise ModuleNotFoundError("minidense is not installed: upload the course's minidense-*.whl next to this "
+                                  "notebook (Colab: the Files pane) and run this cell again, or pip install it")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"minidense[notebooks] @ {source}"],
+                   check=True)
 
 # %%
 import os

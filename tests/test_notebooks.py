@@ -12,10 +12,12 @@ notebook's time (pytest's ``--durations=0``); ``make test-slow`` includes them.
 
 The ``lab`` tests check what ``make lab`` sets up, without a browser: the
 settings override that opens .py files as notebooks, the round trip through
-jupytext, and (where the ``notebooks`` extra is installed) a JupyterLab server
+jupytext, and (where the ``lab`` extra is installed) a JupyterLab server
 that serves a .py file as a notebook and writes an edit back to it.
 """
+import ast
 import configparser
+import importlib.util
 import json
 import os
 import pathlib
@@ -96,11 +98,11 @@ def test_lab_extra_is_its_own_and_not_in_make_test_setup():
     cfg = configparser.ConfigParser()
     cfg.read(ROOT / "setup.cfg", encoding="utf-8")
     extras = {name: value.split() for name, value in cfg["options.extras_require"].items()}
-    assert any(r.startswith("jupyterlab") for r in extras["notebooks"])
-    assert any(r.startswith("jupytext") for r in extras["notebooks"])
-    assert not any(r.startswith("jupyterlab") for r in extras["dev"] + extras["data"])
+    assert any(r.startswith("jupyterlab") for r in extras["lab"])
+    assert any(r.startswith("jupytext") for r in extras["lab"])
+    assert not any(r.startswith("jupyterlab") for r in extras["dev"] + extras["data"] + extras["notebooks"])
     make = (ROOT / "Makefile").read_text(encoding="utf-8")
-    assert "pip install -q -e '.[dev,data]'" in make and "'.[dev,data,notebooks]'" in make
+    assert "pip install -q -e '.[dev,data]'" in make and "'.[dev,data,lab]'" in make
 
 
 def without_version_lines(text):
@@ -126,7 +128,7 @@ def _free_port():
 
 def test_lab_serves_py_files_as_notebooks_and_writes_edits_back(tmp_path):
     """A real JupyterLab server (no browser) on a copy of a notebook, with this repository's settings override."""
-    pytest.importorskip("jupyterlab", reason="JupyterLab is the `notebooks` extra: `make lab` or `make lab-check`")
+    pytest.importorskip("jupyterlab", reason="JupyterLab is the `lab` extra: `make lab` or `make lab-check`")
     root, settings = tmp_path / "root", tmp_path / "app-settings"
     root.mkdir()
     settings.mkdir()
@@ -181,3 +183,98 @@ def test_lab_serves_py_files_as_notebooks_and_writes_edits_back(tmp_path):
             server.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+# ---- the notebooks outside the repository: the committed .ipynb, the install cell, nothing read from outside
+
+sys.path.insert(0, str(NOTEBOOK_DIR))
+import make_notebooks  # noqa: E402  (notebooks/make_notebooks.py: the install cell and the three forms)
+
+nbformat = pytest.importorskip("nbformat")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_committed_ipynb_has_the_py_files_cells_and_no_outputs(path):
+    """notebooks/NN_x.ipynb (what a code host shows and Colab opens by URL) holds the .py file's cells, unexecuted."""
+    ipynb = path.with_suffix(".ipynb")
+    assert ipynb.is_file(), f"{ipynb.name} is missing: run make notebooks and commit it"
+    committed = nbformat.read(ipynb, as_version=4)
+    nbformat.validate(committed)
+    expected = jupytext.read(path)
+    stale = "is out of date with its .py file: run make notebooks"
+    assert [c.cell_type for c in committed.cells] == [c.cell_type for c in expected.cells], f"{ipynb.name} {stale}"
+    for got, want in zip(committed.cells, expected.cells):
+        assert got.source == want.source, f"{ipynb.name} {stale}: cell {want.source[:60]!r}"
+    code = [c for c in committed.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), f"{ipynb.name} carries outputs"
+    assert committed.metadata["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_notebook_starts_with_the_install_cell(path):
+    """The first code cell is the install cell with the course's MINIDENSE_SOURCE (written by make notebooks)."""
+    first = next(c for c in jupytext.read(path).cells if c.cell_type == "code")
+    assert first.source == make_notebooks.install_cell().removeprefix("# %%\n").rstrip("\n"), \
+        f"{path.name}: the install cell is missing or stale; run make notebooks"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebooks_read_nothing_outside_themselves(path):
+    """No link or picture by relative path (a notebook opened alone, as in Colab, has no ../docs), no file opened."""
+    text = path.read_text(encoding="utf-8")
+    markdown = "\n".join(c.source for c in jupytext.read(path).cells if c.cell_type == "markdown")
+    targets = re.findall(r"\]\(([^)\s]+)", markdown)
+    relative = [t for t in targets if not re.match(r"(https?:|data:|#)", t)]
+    assert not relative, f"{path.name} links files by relative path: {relative}"
+    assert "../" not in text and "docs/images" not in text, f"{path.name} refers to a file outside itself"
+
+
+def _run_install_cell(monkeypatch, workdir, installed, source=""):
+    """Run the install cell in `workdir` with minidense importable or not; the pip commands it would run."""
+    calls = []
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: (real_find_spec(name, *a) if installed or name != "minidense" else None))
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd))
+    monkeypatch.chdir(workdir)
+    code = make_notebooks.INSTALL_CELL.format(source=json.dumps(source))
+    exec(compile(code, "install cell", "exec"), {})
+    return calls
+
+
+def test_install_cell_does_nothing_where_minidense_is_installed(monkeypatch, tmp_path):
+    (tmp_path / "minidense-0.1.0-py3-none-any.whl").write_bytes(b"")
+    assert _run_install_cell(monkeypatch, tmp_path, installed=True, source="https://example.org/m.whl") == []
+
+
+def test_install_cell_installs_from_the_course_source_or_an_uploaded_wheel(monkeypatch, tmp_path):
+    """Where minidense is missing: MINIDENSE_SOURCE first, else the newest minidense-*.whl beside the notebook,
+    each with the `notebooks` extra; with neither, one error that says what to do."""
+    url = "https://course.example.org/minidense-0.1.0-py3-none-any.whl"
+    (call,) = _run_install_cell(monkeypatch, tmp_path, installed=False, source=url)
+    assert call[1:] == ["-m", "pip", "install", "-q", f"minidense[notebooks] @ {url}"]
+    with pytest.raises(ModuleNotFoundError, match="upload the course's minidense-.*whl"):
+        _run_install_cell(monkeypatch, tmp_path, installed=False)
+    for version in ("0.1.0", "0.2.0"):
+        (tmp_path / f"minidense-{version}-py3-none-any.whl").write_bytes(b"")
+    (call,) = _run_install_cell(monkeypatch, tmp_path, installed=False)
+    assert call[-1] == f"minidense[notebooks] @ {(tmp_path / 'minidense-0.2.0-py3-none-any.whl').as_uri()}"
+
+
+def test_notebooks_extra_installs_what_the_notebooks_import():
+    """Every third-party module a notebook imports is a runtime dependency, IPython (Jupyter's own) or in the
+    `notebooks` extra that the install cell asks for (hypothesis, for notebook 02)."""
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg", encoding="utf-8")
+    declared = {re.split(r"[<>=\[ ]", r)[0].lower() for r in cfg["options"]["install_requires"].split()
+                + cfg["options.extras_require"]["notebooks"].split()}
+    imported = set()
+    for path in NOTEBOOKS:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            imported |= {n.split(".")[0] for n in names}
+    # CuPy (notebook 12) is the `gpu` extra, imported there only where it is installed
+    third_party = imported - set(sys.stdlib_module_names) - {"minidense", "IPython", "cupy"}
+    assert "hypothesis" in third_party
+    assert third_party <= declared, f"imported by a notebook, in no extra it names: {third_party - declared}"

@@ -12,6 +12,28 @@ import os
 import subprocess
 import sys
 
+#: the start of every starter notebook's set-up cell (the kit's own set-up follows): the kit's folder, where
+#: Jupyter started, or in Colab the folder uploaded or mounted, found by its grader/parts.json
+FIND_KIT = """\
+import glob, json, os
+if not os.path.isdir('minidense'):   # not started in the kit's folder (Colab starts in /content): find it
+    kits = [os.path.dirname(os.path.dirname(p)) for depth in range(6)
+            for p in sorted(glob.glob('/content' + '/*' * depth + '/grader/parts.json'))
+            if json.load(open(p)).get('assignment') == {name!r}]
+    if not kits:
+        raise FileNotFoundError("this kit's folder was not found: start Jupyter in it, or in Colab upload or "
+                                "mount it as the first cell says")
+    os.chdir(kits[0])
+"""
+
+#: what the first cell says about Colab
+COLAB = ("**In Colab:** put the kit's folder in your Google Drive and mount it (Files pane, *Mount Drive*), or "
+         "upload the kit's `.zip` in the Files pane and unzip it in a cell (`!unzip -q kit.zip`, with your file's "
+         "name); then open this notebook there and run the cells in order. The first code cell finds the kit's "
+         "folder under `/content` (the Drive is `/content/drive/MyDrive`) and works from it: no path to edit. "
+         "Colab has NumPy and matplotlib already.")
+
+
 #: runs in the child process: each cell's stdout and figures, as JSON on stdout
 _RUNNER = r'''
 import base64, contextlib, io, json, sys, traceback
@@ -63,10 +85,11 @@ def starter_notebook(spec, kit_dir):
         f"# {spec.title}\n\nThe full task is in `HANDOUT.md`. This notebook runs from the kit's folder and imports "
         "the kit's own `minidense` (your code). Below each code cell, **Expected** shows what the cell printed "
         "(and drew) with the course's reference code: run the cell on your code and compare. Until you write a "
-        "function, its cell stops with `NotImplementedError`.")]
-    cells.append(v4.new_code_cell(spec.starter.setup))
+        "function, its cell stops with `NotImplementedError`.\n\n" + COLAB)]
+    setup = FIND_KIT.format(name=spec.name) + spec.starter.setup
+    cells.append(v4.new_code_cell(setup))
     run = [c for c in spec.starter.cells if c.expected]
-    outputs = iter(run_cells([spec.starter.setup] + [c.code for c in run])[1:]) if run else iter(())
+    outputs = iter(run_cells([setup] + [c.code for c in run])[1:]) if run else iter(())
     figure = 0
     for cell in spec.starter.cells:
         cells.append(v4.new_markdown_cell(cell.title))
