@@ -6,6 +6,7 @@ gets a ValueError / TypeError that names the function, the argument, what it
 got and what it expected, instead of a traceback from deep inside NumPy.
 """
 import numbers
+from typing import Any
 
 import numpy as np
 
@@ -102,7 +103,7 @@ def positive_int(fname, name, value):
     return int(value)
 
 
-def int_tuple(fname, name, value, n, minimum=0):
+def int_tuple(fname: str, name: str, value: Any, n: int, minimum: int = 0) -> tuple[int, ...]:
     """An int or a sequence of n ints, each >= minimum, as a tuple of n ints."""
     vals = tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
     if len(vals) != n or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in vals):
