@@ -135,6 +135,13 @@ def max_pool2d(input: Tensor | Array, kernel_size: IntOrTuple, stride: IntOrTupl
     ...
 
 
+@overload
+def max_pool2d(input: Tensor | Array, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+               padding: IntOrTuple = 0, dilation: IntOrTuple = 1, *,
+               return_indices: bool) -> Tensor | tuple[Tensor, Tensor]:
+    ...
+
+
 def max_pool2d(input: Tensor | Array, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
                padding: IntOrTuple = 0, dilation: IntOrTuple = 1, *,
                return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
