@@ -267,7 +267,7 @@ def number_in(fname, name, value, low, high, high_open=False):
 
 # ---- metrics: host-side (NumPy) arrays
 
-def host_array(fname, name, x):
+def host_array(fname: str, name: str, x: object) -> np.ndarray[Any, Any]:
     """x (an array or a Tensor of real numbers) as a NumPy array: metrics are computed on the CPU."""
     if isinstance(x, Tensor):
         x = x.data
@@ -292,7 +292,7 @@ def num_classes_arg(fname, num_classes):
     return int(num_classes)
 
 
-def integer_label_maps(fname, pred, target):
+def integer_label_maps(fname: str, pred: object, target: object) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """pred and target as NumPy integer label maps of one shape."""
     pred, target = host_array(fname, "pred", pred), host_array(fname, "target", target)
     same_host_shape(fname, ("pred", "target"), (pred, target))
@@ -303,7 +303,7 @@ def integer_label_maps(fname, pred, target):
     return pred, target
 
 
-def host_mask(fname, mask, shape, name="mask"):
+def host_mask(fname: str, mask: object, shape: tuple[int, ...], name: str = "mask") -> np.ndarray[Any, Any]:
     """A boolean NumPy mask of exactly ``shape`` (all True when None)."""
     if mask is None:
         return np.ones(shape, dtype=bool)
