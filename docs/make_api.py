@@ -10,6 +10,7 @@ that is a function or class defined in that module. Each entry gets its signatur
 import importlib
 import inspect
 import pathlib
+import re
 import sys
 
 MODULES = [
@@ -61,10 +62,12 @@ def public_names(module):
 
 
 def signature(obj):
+    """The signature, annotations as written in the source (the package's modules defer them: strings)."""
     try:
-        return str(inspect.signature(obj))
+        text = str(inspect.signature(obj))
     except (TypeError, ValueError):
         return "(...)"
+    return re.sub(r"(: |-> )'([^']*)'", r"\1\2", text)
 
 
 def doc_block(obj):
