@@ -38,8 +38,9 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-# What the ops take where a tensor goes: a Tensor, an array, or a Python / NumPy number.
-Operand = Union["Tensor", Array, float, "np.number[Any]", "np.bool_"]
+# What the ops take where a tensor goes: a Tensor, an array, or a Python / NumPy number (a bool is refused at run
+# time, which a type checker cannot tell: for it, bool is a kind of int).
+Operand = Union["Tensor", Array, float, "np.number[Any]"]
 # NumPy's ``axis`` (and PyTorch's ``dim``): one axis, several, or None for all.
 Axis = Union[int, tuple[int, ...], None]
 # A shape given as separate ints (``x.reshape(2, 3)``) or as one tuple or list (``x.reshape((2, 3))``).
