@@ -7,7 +7,7 @@ import numpy
 from numpy.typing import ArrayLike
 
 from . import backend
-from .backend import Array, DTypeLike
+from .backend import DTypeLike
 from .tensor import ShapeArg, Tensor, check_numeric
 
 
@@ -54,11 +54,11 @@ def ones(*shape: ShapeArg, dtype: DTypeLike | None = None, device: str = "cpu",
     return _filled("ones", shape, dtype, device, requires_grad)
 
 
-def zeros_like(t: Tensor | Array, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(t: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     return zeros(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
 
 
-def ones_like(t: Tensor | Array, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def ones_like(t: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     return ones(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
 
 

@@ -220,8 +220,8 @@ class ConvTranspose2d(_ConvBase):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
-                 padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, dilation: IntOrTuple = 1,bias: bool=True,
-                 init: str="kaiming") -> None:
+                 padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, dilation: IntOrTuple = 1, bias: bool = True,
+                 init: str = "kaiming") -> None:
         super().__init__("ConvTranspose2d", in_channels, out_channels, kernel_size, stride, padding, dilation, bias)
         self.output_padding = _checks.int_tuple("ConvTranspose2d", "output_padding", output_padding, 2, minimum=0)
         if any(op >= max(s, d) for op, s, d in zip(self.output_padding, self.stride, self.dilation)):

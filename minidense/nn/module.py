@@ -87,7 +87,7 @@ class Module:
             raise AttributeError(f"{type(self).__name__}: cannot assign {name!r} before Module.__init__() "
                                  "is called (call super().__init__() first in your __init__)")
 
-    def __setattr__(self, name: str, value: float) -> None:
+    def __setattr__(self, name: str, value: object) -> None:
         if isinstance(value, Parameter):
             self._check_init(name)
             self._forget(name, keep=self._parameters)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .. import _checks
 from ..backend import Array, get_array_module
-from ..tensor import Axis, Function, Grads, Tensor
+from ..tensor import Function, Grads, Tensor
 from .arith import mul, sub
 from .norm import normalize
 from .reduce import sum as _sum
@@ -52,7 +52,7 @@ def _reduce_backward(grad: Array, reduction: str, count: float) -> Array:
 class LogSoftmax(Function):
     """log softmax along ``axis``: x - max - log(sum(exp(x - max))), so exp never overflows."""
 
-    def forward(self, x: Array, *, axis: Axis) -> Array:
+    def forward(self, x: Array, *, axis: int) -> Array:
         xp = get_array_module(x)
         shifted = x - x.max(axis=axis, keepdims=True)
         self.out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
@@ -65,7 +65,7 @@ class LogSoftmax(Function):
 
 
 class Softmax(Function):
-    def forward(self, x: Array, *, axis: Axis) -> Array:
+    def forward(self, x: Array, *, axis: int) -> Array:
         xp = get_array_module(x)
         e = xp.exp(x - x.max(axis=axis, keepdims=True))
         self.out = e / e.sum(axis=axis, keepdims=True)
@@ -77,7 +77,7 @@ class Softmax(Function):
         return self.out * (grad - (grad * self.out).sum(axis=self.axis, keepdims=True))
 
 
-def _softmax_args(fname: str, x: Tensor | Array, dim: Axis, axis: Axis) -> int:
+def _softmax_args(fname: str, x: Tensor | Array, dim: int | None, axis: int | None) -> int:
     a = _checks.tensor_arg(fname, "input", x, floating=True)
     axis = _checks.axis_arg(fname, axis, dim)
     axis = 1 if axis is None else axis
@@ -87,12 +87,12 @@ def _softmax_args(fname: str, x: Tensor | Array, dim: Axis, axis: Axis) -> int:
     return axis % a.ndim
 
 
-def log_softmax(x: Tensor | Array, dim: Axis = None, *, axis: Axis = None) -> Tensor:
+def log_softmax(x: Tensor | Array, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """log of softmax along ``dim`` (default 1, the class axis of NCHW scores); stable for |x| ~ 1e4."""
     return LogSoftmax.apply(x, axis=_softmax_args("log_softmax", x, dim, axis))
 
 
-def softmax(x: Tensor | Array, dim: Axis = None, *, axis: Axis = None) -> Tensor:
+def softmax(x: Tensor | Array, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim`` (default 1); stable for |x| ~ 1e4."""
     return Softmax.apply(x, axis=_softmax_args("softmax", x, dim, axis))
 

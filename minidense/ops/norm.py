@@ -9,7 +9,7 @@ import numbers
 from .. import _checks
 from ..backend import Array, device_of, rng
 from ..backend import get_array_module as _xp
-from ..tensor import Axis, Function, Grads, Tensor
+from ..tensor import Function, Grads, Tensor
 
 __all__ = ["normalize", "batch_norm", "dropout"]
 
@@ -18,7 +18,7 @@ __all__ = ["normalize", "batch_norm", "dropout"]
 class Normalize(Function):
     """x / max(||x||, eps) along ``axis`` (PyTorch's F.normalize with p=2)."""
 
-    def forward(self, x: Array, *, axis: Axis, eps: float) -> Array:
+    def forward(self, x: Array, *, axis: int, eps: float) -> Array:
         xp = _xp(x)
         norm = xp.sqrt((x * x).sum(axis=axis, keepdims=True))
         self.active = norm > eps           # where the floor eps is not in use, the norm depends on x
@@ -34,7 +34,7 @@ class Normalize(Function):
         return (grad - self.out * xp.where(self.active, along, along.dtype.type(0))) / self.denom
 
 
-def normalize(x: Tensor | Array, dim: Axis = None, eps: float = 1e-12, *, axis: Axis = None) -> Tensor:
+def normalize(x: Tensor | Array, dim: int | None = None, eps: float = 1e-12, *, axis: int | None = None) -> Tensor:
     """Scale vectors along ``dim`` (default 1, the channel axis) to unit length: x / max(||x||₂, eps).
 
     x: (N, 3, H, W) normals, or any shape. A vector shorter than eps is divided by eps instead
@@ -58,8 +58,8 @@ class BatchNorm(Function):
     the running statistics are updated in place. Evaluation: the running statistics.
     """
 
-    def forward(self, x: Array, weight: Array, bias: Array, *, running_mean: Array, running_var: Array, training: bool,
-                momentum: float, eps: float) -> Array:
+    def forward(self, x: Array, weight: Array, bias: Array, *, running_mean: Array | None,
+                running_var: Array | None, training: bool, momentum: float, eps: float) -> Array:
         xp = _xp(x)
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, -1) + (1,) * (x.ndim - 2)            # a per-channel vector, broadcast against x
@@ -91,7 +91,7 @@ class BatchNorm(Function):
         return gx, gw, gb
 
 
-def batch_norm(x: Tensor | Array, running_mean: Tensor | Array, running_var: Tensor | Array,
+def batch_norm(x: Tensor | Array, running_mean: Tensor | Array | None, running_var: Tensor | Array | None,
                weight: Tensor | Array | None = None, bias: Tensor | Array | None = None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Batch normalization, as PyTorch's F.batch_norm.

@@ -11,7 +11,7 @@ from types import ModuleType
 
 from .. import _checks
 from ..backend import Array, DTypeLike, get_array_module
-from ..tensor import Function, Grads, Tensor
+from ..tensor import Function, Grads, IntOrTuple, Tensor
 
 __all__ = ["interpolate", "upsample_nearest", "upsample_bilinear", "bed_of_nails"]
 
@@ -129,7 +129,7 @@ class BedOfNails(Function):
         return grad[:, :, ::sh, ::sw]
 
 
-def bed_of_nails(input: Tensor | Array, scale_factor: float | Sequence[float] | None = 2) -> Tensor:
+def bed_of_nails(input: Tensor | Array, scale_factor: IntOrTuple = 2) -> Tensor:
     """The lecture's "bed of nails" unpooling: input (N, C, H, W) -> (N, C, H·s, W·s), zeros but the corners."""
     _checks.tensor_arg("bed_of_nails", "input", input, ndim=4, floating=True)
     scale = _checks.int_tuple("bed_of_nails", "scale_factor", scale_factor, 2, minimum=1)
