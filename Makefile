@@ -23,6 +23,8 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(PY) -m mypy
+	$(PY) -m mypy.stubtest minidense.tensor --mypy-config-file setup.cfg
 
 # Two test workers, one BLAS thread each: uses both cores without the oversubscription that makes
 # OpenBLAS threads spin against each other.
@@ -47,7 +49,7 @@ thorough: $(STAMP)
 	$(PYTEST) -q --hypothesis-profile=thorough
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis runs
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis runs .mypy_cache
 
 # ---- benchmark (issue 10): `make bench` installs the peers, each into its own environment, on first use
 # (PyTorch CPU; Chainer 7.8.1 needs numpy<2 and setuptools<81), then runs bench/run.py. A peer that cannot

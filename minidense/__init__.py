@@ -13,6 +13,7 @@ The sub-packages are reachable as attributes, as ``torch.nn`` is after ``import 
 and loads neither the layers nor matplotlib.
 """
 import importlib
+from typing import TYPE_CHECKING
 
 from . import backend, ops  # noqa: F401  (ops attaches Tensor's operators)
 from .backend import gpu_available, manual_seed
@@ -30,11 +31,14 @@ __version__ = "0.1.0"
 _LAZY_SUBMODULES = ("functional", "nn", "optim", "models", "data", "metrics", "tasks", "viz", "export")
 
 
-def __getattr__(name):
-    """``md.nn`` and the other sub-packages of _LAZY_SUBMODULES, imported when first used (PEP 562)."""
-    if name in _LAZY_SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")   # the import also sets it as an attribute
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+if TYPE_CHECKING:   # what a type checker sees: the sub-packages as attributes, as __getattr__ gives them
+    from . import data, export, functional, metrics, models, nn, optim, tasks, viz  # noqa: F401
+else:   # hidden from type checkers, so that they still report a misspelt md.<name>
+    def __getattr__(name):
+        """``md.nn`` and the other sub-packages of _LAZY_SUBMODULES, imported when first used (PEP 562)."""
+        if name in _LAZY_SUBMODULES:
+            return importlib.import_module(f"{__name__}.{name}")   # the import also sets it as an attribute
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():

@@ -6,6 +6,7 @@ gets a ValueError / TypeError that names the function, the argument, what it
 got and what it expected, instead of a traceback from deep inside NumPy.
 """
 import numbers
+from typing import Any
 
 import numpy as np
 
@@ -102,7 +103,7 @@ def positive_int(fname, name, value):
     return int(value)
 
 
-def int_tuple(fname, name, value, n, minimum=0):
+def int_tuple(fname: str, name: str, value: Any, n: int, minimum: int = 0) -> tuple[int, ...]:
     """An int or a sequence of n ints, each >= minimum, as a tuple of n ints."""
     vals = tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
     if len(vals) != n or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in vals):
@@ -266,7 +267,7 @@ def number_in(fname, name, value, low, high, high_open=False):
 
 # ---- metrics: host-side (NumPy) arrays
 
-def host_array(fname, name, x):
+def host_array(fname: str, name: str, x: object) -> np.ndarray[Any, Any]:
     """x (an array or a Tensor of real numbers) as a NumPy array: metrics are computed on the CPU."""
     if isinstance(x, Tensor):
         x = x.data
@@ -291,7 +292,7 @@ def num_classes_arg(fname, num_classes):
     return int(num_classes)
 
 
-def integer_label_maps(fname, pred, target):
+def integer_label_maps(fname: str, pred: object, target: object) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """pred and target as NumPy integer label maps of one shape."""
     pred, target = host_array(fname, "pred", pred), host_array(fname, "target", target)
     same_host_shape(fname, ("pred", "target"), (pred, target))
@@ -302,7 +303,7 @@ def integer_label_maps(fname, pred, target):
     return pred, target
 
 
-def host_mask(fname, mask, shape, name="mask"):
+def host_mask(fname: str, mask: object, shape: tuple[int, ...], name: str = "mask") -> np.ndarray[Any, Any]:
     """A boolean NumPy mask of exactly ``shape`` (all True when None)."""
     if mask is None:
         return np.ones(shape, dtype=bool)

@@ -17,16 +17,28 @@ On Linux, importing minidense also asks glibc's malloc to keep freed memory for 
 (:func:`minidense._malloc.reuse_freed_memory`): a training step frees and allocates the same tens of
 megabytes every time, and memory handed back to the kernel comes back as page faults.
 """
+from __future__ import annotations
+
 import sys
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy
+from numpy.typing import DTypeLike  # noqa: F401  (for the modules that annotate dtypes)
 
 from . import _malloc
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
+
+# What a Tensor holds, for type checkers: a NumPy array, or a CuPy array, whose interface is NumPy's (CuPy ships
+# no type information, so code that type-checks against NumPy's ndarray is what the ops may use of CuPy too).
+Array = numpy.ndarray[Any, Any]
 
 DEVICES = ("cpu", "cuda")
 default_dtype = numpy.float32
 
-_cupy = None          # the cupy module once imported successfully
+_cupy: Any = None     # the cupy module once imported successfully (CuPy ships no types)
 _cupy_error = None    # why it could not be used, once tried
 
 
@@ -75,7 +87,7 @@ def _parse_device(device):
     return name, (int(index) if sep else None)
 
 
-def check_device(device):
+def check_device(device: str) -> str:
     """Normalise a device name to ``"cpu"`` or ``"cuda"`` and make sure it is usable.
 
     minidense runs on one GPU: CuPy's current device, ``"cuda"`` (device 0 unless the program selected
@@ -102,7 +114,7 @@ def check_device(device):
     return "cuda"
 
 
-def xp_for(device):
+def xp_for(device: str) -> ModuleType:
     """The array module for a device name: numpy for 'cpu', cupy for 'cuda'."""
     return numpy if check_device(device) == "cpu" else _cupy
 
@@ -112,7 +124,7 @@ def _cupy_array_type():
     return getattr(sys.modules.get("cupy"), "ndarray", None)
 
 
-def get_array_module(*arrays):
+def get_array_module(*arrays: object) -> ModuleType:
     """The array module of the given arrays (numpy unless one is a CuPy array)."""
     gpu_array = _cupy_array_type()
     if gpu_array is not None:
@@ -122,19 +134,19 @@ def get_array_module(*arrays):
     return numpy
 
 
-def device_of(array):
+def device_of(array: object) -> str:
     """'cuda' for a CuPy array, 'cpu' for anything else."""
     gpu_array = _cupy_array_type()
     return "cuda" if gpu_array is not None and isinstance(array, gpu_array) else "cpu"
 
 
-def is_array(obj):
+def is_array(obj: object) -> TypeIs[Array]:
     """True for a NumPy or CuPy ndarray."""
     gpu_array = _cupy_array_type()
     return isinstance(obj, numpy.ndarray) or (gpu_array is not None and isinstance(obj, gpu_array))
 
 
-def to_device(array, device):
+def to_device(array: Array, device: str) -> Array:
     """Move an array to 'cpu' or 'cuda' (a copy only when it has to move)."""
     device = check_device(device)
     if device == "cpu":
@@ -142,7 +154,7 @@ def to_device(array, device):
     return _cupy.asarray(array)
 
 
-def to_numpy(array):
+def to_numpy(array: Array) -> numpy.ndarray[Any, Any]:
     """A NumPy array of the values, wherever they live."""
     return to_device(array, "cpu")
 
@@ -154,7 +166,7 @@ def to_numpy(array):
 # checkpoint keeps the three counters (get_rng_state), so a resumed run draws what it would have drawn.
 _seed = None
 _rng_step = (0, 0)   # (epoch, step) the device's stream was derived for
-_rngs = {}
+_rngs: dict[str, Any] = {}
 
 
 def manual_seed(seed):

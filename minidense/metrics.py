@@ -10,16 +10,24 @@ Segmentation works from one confusion matrix ``cm[true, pred]`` (rows: ground tr
 single ``bincount``. A class absent from both prediction and ground truth has no IoU (NaN in
 ``iou``) and is left out of the means, which therefore never contain NaN.
 """
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _checks, backend
+from .backend import Array
 from .constants import IGNORE_INDEX
 from .tensor import Tensor
 
 ANGLE_BIN_DEGREES = 0.01   # NormalMeter's histogram resolution: its median is exact to half a bin
 
 
-def _label_maps(fname, pred, target, num_classes, ignore_index):
+def _label_maps(fname: str, pred: Tensor | Array, target: Tensor | Array, num_classes: int,
+                ignore_index: int) -> tuple[NDArray[Any], NDArray[Any]]:
     """Checked integer label maps (NumPy): every scored pixel's target and prediction in [0, num_classes)."""
     pred, target = _checks.integer_label_maps(fname, pred, target)
     valid = target != ignore_index
@@ -34,7 +42,8 @@ def _label_maps(fname, pred, target, num_classes, ignore_index):
 
 
 # ---------------------------------------------------------------- segmentation
-def confusion_matrix(pred, target, num_classes, ignore_index=IGNORE_INDEX):
+def confusion_matrix(pred: Tensor | Array, target: Tensor | Array, num_classes: int,
+                     ignore_index: int = IGNORE_INDEX) -> NDArray[np.int64]:
     """(num_classes, num_classes) int64 counts ``cm[true, pred]`` over pixels whose target is not ignored.
 
     pred, target: integer label maps of one shape (e.g. (N, H, W)).
@@ -42,13 +51,15 @@ def confusion_matrix(pred, target, num_classes, ignore_index=IGNORE_INDEX):
     return _confusion("confusion_matrix", pred, target, num_classes, ignore_index)
 
 
-def _confusion(fname, pred, target, num_classes, ignore_index):
+def _confusion(fname: str, pred: Tensor | Array, target: Tensor | Array, num_classes: int,
+               ignore_index: int) -> NDArray[np.int64]:
     num_classes = _checks.num_classes_arg(fname, num_classes)
     pred, target = _label_maps(fname, pred, target, num_classes, ignore_index)
     return _count_confusion(pred, target, num_classes, ignore_index)
 
 
-def _count_confusion(pred, target, num_classes, ignore_index):
+def _count_confusion(pred: NDArray[Any], target: NDArray[Any], num_classes: int,
+                     ignore_index: int) -> NDArray[np.int64]:
     """(num_classes, num_classes) int64 counts: ``cm[i, j]`` is the number of pixels whose target is i and
     whose prediction is j (rows: ground truth, columns: prediction). Pixels whose target is
     ignore_index are not counted at all.
@@ -62,7 +73,7 @@ def _count_confusion(pred, target, num_classes, ignore_index):
     return np.bincount(codes, minlength=num_classes ** 2).reshape(num_classes, num_classes)
 
 
-def _counts_arg(fname, cm):
+def _counts_arg(fname: str, cm: Tensor | Array | ArrayLike) -> NDArray[np.float64]:
     """A checked confusion matrix as float64: square, finite counts >= 0, at least one pixel."""
     if backend.is_array(cm) or isinstance(cm, Tensor):
         cm = _checks.host_array(fname, "cm", cm)
@@ -76,12 +87,12 @@ def _counts_arg(fname, cm):
     return cm
 
 
-def scores_from_confusion(cm):
+def scores_from_confusion(cm: Tensor | Array | ArrayLike) -> dict[str, Any]:
     """segmentation_scores' dict from a confusion matrix ``cm[true, pred]``."""
     return _scores_from_counts(_counts_arg("scores_from_confusion", cm))
 
 
-def _scores_from_counts(cm):
+def _scores_from_counts(cm: NDArray[np.float64]) -> dict[str, Any]:
     """segmentation_scores' dict from a checked confusion matrix ``cm[true, pred]``: float64
     (num_classes, num_classes), counts >= 0, total > 0; not changed. Keys and values:
 
@@ -110,7 +121,8 @@ def _scores_from_counts(cm):
     }
 
 
-def segmentation_scores(pred, target, num_classes, ignore_index=IGNORE_INDEX):
+def segmentation_scores(pred: Tensor | Array, target: Tensor | Array, num_classes: int,
+                        ignore_index: int = IGNORE_INDEX) -> dict[str, Any]:
     """pixel_accuracy, mean_accuracy (over classes in the ground truth), iou (num_classes,) with NaN for
     classes absent from both maps, miou (mean over the others), fwiou (IoU weighted by true frequency).
 
@@ -120,7 +132,8 @@ def segmentation_scores(pred, target, num_classes, ignore_index=IGNORE_INDEX):
     return scores_from_confusion(_confusion("segmentation_scores", pred, target, num_classes, ignore_index))
 
 
-def _window_extreme(a, width, fn):
+def _window_extreme(a: NDArray[Any], width: int,
+                    fn: Callable[[NDArray[Any], NDArray[Any]], NDArray[Any]]) -> NDArray[Any]:
     """fn (np.maximum / np.minimum) over each pixel's (2 width + 1)^2 square, per (H, W) map."""
     out = a
     for axis in (-1, -2):
@@ -133,13 +146,14 @@ def _window_extreme(a, width, fn):
     return out
 
 
-def boundary_mask(target, width=3):
+def boundary_mask(target: NDArray[Any], width: int = 3) -> NDArray[np.bool_]:
     """Pixels (bool, target's shape) within ``width`` pixels (a square window) of a class change in
     the target label map (..., H, W); an ignored band counts as a class of its own."""
     return _window_extreme(target, width, np.maximum) != _window_extreme(target, width, np.minimum)
 
 
-def _boundary_counts(fname, pred, target, width, ignore_index):
+def _boundary_counts(fname: str, pred: Tensor | Array, target: Tensor | Array, width: int,
+                     ignore_index: int) -> tuple[int, int]:
     if not isinstance(width, (int, np.integer)) or isinstance(width, bool) or width < 1:
         raise ValueError(f"{fname}: width must be a positive int, got {width!r}")
     pred, target = _checks.integer_label_maps(fname, pred, target)
@@ -149,7 +163,8 @@ def _boundary_counts(fname, pred, target, width, ignore_index):
     return int((pred[scored] == target[scored]).sum()), int(scored.sum())
 
 
-def boundary_accuracy(pred, target, width=3, ignore_index=IGNORE_INDEX):
+def boundary_accuracy(pred: Tensor | Array, target: Tensor | Array, width: int = 3,
+                      ignore_index: int = IGNORE_INDEX) -> float:
     """Accuracy on the pixels within ``width`` of a class boundary of the target (where missing details
     show); NaN when the target has no boundary. pred, target: label maps (..., H, W)."""
     correct, total = _boundary_counts("boundary_accuracy", pred, target, width, ignore_index)
@@ -161,24 +176,24 @@ class SegmentationMeter:
     (take the argmax first); ``compute()`` gives segmentation_scores' keys plus boundary_accuracy
     (width ``boundary_width``; NaN if no boundary was seen). ``confusion`` is the running matrix."""
 
-    def __init__(self, num_classes, ignore_index=IGNORE_INDEX, boundary_width=3):
+    def __init__(self, num_classes: int, ignore_index: int = IGNORE_INDEX, boundary_width: int = 3) -> None:
         self.num_classes = _checks.num_classes_arg("SegmentationMeter", num_classes)
         self.ignore_index = ignore_index
         self.boundary_width = boundary_width
         self.reset()
 
-    def reset(self):
+    def reset(self) -> None:
         self.confusion = np.zeros((self.num_classes, self.num_classes), dtype=np.int64)
         self.boundary_correct = self.boundary_total = 0
 
-    def update(self, pred, target):
+    def update(self, pred: Tensor | Array, target: Tensor | Array) -> None:
         self.confusion += _confusion("SegmentationMeter.update", pred, target, self.num_classes, self.ignore_index)
         correct, total = _boundary_counts("SegmentationMeter.update", pred, target, self.boundary_width,
                                           self.ignore_index)
         self.boundary_correct += correct
         self.boundary_total += total
 
-    def compute(self):
+    def compute(self) -> dict[str, Any]:
         scores = scores_from_confusion(self.confusion)
         scores["boundary_accuracy"] = (self.boundary_correct / self.boundary_total if self.boundary_total
                                        else float("nan"))
@@ -186,7 +201,8 @@ class SegmentationMeter:
 
 
 # ---------------------------------------------------------------- depth
-def _depth_sums(fname, pred, target, mask):
+def _depth_sums(fname: str, pred: Tensor | Array, target: Tensor | Array,
+                mask: Tensor | Array | None) -> NDArray[np.float64]:
     """The sums every depth metric is made of (``_sums_of_depth``) over the valid pixels (``_valid_depth``)."""
     pred, target = _checks.host_array(fname, "pred", pred), _checks.host_array(fname, "target", target)
     _checks.same_host_shape(fname, ("pred", "target"), (pred, target))
@@ -201,7 +217,7 @@ def _depth_sums(fname, pred, target, mask):
     return _sums_of_depth(p, t)
 
 
-def _valid_depth(target, mask):
+def _valid_depth(target: NDArray[Any], mask: NDArray[Any]) -> NDArray[np.bool_]:
     """bool array of target's shape: the pixels a depth metric scores, where the mask is true and the
     target is finite and > 0 (a sensor's missing depth is stored as 0, NaN or inf).
 
@@ -212,7 +228,7 @@ def _valid_depth(target, mask):
         return mask & np.isfinite(target) & (target > 0)
 
 
-def _sums_of_depth(p, t):
+def _sums_of_depth(p: NDArray[Any], t: NDArray[Any]) -> NDArray[np.float64]:
     """(9,) float64: the sums every depth metric is made of, over the valid pixels, in this order:
 
     ``[n, Σ |p − t| / t, Σ (p − t)² / t, Σ (p − t)², Σ g², Σ g, #(r < 1.25), #(r < 1.25²), #(r < 1.25³)]``
@@ -228,7 +244,7 @@ def _sums_of_depth(p, t):
                      (ratio < 1.25 ** 3).sum()])
 
 
-def _depth_from_sums(s):
+def _depth_from_sums(s: NDArray[Any]) -> dict[str, Any]:
     """depth_metrics' dict {name: number} from the nine sums of ``_sums_of_depth`` (n = s[0] > 0; not changed):
     abs_rel = mean |p − t| / t, sq_rel = mean (p − t)² / t, rmse = sqrt(mean (p − t)²),
     rmse_log = sqrt(mean g²), silog = 100 sqrt(mean g² − (mean g)²) (0 if rounding makes the difference
@@ -242,7 +258,7 @@ def _depth_from_sums(s):
             "delta1": s[6] / n, "delta2": s[7] / n, "delta3": s[8] / n}
 
 
-def depth_metrics(pred, target, mask=None):
+def depth_metrics(pred: Tensor | Array, target: Tensor | Array, mask: Tensor | Array | None = None) -> dict[str, float]:
     """abs_rel, sq_rel, rmse, rmse_log, silog (100 sqrt(mean g^2 - (mean g)^2), g = log pred - log target),
     delta1..3 (fraction with max(pred/target, target/pred) < 1.25^k).
 
@@ -255,16 +271,16 @@ def depth_metrics(pred, target, mask=None):
 class DepthMeter:
     """Streaming depth_metrics: ``update(pred, target, mask=None)``, then ``compute()``."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.reset()
 
-    def reset(self):
+    def reset(self) -> None:
         self.sums = np.zeros(9)
 
-    def update(self, pred, target, mask=None):
+    def update(self, pred: Tensor | Array, target: Tensor | Array, mask: Tensor | Array | None = None) -> None:
         self.sums += _depth_sums("DepthMeter.update", pred, target, mask)
 
-    def compute(self):
+    def compute(self) -> dict[str, float]:
         if self.sums[0] == 0:
             raise ValueError("DepthMeter.compute: no valid pixel was given to update()")
         return {k: float(v) for k, v in _depth_from_sums(self.sums).items()}
@@ -274,7 +290,8 @@ class DepthMeter:
 NORMAL_THRESHOLDS = (11.25, 22.5, 30.0)
 
 
-def _normal_angles(fname, pred, target, mask):
+def _normal_angles(fname: str, pred: Tensor | Array, target: Tensor | Array,
+                   mask: Tensor | Array | None) -> NDArray[np.float64]:
     """Angles (degrees, 1-D) between pred and target normals (..., 3, H, W) at valid pixels."""
     pred, target = _checks.host_array(fname, "pred", pred), _checks.host_array(fname, "target", target)
     _checks.same_host_shape(fname, ("pred", "target"), (pred, target))
@@ -299,7 +316,8 @@ def _normal_angles(fname, pred, target, mask):
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))   # clip: rounding can leave |cos| a hair above 1
 
 
-def normal_metrics(pred, target, mask=None):
+def normal_metrics(pred: Tensor | Array, target: Tensor | Array, mask: Tensor | Array | None = None) -> dict[str,
+                   float]:
     """mean and median angular error (degrees) and the fractions within 11.25, 22.5 and 30 degrees.
 
     pred, target: (N, 3, H, W) or (3, H, W); both are normalised here (pred need not be unit).
@@ -316,15 +334,15 @@ class NormalMeter:
     """Streaming normal_metrics. The median comes from a histogram of ANGLE_BIN_DEGREES (0.01 degree)
     bins: it is the centre of the bin holding the middle angle, so within 0.005 degrees of the exact one."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.reset()
 
-    def reset(self):
+    def reset(self) -> None:
         self.histogram = np.zeros(int(round(180 / ANGLE_BIN_DEGREES)), dtype=np.int64)
         self.count, self.total = 0, 0.0
         self.within = np.zeros(len(NORMAL_THRESHOLDS), dtype=np.int64)
 
-    def update(self, pred, target, mask=None):
+    def update(self, pred: Tensor | Array, target: Tensor | Array, mask: Tensor | Array | None = None) -> None:
         a = _normal_angles("NormalMeter.update", pred, target, mask)
         bins = np.minimum((a / ANGLE_BIN_DEGREES).astype(np.int64), len(self.histogram) - 1)
         self.histogram += np.bincount(bins, minlength=len(self.histogram))
@@ -332,7 +350,7 @@ class NormalMeter:
         self.total += a.sum()
         self.within += np.array([(a < th).sum() for th in NORMAL_THRESHOLDS])
 
-    def compute(self):
+    def compute(self) -> dict[str, float]:
         if self.count == 0:
             raise ValueError("NormalMeter.compute: no valid pixel was given to update()")
         # the k-th smallest angle lies in the first bin whose cumulative count reaches k; for an even
@@ -345,7 +363,8 @@ class NormalMeter:
 
 
 # ---------------------------------------------------------------- keypoints
-def _pck_counts(fname, pred_points, true_points, threshold, visible):
+def _pck_counts(fname: str, pred_points: Tensor | Array, true_points: Tensor | Array, threshold: float,
+                visible: Tensor | Array | None) -> tuple[int, int, float]:
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) or not threshold > 0:
         raise ValueError(f"{fname}: threshold must be a positive number of pixels, got {threshold!r}")
     pred = _checks.host_array(fname, "pred_points", pred_points)
@@ -361,7 +380,8 @@ def _pck_counts(fname, pred_points, true_points, threshold, visible):
     return int((dist <= threshold).sum()), int(visible.sum()), float(dist.sum())
 
 
-def pck(pred_points, true_points, threshold, visible=None):
+def pck(pred_points: Tensor | Array, true_points: Tensor | Array, threshold: float,
+        visible: Tensor | Array | None = None) -> float:
     """Percentage of Correct Keypoints (a fraction): visible points whose prediction is within
     ``threshold`` pixels. Points (..., K, 2) in corresponding order; visible: bool (..., K)."""
     correct, total, _ = _pck_counts("pck", pred_points, true_points, threshold, visible)
@@ -377,12 +397,12 @@ class HeatmapPCKMeter:
     within ``threshold · max(H, W)`` pixels (a predicted peak is used once at most).
     """
 
-    def __init__(self, threshold, peak_threshold=0.25):
+    def __init__(self, threshold: float, peak_threshold: float = 0.25) -> None:
         self.threshold = threshold
         self.peak_threshold = peak_threshold   # a predicted peak must reach this probability
         self.found, self.total = 0, 0
 
-    def update(self, pred, target):
+    def update(self, pred: Tensor | Array, target: Tensor | Array) -> None:
         from .data.scenes import heatmap_peaks  # only when keypoints are scored
         pred = _checks.host_array("HeatmapPCKMeter", "pred", pred)
         target = _checks.host_array("HeatmapPCKMeter", "target", target)
@@ -401,7 +421,7 @@ class HeatmapPCKMeter:
                         self.found += 1
                         guess.pop(j)
 
-    def compute(self):
+    def compute(self) -> dict[str, float]:
         return {"pck": self.found / self.total if self.total else 0.0}
 
 
@@ -409,22 +429,23 @@ class KeypointMeter:
     """Streaming pck: ``update(pred_points, true_points, visible=None)``; compute() gives
     ``pck``, ``mean_distance`` (pixels) and ``count`` (visible points scored)."""
 
-    def __init__(self, threshold):
+    def __init__(self, threshold: float) -> None:
         _pck_counts("KeypointMeter", np.zeros((1, 2)), np.zeros((1, 2)), threshold, None)   # checks threshold
         self.threshold = threshold
         self.reset()
 
-    def reset(self):
+    def reset(self) -> None:
         self.correct = self.count = 0
         self.distance = 0.0
 
-    def update(self, pred_points, true_points, visible=None):
+    def update(self, pred_points: Tensor | Array, true_points: Tensor | Array,
+               visible: Tensor | Array | None = None) -> None:
         correct, total, dist = _pck_counts("KeypointMeter.update", pred_points, true_points, self.threshold, visible)
         self.correct += correct
         self.count += total
         self.distance += dist
 
-    def compute(self):
+    def compute(self) -> dict[str, float]:
         if self.count == 0:
             raise ValueError("KeypointMeter.compute: no visible keypoint was given to update()")
         return {"pck": self.correct / self.count, "mean_distance": self.distance / self.count, "count": self.count}
@@ -434,14 +455,14 @@ class KeypointMeter:
 class MeanMeter:
     """Streaming mean absolute error between predictions and targets (image-to-image tasks)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.total, self.count = 0.0, 0
 
-    def update(self, pred, target):
+    def update(self, pred: Tensor | Array, target: Tensor | Array) -> None:
         pred = _checks.host_array("MeanMeter", "pred", pred)
         target = _checks.host_array("MeanMeter", "target", target)
         self.total += float(np.abs(pred.astype(np.float64) - target).sum())
         self.count += target.size
 
-    def compute(self):
+    def compute(self) -> dict[str, float]:
         return {"l1": self.total / max(self.count, 1)}

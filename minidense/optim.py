@@ -17,14 +17,25 @@ Checkpoints: ``state_dict()`` holds only NumPy arrays and JSON-able numbers / li
 PyTorch's layout, where ``index`` counts the parameters in order over all groups. ``load_state_dict`` also
 accepts the indices as strings (what JSON gives back) and restores arrays to each parameter's device and dtype.
 """
+from __future__ import annotations
+
 import math
 import numbers
+from collections.abc import Callable, Iterable
+from typing import Any, Union
 
 from . import _checks, backend
+from .backend import Array
 from .tensor import Tensor
 
+# A parameter group: {"params": [Tensor, ...], "lr": ..., other options} (its options differ per optimizer).
+ParamGroup = dict[str, Any]
+# What an optimizer is built on: parameters (``model.parameters()``), or parameter groups.
+Params = Union[Iterable[Tensor], Iterable[ParamGroup]]
 
-def _number(owner, name, value, low=0.0, high=math.inf, high_open=False):
+
+def _number(owner: str, name: str, value: float, low: float = 0.0, high: float = math.inf,
+            high_open: bool = False) -> float:
     """A float in [low, high] (or [low, high)), else a ValueError naming owner and argument."""
     if not isinstance(value, numbers.Real) or isinstance(value, bool) or not (
             low <= value and (value < high if high_open else value <= high)):
@@ -36,14 +47,14 @@ def _number(owner, name, value, low=0.0, high=math.inf, high_open=False):
 class Optimizer:
     """Holds parameter groups (lists of parameters with their own options) and per-parameter state."""
 
-    def __init__(self, params, defaults):
+    def __init__(self, params: Params, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
-        self.state = {}           # id(param) -> dict of arrays and numbers
-        self.param_groups = []
+        self.state: dict[int, dict[str, Any]] = {}           # id(param) -> dict of arrays and numbers
+        self.param_groups: list[ParamGroup] = []
         if isinstance(params, Tensor):
             raise TypeError(f"{type(self).__name__}: params must be an iterable of Parameters or of dicts, "
                             "got a single Tensor (wrap it in a list)")
-        groups = list(params)
+        groups: list[Any] = list(params)   # Tensors, or parameter groups
         if not groups:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
         if not isinstance(groups[0], dict):
@@ -51,7 +62,7 @@ class Optimizer:
         for group in groups:
             self.add_param_group(group)
 
-    def add_param_group(self, group):
+    def add_param_group(self, group: ParamGroup) -> None:
         """Add {"params": [...], option: value, ...}; options left out take the optimizer's defaults."""
         name = type(self).__name__
         if not isinstance(group, dict) or "params" not in group:
@@ -74,16 +85,16 @@ class Optimizer:
         full["params"] = params
         self.param_groups.append(full)
 
-    def _check_options(self, group):
+    def _check_options(self, group: ParamGroup) -> None:
         pass
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Set every parameter's ``.grad`` to None (backward then writes a fresh gradient)."""
         for group in self.param_groups:
             for p in group["params"]:
                 p.grad = None
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient.
 
         closure: optional function that clears the gradients, recomputes the loss, calls backward and returns
@@ -97,17 +108,17 @@ class Optimizer:
                     self._update(p, grad, self.state.setdefault(id(p), {}), group)
         return loss
 
-    def _update(self, p, grad, state, group):
+    def _update(self, p: Tensor, grad: Array, state: dict[str, Any], group: ParamGroup) -> None:
         raise NotImplementedError
 
     # ------------------------------------------------------------ checkpoints
-    def _all_params(self):
+    def _all_params(self) -> list[Tensor]:
         return [p for group in self.param_groups for p in group["params"]]
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """PyTorch's layout, arrays copied to NumPy; see the module docstring."""
         index = {id(p): i for i, p in enumerate(self._all_params())}
-        state = {}
+        state: dict[int, dict[str, Any]] = {}
         for p in self._all_params():
             if self.state.get(id(p)):
                 state[index[id(p)]] = {k: backend.to_numpy(v).copy() if backend.is_array(v) else v
@@ -119,7 +130,7 @@ class Optimizer:
             groups.append(g)
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore options and state saved by :meth:`state_dict` (from an optimizer over same-shaped parameters)."""
         name = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
@@ -136,12 +147,12 @@ class Optimizer:
                                  f"but {len(group['params'])} here")
         params = self._all_params()
         by_index = {int(i): s for i, s in state_dict["state"].items()}
-        new_state = {}
+        new_state: dict[int, dict[str, Any]] = {}
         for i, saved in by_index.items():
             if not 0 <= i < len(params):
                 raise ValueError(f"{name}: state for parameter {i}, but there are only {len(params)} parameters")
             p = params[i]
-            entry = {}
+            entry: dict[str, Any] = {}
             for key, value in saved.items():
                 if backend.is_array(value) and value.ndim > 0:
                     if tuple(value.shape) != tuple(p.shape):
@@ -159,7 +170,7 @@ class Optimizer:
                     group[k] = tuple(v) if isinstance(v, list) else v
         self.state = new_state
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
@@ -177,11 +188,12 @@ class SGD(Optimizer):
         p = p - lr·g
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov))
 
-    def _check_options(self, g):
+    def _check_options(self, g: ParamGroup) -> None:
         for key in ("lr", "momentum", "dampening", "weight_decay"):
             g[key] = _number("SGD", key, g[key])
         g["nesterov"] = bool(g["nesterov"])
@@ -189,7 +201,7 @@ class SGD(Optimizer):
             raise ValueError(f"SGD: nesterov=True needs momentum > 0 and dampening = 0, got "
                              f"momentum={g['momentum']}, dampening={g['dampening']}")
 
-    def _update(self, p, grad, state, group):
+    def _update(self, p: Tensor, grad: Array, state: dict[str, Any], group: ParamGroup) -> None:
         if group["weight_decay"] != 0:
             grad = grad + group["weight_decay"] * p.data
         momentum = group["momentum"]
@@ -215,10 +227,11 @@ class Adam(Optimizer):
 
     _decoupled = False
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
 
-    def _check_options(self, g):
+    def _check_options(self, g: ParamGroup) -> None:
         name = type(self).__name__
         g["lr"] = _number(name, "lr", g["lr"])
         g["eps"] = _number(name, "eps", g["eps"])
@@ -228,7 +241,7 @@ class Adam(Optimizer):
             raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
         g["betas"] = tuple(_number(name, f"betas[{i}]", b, 0.0, 1.0, high_open=True) for i, b in enumerate(betas))
 
-    def _update(self, p, grad, state, group):
+    def _update(self, p: Tensor, grad: Array, state: dict[str, Any], group: ParamGroup) -> None:
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         if wd != 0:
             if self._decoupled:   # AdamW: shrink the weights directly, apart from the gradient statistics
@@ -256,7 +269,8 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
 
@@ -268,7 +282,7 @@ class LRScheduler:
     The closed form of each schedule is used, so the lr depends only on the epoch count.
     """
 
-    def __init__(self, optimizer, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(self).__name__}: optimizer must be an Optimizer, got {type(optimizer).__name__}")
         self.optimizer = optimizer
@@ -282,22 +296,22 @@ class LRScheduler:
         self.last_epoch = last_epoch
         self.step()
 
-    def lr_at(self, base_lr, epoch):
+    def lr_at(self, base_lr: float, epoch: int) -> float:
         raise NotImplementedError
 
-    def step(self):
+    def step(self) -> None:
         self.last_epoch += 1
         for group, base in zip(self.optimizer.param_groups, self.base_lrs):
             group["lr"] = float(self.lr_at(base, self.last_epoch))
 
-    def get_last_lr(self):
+    def get_last_lr(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """Everything but the optimizer: numbers and lists only."""
         return {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items() if k != "optimizer"}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         unknown = set(state_dict) - set(self.state_dict())
         if unknown:
             raise ValueError(f"{type(self).__name__}.load_state_dict: unknown keys {sorted(unknown)}")
@@ -307,12 +321,12 @@ class LRScheduler:
 class StepLR(LRScheduler):
     """lr = initial_lr · gamma^(epoch // step_size): decay by gamma every step_size epochs."""
 
-    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
         self.step_size = _checks.positive_int("StepLR", "step_size", step_size)
         self.gamma = _number("StepLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
-    def lr_at(self, base_lr, epoch):
+    def lr_at(self, base_lr: float, epoch: int) -> float:
         return base_lr * self.gamma ** (epoch // self.step_size)
 
 
@@ -322,10 +336,10 @@ class CosineAnnealingLR(LRScheduler):
     (Past T_max the cosine goes on, back up, as PyTorch's closed form.)
     """
 
-    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
         self.T_max = _checks.positive_int("CosineAnnealingLR", "T_max", T_max)
         self.eta_min = _number("CosineAnnealingLR", "eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
 
-    def lr_at(self, base_lr, epoch):
+    def lr_at(self, base_lr: float, epoch: int) -> float:
         return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2

@@ -15,6 +15,10 @@ A Task ties a per-pixel problem to the rest of the framework:
     sketch2image   1  3    L1                                      l1 (lower)
     autoencode     3  3    L1: ||D(E(X)) - X||                     l1 (lower)
 """
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from . import backend, metrics
@@ -258,7 +262,7 @@ class Autoencode(Sketch2Image):
 TASKS = {t.name: t for t in (Segmentation, Depth, Normals, Keypoints, Sketch2Image, Autoencode)}
 
 
-def get_task(name, **options):
+def get_task(name: Task | str, **options: Any) -> Task:
     """A Task by name (see TASKS)."""
     if isinstance(name, Task):
         return name

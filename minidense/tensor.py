@@ -20,12 +20,37 @@ so no op has to sum its gradient back to an operand's shape.
 
 Tensor's arithmetic operators (``+``, ``@``, ``.sum()``...) are ops, and the ops
 import this file; to avoid an import circle they are attached to Tensor by
-``minidense/ops/__init__.py``.
+``minidense/ops/__init__.py``; the class declares them for type checkers only
+(``make lint`` checks the declarations against what is attached, with mypy's stubtest).
 """
+from __future__ import annotations
+
+import builtins
 import numbers
 import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, Union, cast
 
 from . import backend
+from .backend import Array
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+# What the ops take where a tensor goes: a Tensor, an array, or a Python / NumPy number (a bool is refused at run
+# time, which a type checker cannot tell: for it, bool is a kind of int).
+Operand = Union["Tensor", Array, float, "np.number[Any]"]
+# NumPy's ``axis`` (and PyTorch's ``dim``): one axis, several, or None for all.
+Axis = Union[int, tuple[int, ...], None]
+# A shape given as separate ints (``x.reshape(2, 3)``) or as one tuple or list (``x.reshape((2, 3))``).
+ShapeArg = Union[int, Sequence[int]]
+# A size per spatial axis, or one int for all of them (kernel_size, stride, padding, dilation).
+IntOrTuple = Union[int, tuple[int, ...]]
+# What a Function's backward returns: one gradient per input (None for an input that needs none).
+Grads = Union[Array, tuple[Union[Array, None], ...], None]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 _grad_enabled = True
 
@@ -33,31 +58,31 @@ _grad_enabled = True
 class no_grad:
     """Context manager (and decorator) in which no graph is recorded."""
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         global _grad_enabled
         self._prev, _grad_enabled = _grad_enabled, False
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         global _grad_enabled
         _grad_enabled = self._prev
 
-    def __call__(self, fn):
-        def wrapper(*args, **kwargs):
+    def __call__(self, fn: _F) -> _F:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with no_grad():
                 return fn(*args, **kwargs)
         wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
-        return wrapper
+        return wrapper  # type: ignore[return-value]  # same arguments and result as fn
 
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-def _is_float(dtype):
+def _is_float(dtype: np.dtype[Any]) -> bool:
     return dtype.kind == "f"
 
 
-def check_numeric(dtype, who):
+def check_numeric(dtype: np.dtype[Any], who: str) -> None:
     """TypeError unless ``dtype`` is numeric: strings, bytes, objects and datetimes are refused where they enter
     (md.tensor, Tensor), not by the first op far away. ``who`` starts the message.
     """
@@ -75,7 +100,7 @@ class Tensor:
 
     __array_priority__ = 1000  # so that ndarray + Tensor defers to Tensor.__radd__
 
-    def __init__(self, data, requires_grad=False, _ctx=None):
+    def __init__(self, data: Array, requires_grad: bool = False, _ctx: Function | None = None) -> None:
         if not backend.is_array(data):
             raise TypeError(f"Tensor: data must be a NumPy or CuPy array, got {type(data).__name__}; "
                             "use md.tensor(...) to convert")
@@ -83,22 +108,39 @@ class Tensor:
         if requires_grad and not _is_float(data.dtype):
             raise TypeError(f"Tensor: only floating-point tensors can require gradients, got dtype {data.dtype}")
         self.data = data
-        self.grad = None
+        self.grad: Array | None = None
         self.requires_grad = bool(requires_grad)
         self._ctx = _ctx   # the Function that produced this tensor (None for a leaf)
 
     # ------------------------------------------------------------- properties
-    shape = property(lambda self: self.data.shape)
-    dtype = property(lambda self: self.data.dtype)
-    ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
-    device = property(lambda self: backend.device_of(self.data))
-    is_leaf = property(lambda self: self._ctx is None)
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
 
-    def __len__(self):
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    def __len__(self) -> int:
         return len(self.data)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         grad = ", requires_grad=True" if self.requires_grad else ""
         dev = ", device='cuda'" if self.device == "cuda" else ""
         body = repr(backend.to_numpy(self.data))
@@ -106,23 +148,23 @@ class Tensor:
         return f"tensor({body}{dev}{grad})"
 
     # ------------------------------------------------------------- conversion
-    def numpy(self):
+    def numpy(self) -> np.ndarray[Any, Any]:
         """The values as a NumPy array (copied from the GPU if needed)."""
         return backend.to_numpy(self.data)
 
-    def item(self):
+    def item(self) -> Any:
         if self.data.size != 1:
             raise ValueError(f"item: only a tensor with one element can be converted, got shape {self.shape}")
         return self.data.reshape(()).item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self.numpy().tolist()
 
-    def detach(self):
+    def detach(self) -> Tensor:
         """The same values, cut from the graph."""
         return Tensor(self.data)
 
-    def to(self, device):
+    def to(self, device: str) -> Tensor:
         """A copy on ``device`` ('cpu' or 'cuda'); the same tensor when already there.
 
         Differentiable, as PyTorch's: the copy is part of the graph, and backward brings its gradient back
@@ -134,27 +176,27 @@ class Tensor:
             return self
         return ToDevice.apply(self, device=device)
 
-    def cpu(self):
+    def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self):
+    def cuda(self) -> Tensor:
         return self.to("cuda")
 
-    def astype(self, dtype):
+    def astype(self, dtype: npt.DTypeLike) -> Tensor:
         return Tensor(self.data.astype(dtype), requires_grad=self.requires_grad and _is_float(self.data.dtype))
 
-    def float(self):
+    def float(self) -> Tensor:
         return self.astype(backend.default_dtype)
 
-    def double(self):
+    def double(self) -> Tensor:
         return self.astype("float64")
 
-    def requires_grad_(self, flag=True):
+    def requires_grad_(self, flag: bool = True) -> Tensor:
         self.requires_grad = bool(flag)
         return self
 
     # ------------------------------------------------------------- backward
-    def backward(self, grad=None, retain_graph=False):
+    def backward(self, grad: Tensor | Array | builtins.float | None = None, retain_graph: bool = False) -> None:
         """Backpropagate from this tensor to every leaf that requires a gradient.
 
         grad: the gradient of some scalar with respect to this tensor (same
@@ -168,7 +210,7 @@ class Tensor:
             if self.data.size != 1:
                 raise RuntimeError(f"backward: grad can be omitted only for a scalar output, but this tensor has "
                                    f"shape {self.shape}; pass grad=<array of that shape>")
-            grad = xp.ones_like(self.data)
+            grad = cast(Array, xp.ones_like(self.data))   # xp is NumPy or CuPy: typed as a module
         else:
             grad = grad.data if isinstance(grad, Tensor) else grad
             if not backend.is_array(grad) or backend.device_of(grad) != self.device:
@@ -179,11 +221,65 @@ class Tensor:
                 raise ValueError(f"backward: grad has shape {grad.shape} but the tensor has shape {self.shape}")
         _run_backward(self, grad.astype(self.dtype, copy=False), retain_graph)
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         self.grad = None
 
+    if TYPE_CHECKING:
+        # ------------------------------------------------ operators and methods
+        # Attached by minidense/ops/__init__.py (the ops import this file); declared here so that a type
+        # checker knows them. ``make lint`` runs mypy's stubtest, which fails if one is not attached at run
+        # time or its arguments differ from the op's (so a method's first argument has the op's name).
+        def __add__(self, other: Operand, /) -> Tensor: ...
+        def __radd__(self, other: Operand, /) -> Tensor: ...
+        def __sub__(self, other: Operand, /) -> Tensor: ...
+        def __rsub__(self, other: Operand, /) -> Tensor: ...
+        def __mul__(self, other: Operand, /) -> Tensor: ...
+        def __rmul__(self, other: Operand, /) -> Tensor: ...
+        def __truediv__(self, other: Operand, /) -> Tensor: ...
+        def __rtruediv__(self, other: Operand, /) -> Tensor: ...
+        def __pow__(self, other: Operand, /) -> Tensor: ...
+        def __rpow__(self, other: Operand, /) -> Tensor: ...
+        def __matmul__(self, other: Tensor | Array, /) -> Tensor: ...
+        def __rmatmul__(self, other: Tensor | Array, /) -> Tensor: ...
+        def __neg__(self, /) -> Tensor: ...
+        def __abs__(self, /) -> Tensor: ...
+        def __getitem__(self, index: Any, /) -> Tensor: ...
+        # Comparisons are element-wise (boolean tensors), as NumPy's and PyTorch's. The checker sees that
+        # ndarray < Tensor could be answered by ndarray; at run time __array_priority__ hands it to Tensor.
+        def __eq__(self, other: object, /) -> Tensor: ...  # type: ignore[override]
+        def __ne__(self, other: object, /) -> Tensor: ...  # type: ignore[override]
+        def __lt__(self, other: Tensor | Array | builtins.float, /) -> Tensor: ...  # type: ignore[misc]
+        def __le__(self, other: Tensor | Array | builtins.float, /) -> Tensor: ...  # type: ignore[misc]
+        def __gt__(self, other: Tensor | Array | builtins.float, /) -> Tensor: ...  # type: ignore[misc]
+        def __ge__(self, other: Tensor | Array | builtins.float, /) -> Tensor: ...  # type: ignore[misc]
+        def __hash__(self, /) -> int: ...
 
-def topological_order(root):
+        def exp(x) -> Tensor: ...
+        def log(x) -> Tensor: ...
+        def sqrt(x) -> Tensor: ...
+        def abs(x) -> Tensor: ...
+        def relu(x) -> Tensor: ...
+        def leaky_relu(x, negative_slope: builtins.float = 0.01) -> Tensor: ...
+        def sigmoid(x) -> Tensor: ...
+        def tanh(x) -> Tensor: ...
+        def clip(x, min: builtins.float | None = None, max: builtins.float | None = None) -> Tensor: ...
+        def clamp(x, min: builtins.float | None = None, max: builtins.float | None = None) -> Tensor: ...
+        def sum(x, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor: ...
+        def mean(x, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor: ...
+        def max(x, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor: ...
+        def min(x, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor: ...
+        def reshape(x, *shape: ShapeArg) -> Tensor: ...
+        def view(x, *shape: ShapeArg) -> Tensor: ...
+        def permute(x, *axes: ShapeArg) -> Tensor: ...
+        def transpose(x, *axes: int | None) -> Tensor: ...
+        def matmul(a, b: Tensor | Array) -> Tensor: ...
+        def flatten(self, start_dim: int = 0) -> Tensor: ...
+
+        @property
+        def T(self) -> Tensor: ...
+
+
+def topological_order(root: Tensor) -> list[Tensor]:
     """Tensors reachable from ``root``, each after all tensors that use it (no recursion).
 
     root: a Tensor that requires grad. Returns a list of Tensors: ``root`` first, then every tensor that
@@ -191,7 +287,8 @@ def topological_order(root):
     ``_ctx is None``), each exactly once, and each after every tensor whose ``_ctx.parents`` holds it.
     Iterative (a stack, not recursion): a chain 10,000 ops deep must work. Changes no tensor.
     """
-    order, visited = [], set()
+    order: list[Tensor] = []
+    visited: set[int] = set()
     stack = [(root, False)]
     while stack:
         node, children_done = stack.pop()
@@ -209,12 +306,13 @@ def topological_order(root):
     return order[::-1]   # root first
 
 
-def _run_backward(root, grad, retain_graph):
+def _run_backward(root: Tensor, grad: Array, retain_graph: bool) -> None:
     grads = {id(root): grad}
     # A leaf's .grad must never alias another array. A gradient that a backward made for one input
     # alone ("owned") is kept as it is; anything else that others may hold (the caller's gradient, a
     # grad_output passed along, a view, an array routed to two inputs) is copied first.
-    owned, passed = set(), {id(grad)}
+    owned: set[int] = set()
+    passed = {id(grad)}
     for node in topological_order(root):
         g = grads.pop(id(node), None)
         if g is None:
@@ -258,7 +356,7 @@ def _run_backward(root, grad, retain_graph):
             fn.free()
 
 
-def unbroadcast(grad, shape):
+def unbroadcast(grad: Array, shape: Sequence[int]) -> Array:
     """Sum a gradient back to the shape of an operand that was broadcast to grad's shape.
 
     The one place where broadcasting is undone: NumPy prepends axes of size 1 and
@@ -287,23 +385,24 @@ class Function:
     input gradients may have the broadcast shape: the engine sums them back.
     """
 
-    parents = ()
+    parents: tuple[Tensor, ...] = ()
     freed = False
+    needs_input_grad: tuple[bool, ...]
 
-    def forward(self, *arrays, **params):
+    def forward(self, *arrays: Any, **params: Any) -> Array:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: Array) -> Grads:
         raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
 
-    def free(self):
+    def free(self) -> None:
         """Drop the arrays forward saved (the graph's memory); a later backward raises."""
         parents = self.parents
         self.__dict__.clear()
         self.parents, self.freed = parents, True
 
     @classmethod
-    def apply(cls, *inputs, **params):
+    def apply(cls, *inputs: Operand, **params: Any) -> Tensor:
         """Run the op on tensors (or arrays / Python numbers) and record it in the graph.
 
         Arrays among ``params`` (weights, masks, indices) must be on the inputs' device too.
@@ -321,12 +420,12 @@ class Function:
         return Tensor(out)
 
 
-def _snake_case(name):
+def _snake_case(name: str) -> str:
     """CrossEntropy -> cross_entropy, Conv2d -> conv2d: a Function's name as its public function's."""
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
-def _as_tensors(inputs, op_name, params=None):
+def _as_tensors(inputs: Sequence[Operand], op_name: str, params: dict[str, Any] | None = None) -> list[Tensor]:
     """Inputs as tensors on one device; Python numbers take the dtype of the tensors beside them.
 
     The public functions check devices first and name their arguments (``_checks.same_device``); this is
@@ -341,7 +440,7 @@ def _as_tensors(inputs, op_name, params=None):
     arrays = [x.data for x in tensors] + [x for x in inputs if backend.is_array(x)]
     ref = next((a for a in arrays if _is_float(a.dtype)), arrays[0] if arrays else None)
     xp = backend.get_array_module(ref) if ref is not None else backend.xp_for("cpu")
-    out = []
+    out: list[Tensor] = []
     for x in inputs:
         if isinstance(x, Tensor):
             out.append(x)
@@ -358,9 +457,9 @@ def _as_tensors(inputs, op_name, params=None):
 class ToDevice(Function):
     """x on one device -> the same values on another; backward moves the gradient back (Tensor.to)."""
 
-    def forward(self, x, *, device):
+    def forward(self, x: Array, *, device: str) -> Array:
         self.source = backend.device_of(x)
         return backend.to_device(x, device)
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Array:
         return backend.to_device(grad, self.source)

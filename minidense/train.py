@@ -13,20 +13,29 @@ CPU, and ``resume=True`` continues from ``last.npz`` exactly as if it had never 
 ``fit`` is the loop a student would write; each epoch is :func:`train_one_epoch`, each
 step :func:`training_step`, and the bookkeeping after an epoch lives in ``minidense.callbacks``.
 """
+from __future__ import annotations
+
 import math
 import os
 import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from . import backend, checkpoint
-from .callbacks import LambdaCallback, PrintRows, RunFolder, TrainingState, batch_tensor
+from .callbacks import Callback, LambdaCallback, PrintRows, RunFolder, TrainingState, batch_tensor
 from .data import DataLoader
+from .data.loader import Batch, Dataset
 from .data.transforms import transforms_for
 from .nn.layers import BatchNorm2d
-from .optim import Adam, CosineAnnealingLR
-from .tasks import get_task
-from .tensor import no_grad
+from .nn.module import Module
+from .optim import Adam, CosineAnnealingLR, Optimizer
+from .tasks import Task, get_task
+from .tensor import Tensor, no_grad
+
+# One epoch's numbers: {"epoch": 1, "train_loss": ..., "val_loss": ..., the task's metrics, ...}.
+Row = dict[str, Any]
 
 
 class NonFiniteError(FloatingPointError):
@@ -39,14 +48,17 @@ LR_WITH_BATCH_NORM = 1e-2
 LR_PLAIN = 3e-3
 
 
-def default_lr(model):
+def default_lr(model: Module) -> float:
     """The learning rate ``fit`` uses for ``model`` when none is given: 1e-2 with batch norm, else 3e-3."""
     return LR_WITH_BATCH_NORM if any(isinstance(m, BatchNorm2d) for m in model.modules()) else LR_PLAIN
 
 
-def fit(model, task, train_data, val_data=None, *, epochs=1, batch_size=8, optimizer=None, out=None,
-        device="cpu", seed=0, progress=True, lr=None, augment=True, resume=False, on_nan="stop",
-        schedule="cosine", config=None, log=print, on_epoch_end=None, callbacks=()):
+def fit(model: Module, task: Task | str, train_data: Dataset, val_data: Dataset | None = None, *, epochs: int = 1,
+        batch_size: int = 8, optimizer: Optimizer | None = None, out: str | os.PathLike[str] | None = None,
+        device: str = "cpu", seed: int = 0, progress: bool = True, lr: float | None = None, augment: bool = True,
+        resume: bool = False, on_nan: str = "stop", schedule: str = "cosine", config: dict[str, Any] | None = None,
+        log: Callable[[str], object] = print, on_epoch_end: Callable[[Row], object] | None = None,
+        callbacks: Sequence[Callback] = ()) -> list[Row]:
     """Train ``model`` on ``task``; returns the history (a list of per-epoch dicts).
 
     task: a Task or its name (see ``minidense.tasks``). optimizer: default Adam(lr); lr None means
@@ -73,6 +85,7 @@ def fit(model, task, train_data, val_data=None, *, epochs=1, batch_size=8, optim
     folder = RunFolder(out, val_data) if out else None
     backend.manual_seed(seed)
     if resume:
+        assert folder is not None   # _check_fit_args found out/last.npz
         folder.resume(run)
         log(f"resumed from {folder.file('last.npz')} after epoch {run.epoch}")
     else:
@@ -100,7 +113,7 @@ def fit(model, task, train_data, val_data=None, *, epochs=1, batch_size=8, optim
     return run.history
 
 
-def before_training(run, train_data):
+def before_training(run: TrainingState, train_data: Dataset) -> None:
     """What a fresh run does once before its first step (never on resume: that state is in the checkpoint).
 
     The model's output bias starts at the training targets' typical value (see ``Task.typical_output``).
@@ -108,7 +121,8 @@ def before_training(run, train_data):
     _init_output_bias(run.model, run.task, train_data)
 
 
-def train_one_epoch(run, loader, on_nan="stop", progress=True, last_good=None):
+def train_one_epoch(run: TrainingState, loader: DataLoader, on_nan: str = "stop", progress: bool = True,
+                    last_good: str | None = None) -> Row:
     """One pass over ``loader``: a training step per batch. Returns the epoch's history row."""
     run.model.train()
     loader.set_epoch(run.epoch)
@@ -136,7 +150,7 @@ def train_one_epoch(run, loader, on_nan="stop", progress=True, last_good=None):
     return row
 
 
-def training_step(model, task, optimizer, x, y):
+def training_step(model: Module, task: Task, optimizer: Optimizer, x: Tensor, y: Tensor) -> tuple[float, str | None]:
     """Loss, gradients and one update on a batch. Returns (loss value, None), or (loss value, what is not
     finite) without updating when the loss or a gradient is NaN or infinite."""
     # NumPy's overflow warnings are replaced by the explicit check below, which names the step
@@ -155,7 +169,8 @@ def training_step(model, task, optimizer, x, y):
     return value, bad
 
 
-def evaluate(model, task, data, batch_size=8, device="cpu"):
+def evaluate(model: Module, task: Task | str, data: Dataset, batch_size: int = 8, device: str = "cpu") -> dict[str,
+             Any]:
     """Mean loss and the task's metrics on a data set (no augmentation, no gradient). Images of any size
     are padded to the model's size multiple and its output cropped back (see :func:`forward`)."""
     task = get_task(task)
@@ -172,7 +187,7 @@ def evaluate(model, task, data, batch_size=8, device="cpu"):
     return {"loss": total / max(count, 1), **meter.compute()}
 
 
-def forward(model, images, device="cpu"):
+def forward(model: Module, images: np.ndarray[Any, Any], device: str = "cpu") -> Tensor:
     """The model's output for images (N, C, H, W) of any size: edge-padded at the bottom and right to the
     model's ``size_multiple`` (when it has one), cropped back to H x W."""
     h, w = images.shape[-2:]
@@ -182,7 +197,8 @@ def forward(model, images, device="cpu"):
     return out if out.shape[-2:] == (h, w) else out[:, :, :h, :w]
 
 
-def _check_fit_args(train_data, epochs, on_nan, schedule, resume, out):
+def _check_fit_args(train_data: Dataset, epochs: int, on_nan: str, schedule: str, resume: bool,
+                    out: str | os.PathLike[str] | None) -> None:
     if on_nan not in ("stop", "skip"):
         raise ValueError(f"fit: on_nan must be 'stop' or 'skip', got {on_nan!r}")
     if not isinstance(epochs, int) or epochs < 1:
@@ -196,7 +212,7 @@ def _check_fit_args(train_data, epochs, on_nan, schedule, resume, out):
         raise FileNotFoundError(f"fit: resume=True but there is no checkpoint at {last!r}")
 
 
-def _first_non_finite(model):
+def _first_non_finite(model: Module) -> str | None:
     """The name of the first parameter whose gradient or value is not finite, or None.
 
     One device-to-host synchronisation per call, whatever the number of parameters: the checks are
@@ -218,7 +234,7 @@ def _first_non_finite(model):
     return None
 
 
-def _init_output_bias(model, task, train_data):
+def _init_output_bias(model: Module, task: Task, train_data: Dataset) -> None:
     """A fresh run's one step before training: start the model's output bias at the targets' typical value.
 
     Only a bias still all zero, as a freshly built model's is, is set: loaded or trained weights keep
@@ -236,7 +252,7 @@ def _init_output_bias(model, task, train_data):
     bias.data = backend.to_device(value.astype(bias.dtype), bias.device)
 
 
-def _progress(loader, desc, enabled):
+def _progress(loader: DataLoader, desc: str, enabled: bool) -> Iterable[Batch]:
     if not enabled:
         return loader
     from tqdm.auto import tqdm

@@ -5,7 +5,12 @@ with its digit's class (``1 + digit``) where the stroke is bright, background (0
 source digits are split once (seeded by ``split_seed``) into train and test sets that never share a
 source digit. Needs the ``data`` extra: ``pip install 'minidense[data]'``.
 """
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from .. import backend
 
@@ -16,7 +21,7 @@ TEST_FRACTION = 0.2
 STROKE_THRESHOLD = 0.5      # upscaled intensity (0..1) from which a pixel belongs to its digit
 
 
-def load_source_digits():
+def load_source_digits() -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """(images (1797, 8, 8) float in [0, 1], digit labels (1797,)) from scikit-learn's bundled file."""
     try:
         from sklearn.datasets import load_digits
@@ -27,7 +32,7 @@ def load_source_digits():
     return bunch.images / 16.0, bunch.target.astype(np.int64)
 
 
-def split_indices(split, count, split_seed=0):
+def split_indices(split: str, count: int, split_seed: int = 0) -> NDArray[np.int64]:
     """Indices of the source digits in a split: a seeded permutation, the last TEST_FRACTION is test."""
     if split not in SPLITS:
         raise ValueError(f"digits: split must be one of {SPLITS}, got {split!r}")
@@ -36,7 +41,7 @@ def split_indices(split, count, split_seed=0):
     return np.sort(order[count - n_test:] if split == "test" else order[:count - n_test])
 
 
-def _upscale_matrix(src, dst):
+def _upscale_matrix(src: int, dst: int) -> NDArray[np.float64]:
     """(dst, src) linear interpolation between pixel centres (bilinear when applied on both axes)."""
     pos = np.clip((np.arange(dst) + 0.5) * src / dst - 0.5, 0, src - 1)
     lo = np.floor(pos).astype(int)
@@ -47,7 +52,8 @@ def _upscale_matrix(src, dst):
     return m
 
 
-def generate(n, size=64, split="train", seed=0, digits_per_image=(2, 4), grid=3, split_seed=0):
+def generate(n: int, size: int = 64, split: str = "train", seed: int | None = 0,
+             digits_per_image: tuple[int, int] = (2, 4), grid: int = 3, split_seed: int = 0) -> dict[str, NDArray[Any]]:
     """n mosaics: ``image`` (n, 1, S, S) float32 in [0, 1], ``labels`` (n, S, S) int64 (0 background,
     1 + digit), ``sources`` (n, grid^2) int64 (source digit indices placed, -1 for empty cells).
 
@@ -90,17 +96,18 @@ def generate(n, size=64, split="train", seed=0, digits_per_image=(2, 4), grid=3,
 class DigitsDataset:
     """n digit mosaics as ``(image (1, S, S), labels (S, S))`` pairs; ``num_classes`` = 11."""
 
-    def __init__(self, n, size=64, split="train", seed=0, **kwargs):
+    def __init__(self, n: int, size: int = 64, split: str = "train",
+                 seed: int | None = 0, **kwargs: Any) -> None:
         self.task = "segmentation"
         self.num_classes = NUM_CLASSES
         self.classes = CLASSES
         self.in_channels = 1
         self.arrays = generate(n, size, split, seed, **kwargs)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.arrays["image"])
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
         if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
             raise TypeError(f"DigitsDataset: index must be an int, got {type(i).__name__}")
         return self.arrays["image"][i], self.arrays["labels"][i]

@@ -29,19 +29,26 @@ A folder that cannot be read right (a missing target for an image, a target of a
 index at or above the class count that is not 255, an RGB mask) is refused at construction with one
 ValueError listing the files at fault.
 """
+from __future__ import annotations
+
 import json
 import os
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..constants import IGNORE_INDEX
 from .io import voc_palette
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+# _PIL_NOTE: Pillow's type information lists the resampling filters under Image.Resampling (Pillow 9.1+); the
+# module-level names used here work on every Pillow that matplotlib accepts.
 MAX_LISTED = 5   # problems named in the error of a bad folder (then a count of the others)
 
 
-def size_arg(fname, size):
+def size_arg(fname: str, size: int | tuple[int, int] | None) -> tuple[int, int] | None:
     """None, an int or (H, W) of positive ints -> None or (H, W)."""
     if size is None:
         return None
@@ -52,17 +59,18 @@ def size_arg(fname, size):
     return int(hw[0]), int(hw[1])
 
 
-def read_image(path, size=None):
+def read_image(path: str | os.PathLike[str], size: tuple[int, int] | None = None) -> NDArray[np.float32]:
     """(3, H, W) float32 in [0, 1] (grey and palette images are made RGB; alpha is dropped)."""
     from PIL import Image
     with Image.open(path) as im:
         im = im.convert("RGB")
         if size is not None and im.size != (size[1], size[0]):
-            im = im.resize((size[1], size[0]), Image.BILINEAR)
+            im = im.resize((size[1], size[0]), Image.BILINEAR)  # type: ignore[attr-defined]  # see _PIL_NOTE
         return (np.asarray(im, dtype=np.float32) / 255.0).transpose(2, 0, 1).copy()
 
 
-def read_mask(path, size=None):
+def read_mask(path: str | os.PathLike[str],
+              size: tuple[int, int] | None = None) -> tuple[NDArray[np.int64], NDArray[np.uint8] | None]:
     """(H, W) int64 class indices of a palette or 8-bit index PNG, as stored (nearest-neighbour resize).
 
     Returns (indices, palette (256, 3) uint8 or None)."""
@@ -78,11 +86,11 @@ def read_mask(path, size=None):
             colours = np.asarray(raw[:768], dtype=np.uint8).reshape(-1, 3)
             palette[:len(colours)] = colours
         if size is not None and im.size != (size[1], size[0]):
-            im = im.resize((size[1], size[0]), Image.NEAREST)
+            im = im.resize((size[1], size[0]), Image.NEAREST)  # type: ignore[attr-defined]  # see _PIL_NOTE
         return np.asarray(im).astype(np.int64), palette
 
 
-def read_depth(path, scale, size=None):
+def read_depth(path: str, scale: float, size: tuple[int, int] | None = None) -> NDArray[np.float32]:
     """(1, H, W) float32 depths: a 16-bit PNG times ``scale``, or a .npy (H, W) / (1, H, W) as it is."""
     if path.endswith(".npy"):
         depth = np.load(path, allow_pickle=False).astype(np.float32)
@@ -98,7 +106,7 @@ def read_depth(path, scale, size=None):
     return resize_nearest(depth, size)[None]
 
 
-def read_normals(path, size=None):
+def read_normals(path: str, size: tuple[int, int] | None = None) -> NDArray[np.float32]:
     """(3, H, W) float32 unit normals: a .npy (3, H, W) or (H, W, 3), or an RGB PNG storing (n + 1) / 2."""
     if path.endswith(".npy"):
         n = np.load(path, allow_pickle=False).astype(np.float32)
@@ -114,7 +122,7 @@ def read_normals(path, size=None):
     return resize_nearest(n, size)
 
 
-def resize_nearest(a, size):
+def resize_nearest(a: NDArray[Any], size: tuple[int, int] | None) -> NDArray[Any]:
     """(..., H, W) -> (..., h, w) for size (h, w), by nearest neighbour (the pixel whose centre is nearest)."""
     if size is None or a.shape[-2:] == tuple(size):
         return a
@@ -123,11 +131,11 @@ def resize_nearest(a, size):
     return a[..., rows, :][..., cols]
 
 
-def _stems(folder, extensions):
+def _stems(folder: str, extensions: Sequence[str]) -> dict[str, str]:
     """{stem: path} of the files in ``folder`` with one of ``extensions``."""
     if not os.path.isdir(folder):
         return {}
-    found = {}
+    found: dict[str, str] = {}
     for name in sorted(os.listdir(folder)):
         stem, ext = os.path.splitext(name)
         if ext.lower() in extensions and stem not in found:
@@ -135,12 +143,12 @@ def _stems(folder, extensions):
     return found
 
 
-def _read_list(path):
+def _read_list(path: str) -> list[str]:
     with open(path) as f:
         return [line.split()[0] for line in f if line.strip()]
 
 
-def load_classes(root):
+def load_classes(root: str | os.PathLike[str]) -> tuple[list[str] | None, NDArray[np.uint8] | None, bool | None]:
     """classes.json in ``root`` as (names or None, colours (K, 3) uint8 or None, flip_safe or None)."""
     path = os.path.join(root, "classes.json")
     if not os.path.exists(path):
@@ -169,11 +177,12 @@ def load_classes(root):
 class _Folder:
     """Pairs (image, target) of a folder; subclasses say where targets live and how they are read."""
     task = ""
-    target_dirs = ()                 # (simple layout folder, VOC layout folder or None)
-    target_extensions = (".png",)
+    target_dirs: tuple[str, str | None] = ("", None)   # (simple layout folder, VOC layout folder or None)
+    target_extensions: tuple[str, ...] = (".png",)
     flips_by_default = False         # whether the flip augmentation is used when classes.json does not say
 
-    def __init__(self, root, split=None, size=None):
+    def __init__(self, root: str | os.PathLike[str], split: str | None = None,
+                 size: int | tuple[int, int] | None = None) -> None:
         fname = type(self).__name__
         if not isinstance(root, (str, os.PathLike)) or not os.path.isdir(root):
             raise ValueError(f"{fname}: root must be an existing folder, got {root!r}")
@@ -199,13 +208,13 @@ class _Folder:
             raise ValueError(f"{fname}({self.root!r}): " + "; ".join(problems[:MAX_LISTED]) + more)
         self.stems = list(self.images)
 
-    def _pairs(self, fname):
+    def _pairs(self, fname: str) -> tuple[dict[str, str], dict[str, str]]:
         """({stem: image path}, {stem: target path}) in the layout found under root."""
         r = self.root
         voc = self.target_dirs[1] is not None and os.path.isdir(os.path.join(r, "JPEGImages")) and \
             os.path.isdir(os.path.join(r, self.target_dirs[1]))
-        if voc:
-            targets = _stems(os.path.join(r, self.target_dirs[1]), self.target_extensions)
+        if voc:   # then target_dirs[1] is a folder name (the checker does not follow the flag)
+            targets = _stems(os.path.join(r, self.target_dirs[1]), self.target_extensions)  # type: ignore[arg-type]
             listing = os.path.join(r, "ImageSets", "Segmentation", f"{self.split}.txt")
             stems = list(targets) if self.split is None else self._listed(fname, listing)
             found = _stems(os.path.join(r, "JPEGImages"), IMAGE_EXTENSIONS)
@@ -226,13 +235,13 @@ class _Folder:
             images = {s: images.get(s, os.path.join(r, "images", s + ".png")) for s in keep}
         return images, _stems(os.path.join(base, self.target_dirs[0]), self.target_extensions)
 
-    def _listed(self, fname, path):
+    def _listed(self, fname: str, path: str) -> list[str]:
         if not os.path.exists(path):
             raise ValueError(f"{fname}({self.root!r}): split {self.split!r} needs {path} (a list of stems) or a "
                              f"folder {os.path.join(self.root, str(self.split))}")
         return _read_list(path)
 
-    def _check_pair(self, image_path, target_path):
+    def _check_pair(self, image_path: str, target_path: str) -> tuple[int, int]:
         """Read the target, check it against its image; returns the image's (H, W)."""
         from PIL import Image
         if not os.path.exists(image_path):
@@ -244,13 +253,21 @@ class _Folder:
             raise ValueError(f"{target_path}: {shape[0]}x{shape[1]} pixels but its image {image_path} is {h}x{w}")
         return h, w
 
-    def _finish(self, problems):
+    def _finish(self, problems: list[str]) -> None:
         """Whole-folder facts found while checking (e.g. the class count)."""
 
-    def __len__(self):
+    def _check_target(self, path: str) -> tuple[int, ...]:
+        """Read a target file and return its (H, W); a subclass's."""
+        raise NotImplementedError
+
+    def _read_target(self, path: str) -> NDArray[Any]:
+        """A target as a sample holds it; a subclass's."""
+        raise NotImplementedError
+
+    def __len__(self) -> int:
         return len(self.stems)
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int) -> tuple[NDArray[np.float32], NDArray[Any]]:
         if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
             raise TypeError(f"{type(self).__name__}: index must be an int, got {type(i).__name__}")
         if not -len(self) <= i < len(self):
@@ -258,7 +275,7 @@ class _Folder:
         stem = self.stems[i]
         return read_image(self.images[stem], self.size), self._read_target(self.targets[stem])
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}({self.root!r}, split={self.split!r}, size={self.size}): {len(self)} samples"
 
 
@@ -272,8 +289,12 @@ class SegmentationFolder(_Folder):
     """
     task = "segmentation"
     target_dirs = ("masks", "SegmentationClass")
+    num_classes: int | None
+    _largest: dict[str, int]                  # mask path -> its largest class index (-1: none)
+    _palette: NDArray[np.uint8] | None        # the first palette found in the masks
 
-    def __init__(self, root, split=None, size=None, num_classes=None):
+    def __init__(self, root: str | os.PathLike[str], split: str | None = None,
+                 size: int | tuple[int, int] | None = None, num_classes: int | None = None) -> None:
         if num_classes is not None and (not isinstance(num_classes, (int, np.integer)) or isinstance(num_classes, bool)
                                         or not 1 <= num_classes <= IGNORE_INDEX):
             raise ValueError(f"SegmentationFolder: num_classes must be an int in 1..{IGNORE_INDEX}, got "
@@ -281,7 +302,7 @@ class SegmentationFolder(_Folder):
         self.num_classes, self._largest, self._palette = num_classes, {}, None
         super().__init__(root, split, size)
 
-    def _check_target(self, path):
+    def _check_target(self, path: str) -> tuple[int, ...]:
         mask, palette = read_mask(path)
         if self._palette is None and palette is not None:
             self._palette = palette
@@ -289,7 +310,7 @@ class SegmentationFolder(_Folder):
         self._largest[path] = int(known.max()) if known.size else -1
         return mask.shape
 
-    def _finish(self, problems):
+    def _finish(self, problems: list[str]) -> None:
         declared = self.num_classes or (len(self.classes) if self.classes else None)
         if declared is not None:
             problems.extend(f"{p}: class index {m} but there are {declared} classes (0..{declared - 1}, and "
@@ -302,7 +323,7 @@ class SegmentationFolder(_Folder):
         if self.classes is None:
             self.classes = [f"class {i}" for i in range(self.num_classes)]
 
-    def _read_target(self, path):
+    def _read_target(self, path: str) -> NDArray[Any]:
         return read_mask(path, self.size)[0]
 
 
@@ -315,16 +336,17 @@ class DepthFolder(_Folder):
     target_dirs = ("depth", None)
     target_extensions = (".png", ".npy")
 
-    def __init__(self, root, split=None, size=None, scale=1e-3):
+    def __init__(self, root: str | os.PathLike[str], split: str | None = None,
+                 size: int | tuple[int, int] | None = None, scale: float = 1e-3) -> None:
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
             raise ValueError(f"DepthFolder: scale must be a positive number, got {scale!r}")
         self.scale = float(scale)
         super().__init__(root, split, size)
 
-    def _check_target(self, path):
+    def _check_target(self, path: str) -> tuple[int, ...]:
         return read_depth(path, self.scale).shape[1:]
 
-    def _read_target(self, path):
+    def _read_target(self, path: str) -> NDArray[Any]:
         return read_depth(path, self.scale, self.size)
 
 
@@ -337,10 +359,10 @@ class NormalsFolder(_Folder):
     target_dirs = ("normals", None)
     target_extensions = (".npy", ".png")
 
-    def _check_target(self, path):
+    def _check_target(self, path: str) -> tuple[int, ...]:
         return read_normals(path).shape[1:]
 
-    def _read_target(self, path):
+    def _read_target(self, path: str) -> NDArray[Any]:
         return read_normals(path, self.size)
 
 

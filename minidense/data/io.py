@@ -4,10 +4,16 @@ Uses Pillow, which matplotlib itself requires, so it adds no dependency. Arrays 
 or (H, W) grey (channels last, as image files and ``imshow`` have them; ``image.transpose(2, 0, 1)``
 gives the (3, H, W) a model takes).
 """
+from __future__ import annotations
+
+import os
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 
-def read_png(path):
+def read_png(path: str | os.PathLike[str]) -> NDArray[np.float32]:
     """(H, W, 3) or (H, W) float32 in [0, 1]; an alpha channel is dropped."""
     from PIL import Image, UnidentifiedImageError
     try:
@@ -24,7 +30,7 @@ def read_png(path):
         raise ValueError(f"read_png: {str(path)!r} is not a readable image: {exc}") from None
 
 
-def write_png(path, array):
+def write_png(path: str | os.PathLike[str], array: NDArray[Any]) -> None:
     """Write (H, W) grey or (H, W, 3) colour: floats in [0, 1] or uint8 (no clipping: out of range is an error)."""
     from PIL import Image
     a = np.asarray(array)
@@ -42,7 +48,7 @@ def write_png(path, array):
     Image.fromarray(np.ascontiguousarray(data)).save(path, format="PNG")   # uint8 (H, W) -> L, (H, W, 3) -> RGB
 
 
-def voc_palette(n=256):
+def voc_palette(n: int = 256) -> NDArray[np.uint8]:
     """PASCAL VOC's colours (n, 3) uint8: the bits of the class index spread over the high bits of R, G, B.
     Class 0 is black and IGNORE_INDEX = 255 gets VOC's own cream (224, 224, 192)."""
     index = np.arange(n)

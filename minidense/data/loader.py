@@ -1,9 +1,30 @@
 """DataLoader: batches of a sequence of samples, with seeded shuffling and augmentation."""
+from __future__ import annotations
+
 import math
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
 import numpy as np
 
 from .. import backend
+
+# A sample or a batch: a tuple of arrays, e.g. (image (C, H, W), target) or (images (B, C, H, W), targets (B, ...)).
+Sample = tuple[Any, ...]
+Batch = tuple[np.ndarray[Any, Any], ...]
+# transform(image, target, rng) -> (image, target)
+Transform = Callable[[np.ndarray[Any, Any], np.ndarray[Any, Any], np.random.Generator],
+                     tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]
+
+
+class Dataset(Protocol):
+    """What DataLoader and fit take: a sequence of samples, each a tuple of arrays (NumPy or CuPy)."""
+
+    def __len__(self) -> int:
+        ...
+
+    def __getitem__(self, index: int, /) -> Sample:
+        ...
 
 
 class DataLoader:
@@ -18,7 +39,8 @@ class DataLoader:
     in the epoch order).
     """
 
-    def __init__(self, dataset, batch_size=8, shuffle=False, seed=0, transform=None, drop_last=False):
+    def __init__(self, dataset: Dataset, batch_size: int = 8, shuffle: bool = False, seed: int = 0,
+                 transform: Transform | None = None, drop_last: bool = False) -> None:
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
             raise TypeError(f"DataLoader: dataset must be a sequence (len and getitem), got {type(dataset).__name__}")
         if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
@@ -31,23 +53,23 @@ class DataLoader:
         self.seed, self.transform, self.drop_last = int(seed), transform, bool(drop_last)
         self.epoch = 0
 
-    def set_epoch(self, epoch):
+    def set_epoch(self, epoch: int) -> None:
         """The epoch the next iteration uses (its order and augmentations)."""
         if not isinstance(epoch, (int, np.integer)) or isinstance(epoch, bool) or epoch < 0:
             raise ValueError(f"DataLoader.set_epoch: epoch must be a non-negative int, got {epoch!r}")
         self.epoch = int(epoch)
 
-    def __len__(self):
+    def __len__(self) -> int:
         n = len(self.dataset)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
-    def order(self, epoch=None):
+    def order(self, epoch: int | None = None) -> np.ndarray[Any, Any]:
         """The sample indices of an epoch, in the order they are served."""
         epoch = self.epoch if epoch is None else epoch
         n = len(self.dataset)
         return backend.generator([self.seed, epoch]).permutation(n) if self.shuffle else np.arange(n)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Batch]:
         epoch = self.epoch
         self.epoch += 1
         order = self.order(epoch)

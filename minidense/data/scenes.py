@@ -16,9 +16,15 @@ Camera (every geometric label uses it):
 
 Keypoints are ``(x, y)`` in pixel coordinates (x = column, y = row, pixel centres at integers).
 """
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .. import backend
+from ..backend import Array
 from ..constants import IGNORE_INDEX
 from ..tensor import Tensor
 
@@ -32,8 +38,11 @@ MAX_KEYPOINTS = MAX_OBJECTS * KEYPOINTS_PER_OBJECT
 LIGHT = np.array([-0.45, 0.75, 0.5]) / np.linalg.norm([-0.45, 0.75, 0.5])
 _CHUNK = 128                      # samples rendered at once (bounds the memory of the temporaries)
 
+A = NDArray[Any]                  # the arrays of the geometry below (shapes in the docstrings)
+Params = dict[str, Any]           # the random numbers of a batch of scenes (_draw_parameters)
 
-def _size_arg(fname, size):
+
+def _size_arg(fname: str, size: int | tuple[int, int]) -> tuple[int, int]:
     """An int or (H, W) of ints >= 8 -> (H, W)."""
     hw = (size, size) if isinstance(size, (int, np.integer)) and not isinstance(size, bool) else size
     if (not isinstance(hw, (tuple, list)) or len(hw) != 2
@@ -44,7 +53,7 @@ def _size_arg(fname, size):
     return int(hw[0]), int(hw[1])
 
 
-def _count_arg(fname, name, n):
+def _count_arg(fname: str, name: str, n: int) -> int:
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
         raise TypeError(f"{fname}: {name} must be an int, got {type(n).__name__}")
     if n < 1:
@@ -52,7 +61,7 @@ def _count_arg(fname, name, n):
     return int(n)
 
 
-def pixel_grid(H, W):
+def pixel_grid(H: int, W: int) -> tuple[A, A, float]:
     """Camera X (1, 1, W) and Y (1, H, 1) of each pixel's ray, and the pixel pitch in world units."""
     pitch = 2.0 / min(H, W)
     X = (np.arange(W) - (W - 1) / 2) * pitch
@@ -60,7 +69,7 @@ def pixel_grid(H, W):
     return X[None, None, :], Y[None, :, None], pitch
 
 
-def normals_from_depth(depth):
+def normals_from_depth(depth: ArrayLike) -> NDArray[np.float32]:
     """Unit normals (N, 3, H, W) of a depth map (N, 1, H, W) or (N, H, W), by central differences.
 
     Uses the camera of this module; border pixels use one-sided differences. On a plane the result
@@ -79,13 +88,13 @@ def normals_from_depth(depth):
 
 
 # ---------------------------------------------------------------- random parameters
-def _hsv_to_rgb(h, s, v):
+def _hsv_to_rgb(h: A, s: A, v: A) -> A:
     """Vectorised HSV -> RGB for arrays of the same shape (all in [0, 1]); returns (..., 3)."""
     k = (np.array([5.0, 3.0, 1.0]) + h[..., None] * 6) % 6
     return v[..., None] - v[..., None] * s[..., None] * np.clip(np.minimum(k, 4 - k), 0, 1)
 
 
-def _horizontal(u, phi):
+def _horizontal(u: A, phi: A) -> A:
     """Unit vectors perpendicular to the up vectors u (m, 3), at angles phi (m,) around them."""
     e1 = np.array([1.0, 0.0, 0.0])                   # u has no x component, so e1 is perpendicular
     e2 = np.cross(u, e1)
@@ -97,9 +106,9 @@ def _horizontal(u, phi):
 CLASS_HUES = (0.30, 0.0, 0.58, 0.12, 0.80)
 
 
-def _draw_parameters(n, H, W, rng, colours="random"):
+def _draw_parameters(n: int, H: int, W: int, rng: np.random.Generator, colours: str = "random") -> Params:
     """Every random number of n scenes, drawn in a fixed order (so a seed fixes the scenes)."""
-    p = {}
+    p: Params = {}
     # The camera sits at a nearly fixed height and tilt (as on a robot): with an orthographic camera
     # nothing in the image tells the ground's distance, so a wide range would make depth unlearnable.
     p["d0"] = rng.uniform(4.4, 4.6, n)                        # ground depth at Y = 0
@@ -137,7 +146,7 @@ def _draw_parameters(n, H, W, rng, colours="random"):
 
 
 # ---------------------------------------------------------------- ray casting (m scenes at once)
-def _cast_sphere(X, Y, centre, radius):
+def _cast_sphere(X: A, Y: A, centre: A, radius: A) -> tuple[A, A]:
     dx, dy = np.broadcast_arrays(X - centre[:, 0, None, None], Y - centre[:, 1, None, None])
     rr = radius[:, None, None] ** 2 - dx ** 2 - dy ** 2
     hit = rr > 0
@@ -147,7 +156,7 @@ def _cast_sphere(X, Y, centre, radius):
     return t, normal
 
 
-def _cast_convex(X, Y, plane_normals, offsets):
+def _cast_convex(X: A, Y: A, plane_normals: A, offsets: A) -> tuple[A, A]:
     """Ray-cast the solids {P : n_i . P <= o_i for every plane i}; normals (m, P, 3), offsets (m, P).
 
     Along a pixel's ray P = (X, Y, -t), plane i is crossed at t_i = (n_x X + n_y Y - o_i) / n_z; planes
@@ -172,7 +181,7 @@ def _cast_convex(X, Y, plane_normals, offsets):
     return t, normal
 
 
-def _cast_cylinder(X, Y, centre, up, radius, half_height):
+def _cast_cylinder(X: A, Y: A, centre: A, up: A, radius: A, half_height: A) -> tuple[A, A]:
     """Upright cylinder: |q - (q.u)u| <= r and |q.u| <= h with q = P - centre."""
     q0 = np.stack(np.broadcast_arrays(X - centre[:, 0, None, None], Y - centre[:, 1, None, None],
                                       -centre[:, 2, None, None]), axis=1)
@@ -199,7 +208,7 @@ def _cast_cylinder(X, Y, centre, up, radius, half_height):
     return t, normal
 
 
-def _object_geometry(shape, base, phi, s1, s2, up):
+def _object_geometry(shape: int, base: A, phi: A, s1: A, s2: A, up: A) -> tuple[dict[str, A], A, A]:
     """Size, centre and corners (m, 8, 3; NaN where there are fewer) of m objects of one shape."""
     m = len(base)
     corners = np.full((m, 8, 3), np.nan)
@@ -226,7 +235,7 @@ def _object_geometry(shape, base, phi, s1, s2, up):
     return size, centre, corners
 
 
-def _cast_object(shape, X, Y, size, centre, base, up, phi):
+def _cast_object(shape: int, X: A, Y: A, size: dict[str, A], centre: A, base: A, up: A, phi: A) -> tuple[A, A]:
     if shape == 1:
         return _cast_sphere(X, Y, centre, size["radius"])
     if shape == 3:
@@ -244,14 +253,14 @@ def _cast_object(shape, X, Y, size, centre, base, up, phi):
     return _cast_convex(X, Y, normals, offsets)
 
 
-def _max3x3(a):
+def _max3x3(a: A) -> A:
     """Maximum over each pixel's 3x3 neighbourhood of (m, H, W) (edges replicated)."""
     p = np.pad(a, ((0, 0), (1, 1), (1, 1)), mode="edge")
     H, W = a.shape[1:]
     return np.max([p[:, i:i + H, j:j + W] for i in range(3) for j in range(3)], axis=0)
 
 
-def _render(p, H, W):
+def _render(p: Params, H: int, W: int) -> tuple[A, A, A, A, A, float]:
     """Render the scenes whose parameters are p (a chunk of _draw_parameters)."""
     n = len(p["d0"])
     X, Y, pitch = pixel_grid(H, W)
@@ -281,7 +290,7 @@ def _render(p, H, W):
     return depth, normals, instance, kp.reshape(n, -1, 3), kp_type.reshape(n, -1), pitch
 
 
-def _keypoint_pixels(kp, kp_type, instance, depth, pitch):
+def _keypoint_pixels(kp: A, kp_type: A, instance: A, depth: A, pitch: float) -> tuple[A, A]:
     """Pixel coordinates and visibility of the keypoints (camera X, Y, depth) of n scenes."""
     n, H, W = instance.shape
     x = kp[..., 0] / pitch + (W - 1) / 2
@@ -301,7 +310,7 @@ def _keypoint_pixels(kp, kp_type, instance, depth, pitch):
     return points.astype(np.float32), visible
 
 
-def _boundaries(instance, normals, crease_degrees=30.0):
+def _boundaries(instance: A, normals: A, crease_degrees: float = 30.0) -> tuple[A, A]:
     """One-pixel bands (n, H, W): where a pixel's instance differs from its right or lower neighbour,
     and (for the sketch) also where the surface bends by more than crease_degrees."""
     band = np.zeros(instance.shape, dtype=bool)
@@ -314,7 +323,7 @@ def _boundaries(instance, normals, crease_degrees=30.0):
     return band, band | crease
 
 
-def _shade(p, normals, instance, noise_rng):
+def _shade(p: Params, normals: A, instance: A, noise_rng: np.random.Generator) -> A:
     """RGB (n, 3, H, W): albedo x texture x Lambertian shading (+ a little sensor noise)."""
     n, H, W = instance.shape
     X, Y, _ = pixel_grid(H, W)
@@ -329,7 +338,7 @@ def _shade(p, normals, instance, noise_rng):
     return np.clip(rgb, 0, 1).transpose(0, 3, 1, 2)   # rendering saturates, as a camera does
 
 
-def generate(n, size=64, seed=0, colours="random"):
+def generate(n: int, size: int | tuple[int, int] = 64, seed: int = 0, colours: str = "random") -> dict[str, A]:
     """Render n scenes; deterministic from ``seed`` (and n and size).
 
     colours: "random" (every surface's colour from one distribution, whatever its class) or
@@ -354,7 +363,7 @@ def generate(n, size=64, seed=0, colours="random"):
     if colours not in ("random", "by_class"):
         raise ValueError(f"generate: colours must be 'random' or 'by_class', got {colours!r}")
     params = _draw_parameters(n, H, W, backend.generator(int(seed)), colours)
-    out = {k: [] for k in ("image", "labels", "instances", "depth", "normals", "edges",
+    out: dict[str, list[A]] = {k: [] for k in ("image", "labels", "instances", "depth", "normals", "edges",
                            "keypoints", "keypoint_visible", "keypoint_type")}
     for start in range(0, n, _CHUNK):
         chunk = {k: (v[start:start + _CHUNK] if np.ndim(v) else v) for k, v in params.items()}
@@ -378,14 +387,15 @@ def generate(n, size=64, seed=0, colours="random"):
 
 
 # ---------------------------------------------------------------- keypoint heatmaps
-def heatmap_sigma(size):
+def heatmap_sigma(size: int | tuple[int, int]) -> float:
     """The Gaussian width of keypoint heatmaps: 1.5 pixels at 64 pixels, scaled with the image
     (but never under 1.5 pixels, or a small image's peaks would be too thin to learn)."""
     H, W = _size_arg("heatmap_sigma", size)
     return max(1.5, 1.5 * min(H, W) / 64)
 
 
-def keypoint_heatmaps(points, types, visible, size, sigma=None):
+def keypoint_heatmaps(points: ArrayLike, types: ArrayLike, visible: ArrayLike, size: int | tuple[int, int],
+                      sigma: float | None = None) -> NDArray[np.float32]:
     """Heatmaps (len(KEYPOINT_TYPES), H, W) float32 of one scene's keypoints.
 
     points (K, 2) (x, y), types (K,), visible (K,): each visible point puts a Gaussian of peak 1
@@ -407,7 +417,7 @@ def keypoint_heatmaps(points, types, visible, size, sigma=None):
     return out
 
 
-def heatmap_peaks(heatmaps, threshold=0.5):
+def heatmap_peaks(heatmaps: Tensor | Array, threshold: float = 0.5) -> list[Any]:
     """Decode heatmaps (C, H, W) into C arrays of (x, y) points (float32, (k, 2) each).
 
     A peak is a pixel at least ``threshold`` and not below any of its 3x3 neighbours (a 3x3 max filter),
@@ -441,7 +451,8 @@ class SceneDataset:
     sketch2image (a sketch shows shapes, so colours must follow from them) and at random otherwise.
     """
 
-    def __init__(self, n, size=64, seed=0, task="segmentation"):
+    def __init__(self, n: int, size: int | tuple[int, int] = 64, seed: int = 0,
+                 task: str = "segmentation") -> None:
         if task not in TASKS:
             raise ValueError(f"SceneDataset: task must be one of {TASKS}, got {task!r}")
         self.task = task
@@ -450,10 +461,10 @@ class SceneDataset:
         self.classes = CLASSES
         self.arrays = generate(n, self.size, seed, colours="by_class" if task == "sketch2image" else "random")
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.arrays["image"])
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int) -> tuple[A, A]:
         if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
             raise TypeError(f"SceneDataset: index must be an int, got {type(i).__name__}")
         if not -len(self) <= i < len(self):

@@ -10,20 +10,31 @@ A transform is called ``transform(image, target, rng) -> (image, target)`` on on
   since a mirrored surface faces the other way;
 - ``"none"``: left as it is (a target that does not live on the pixel grid).
 """
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .loader import Transform
+
+# (image, target): what a transform takes and returns
+Pair = tuple[NDArray[Any], NDArray[Any]]
 
 KINDS = ("labels", "depth", "normals", "heatmaps", "image", "none")
 TASK_KINDS = {"segmentation": "labels", "depth": "depth", "normals": "normals", "keypoints": "heatmaps",
               "sketch2image": "image", "autoencode": "image"}
 
 
-def _kind_arg(fname, kind):
+def _kind_arg(fname: str, kind: str) -> str:
     if kind not in KINDS:
         raise ValueError(f"{fname}: kind must be one of {KINDS}, got {kind!r}")
     return kind
 
 
-def _check_pair(fname, image, target, kind):
+def _check_pair(fname: str, image: NDArray[Any], target: NDArray[Any], kind: str) -> None:
     for name, a in (("image", image), ("target", target)):
         if not isinstance(a, np.ndarray) and (name == "image" or kind != "none"):
             raise TypeError(f"{fname}: {name} must be a NumPy array, got {type(a).__name__}")
@@ -40,7 +51,7 @@ def _check_pair(fname, image, target, kind):
         raise ValueError(f"{fname}: a 'normals' target must have 3 channels, got shape {np.shape(target)}")
 
 
-def flip_keypoints(points, width):
+def flip_keypoints(points: ArrayLike, width: int) -> NDArray[np.float32]:
     """Mirror (..., 2) (x, y) pixel coordinates as a horizontal flip of an image ``width`` wide does."""
     points = np.array(points, dtype=np.float32, copy=True)
     if points.ndim < 1 or points.shape[-1] != 2:
@@ -49,7 +60,7 @@ def flip_keypoints(points, width):
     return points
 
 
-def hflip(image, target, kind):
+def hflip(image: NDArray[Any], target: NDArray[Any], kind: str) -> Pair:
     """Flip a sample left-right (no randomness)."""
     image = image[..., ::-1].copy()
     if kind == "none":
@@ -63,24 +74,24 @@ def hflip(image, target, kind):
 class RandomHorizontalFlip:
     """Flip image and target left-right with probability p."""
 
-    def __init__(self, kind, p=0.5):
+    def __init__(self, kind: str, p: float = 0.5) -> None:
         self.kind = _kind_arg("RandomHorizontalFlip", kind)
         if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
             raise ValueError(f"RandomHorizontalFlip: p must be in [0, 1], got {p!r}")
         self.p = p
 
-    def __call__(self, image, target, rng):
+    def __call__(self, image: NDArray[Any], target: NDArray[Any], rng: np.random.Generator) -> Pair:
         _check_pair("RandomHorizontalFlip", image, target, self.kind)
         return hflip(image, target, self.kind) if rng.uniform() < self.p else (image, target)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"RandomHorizontalFlip(kind={self.kind!r}, p={self.p})"
 
 
 class RandomCrop:
     """Cut the same random (h, w) window from image and target; ``size`` an int or (h, w)."""
 
-    def __init__(self, size, kind):
+    def __init__(self, size: int | tuple[int, int], kind: str) -> None:
         hw = (size, size) if isinstance(size, (int, np.integer)) else size
         if (not isinstance(hw, (tuple, list)) or len(hw) != 2
                 or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in hw)):
@@ -88,7 +99,7 @@ class RandomCrop:
         self.size = (int(hw[0]), int(hw[1]))
         self.kind = _kind_arg("RandomCrop", kind)
 
-    def __call__(self, image, target, rng):
+    def __call__(self, image: NDArray[Any], target: NDArray[Any], rng: np.random.Generator) -> Pair:
         _check_pair("RandomCrop", image, target, self.kind)
         (h, w), (H, W) = self.size, image.shape[-2:]
         if h > H or w > W:
@@ -97,29 +108,29 @@ class RandomCrop:
         window = (..., slice(top, top + h), slice(left, left + w))
         return image[window].copy(), (target if self.kind == "none" else target[window].copy())
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"RandomCrop(size={self.size}, kind={self.kind!r})"
 
 
 class Compose:
     """Apply transforms in order, each with the same generator."""
 
-    def __init__(self, transforms):
+    def __init__(self, transforms: Iterable[Transform]) -> None:
         self.transforms = list(transforms)
         for t in self.transforms:
             if not callable(t):
                 raise TypeError(f"Compose: every transform must be callable, got {type(t).__name__}")
 
-    def __call__(self, image, target, rng):
+    def __call__(self, image: NDArray[Any], target: NDArray[Any], rng: np.random.Generator) -> Pair:
         for t in self.transforms:
             image, target = t(image, target, rng)
         return image, target
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Compose({self.transforms!r})"
 
 
-def transforms_for(task, crop=None):
+def transforms_for(task: str, crop: int | tuple[int, int] | None = None) -> Compose:
     """The standard augmentation of a scene task: a random horizontal flip, then an optional random crop."""
     if task not in TASK_KINDS:
         raise ValueError(f"transforms_for: task must be one of {tuple(TASK_KINDS)}, got {task!r}")

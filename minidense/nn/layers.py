@@ -10,21 +10,27 @@ Initialisation (documented choices):
   activations from shrinking layer after layer.) ConvTranspose2d(init="bilinear") starts as bilinear upsampling.
 - Linear: PyTorch's default, weight and bias U(-1/sqrt(in_features), 1/sqrt(in_features)).
 """
+from __future__ import annotations
+
 import math
 import numbers
+from collections.abc import Sequence
+from typing import Any
 
 from .. import _checks, backend
 from .. import functional as F
-from ..tensor import Tensor
+from ..backend import Array
+from ..tensor import IntOrTuple, Tensor
 from . import init as _init
 from .module import Module, Parameter
+from .summary import Pair
 
 
-def _empty(*shape):
+def _empty(*shape: int) -> Array:
     return backend.xp_for("cpu").zeros(shape, dtype=backend.default_dtype)
 
 
-def _input(layer, x, ndim, channels=None, channel_name="in_channels"):
+def _input(layer: str, x: Tensor, ndim: int, channels: int | None = None, channel_name: str = "in_channels") -> Array:
     """Check a layer's input before any work: a floating-point Tensor of ``ndim`` dims and ``channels`` channels."""
     a = _checks.tensor_arg(layer, "input", x, floating=True)
     if a.ndim != ndim:
@@ -36,7 +42,8 @@ def _input(layer, x, ndim, channels=None, channel_name="in_channels"):
     return a
 
 
-def _conv_like_rf(rf, jump, kernel, stride, dilation):
+def _conv_like_rf(rf: Pair, jump: Pair, kernel: Sequence[int], stride: Sequence[int],
+                  dilation: Sequence[int]) -> tuple[Pair, Pair]:
     """rf += (k-1)·d·jump; jump *= s, per axis (see nn.summary)."""
     rf = tuple(r + (k - 1) * d * j for r, k, d, j in zip(rf, kernel, dilation, jump))
     return rf, tuple(j * s for j, s in zip(jump, stride))
@@ -46,15 +53,15 @@ def _conv_like_rf(rf, jump, kernel, stride, dilation):
 class Identity(Module):
     """Returns its input unchanged (a placeholder, e.g. for a removed layer)."""
 
-    def __init__(self, *args, **kwargs):   # accepts and ignores arguments, as PyTorch's
+    def __init__(self, *args: Any, **kwargs: Any) -> None:   # accepts and ignores arguments, as PyTorch's
         super().__init__()
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return x
 
 
 class ReLU(Module):
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         _checks.tensor_arg("ReLU", "input", x, floating=True)
         return F.relu(x)
 
@@ -62,16 +69,16 @@ class ReLU(Module):
 class LeakyReLU(Module):
     """x for x > 0, negative_slope·x otherwise."""
 
-    def __init__(self, negative_slope=0.01):
+    def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
         if not isinstance(negative_slope, numbers.Real) or isinstance(negative_slope, bool):
             raise TypeError(f"LeakyReLU: negative_slope must be a number, got {negative_slope!r}")
-        self.negative_slope = float(negative_slope)
+        self.negative_slope: float = float(negative_slope)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         _checks.tensor_arg("LeakyReLU", "input", x, floating=True)
         return F.leaky_relu(x, self.negative_slope)
 
@@ -79,17 +86,17 @@ class LeakyReLU(Module):
 class Flatten(Module):
     """(N, C, H, W) -> (N, C·H·W): dimensions start_dim..end_dim merged into one."""
 
-    def __init__(self, start_dim=1, end_dim=-1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         for name, v in (("start_dim", start_dim), ("end_dim", end_dim)):
             if not isinstance(v, numbers.Integral) or isinstance(v, bool):
                 raise TypeError(f"Flatten: {name} must be an int, got {v!r}")
         self.start_dim, self.end_dim = int(start_dim), int(end_dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         a = _checks.tensor_arg("Flatten", "input", x)
         n = max(a.ndim, 1)
         start, end = self.start_dim % n, self.end_dim % n
@@ -102,7 +109,7 @@ class Flatten(Module):
 class Linear(Module):
     """y = x @ weight.T + bias.  x: (..., in_features) -> (..., out_features); weight (out_features, in_features)."""
 
-    def __init__(self, in_features, out_features, bias=True):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
         self.in_features = _checks.positive_int("Linear", "in_features", in_features)
         self.out_features = _checks.positive_int("Linear", "out_features", out_features)
@@ -115,10 +122,10 @@ class Linear(Module):
         else:
             self.register_parameter("bias", None)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         a = _checks.tensor_arg("Linear", "input", x, floating=True)
         if a.ndim < 1 or a.shape[-1] != self.in_features:
             raise ValueError(f"Linear: input's last dimension must be in_features={self.in_features}, "
@@ -129,29 +136,31 @@ class Linear(Module):
         y = F.matmul(x, F.transpose(self.weight))
         return y + self.bias if self.bias is not None else y
 
-    def _receptive_field(self, rf, jump, in_shape, out_shape):
+    def _receptive_field(self, rf: Pair, jump: Pair, in_shape: tuple[int, ...],
+                         out_shape: tuple[int, ...]) -> tuple[Pair | None, Pair | None]:
         return None, None   # every output sees every input position
 
 
 class Dropout(Module):
     """In training, zero each element with probability p and scale the rest by 1/(1-p); in eval, identity."""
 
-    def __init__(self, p=0.5):
+    def __init__(self, p: float = 0.5) -> None:
         super().__init__()
         if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0 <= p < 1:
             raise ValueError(f"Dropout: p must be a probability in [0, 1), got {p!r}")
-        self.p = float(p)
+        self.p: float = float(p)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"p={self.p}"
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, training=self.training)
 
 
 # ---------------------------------------------------------------- convolutions
 class _ConvBase(Module):
-    def __init__(self, layer, in_channels, out_channels, kernel_size, stride, padding, dilation, bias):
+    def __init__(self, layer: str, in_channels: int, out_channels: int, kernel_size: IntOrTuple, stride: IntOrTuple,
+                 padding: IntOrTuple, dilation: IntOrTuple, bias: bool) -> None:
         super().__init__()
         self.in_channels = _checks.positive_int(layer, "in_channels", in_channels)
         self.out_channels = _checks.positive_int(layer, "out_channels", out_channels)
@@ -161,13 +170,13 @@ class _ConvBase(Module):
         self.dilation = _checks.int_tuple(layer, "dilation", dilation, 2, minimum=1)
         self._has_bias = bool(bias)
 
-    def _make_bias(self):
+    def _make_bias(self) -> None:
         if self._has_bias:
             self.bias = Parameter(_empty(self.out_channels))
         else:
             self.register_parameter("bias", None)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0, 0):
             s += f", padding={self.padding}"
@@ -184,17 +193,19 @@ class Conv2d(_ConvBase):
     weight: (out_channels, in_channels, kH, kW), He-normal; bias: (out_channels,), zeros.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
+                 padding: IntOrTuple = 0, dilation: IntOrTuple = 1, bias: bool = True) -> None:
         super().__init__("Conv2d", in_channels, out_channels, kernel_size, stride, padding, dilation, bias)
         self.weight = Parameter(_empty(self.out_channels, self.in_channels, *self.kernel_size))
         _init.kaiming_normal_(self.weight, mode="fan_in", nonlinearity="relu")
         self._make_bias()
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         _input("Conv2d", x, 4, self.in_channels)
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
 
-    def _receptive_field(self, rf, jump, in_shape, out_shape):
+    def _receptive_field(self, rf: Pair, jump: Pair, in_shape: tuple[int, ...],
+                         out_shape: tuple[int, ...]) -> tuple[Pair | None, Pair | None]:
         return _conv_like_rf(rf, jump, self.kernel_size, self.stride, self.dilation)
 
 
@@ -208,8 +219,9 @@ class ConvTranspose2d(_ConvBase):
     k = 2s, padding = s/2 reproduces F.interpolate(mode="bilinear") away from the border).
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, dilation=1,
-                 bias=True, init="kaiming"):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
+                 padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, dilation: IntOrTuple = 1, bias: bool = True,
+                 init: str = "kaiming") -> None:
         super().__init__("ConvTranspose2d", in_channels, out_channels, kernel_size, stride, padding, dilation, bias)
         self.output_padding = _checks.int_tuple("ConvTranspose2d", "output_padding", output_padding, 2, minimum=0)
         if any(op >= max(s, d) for op, s, d in zip(self.output_padding, self.stride, self.dilation)):
@@ -228,7 +240,7 @@ class ConvTranspose2d(_ConvBase):
             _init.kaiming_normal_(self.weight, mode="fan_in", nonlinearity="relu")
         self._make_bias()
 
-    def forward(self, x, output_size=None):
+    def forward(self, x: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
         """output_size: optional (H_out, W_out) (or a full shape) picking output_padding, as in PyTorch."""
         a = _input("ConvTranspose2d", x, 4, self.in_channels)
         output_padding = self.output_padding
@@ -237,7 +249,7 @@ class ConvTranspose2d(_ConvBase):
         return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, output_padding,
                                   self.dilation)
 
-    def _output_padding_for(self, in_hw, output_size):
+    def _output_padding_for(self, in_hw: Sequence[int], output_size: Sequence[int]) -> tuple[int, ...]:
         size = tuple(output_size)[-2:]
         pads = []
         for axis, (n, want) in enumerate(zip(in_hw, size)):
@@ -250,7 +262,8 @@ class ConvTranspose2d(_ConvBase):
             pads.append(want - smallest)
         return tuple(pads)
 
-    def _receptive_field(self, rf, jump, in_shape, out_shape):
+    def _receptive_field(self, rf: Pair, jump: Pair, in_shape: tuple[int, ...],
+                         out_shape: tuple[int, ...]) -> tuple[Pair | None, Pair | None]:
         # Output o reads input i where o = i·s - p + t·d for a tap t < k. Taps that reach one output differ by
         # s/g in t (g = gcd(d, s)), so an output reads at most ceil(k·g/s) inputs, d/g input steps apart.
         rf = tuple(r + (-(-k * math.gcd(d, s) // s) - 1) * (d // math.gcd(d, s)) * j
@@ -266,7 +279,8 @@ class MaxPool2d(Module):
     index (h·W + w) of each maximum in its input plane, as MaxUnpool2d wants it.
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, *, return_indices=False):
+    def __init__(self, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0, *,
+                 return_indices: bool = False) -> None:
         super().__init__()
         self.kernel_size = _checks.int_tuple("MaxPool2d", "kernel_size", kernel_size, 2, minimum=1)
         self.stride = self.kernel_size if stride is None else _checks.int_tuple("MaxPool2d", "stride", stride, 2, 1)
@@ -276,15 +290,16 @@ class MaxPool2d(Module):
                              f"kernel_size={self.kernel_size}")
         self.return_indices = bool(return_indices)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
                 + (", return_indices=True" if self.return_indices else ""))
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
         _input("MaxPool2d", x, 4)
         return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, return_indices=self.return_indices)
 
-    def _receptive_field(self, rf, jump, in_shape, out_shape):
+    def _receptive_field(self, rf: Pair, jump: Pair, in_shape: tuple[int, ...],
+                         out_shape: tuple[int, ...]) -> tuple[Pair | None, Pair | None]:
         return _conv_like_rf(rf, jump, self.kernel_size, self.stride, (1, 1))
 
 
@@ -295,16 +310,16 @@ class MaxUnpool2d(Module):
     the output is (N, C, (H-1)·s - 2p + k, ...) unless output_size gives it.
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0) -> None:
         super().__init__()
         self.kernel_size = _checks.int_tuple("MaxUnpool2d", "kernel_size", kernel_size, 2, minimum=1)
         self.stride = self.kernel_size if stride is None else _checks.int_tuple("MaxUnpool2d", "stride", stride, 2, 1)
         self.padding = _checks.int_tuple("MaxUnpool2d", "padding", padding, 2, minimum=0)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
-    def forward(self, x, indices, output_size=None):
+    def forward(self, x: Tensor, indices: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
         a = _input("MaxUnpool2d", x, 4)
         idx = _checks.tensor_arg("MaxUnpool2d", "indices", indices)
         if tuple(idx.shape) != tuple(a.shape):
@@ -312,7 +327,8 @@ class MaxUnpool2d(Module):
                              f"got {tuple(idx.shape)}")
         return F.max_unpool2d(x, indices, self.kernel_size, self.stride, self.padding, output_size=output_size)
 
-    def _receptive_field(self, rf, jump, in_shape, out_shape):
+    def _receptive_field(self, rf: Pair, jump: Pair, in_shape: tuple[int, ...],
+                         out_shape: tuple[int, ...]) -> tuple[Pair | None, Pair | None]:
         return rf, tuple(j / s for j, s in zip(jump, self.stride))
 
 
@@ -322,7 +338,8 @@ class Upsample(Module):
     align_corners (bilinear only) defaults to False, PyTorch's default.
     """
 
-    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    def __init__(self, size: int | Sequence[int] | None = None, scale_factor: float | Sequence[float] | None = None,
+                 mode: str = "nearest", align_corners: bool | None = None) -> None:
         super().__init__()
         if (size is None) == (scale_factor is None):
             raise ValueError(f"Upsample: give exactly one of size and scale_factor, got size={size!r}, "
@@ -339,17 +356,18 @@ class Upsample(Module):
         self.scale_factor, self.mode = scale_factor, mode
         self.align_corners = bool(align_corners) if mode == "bilinear" else None
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         what = f"size={self.size}" if self.size is not None else f"scale_factor={self.scale_factor}"
         return f"{what}, mode={self.mode!r}" + (", align_corners=True" if self.align_corners else "")
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         _input("Upsample", x, 4)
         if self.mode == "bilinear":
             return F.interpolate(x, self.size, self.scale_factor, mode="bilinear", align_corners=self.align_corners)
         return F.interpolate(x, self.size, self.scale_factor, mode="nearest")
 
-    def _receptive_field(self, rf, jump, in_shape, out_shape):
+    def _receptive_field(self, rf: Pair, jump: Pair, in_shape: tuple[int, ...],
+                         out_shape: tuple[int, ...]) -> tuple[Pair | None, Pair | None]:
         from fractions import Fraction
         scale = [Fraction(o, i) for i, o in zip(in_shape[2:], out_shape[2:])]
         if self.mode == "bilinear":   # each output mixes two neighbouring inputs: one input step more
@@ -365,8 +383,15 @@ class BatchNorm2d(Module):
     running_var (C,) = 1, num_batches_tracked () = 0 (if track_running_stats), PyTorch's names.
     momentum=None uses a cumulative average (1 / num_batches_tracked), as PyTorch.
     """
+    eps: float
+    momentum: float | None
+    affine: bool
+    track_running_stats: bool
+    weight: Parameter | None
+    bias: Parameter | None
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True) -> None:
         super().__init__()
         self.num_features = _checks.positive_int("BatchNorm2d", "num_features", num_features)
         if not isinstance(eps, numbers.Real) or eps <= 0:
@@ -390,11 +415,11 @@ class BatchNorm2d(Module):
             for name in ("running_mean", "running_var", "num_batches_tracked"):
                 self.register_buffer(name, None)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"track_running_stats={self.track_running_stats}")
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         _input("BatchNorm2d", x, 4, self.num_features, channel_name="num_features")
         # batch statistics in training, and always when no running statistics are kept
         use_batch_stats = self.training or not self.track_running_stats

@@ -16,11 +16,18 @@ PyTorch's dotted names (``encoder.0.weight``) in a deterministic order::
 Parameters are what the optimizer updates; buffers (BatchNorm's running
 statistics) are saved in the state dict but get no gradient.
 """
-from collections import OrderedDict, namedtuple
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
+from typing import Any, NamedTuple, TypeVar, overload
 
 from .. import backend
+from ..backend import Array, DTypeLike
 from ..tensor import Tensor
-from .summary import summary
+from .summary import Pair, summary
+
+_M = TypeVar("_M", bound="Module")
 
 
 class Parameter(Tensor):
@@ -29,27 +36,34 @@ class Parameter(Tensor):
     data: an array, or a Tensor whose array is taken over (not copied).
     """
 
-    def __init__(self, data, requires_grad=True):
+    def __init__(self, data: Array | Tensor, requires_grad: bool = True) -> None:
         if isinstance(data, Tensor):
             data = data.data
         if not backend.is_array(data):
             raise TypeError(f"Parameter: data must be an array or a Tensor, got {type(data).__name__}")
         super().__init__(data, requires_grad=requires_grad)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
 
-IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class IncompatibleKeys(NamedTuple):
+    """What load_state_dict returns: the keys the model has and the state dict lacks, and the other way round."""
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+# A forward hook: hook(module, inputs, output) -> None, or a replacement output.
+Hook = Callable[["Module", tuple[Any, ...], Any], Any]
 
 
 class _HookHandle:
     """Returned by ``register_forward_hook``; ``remove()`` unregisters the hook."""
 
-    def __init__(self, hooks, key):
+    def __init__(self, hooks: dict[int, Hook], key: int) -> None:
         self._hooks, self._key = hooks, key
 
-    def remove(self):
+    def remove(self) -> None:
         self._hooks.pop(self._key, None)
 
 
@@ -58,7 +72,7 @@ class Module:
 
     _next_hook_id = 0
 
-    def __init__(self):
+    def __init__(self) -> None:
         # object.__setattr__: our own __setattr__ needs these dicts to exist already
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
@@ -68,12 +82,12 @@ class Module:
         object.__setattr__(self, "training", True)
 
     # ------------------------------------------------------------ registration
-    def _check_init(self, name):
+    def _check_init(self, name: str) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: cannot assign {name!r} before Module.__init__() "
                                  "is called (call super().__init__() first in your __init__)")
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: object) -> None:
         if isinstance(value, Parameter):
             self._check_init(name)
             self._forget(name, keep=self._parameters)
@@ -100,7 +114,7 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _forget(self, name, keep=None):
+    def _forget(self, name: str, keep: dict[str, Any] | None = None) -> None:
         """Drop ``name`` from every registry (but ``keep``, where a reassignment keeps its place) and __dict__."""
         for registry in (self._parameters, self._buffers, self._modules):
             if registry is not keep:
@@ -108,20 +122,20 @@ class Module:
         self._non_persistent.discard(name)
         self.__dict__.pop(name, None)
 
-    def __getattr__(self, name):   # only called when normal lookup fails
+    def __getattr__(self, name: str) -> Any:   # only called when normal lookup fails
         for registry in ("_parameters", "_buffers", "_modules"):
             found = self.__dict__.get(registry)
             if found is not None and name in found:
                 return found[name]
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         if any(name in self.__dict__.get(r, ()) for r in ("_parameters", "_buffers", "_modules")):
             self._forget(name)
         else:
             object.__delattr__(self, name)
 
-    def register_parameter(self, name, param):
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` (a Parameter, or None for an absent one such as ``bias=False``)."""
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: param must be a Parameter or None, got {type(param).__name__}")
@@ -129,7 +143,7 @@ class Module:
         self._forget(name)
         self._parameters[name] = param
 
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Register a Tensor that is saved in the state dict (when persistent) but is not a parameter."""
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: tensor must be a Tensor or None, got {type(tensor).__name__}")
@@ -139,7 +153,7 @@ class Module:
         if not persistent:
             self._non_persistent.add(name)
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: Module | None) -> None:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: module must be a Module or None, got {type(module).__name__}")
         self._check_init(name)
@@ -149,10 +163,10 @@ class Module:
     register_module = add_module
 
     # ------------------------------------------------------------ calling
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:   # what forward returns (a Tensor, for the layers)
         out = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks.values()):
             result = hook(self, args, out)
@@ -160,14 +174,14 @@ class Module:
                 out = result
         return out
 
-    def register_forward_hook(self, hook):
+    def register_forward_hook(self, hook: Hook) -> _HookHandle:
         """Call ``hook(module, inputs, output)`` after every forward; returns a handle with ``remove()``."""
         Module._next_hook_id += 1
         self._forward_hooks[Module._next_hook_id] = hook
         return _HookHandle(self._forward_hooks, Module._next_hook_id)
 
     # ------------------------------------------------------------ walking the tree
-    def named_modules(self, prefix="", memo=None):
+    def named_modules(self, prefix: str = "", memo: set[int] | None = None) -> Iterator[tuple[str, Module]]:
         """(dotted name, module) for this module ("") and every descendant, each once, parents first."""
         memo = set() if memo is None else memo
         if id(self) in memo:
@@ -178,22 +192,22 @@ class Module:
             if child is not None:
                 yield from child.named_modules(f"{prefix}.{name}" if prefix else name, memo)
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         for name, child in self._modules.items():
             if child is not None:
                 yield name, child
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
         for _, child in self.named_children():
             yield child
 
-    def _named_members(self, registry, prefix, recurse):
-        seen = set()
-        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+    def _named_members(self, registry: str, prefix: str, recurse: bool) -> Iterator[tuple[str, Any]]:
+        seen: set[int] = set()
+        modules: Iterable[tuple[str, Module]] = self.named_modules(prefix) if recurse else [(prefix, self)]
         for mod_name, mod in modules:
             for name, value in getattr(mod, registry).items():
                 if value is None or id(value) in seen:   # a shared weight is listed once
@@ -201,22 +215,22 @@ class Module:
                 seen.add(id(value))
                 yield (f"{mod_name}.{name}" if mod_name else name), value
 
-    def named_parameters(self, prefix="", recurse=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, Parameter) pairs, PyTorch's names (``encoder.0.weight``)."""
         yield from self._named_members("_parameters", prefix, recurse)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix="", recurse=True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
         yield from self._named_members("_buffers", prefix, recurse)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def apply(self, fn):
+    def apply(self: _M, fn: Callable[[Module], object]) -> _M:
         """Call ``fn(module)`` on every descendant (children first) and on self; returns self."""
         for child in self.children():
             child.apply(fn)
@@ -224,7 +238,7 @@ class Module:
         return self
 
     # ------------------------------------------------------------ modes and gradients
-    def train(self, mode=True):
+    def train(self: _M, mode: bool = True) -> _M:
         """Training mode (Dropout drops, BatchNorm uses batch statistics) for self and all descendants."""
         if not isinstance(mode, bool):
             raise TypeError(f"{type(self).__name__}.train: mode must be True or False, got {mode!r}")
@@ -233,27 +247,27 @@ class Module:
             child.train(mode)
         return self
 
-    def eval(self):
+    def eval(self: _M) -> _M:
         return self.train(False)
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient (``.grad = None``, which backward then fills afresh)."""
         for p in self.parameters():
             p.grad = None
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self: _M, requires_grad: bool = True) -> _M:
         for p in self.parameters():
             p.requires_grad = bool(requires_grad)
         return self
 
     # ------------------------------------------------------------ state dict
-    def state_dict(self):
+    def state_dict(self) -> OrderedDict[str, Any]:
         """An ordered dict: dotted name -> NumPy array (a copy), parameters then buffers, module by module.
 
         The keys and shapes are PyTorch's, so ``{k: torch.from_numpy(v) for k, v in sd.items()}`` loads
         into the same PyTorch network.
         """
-        out = OrderedDict()
+        out: OrderedDict[str, Any] = OrderedDict()   # NumPy arrays
         for mod_name, mod in self.named_modules():
             prefix = f"{mod_name}." if mod_name else ""
             for name, p in mod._parameters.items():
@@ -264,9 +278,9 @@ class Module:
                     out[prefix + name] = backend.to_numpy(b.data).copy()
         return out
 
-    def _state_tensors(self):
+    def _state_tensors(self) -> OrderedDict[str, Tensor]:
         """name -> the Tensor that holds it (what state_dict copies out and load_state_dict writes into)."""
-        out = OrderedDict()
+        out: OrderedDict[str, Tensor] = OrderedDict()
         for mod_name, mod in self.named_modules():
             prefix = f"{mod_name}." if mod_name else ""
             out.update((prefix + n, p) for n, p in mod._parameters.items() if p is not None)
@@ -274,7 +288,7 @@ class Module:
                        if b is not None and n not in mod._non_persistent)
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict: Mapping[str, Array | Tensor], strict: bool = True) -> IncompatibleKeys:
         """Copy arrays (NumPy, CuPy or Tensors) into the parameters and buffers, in place.
 
         Values are cast to each tensor's dtype and device. With ``strict`` a missing or unexpected key is
@@ -289,7 +303,7 @@ class Module:
         if strict and (missing or unexpected):
             raise ValueError(f"{type(self).__name__}.load_state_dict: missing keys {missing}, "
                              f"unexpected keys {unexpected}")
-        new_values = {}
+        new_values: dict[str, Array] = {}
         for key, target in targets.items():
             if key not in state_dict:
                 continue
@@ -310,7 +324,7 @@ class Module:
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ devices and dtypes
-    def to(self, device=None, dtype=None):
+    def to(self: _M, device: str | None = None, dtype: DTypeLike | None = None) -> _M:
         """Move (and/or cast) parameters and buffers in place; returns self.
 
         ``to("cuda")``, ``to(dtype="float64")`` or ``to("cpu", "float64")``. Only floating-point tensors
@@ -329,7 +343,7 @@ class Module:
         return self
 
     @staticmethod
-    def _move(t, device, dtype):
+    def _move(t: Tensor, device: str | None, dtype: DTypeLike | None) -> None:
         data = t.data
         if device is not None and backend.device_of(data) != device:
             data = backend.to_device(data, device)
@@ -337,41 +351,43 @@ class Module:
             data = data.astype(dtype, copy=False)
         t.data = data
 
-    def cpu(self):
+    def cpu(self: _M) -> _M:
         return self.to("cpu")
 
-    def cuda(self):
+    def cuda(self: _M) -> _M:
         return self.to("cuda")
 
-    def float(self):
+    def float(self: _M) -> _M:
         return self.to(dtype=backend.default_dtype)
 
-    def double(self):
+    def double(self: _M) -> _M:
         return self.to(dtype="float64")
 
     # ------------------------------------------------------------ printing
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         """The text inside the parentheses of this module's repr line (its settings)."""
         return ""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         children = [f"({name}): " + repr(child).replace("\n", "\n  ") for name, child in self.named_children()]
         if not children:
             return f"{type(self).__name__}({self.extra_repr()})"
         lines = (self.extra_repr().split("\n") if self.extra_repr() else []) + children
         return f"{type(self).__name__}(\n" + "".join(f"  {line}\n" for line in lines) + ")"
 
-    def summary(self, input_size, print_fn=print):
+    def summary(self, input_size: tuple[int, ...],
+                print_fn: Callable[[str], object] = print) -> list[dict[str, Any]]:
         """Print a table of each layer's output shape, parameters and receptive field; see :func:`summary`."""
         return summary(self, input_size, print_fn=print_fn)
 
     # ------------------------------------------------------------ receptive field
-    def _receptive_field(self, rf, jump, in_shape, out_shape):
+    def _receptive_field(self, rf: Pair, jump: Pair, in_shape: tuple[int, ...],
+                         out_shape: tuple[int, ...]) -> tuple[Pair | None, Pair | None]:
         """How this leaf changes (rf, jump), each a pair (rows, columns); see :func:`summary`. Default: unchanged."""
         return rf, jump
 
 
-def _is_device_name(value):
+def _is_device_name(value: object) -> bool:
     return isinstance(value, str) and value.split(":")[0] in backend.DEVICES
 
 
@@ -379,13 +395,21 @@ def _is_device_name(value):
 class _NumberedModules(Module):
     """Children named "0", "1", ...: length, iteration, indexing and append, shared by Sequential and ModuleList."""
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
-    def __getitem__(self, index):
+    @overload
+    def __getitem__(self, index: int) -> Module:
+        ...
+
+    @overload
+    def __getitem__(self: _M, index: slice) -> _M:
+        ...
+
+    def __getitem__(self, index: int | slice) -> Module:
         if isinstance(index, slice):
             return self._slice(index)
         n = len(self)
@@ -393,7 +417,7 @@ class _NumberedModules(Module):
             raise IndexError(f"{type(self).__name__}: index {index!r} out of range for {n} modules")
         return list(self._modules.values())[index]
 
-    def append(self, module):
+    def append(self: _M, module: Module) -> _M:
         if not isinstance(module, Module):
             raise TypeError(f"{type(self).__name__}.append: expected a Module, got {type(module).__name__}")
         self.add_module(str(len(self)), module)
@@ -406,7 +430,7 @@ class Sequential(_NumberedModules):
     ``Sequential(a, b, c)`` or ``Sequential(OrderedDict(name=module, ...))``.
     """
 
-    def __init__(self, *modules):
+    def __init__(self, *modules: Module | Mapping[str, Module]) -> None:
         super().__init__()
         if len(modules) == 1 and isinstance(modules[0], (dict, OrderedDict)):
             for name, module in modules[0].items():
@@ -417,10 +441,10 @@ class Sequential(_NumberedModules):
                     raise TypeError(f"Sequential: argument {i} must be a Module, got {type(module).__name__}")
                 self.add_module(str(i), module)
 
-    def _slice(self, index):   # a slice keeps the children's names, as PyTorch's does
+    def _slice(self, index: slice) -> Sequential:   # a slice keeps the children's names, as PyTorch's does
         return Sequential(OrderedDict(list(self._modules.items())[index]))
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         for module in self._modules.values():
             x = module(x)
         return x
@@ -429,15 +453,15 @@ class Sequential(_NumberedModules):
 class ModuleList(_NumberedModules):
     """A list of modules whose parameters are registered (a plain Python list would hide them)."""
 
-    def __init__(self, modules=None):
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
         for module in modules or ():
             self.append(module)
 
-    def _slice(self, index):   # a slice is numbered afresh
+    def _slice(self, index: slice) -> ModuleList:   # a slice is numbered afresh
         return ModuleList(list(self._modules.values())[index])
 
-    def extend(self, modules):
+    def extend(self: _M, modules: Iterable[Module]) -> _M:
         for module in modules:
             self.append(module)
         return self
@@ -446,33 +470,33 @@ class ModuleList(_NumberedModules):
 class ModuleDict(Module):
     """A dict of modules whose parameters are registered, in insertion order."""
 
-    def __init__(self, modules=None):
+    def __init__(self, modules: Mapping[str, Module] | None = None) -> None:
         super().__init__()
         for name, module in (modules or {}).items():
             self[name] = module
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: str) -> Module:
         return self._modules[key]
 
-    def __setitem__(self, key, module):
+    def __setitem__(self, key: str, module: Module) -> None:
         if not isinstance(module, Module):
             raise TypeError(f"ModuleDict: value for {key!r} must be a Module, got {type(module).__name__}")
         self.add_module(key, module)
 
-    def __contains__(self, key):
+    def __contains__(self, key: object) -> bool:
         return key in self._modules
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._modules)
 
-    def keys(self):
+    def keys(self) -> KeysView[str]:
         return self._modules.keys()
 
-    def values(self):
+    def values(self) -> ValuesView[Module]:
         return self._modules.values()
 
-    def items(self):
+    def items(self) -> ItemsView[str, Module]:
         return self._modules.items()

@@ -1,15 +1,23 @@
 """nn.summary: each layer's output shape, parameter count and receptive field, all computed by one forward pass."""
+from __future__ import annotations
+
+from collections.abc import Callable
 from fractions import Fraction
+from typing import Any
 
 from .. import backend
 from ..tensor import Tensor, no_grad
 
+# (rows, columns) of a receptive field or of a jump, in input pixels
+Pair = tuple[Fraction, ...]
 
-def summary(model, input_size, print_fn=print):
+
+def summary(model: Any, input_size: tuple[int, ...], print_fn: Callable[[str], object] = print) -> list[dict[str, Any]]:
     """Run one forward pass on zeros and print, per leaf layer: name, type, output shape, parameters, receptive field.
 
     input_size: (C, H, W) -- a batch of one is prepended -- or a full (N, C, H, W). Runs under no_grad in eval
     mode (so BatchNorm's running statistics do not move) and restores each module's mode afterwards.
+    model: a Module (typed Any here: module.py imports this file, so this file cannot import it).
     Returns the rows, a list of dicts with keys name, type, output_shape, params, receptive_field, jump.
 
     Receptive field (in input pixels, per axis; one number when rows and columns agree) is tracked
@@ -41,7 +49,7 @@ def summary(model, input_size, print_fn=print):
     x = Tensor(backend.xp_for(device).zeros(shape, dtype=dtype))
 
     modes = {id(m): m.training for m in model.modules()}
-    records = []
+    records: list[tuple[str, Any, tuple[Any, ...], Any]] = []
     handles = []
     for name, mod in model.named_modules():
         has_children = any(True for _ in mod.children())
@@ -58,7 +66,8 @@ def summary(model, input_size, print_fn=print):
         for m in model.modules():
             object.__setattr__(m, "training", modes[id(m)])
 
-    rf, jump = (Fraction(1), Fraction(1)), (Fraction(1), Fraction(1))
+    rf: Pair | None = (Fraction(1), Fraction(1))
+    jump: Pair | None = (Fraction(1), Fraction(1))
     rows = []
     for name, mod, args, out in records:
         in_shape = _first_shape(args)
@@ -74,19 +83,19 @@ def summary(model, input_size, print_fn=print):
     return rows
 
 
-def _first_shape(value):
+def _first_shape(value: object) -> tuple[int, ...] | None:
     if isinstance(value, (tuple, list)):
         return _first_shape(value[0]) if value else None
     return tuple(value.shape) if hasattr(value, "shape") else None
 
 
-def _all_shapes(value):
+def _all_shapes(value: object) -> Any:   # a shape, None, or a tuple of these (nested as value)
     if isinstance(value, (tuple, list)):
         return tuple(_all_shapes(v) for v in value)
     return tuple(value.shape) if hasattr(value, "shape") else None
 
 
-def _show(pair):
+def _show(pair: Pair | None) -> int | float | tuple[int | float, ...] | None:
     """A (rows, cols) pair of Fractions as one number when both agree; ints stay ints; None stays None."""
     if pair is None:
         return None
@@ -94,7 +103,8 @@ def _show(pair):
     return vals[0] if vals[0] == vals[1] else vals
 
 
-def _print_table(rows, total, trainable, shape, print_fn):
+def _print_table(rows: list[dict[str, Any]], total: int, trainable: int, shape: tuple[int, ...],
+                 print_fn: Callable[[str], object]) -> None:
     head = ("Layer", "Type", "Output shape", "Params", "Receptive field")
     cells = [head] + [(r["name"], r["type"], str(r["output_shape"]), f"{r['params']:,}",
                        "all" if r["receptive_field"] is None else

@@ -4,6 +4,9 @@ This module also gives Tensor its operators and methods. ``tensor.py`` cannot
 import the ops (they import it), so the methods are attached here, in one
 place, when ``minidense`` is imported.
 """
+from collections.abc import Callable
+from typing import Any
+
 from ..tensor import Tensor
 from . import arith, elementwise, reduce, shape
 from .arith import add, div, matmul, mul, neg, pow, sub
@@ -16,7 +19,7 @@ __all__ = ["arith", "elementwise", "reduce", "shape", "add", "sub", "mul", "div"
            "sum", "mean", "max", "min", "reshape", "permute", "transpose", "getitem", "concat", "stack", "pad"]
 
 
-def _swap(fn):
+def _swap(fn: Callable[[Any, Any], Tensor]) -> Callable[[Tensor, Any], Tensor]:
     return lambda self, other: fn(other, self)
 
 
@@ -37,5 +40,5 @@ _METHODS = {
 }
 for _name, _fn in {**_OPERATORS, **_METHODS}.items():
     setattr(Tensor, _name, _fn)
-Tensor.T = property(lambda self: transpose(self))
-Tensor.__hash__ = object.__hash__   # __eq__ is element-wise, yet tensors stay usable as dict keys
+setattr(Tensor, "T", property(lambda self: transpose(self)))
+setattr(Tensor, "__hash__", object.__hash__)   # __eq__ is element-wise, yet tensors stay usable as dict keys

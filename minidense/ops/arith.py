@@ -3,65 +3,70 @@
 Each backward returns gradients in the broadcast shape; the engine sums them
 back to each operand's shape (``tensor.unbroadcast``), so no op does it here.
 """
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
 from .. import _checks
-from ..backend import get_array_module
-from ..tensor import Function, Tensor
+from ..backend import Array, get_array_module
+from ..tensor import Function, Grads, Operand, Tensor
 
 
 class Add(Function):
-    def forward(self, a, b):
+    def forward(self, a: Array, b: Array) -> Array:
         return a + b
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         return grad, grad
 
 
 class Sub(Function):
-    def forward(self, a, b):
+    def forward(self, a: Array, b: Array) -> Array:
         return a - b
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         return grad, -grad
 
 
 class Mul(Function):
-    def forward(self, a, b):
+    def forward(self, a: Array, b: Array) -> Array:
         self.a, self.b = a, b
         return a * b
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         """grad: the output's (broadcast) shape -> (grad_a, grad_b), each in that broadcast shape."""
         return grad * self.b, grad * self.a
 
 
 class Div(Function):
-    def forward(self, a, b):
+    def forward(self, a: Array, b: Array) -> Array:
         self.a, self.b = a, b
         return a / b
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         """grad: the output's (broadcast) shape -> (grad_a, grad_b), each in that broadcast shape."""
         ga = grad / self.b
         return ga, -ga * self.a / self.b
 
 
 class Neg(Function):
-    def forward(self, a):
+    def forward(self, a: Array) -> Array:
         return -a
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         return -grad
 
 
 class Pow(Function):
     """a ** b. The exponent's gradient (a**b · log a) is only computed when asked for."""
 
-    def forward(self, a, b):
+    def forward(self, a: Array, b: Array) -> Array:
         self.a, self.b = a, b
         self.out = a ** b
         return self.out
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         xp = get_array_module(grad)
         ga = grad * self.b * self.a ** (self.b - 1)
         gb = grad * self.out * xp.log(self.a) if self.needs_input_grad[1] else None
@@ -74,11 +79,11 @@ class MatMul(Function):
     a: (..., n, k), b: (..., k, m) -> (..., n, m)
     """
 
-    def forward(self, a, b):
+    def forward(self, a: Array, b: Array) -> Array:
         self.a, self.b = a, b
         return a @ b
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         """grad: (..., n, m) -> (grad_a (..., n, k), grad_b (..., k, m)), batch axes as the output's;
         a 1-D operand's gradient is 1-D, as the operand."""
         xp = get_array_module(grad)
@@ -98,8 +103,8 @@ class MatMul(Function):
         return ga, gb
 
 
-def _binary(op, name):
-    def fn(a, b):
+def _binary(op: type[Function], name: str) -> Callable[[Operand, Operand], Tensor]:
+    def fn(a: Operand, b: Operand) -> Tensor:
         _checks.broadcast_shapes(name, _shape(a), _shape(b))
         _checks.same_device(name, a=a, b=b)
         return op.apply(a, b)
@@ -107,7 +112,7 @@ def _binary(op, name):
     return fn
 
 
-def _shape(x):
+def _shape(x: Operand) -> tuple[int, ...]:
     return tuple(getattr(_checks.array_of(x), "shape", ()))
 
 
@@ -118,11 +123,11 @@ div = _binary(Div, "div")
 pow = _binary(Pow, "pow")
 
 
-def neg(a):
+def neg(a: Tensor | Array) -> Tensor:
     return Neg.apply(a)
 
 
-def matmul(a, b):
+def matmul(a: Tensor | Array, b: Tensor | Array) -> Tensor:
     """Matrix product, batched: (..., n, k) @ (..., k, m) -> (..., n, m)."""
     _checks.tensor_arg("matmul", "a", a)
     _checks.tensor_arg("matmul", "b", b)
@@ -131,9 +136,9 @@ def matmul(a, b):
     return MatMul.apply(a, b)
 
 
-def _compare(op):
+def _compare(op: Callable[[Any, Any], Array]) -> Callable[[Operand, Operand], Tensor]:
     """Comparisons give boolean tensors, which carry no gradient."""
-    def fn(a, b):
+    def fn(a: Operand, b: Operand) -> Tensor:
         return Tensor(op(_checks.array_of(a), _checks.array_of(b)))
     return fn
 

@@ -20,13 +20,18 @@ Those are the reference kernels: read them to learn. When the fast paths are on 
 on big inputs. Whether they start on is ``ON_BY_DEFAULT`` in ops/fastpaths.py: on in the library; a
 course kit sets it to False and ships without the fast paths' code, so a kit runs these kernels only.
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
 from types import SimpleNamespace
+from typing import Any
 
 from .. import _checks
-from ..backend import get_array_module
-from ..tensor import Function
+from ..backend import Array, get_array_module
+from ..tensor import Function, Grads, IntOrTuple, Tensor
 from . import conv_fast, fastpaths
 from . import im2col as columns
+from .im2col import Geometry
 from .shape import Reshape
 
 __all__ = ["im2col", "col2im", "conv2d", "conv1d", "conv_transpose2d", "conv_transpose1d"]
@@ -34,14 +39,14 @@ __all__ = ["im2col", "col2im", "conv2d", "conv1d", "conv_transpose2d", "conv_tra
 
 # ------------------------------------------------------------------ the three kernels (reference form)
 
-def _conv_forward(x, w, geo):
+def _conv_forward(x: Array, w: Array, geo: Geometry) -> Array:
     """W · im2col(x): x (N, C_in, H, W), w (C_out, C_in, kH, kW) -> (N, C_out, H_out, W_out)."""
     c_out, n = w.shape[0], x.shape[0]
     out = w.reshape(c_out, -1) @ columns.im2col(x, geo)                 # (C_out, N·H_out·W_out)
     return out.reshape(c_out, n, *columns.output_size(x.shape[2:], geo)).transpose(1, 0, 2, 3)
 
 
-def _conv_input_grad(g, w, geo, x_shape):
+def _conv_input_grad(g: Array, w: Array, geo: Geometry, x_shape: Sequence[int]) -> Array:
     """col2im(Wᵀ · G): g (N, C_out, H_out, W_out), w (C_out, C_in, kH, kW) -> (N, C_in, H, W) of x_shape.
 
     G is g laid out like the columns, (C_out, N·H_out·W_out): its channel axis moved first, then flattened.
@@ -51,7 +56,7 @@ def _conv_input_grad(g, w, geo, x_shape):
     return columns.col2im(w.reshape(c_out, -1).T @ g_mat, geo, x_shape)
 
 
-def _conv_weight_grad(g, x, geo):
+def _conv_weight_grad(g: Array, x: Array, geo: Geometry) -> Array:
     """G · im2col(x)ᵀ: g (N, C_out, H_out, W_out), x (N, C_in, H, W) -> (C_out, C_in, kH, kW).
 
     G is g laid out like the columns, (C_out, N·H_out·W_out): its channel axis moved first, then flattened.
@@ -64,32 +69,32 @@ def _conv_weight_grad(g, x, geo):
 REFERENCE = SimpleNamespace(forward=_conv_forward, input_grad=_conv_input_grad, weight_grad=_conv_weight_grad)
 
 
-def _kernels(keep_columns=False):
+def _kernels(keep_columns: bool = False) -> Any:   # Kernels or REFERENCE: the same three functions
     """The one dispatch point: conv_fast's kernels when the fast paths are on, else the reference ones."""
     return conv_fast.Kernels(keep_columns) if fastpaths.enabled() else REFERENCE
 
 
 # ------------------------------------------------------------------ the ops
 
-def _add_bias(out, bias):
+def _add_bias(out: Array, bias: Array | None) -> Array:
     if bias is not None:
         out += bias[:, None, None]   # out is this op's own new array
     return out
 
 
-def _bias_grad(grad, fn):
+def _bias_grad(grad: Array, fn: Function) -> Array | None:
     return grad.sum(axis=(0, 2, 3)) if fn.needs_input_grad[2] else None
 
 
 class Conv2d(Function):
     """x: (N, C_in, H, W), weight: (C_out, C_in, kH, kW), bias: (C_out,) -> (N, C_out, H_out, W_out)."""
 
-    def forward(self, x, weight, bias=None, *, geo):
+    def forward(self, x: Array, weight: Array, bias: Array | None = None, *, geo: Geometry) -> Array:
         self.x, self.weight, self.geo, self.has_bias = x, weight, geo, bias is not None
         self.kernels = _kernels(keep_columns=self.needs_input_grad[1])
         return _add_bias(self.kernels.forward(x, weight, geo), bias)
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         gx = self.kernels.input_grad(grad, self.weight, self.geo, self.x.shape) if self.needs_input_grad[0] else None
         gw = self.kernels.weight_grad(grad, self.x, self.geo) if self.needs_input_grad[1] else None
         return (gx, gw, _bias_grad(grad, self)) if self.has_bias else (gx, gw)
@@ -103,7 +108,8 @@ class ConvTranspose2d(Function):
     roles of input and output gradient swap too.
     """
 
-    def forward(self, x, weight, bias=None, *, geo, out_size):
+    def forward(self, x: Array, weight: Array, bias: Array | None = None, *, geo: Geometry,
+                out_size: Sequence[int]) -> Array:
         self.x, self.weight, self.geo, self.has_bias = x, weight, geo, bias is not None
         # output_padding ≥ stride (allowed when dilation > stride) leaves output rows that the convolution
         # reads into windows past x's last one: those windows hold zeros, and get no gradient back
@@ -111,14 +117,14 @@ class ConvTranspose2d(Function):
         out_shape = (x.shape[0], weight.shape[1]) + tuple(out_size)
         return _add_bias(_kernels().input_grad(self.x_full, weight, geo, out_shape), bias)
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         kernels, (h, w) = _kernels(keep_columns=self.needs_input_grad[1]), self.x.shape[2:]
         gx = kernels.forward(grad, self.weight, self.geo)[:, :, :h, :w] if self.needs_input_grad[0] else None
         gw = kernels.weight_grad(self.x_full, grad, self.geo) if self.needs_input_grad[1] else None
         return (gx, gw, _bias_grad(grad, self)) if self.has_bias else (gx, gw)
 
 
-def _zero_extended(x, size):
+def _zero_extended(x: Array, size: Sequence[int]) -> Array:
     """x: (N, C, H, W) with zeros after its last rows and columns up to (N, C, *size); x when it is that size."""
     if tuple(x.shape[2:]) == tuple(size):
         return x
@@ -130,28 +136,29 @@ def _zero_extended(x, size):
 class Im2col(Function):
     """x: (N, C, H, W) -> (C·kH·kW, N·H_out·W_out); its gradient is col2im."""
 
-    def forward(self, x, *, geo):
+    def forward(self, x: Array, *, geo: Geometry) -> Array:
         self.shape, self.geo = x.shape, geo
         return columns.im2col(x, geo)
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         return columns.col2im(grad, self.geo, self.shape)
 
 
 class Col2im(Function):
     """(C·kH·kW, N·H_out·W_out) -> (N, C, H, W), overlapping patches summed; its gradient is im2col."""
 
-    def forward(self, cols, *, geo, x_shape):
+    def forward(self, cols: Array, *, geo: Geometry, x_shape: tuple[int, ...]) -> Array:
         self.geo = geo
         return columns.col2im(cols, geo, x_shape)
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         return columns.im2col(grad, self.geo)
 
 
 # ------------------------------------------------------------------ public functions
 
-def geometry(fname, kernel_size, stride, padding, dilation, nd=2):
+def geometry(fname: str, kernel_size: IntOrTuple, stride: IntOrTuple, padding: IntOrTuple, dilation: IntOrTuple,
+             nd: int = 2) -> Geometry:
     """The checked geometry as a 2-D Geometry; a 1-D one becomes a 2-D one of height 1."""
     geo = columns.Geometry(_checks.int_tuple(fname, "kernel_size", kernel_size, nd, minimum=1),
                            _checks.int_tuple(fname, "stride", stride, nd, minimum=1),
@@ -162,7 +169,8 @@ def geometry(fname, kernel_size, stride, padding, dilation, nd=2):
     return geo
 
 
-def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
+def im2col(x: Tensor | Array, kernel_size: IntOrTuple, stride: IntOrTuple = 1, padding: IntOrTuple = 0,
+           dilation: IntOrTuple = 1) -> Tensor:
     """The column matrix of x: (N, C, H, W) -> (C·kH·kW, N·H_out·W_out).
 
     Rows ordered (c, kh, kw) like ``weight.reshape(C_out, -1)``, columns (n, h_out, w_out), so
@@ -176,7 +184,8 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     return Im2col.apply(x, geo=geo)
 
 
-def col2im(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1):
+def col2im(cols: Tensor | Array, input_shape: Sequence[int], kernel_size: IntOrTuple, stride: IntOrTuple = 1,
+           padding: IntOrTuple = 0, dilation: IntOrTuple = 1) -> Tensor:
     """The adjoint of im2col: columns (C·kH·kW, N·H_out·W_out) -> (N, C, H, W), overlaps summed."""
     a = _checks.tensor_arg("col2im", "cols", cols, ndim=2)
     if not isinstance(input_shape, (tuple, list)):
@@ -192,16 +201,17 @@ def col2im(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1):
     return Col2im.apply(cols, geo=geo, x_shape=shape)
 
 
-def _bias(bias):
+def _bias(bias: Tensor | Array | None) -> tuple[Tensor | Array, ...]:
     return () if bias is None else (bias,)
 
 
-def _as_2d(t, shape):
+def _as_2d(t: Tensor | Array, shape: Sequence[int]) -> Tensor:
     """A 1-D op's (N, C, L) tensor as the (N, C, 1, L) image conv2d expects."""
     return Reshape.apply(t, shape=tuple(shape[:2]) + (1, shape[2]))
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1):
+def conv2d(input: Tensor | Array, weight: Tensor | Array, bias: Tensor | Array | None = None, stride: IntOrTuple = 1,
+           padding: IntOrTuple = 0, dilation: IntOrTuple = 1) -> Tensor:
     """2-D convolution (cross-correlation, as in PyTorch): im2col plus one matrix multiply.
 
     input: (N, C_in, H, W), weight: (C_out, C_in, kH, kW), bias: (C_out,) or None
@@ -213,7 +223,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1):
     return Conv2d.apply(input, weight, *_bias(bias), geo=geo)
 
 
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1):
+def conv1d(input: Tensor | Array, weight: Tensor | Array, bias: Tensor | Array | None = None, stride: IntOrTuple = 1,
+           padding: IntOrTuple = 0, dilation: IntOrTuple = 1) -> Tensor:
     """1-D convolution: input (N, C_in, L), weight (C_out, C_in, k) -> (N, C_out, L_out); conv2d at height 1."""
     a, w, _ = _checks.conv_operands("conv1d", input, weight, bias, nd=1)
     geo = geometry("conv1d", w.shape[2:], stride, padding, dilation, nd=1)
@@ -222,13 +233,16 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1):
     return Reshape.apply(out, shape=(a.shape[0], w.shape[0], columns.output_size((1, a.shape[2]), geo)[1]))
 
 
-def _transposed_out_size(fname, in_size, geo, output_padding):
+def _transposed_out_size(fname: str, in_size: Sequence[int], geo: Geometry,
+                         output_padding: Sequence[int]) -> tuple[int, ...]:
     out_size = columns.transposed_output_size(in_size, geo, output_padding)
     _checks.transposed_size(fname, in_size, out_size, geo, output_padding)
     return out_size
 
 
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1):
+def conv_transpose2d(input: Tensor | Array, weight: Tensor | Array, bias: Tensor | Array | None = None,
+                     stride: IntOrTuple = 1, padding: IntOrTuple = 0, output_padding: IntOrTuple = 0,
+                     dilation: IntOrTuple = 1) -> Tensor:
     """Transposed convolution: conv2d's input gradient, run as a forward (col2im(Wᵀ · x)).
 
     input: (N, C_in, H, W), weight: (C_in, C_out, kH, kW) as PyTorch stores it, bias: (C_out,) or None
@@ -242,7 +256,9 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return ConvTranspose2d.apply(input, weight, *_bias(bias), geo=geo, out_size=out_size)
 
 
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1):
+def conv_transpose1d(input: Tensor | Array, weight: Tensor | Array, bias: Tensor | Array | None = None,
+                     stride: IntOrTuple = 1, padding: IntOrTuple = 0, output_padding: IntOrTuple = 0,
+                     dilation: IntOrTuple = 1) -> Tensor:
     """1-D transposed convolution: input (N, C_in, L), weight (C_in, C_out, k) -> (N, C_out, L_out)."""
     a, w, _ = _checks.conv_operands("conv_transpose1d", input, weight, bias, nd=1, transposed=True)
     geo = geometry("conv_transpose1d", w.shape[2:], stride, padding, dilation, nd=1)

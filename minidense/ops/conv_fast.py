@@ -16,27 +16,35 @@ conv.py picks these kernels at its one dispatch point when the fast paths are on
    gradient instead of being built again.
 Tests (tests/test_conv_fast.py) check every path against the reference on hypothesis geometries.
 """
-from ..backend import get_array_module
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from ..backend import Array, get_array_module
 from . import fastpaths
 from . import im2col as columns
+from .im2col import Geometry
 
 __all__ = ["Kernels", "rows_end_to_end", "im2col", "col2im", "blocks"]
+
+# A piece of the column matrix: (images, out_rows), two slices.
+Piece = tuple[slice, slice]
 
 
 # ------------------------------------------------------------------ rows laid end to end
 
-def rows_end_to_end(geo, w, wo):
+def rows_end_to_end(geo: Geometry, w: int, wo: int) -> bool:
     """True when every tap of this geometry is a shift of the image's rows laid end to end."""
     return tuple(geo.stride) == (1, 1) and wo == w
 
 
-def _wrapped_columns(j, geo, wo):
+def _wrapped_columns(j: int, geo: Geometry, wo: int) -> slice | None:
     """The output columns where tap column j reads the W padding (a slice): they wrap into the next row."""
     shift = j * geo.dilation[1] - geo.padding[1]      # tap j reads input column w_out + shift
     return slice(0, -shift) if shift < 0 else slice(max(0, wo - shift), wo) if shift > 0 else None
 
 
-def im2col(x, geo, pad_value=0):
+def im2col(x: Array, geo: Geometry, pad_value: float = 0) -> Array:
     """columns.im2col(x, geo, pad_value), by rows laid end to end where the geometry allows."""
     n, c, h, w = x.shape
     ho, wo = columns.output_size((h, w), geo)
@@ -62,7 +70,7 @@ def im2col(x, geo, pad_value=0):
     return cols.reshape(c * kh * kw, n * ho * wo)
 
 
-def col2im(cols, geo, x_shape, overwrite_cols=False):
+def col2im(cols: Array, geo: Geometry, x_shape: Sequence[int], overwrite_cols: bool = False) -> Array:
     """columns.col2im(cols, geo, x_shape), by rows laid end to end where the geometry allows.
 
     overwrite_cols: the columns are scratch that may be changed (the padding's share is zeroed in place
@@ -89,7 +97,7 @@ def col2im(cols, geo, x_shape, overwrite_cols=False):
 
 # ------------------------------------------------------------------ column blocks and bands
 
-def blocks(n, rows, out_size, itemsize):
+def blocks(n: int, rows: int, out_size: Sequence[int], itemsize: int) -> list[Piece]:
     """Pieces of the column matrix to build one at a time, each under the column block budget (one when all fit).
 
     rows: the column matrix's row count (C·kH·kW). Each piece is (images, out_rows), two slices: groups
@@ -104,7 +112,7 @@ def blocks(n, rows, out_size, itemsize):
             for i in range(n) for r in range(0, ho, rows_per_block)]
 
 
-def _band(geo, out_rows, wo):
+def _band(geo: Geometry, out_rows: slice, wo: int) -> tuple[slice, Geometry, tuple[int, int]]:
     """A band of output rows: its input rows (a slice of the input padded along H only), its geometry
     (W padding only) and its output size."""
     (kh, _), (sh, _), (_, pw), (dh, _) = geo
@@ -112,7 +120,8 @@ def _band(geo, out_rows, wo):
     return in_rows, geo._replace(padding=(0, pw)), (out_rows.stop - out_rows.start, wo)
 
 
-def _column_blocks(x, geo, out_size, pieces):
+def _column_blocks(x: Array, geo: Geometry, out_size: Sequence[int],
+                   pieces: list[Piece]) -> Iterator[tuple[slice, slice, Array]]:
     """im2col(x) a piece at a time: yields (images, out_rows, cols) for each of the pieces of blocks().
 
     A banded image is padded along H once, just before its first band is built (while it is in the cache).
@@ -137,10 +146,11 @@ class Kernels:
     block) for weight_grad of the same array.
     """
 
-    def __init__(self, keep_columns=False):
-        self.keep_columns, self.kept = keep_columns, None
+    def __init__(self, keep_columns: bool = False) -> None:
+        self.keep_columns = keep_columns
+        self.kept: tuple[Array, Array] | None = None
 
-    def forward(self, x, w, geo):
+    def forward(self, x: Array, w: Array, geo: Geometry) -> Array:
         """W · im2col(x): x (N, C_in, H, W), w (C_out, C_in, kH, kW) -> (N, C_out, H_out, W_out)."""
         xp = get_array_module(x, w)
         (c_out, n), out_size = (w.shape[0], x.shape[0]), columns.output_size(x.shape[2:], geo)
@@ -156,7 +166,7 @@ class Kernels:
             del cols   # before the next block's columns are built, so that they reuse this (cached) buffer
         return out.transpose(1, 0, 2, 3)
 
-    def input_grad(self, g, w, geo, x_shape):
+    def input_grad(self, g: Array, w: Array, geo: Geometry, x_shape: Sequence[int]) -> Array:
         """col2im(Wᵀ · g): g (N, C_out, H_out, W_out), w (C_out, C_in, kH, kW) -> x_shape (N, C_in, H, W)."""
         xp = get_array_module(g, w)
         c_out, n, out_size = w.shape[0], g.shape[0], g.shape[2:]
@@ -182,7 +192,7 @@ class Kernels:
                                               overwrite_cols=True)
         return out[:, :, ph:ph + h]
 
-    def weight_grad(self, g, x, geo):
+    def weight_grad(self, g: Array, x: Array, geo: Geometry) -> Array:
         """g · im2col(x)ᵀ: g (N, C_out, H_out, W_out), x (N, C_in, H, W) -> (C_out, C_in, kH, kW)."""
         c_out, out_size = g.shape[1], g.shape[2:]
         w_shape = (c_out, x.shape[1]) + tuple(geo.kernel_size)
@@ -191,9 +201,9 @@ class Kernels:
         # long N·H_out·W_out axis as the inner dimension of two row-major operands
         if self.kept is not None and self.kept[0] is x:
             return (self.kept[1] @ g_by_channel.reshape(c_out, -1).T).T.reshape(w_shape)
-        grad = 0
+        grad: Array | int = 0   # the sum of the pieces; an array after the first
         pieces = blocks(x.shape[0], x.shape[1] * geo.kernel_size[0] * geo.kernel_size[1], out_size, x.itemsize)
         for images, out_rows, cols in _column_blocks(x, geo, out_size, pieces):
             grad = grad + cols @ g_by_channel[:, images, out_rows].reshape(c_out, -1).T
             del cols   # as in forward
-        return grad.T.reshape(w_shape)
+        return grad.T.reshape(w_shape)  # type: ignore[union-attr]  # blocks() gives at least one piece

@@ -3,11 +3,15 @@
 conv2d(x, w) for one image is ``C @ x.ravel()``, and conv_transpose2d is ``C.T @ y.ravel()``: the
 transposed convolution's name comes from this matrix.
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 from .. import _checks
-from ..backend import get_array_module
-from ..tensor import Function
+from ..backend import Array, get_array_module
+from ..tensor import Function, Grads, IntOrTuple, Tensor
 from .conv import geometry
-from .im2col import output_size
+from .im2col import Geometry, output_size
 
 __all__ = ["conv2d_matrix"]
 
@@ -19,7 +23,7 @@ class ConvMatrix(Function):
     w = s·w_out − p + d·j, zero elsewhere; with padded_input the columns index the padded image.
     """
 
-    def forward(self, weight, *, geo, input_size, padded_input):
+    def forward(self, weight: Array, *, geo: Geometry, input_size: tuple[int, ...], padded_input: bool) -> Array:
         xp = get_array_module(weight)
         c_out, c_in, kh, kw = weight.shape
         (sh, sw), (ph, pw), (dh, dw) = geo.stride, geo.padding, geo.dilation
@@ -35,7 +39,7 @@ class ConvMatrix(Function):
             matrix = matrix[..., ph:ph + h, pw:pw + w]
         return matrix.reshape(c_out * ho * wo, -1)
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         xp = get_array_module(grad)
         grad = grad.reshape(self.grad_shape)
         if self.padding is not None:
@@ -45,7 +49,8 @@ class ConvMatrix(Function):
         return grad[self.index].sum(axis=(1, 2))
 
 
-def conv2d_matrix(weight, input_size, stride=1, padding=0, dilation=1, padded_input=False):
+def conv2d_matrix(weight: Tensor | Array, input_size: int | Sequence[int], stride: IntOrTuple = 1,
+                  padding: IntOrTuple = 0, dilation: IntOrTuple = 1, padded_input: bool = False) -> Tensor:
     """The explicit dense matrix C of a convolution, for one image (teaching sizes only).
 
     weight: (C_out, C_in, kH, kW), input_size: (H, W) -> C: (C_out·H_out·W_out, C_in·H·W) with

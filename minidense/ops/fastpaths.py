@@ -9,7 +9,10 @@ manager, puts the previous setting back on exit. ``column_block_bytes`` sets how
 convolution's column matrix the fast path builds at a time (tests set it small to reach the blocked
 and banded code on small inputs).
 """
+from __future__ import annotations
+
 import os
+from typing import Any
 
 __all__ = ["fast_paths", "enabled", "column_block_bytes"]
 
@@ -17,16 +20,16 @@ __all__ = ["fast_paths", "enabled", "column_block_bytes"]
 ON_BY_DEFAULT = True
 DEFAULT_COLUMN_BLOCK_BYTES = 8 * 2**20
 
-_state = {"enabled": ON_BY_DEFAULT and os.environ.get("MINIDENSE_FAST", "1") != "0",
+_state: dict[str, Any] = {"enabled": ON_BY_DEFAULT and os.environ.get("MINIDENSE_FAST", "1") != "0",
           "column_block_bytes": DEFAULT_COLUMN_BLOCK_BYTES}
 
 
-def enabled():
+def enabled() -> bool:
     """Whether ops take their fast paths (else their reference forms)."""
     return _state["enabled"]
 
 
-def column_block_bytes():
+def column_block_bytes() -> int:
     """The largest piece of a column matrix the fast convolution builds at a time, in bytes."""
     return _state["column_block_bytes"]
 
@@ -34,7 +37,7 @@ def column_block_bytes():
 class fast_paths:
     """Turn the fast paths on or off (and optionally set the column block budget); a context manager too."""
 
-    def __init__(self, enabled=True, *, column_block_bytes=None):
+    def __init__(self, enabled: bool = True, *, column_block_bytes: int | None = None) -> None:
         if not isinstance(enabled, bool):
             raise TypeError(f"fast_paths: enabled must be True or False, got {enabled!r}")
         if column_block_bytes is not None and (isinstance(column_block_bytes, bool)
@@ -45,8 +48,8 @@ class fast_paths:
         if column_block_bytes is not None:
             _state["column_block_bytes"] = column_block_bytes
 
-    def __enter__(self):
+    def __enter__(self) -> fast_paths:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         _state.update(self._previous)

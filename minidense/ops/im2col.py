@@ -11,17 +11,24 @@ where patches overlap, their entries add up.
 
 Everything here works on raw arrays (NumPy or CuPy); F.im2col / F.col2im wrap them for tensors.
 """
-from collections import namedtuple
+from __future__ import annotations
 
-from ..backend import get_array_module
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from ..backend import Array, get_array_module
 
 __all__ = ["Geometry", "output_size", "transposed_output_size", "pad", "im2col", "col2im"]
 
-Geometry = namedtuple("Geometry", "kernel_size stride padding dilation")
-Geometry.__doc__ = "A 2-D convolution's (kH, kW), stride, padding and dilation, each a pair of ints."
+class Geometry(NamedTuple):
+    """A 2-D convolution's (kH, kW), stride, padding and dilation, each a pair of ints."""
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+    dilation: tuple[int, ...]
 
 
-def output_size(size, geo):
+def output_size(size: Sequence[int], geo: Geometry) -> tuple[int, ...]:
     """(H_out, W_out) of a convolution or pooling window over an input of size (H, W):
 
     H_out = (H + 2·p − d·(k − 1) − 1) // s + 1, per axis (the only copy of this formula in the package).
@@ -30,7 +37,8 @@ def output_size(size, geo):
                  for n, k, s, p, d in zip(size, geo.kernel_size, geo.stride, geo.padding, geo.dilation))
 
 
-def transposed_output_size(size, geo, output_padding=(0, 0)):
+def transposed_output_size(size: Sequence[int], geo: Geometry,
+                           output_padding: Sequence[int] = (0, 0)) -> tuple[int, ...]:
     """The sizes that convolution maps onto ``size``, the smallest plus output_padding: the transposed
     convolution's (and unpooling's) output size, H_out = (H − 1)·s − 2·p + d·(k − 1) + 1 + output_padding.
     """
@@ -39,7 +47,7 @@ def transposed_output_size(size, geo, output_padding=(0, 0)):
                                                  output_padding))
 
 
-def pad(x, padding, value=0):
+def pad(x: Array, padding: Sequence[int], value: float = 0) -> Array:
     """x: (N, C, H, W) -> (N, C, H + 2·pH, W + 2·pW), filled with value around x (x itself when no padding).
 
     The copy is laid out in (C, N, H, W) memory order, the order of the column matrix's rows and columns,
@@ -53,7 +61,7 @@ def pad(x, padding, value=0):
     return padded.transpose(1, 0, 2, 3)
 
 
-def im2col(x, geo, pad_value=0):
+def im2col(x: Array, geo: Geometry, pad_value: float = 0) -> Array:
     """x: (N, C, H, W) -> columns (C·kH·kW, N·H_out·W_out): one strided slice per kernel tap.
 
     Entry [(c, i, j), (n, r, q)] is x[n, c, r·sH − pH + i·dH, q·sW − pW + j·dW] (pad_value outside x:
@@ -73,7 +81,7 @@ def im2col(x, geo, pad_value=0):
     return cols.reshape(c * kh * kw, n * ho * wo)
 
 
-def col2im(cols, geo, x_shape):
+def col2im(cols: Array, geo: Geometry, x_shape: Sequence[int]) -> Array:
     """columns (C·kH·kW, N·H_out·W_out) -> (N, C, H, W) of x_shape: im2col's loop with +=, its adjoint.
 
     Each entry goes back to the pixel im2col took it from; entries of overlapping windows add up, and

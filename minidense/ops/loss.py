@@ -14,9 +14,11 @@ gradient. PyTorch returns NaN there; a batch of unlabelled crops should not pois
 Each loss is one Function with forward and backward side by side, so the gradient of a masked
 or ignored pixel is an exact zero, never ``0 * something``.
 """
+from __future__ import annotations
+
 from .. import _checks
-from ..backend import get_array_module
-from ..tensor import Function
+from ..backend import Array, get_array_module
+from ..tensor import Function, Grads, Tensor
 from .arith import mul, sub
 from .norm import normalize
 from .reduce import sum as _sum
@@ -29,7 +31,7 @@ LOG_DEPTH_FLOOR = 1e-6
 
 
 # ---------------------------------------------------------------- reductions shared by the losses
-def _reduce(loss, reduction, count):
+def _reduce(loss: Array, reduction: str, count: float) -> Array:
     """Reduce a per-element loss; ``count`` is what the mean divides by (0: nothing counted)."""
     if reduction == "none":
         return loss
@@ -39,7 +41,7 @@ def _reduce(loss, reduction, count):
     return total / count if count > 0 else total   # nothing counted: every term was weighted 0, total is 0
 
 
-def _reduce_backward(grad, reduction, count):
+def _reduce_backward(grad: Array, reduction: str, count: float) -> Array:
     """d(reduced loss)/d(per-element loss), broadcastable against the per-element loss."""
     if reduction != "mean":          # "none": the gradient itself; "sum": the same value everywhere
         return grad
@@ -50,32 +52,32 @@ def _reduce_backward(grad, reduction, count):
 class LogSoftmax(Function):
     """log softmax along ``axis``: x - max - log(sum(exp(x - max))), so exp never overflows."""
 
-    def forward(self, x, *, axis):
+    def forward(self, x: Array, *, axis: int) -> Array:
         xp = get_array_module(x)
         shifted = x - x.max(axis=axis, keepdims=True)
         self.out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
         self.axis = axis
         return self.out
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         xp = get_array_module(grad)
         return grad - xp.exp(self.out) * grad.sum(axis=self.axis, keepdims=True)
 
 
 class Softmax(Function):
-    def forward(self, x, *, axis):
+    def forward(self, x: Array, *, axis: int) -> Array:
         xp = get_array_module(x)
         e = xp.exp(x - x.max(axis=axis, keepdims=True))
         self.out = e / e.sum(axis=axis, keepdims=True)
         self.axis = axis
         return self.out
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         # the Jacobian diag(p) - p pᵀ applied to grad, without forming it
         return self.out * (grad - (grad * self.out).sum(axis=self.axis, keepdims=True))
 
 
-def _softmax_args(fname, x, dim, axis):
+def _softmax_args(fname: str, x: Tensor | Array, dim: int | None, axis: int | None) -> int:
     a = _checks.tensor_arg(fname, "input", x, floating=True)
     axis = _checks.axis_arg(fname, axis, dim)
     axis = 1 if axis is None else axis
@@ -85,18 +87,18 @@ def _softmax_args(fname, x, dim, axis):
     return axis % a.ndim
 
 
-def log_softmax(x, dim=None, *, axis=None):
+def log_softmax(x: Tensor | Array, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """log of softmax along ``dim`` (default 1, the class axis of NCHW scores); stable for |x| ~ 1e4."""
     return LogSoftmax.apply(x, axis=_softmax_args("log_softmax", x, dim, axis))
 
 
-def softmax(x, dim=None, *, axis=None):
+def softmax(x: Tensor | Array, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim`` (default 1); stable for |x| ~ 1e4."""
     return Softmax.apply(x, axis=_softmax_args("softmax", x, dim, axis))
 
 
 # ---------------------------------------------------------------- cross-entropy and NLL
-def _target_index(shape, target):
+def _target_index(shape: tuple[int, ...], target: Array) -> Array:
     """Flat indices of (n, target[n, ...], ...) in a C-contiguous array of ``shape`` (N, C, *rest).
 
     One gather / scatter along the class axis without a one-hot tensor and without moving
@@ -112,8 +114,9 @@ def _target_index(shape, target):
 
 class _ClassLoss(Function):
     """What cross-entropy and NLL share: per-pixel class weights, ignored pixels, the reduction."""
+    w: Array
 
-    def _weights(self, x, target, weight, ignore_index):
+    def _weights(self, x: Array, target: Array, weight: Array | None, ignore_index: int) -> None:
         xp = get_array_module(x)
         valid = target != ignore_index
         self.safe_target = xp.where(valid, target, 0)     # ignored pixels read class 0, weighted 0
@@ -132,7 +135,7 @@ class CrossEntropy(_ClassLoss):
     exp(x - max) by (pixel weight / sum of exps) and subtracts it at the target class.
     """
 
-    def forward(self, x, target, *, weight, ignore_index, reduction):
+    def forward(self, x: Array, target: Array, *, weight: Array | None, ignore_index: int, reduction: str) -> Array:
         xp = get_array_module(x)
         x = xp.ascontiguousarray(x)   # so that the buffers below are C-ordered for the flat scatter
         self._weights(x, target, weight, ignore_index)
@@ -143,7 +146,7 @@ class CrossEntropy(_ClassLoss):
         self.reduction = reduction
         return _reduce((xp.log(self.sum_e) - picked) * self.w, reduction, self.count)
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         coef = _reduce_backward(grad, self.reduction, self.count) * self.w   # (N, ...): 0 where ignored
         xp = get_array_module(coef)
         gx = self.e * xp.expand_dims(coef / self.sum_e, 1)
@@ -154,19 +157,20 @@ class CrossEntropy(_ClassLoss):
 class NLLLoss(_ClassLoss):
     """x: (N, C, ...) log-probabilities, target: (N, ...) -> -x[target] weighted and reduced."""
 
-    def forward(self, x, target, *, weight, ignore_index, reduction):
+    def forward(self, x: Array, target: Array, *, weight: Array | None, ignore_index: int, reduction: str) -> Array:
         self._weights(x, target, weight, ignore_index)
         self.shape, self.reduction = x.shape, reduction
         return _reduce(-x.reshape(-1)[self.index] * self.w, reduction, self.count)
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         coef = _reduce_backward(grad, self.reduction, self.count) * self.w
         gx = get_array_module(coef).zeros(self.shape, dtype=coef.dtype)
         gx.reshape(-1)[self.index] = -coef    # one target per pixel: a plain write, no repeats
         return gx, None
 
 
-def _class_loss(op, fname, x, target, weight, ignore_index, reduction):
+def _class_loss(op: type[Function], fname: str, x: Tensor | Array, target: Tensor | Array,
+                weight: Tensor | Array | None, ignore_index: int, reduction: str) -> Tensor:
     a = _checks.tensor_arg(fname, "input", x, floating=True)
     if a.ndim < 2:
         raise ValueError(f"{fname}: input must be (N, C) or (N, C, H, W), got shape {tuple(a.shape)}")
@@ -177,7 +181,8 @@ def _class_loss(op, fname, x, target, weight, ignore_index, reduction):
     return op.apply(x, target, weight=w, ignore_index=int(ignore_index), reduction=reduction)
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def cross_entropy(input: Tensor | Array, target: Tensor | Array, weight: Tensor | Array | None = None,
+                  ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Softmax cross-entropy of class scores against integer labels, as PyTorch's.
 
     input: (N, C) or (N, C, H, W) scores (logits); target: (N,) or (N, H, W) integers in [0, C)
@@ -189,13 +194,14 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     return _class_loss(CrossEntropy, "cross_entropy", input, target, weight, ignore_index, reduction)
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def nll_loss(input: Tensor | Array, target: Tensor | Array, weight: Tensor | Array | None = None,
+             ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities (e.g. ``log_softmax(x, 1)``); as cross_entropy."""
     return _class_loss(NLLLoss, "nll_loss", input, target, weight, ignore_index, reduction)
 
 
 # ---------------------------------------------------------------- depth: L1, MSE, smooth L1
-def _valid_count(d, mask):
+def _valid_count(d: Array, mask: Array | None) -> float:
     """How many elements of d are valid (the mask may lack d's channel axis, shared by every channel)."""
     return d.size if mask is None else float(mask.sum()) * (d.size // mask.size)
 
@@ -206,8 +212,15 @@ class _PointwiseLoss(Function):
     A masked-out element gets the difference 0, where every one of these losses has value 0 and
     slope 0: it adds nothing and its gradient is exactly zero, even if its target is NaN.
     """
+    beta: float
 
-    def forward(self, pred, target, *, mask, reduction, beta=1.0):
+    def value(self, d: Array) -> Array:
+        raise NotImplementedError
+
+    def slope(self, d: Array) -> Array:
+        raise NotImplementedError
+
+    def forward(self, pred: Array, target: Array, *, mask: Array | None, reduction: str, beta: float = 1.0) -> Array:
         xp = get_array_module(pred)
         d = pred - target
         if mask is not None:
@@ -216,44 +229,45 @@ class _PointwiseLoss(Function):
         self.count = _valid_count(d, mask)
         return _reduce(self.value(d), reduction, self.count)
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         g = _reduce_backward(grad, self.reduction, self.count) * self.slope(self.d)
         return g, -g
 
 
 class L1Loss(_PointwiseLoss):
-    def value(self, d):
+    def value(self, d: Array) -> Array:
         return abs(d)
 
-    def slope(self, d):
+    def slope(self, d: Array) -> Array:
         return get_array_module(d).sign(d)     # 0 at d == 0, as PyTorch
 
 
 class MSELoss(_PointwiseLoss):
-    def value(self, d):
+    def value(self, d: Array) -> Array:
         return d * d
 
-    def slope(self, d):
+    def slope(self, d: Array) -> Array:
         return 2 * d
 
 
 class SmoothL1Loss(_PointwiseLoss):
     """Quadratic 0.5·d²/beta inside |d| < beta, linear |d| - 0.5·beta outside (beta=0: plain L1)."""
 
-    def value(self, d):
+    def value(self, d: Array) -> Array:
         xp = get_array_module(d)
         if self.beta == 0:
             return abs(d)
         return xp.where(abs(d) < self.beta, d * d * (0.5 / self.beta), abs(d) - 0.5 * self.beta)
 
-    def slope(self, d):
+    def slope(self, d: Array) -> Array:
         xp = get_array_module(d)
         if self.beta == 0:
             return xp.sign(d)
         return xp.where(abs(d) < self.beta, d / self.beta, xp.sign(d))
 
 
-def _pointwise_args(fname, pred, target, mask, reduction):
+def _pointwise_args(fname: str, pred: Tensor | Array, target: Tensor | Array, mask: Tensor | Array | None,
+                    reduction: str) -> Array | None:
     p = _checks.tensor_arg(fname, "input", pred, floating=True)
     t = _checks.tensor_arg(fname, "target", target, floating=True)
     _checks.same_device(fname, input=pred, target=target, mask=mask)
@@ -263,7 +277,8 @@ def _pointwise_args(fname, pred, target, mask, reduction):
     return _checks.mask_arg(fname, mask, p.shape)
 
 
-def l1_loss(input, target, mask=None, reduction="mean"):
+def l1_loss(input: Tensor | Array, target: Tensor | Array, mask: Tensor | Array | None = None,
+            reduction: str = "mean") -> Tensor:
     """|input - target| per element. input, target: (N, 1, H, W) depth or any shape (equal shapes).
 
     mask: boolean, input's shape or input's shape without the channel axis (True = valid pixel).
@@ -274,13 +289,15 @@ def l1_loss(input, target, mask=None, reduction="mean"):
     return L1Loss.apply(input, target, mask=m, reduction=reduction)
 
 
-def mse_loss(input, target, mask=None, reduction="mean"):
+def mse_loss(input: Tensor | Array, target: Tensor | Array, mask: Tensor | Array | None = None,
+             reduction: str = "mean") -> Tensor:
     """(input - target)² per element; mask and reduction as :func:`l1_loss`."""
     m = _pointwise_args("mse_loss", input, target, mask, reduction)
     return MSELoss.apply(input, target, mask=m, reduction=reduction)
 
 
-def smooth_l1_loss(input, target, mask=None, reduction="mean", beta=1.0):
+def smooth_l1_loss(input: Tensor | Array, target: Tensor | Array, mask: Tensor | Array | None = None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """PyTorch's smooth L1 (Huber / beta): 0.5·d²/beta where |d| < beta, else |d| - 0.5·beta.
 
     mask and reduction as :func:`l1_loss`; beta=0 is plain L1.
@@ -298,7 +315,7 @@ class ScaleInvariantLogLoss(Function):
     a valid pixel. Depths are floored at ``eps`` before the log; below the floor the slope is 0.
     """
 
-    def forward(self, pred, target, *, mask, lam, eps):
+    def forward(self, pred: Array, target: Array, *, mask: Array | None, lam: float, eps: float) -> Array:
         xp = get_array_module(pred)
         valid = xp.ones(pred.shape, dtype=bool) if mask is None else xp.broadcast_to(mask, pred.shape)
         self.p, self.t = xp.maximum(pred, eps), xp.maximum(target, eps)
@@ -312,7 +329,7 @@ class ScaleInvariantLogLoss(Function):
         self.g, self.valid, self.lam, self.eps = g, valid, lam, eps
         return per_image.sum() / self.images if self.images else per_image.sum()
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         xp = get_array_module(grad)
         if not self.images:
             return xp.zeros_like(self.g), xp.zeros_like(self.g)
@@ -325,7 +342,8 @@ class ScaleInvariantLogLoss(Function):
         return gp, gt
 
 
-def scale_invariant_log_loss(pred, target, mask=None, lam=0.5, *, eps=LOG_DEPTH_FLOOR):
+def scale_invariant_log_loss(pred: Tensor | Array, target: Tensor | Array, mask: Tensor | Array | None = None,
+                             lam: float = 0.5, *, eps: float = LOG_DEPTH_FLOOR) -> Tensor:
     """Eigen et al.'s scale-invariant log depth loss, averaged over images.
 
     pred, target: (N, 1, H, W) (or any (N, ...)) depths; mask: pred's shape or (N, H, W).
@@ -354,7 +372,7 @@ def scale_invariant_log_loss(pred, target, mask=None, lam=0.5, *, eps=LOG_DEPTH_
 class MaskedReduce(Function):
     """A per-pixel loss (N, ...) reduced over the pixels where mask (same shape) is True."""
 
-    def forward(self, loss, *, mask, reduction):
+    def forward(self, loss: Array, *, mask: Array | None, reduction: str) -> Array:
         xp = get_array_module(loss)
         if mask is not None:
             loss = xp.where(mask, loss, loss.dtype.type(0))
@@ -362,13 +380,14 @@ class MaskedReduce(Function):
         self.count = _valid_count(loss, mask)
         return _reduce(loss, reduction, self.count)
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         xp = get_array_module(grad)
         g = xp.broadcast_to(_reduce_backward(grad, self.reduction, self.count), self.shape)
         return g.copy() if self.mask is None else xp.where(self.mask, g, g.dtype.type(0))
 
 
-def cosine_normal_loss(pred, target, mask=None, reduction="mean"):
+def cosine_normal_loss(pred: Tensor | Array, target: Tensor | Array, mask: Tensor | Array | None = None,
+                       reduction: str = "mean") -> Tensor:
     """1 - cos(pred, target) per pixel, between predicted and true surface normals.
 
     pred, target: (N, 3, H, W) (need not be unit length: both are normalized, see F.normalize);
@@ -390,7 +409,7 @@ def cosine_normal_loss(pred, target, mask=None, reduction="mean"):
     return _one_minus_cos(pred, target, m, reduction)
 
 
-def _one_minus_cos(pred, target, mask, reduction):
+def _one_minus_cos(pred: Tensor | Array, target: Tensor | Array, mask: Array | None, reduction: str) -> Tensor:
     """1 - cos(pred, target) per pixel, reduced over the valid pixels: the loss once its arguments are checked.
 
     pred, target: Tensors (N, 3, ...), both normalized along axis 1 first (F.normalize), so neither need
@@ -402,7 +421,7 @@ def _one_minus_cos(pred, target, mask, reduction):
 
 
 # ---------------------------------------------------------------- edges and masks
-def _sigmoid(x):
+def _sigmoid(x: Array) -> Array:
     xp = get_array_module(x)
     e = xp.exp(-abs(x))        # exp of a non-positive number only: no overflow for |x| ~ 1e4
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
@@ -416,7 +435,7 @@ class BCEWithLogits(Function):
     with log(1 + exp(-x)) = max(-x, 0) + log1p(exp(-|x|)), finite for any x.
     """
 
-    def forward(self, x, t, *, weight, pos_weight, reduction):
+    def forward(self, x: Array, t: Array, *, weight: Array | None, pos_weight: Array | None, reduction: str) -> Array:
         xp = get_array_module(x)
         softplus_neg = xp.maximum(-x, 0) + xp.log1p(xp.exp(-abs(x)))
         self.scale = 1 + (pos_weight - 1) * t if pos_weight is not None else 1
@@ -427,7 +446,7 @@ class BCEWithLogits(Function):
         self.weight, self.pos_weight, self.reduction, self.count = weight, pos_weight, reduction, x.size
         return _reduce(loss, reduction, self.count)
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         g = _reduce_backward(grad, self.reduction, self.count)
         if self.weight is not None:
             g = g * self.weight
@@ -439,7 +458,7 @@ class BCEWithLogits(Function):
         return gx, gt
 
 
-def _elementwise_weight(fname, name, w, x):
+def _elementwise_weight(fname: str, name: str, w: Tensor | Array | None, x: Array) -> Array | None:
     """A weight that broadcasts to x's shape (x itself is never broadcast), of x's dtype."""
     if w is None:
         return None
@@ -451,7 +470,9 @@ def _elementwise_weight(fname, name, w, x):
     return a
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction="mean"):
+def binary_cross_entropy_with_logits(input: Tensor | Array, target: Tensor | Array,
+                                     weight: Tensor | Array | None = None, pos_weight: Tensor | Array | None = None,
+                                     reduction: str = "mean") -> Tensor:
     """Sigmoid + binary cross-entropy in one stable op (edge maps, foreground masks), as PyTorch's.
 
     input: logits, any shape; target: probabilities in [0, 1] of input's shape and dtype.

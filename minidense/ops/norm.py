@@ -2,12 +2,14 @@
 
     y = F.batch_norm(x, running_mean, running_var, weight, bias, training=True)   # x: (N, C, H, W)
 """
+from __future__ import annotations
+
 import numbers
 
 from .. import _checks
-from ..backend import device_of, rng
+from ..backend import Array, device_of, rng
 from ..backend import get_array_module as _xp
-from ..tensor import Function, Tensor
+from ..tensor import Function, Grads, Tensor
 
 __all__ = ["normalize", "batch_norm", "dropout"]
 
@@ -16,7 +18,7 @@ __all__ = ["normalize", "batch_norm", "dropout"]
 class Normalize(Function):
     """x / max(||x||, eps) along ``axis`` (PyTorch's F.normalize with p=2)."""
 
-    def forward(self, x, *, axis, eps):
+    def forward(self, x: Array, *, axis: int, eps: float) -> Array:
         xp = _xp(x)
         norm = xp.sqrt((x * x).sum(axis=axis, keepdims=True))
         self.active = norm > eps           # where the floor eps is not in use, the norm depends on x
@@ -25,14 +27,14 @@ class Normalize(Function):
         self.axis = axis
         return self.out
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         xp = _xp(grad)
         # remove the gradient's component along the output (it cannot change a unit vector's length)
         along = (grad * self.out).sum(axis=self.axis, keepdims=True)
         return (grad - self.out * xp.where(self.active, along, along.dtype.type(0))) / self.denom
 
 
-def normalize(x, dim=None, eps=1e-12, *, axis=None):
+def normalize(x: Tensor | Array, dim: int | None = None, eps: float = 1e-12, *, axis: int | None = None) -> Tensor:
     """Scale vectors along ``dim`` (default 1, the channel axis) to unit length: x / max(||x||₂, eps).
 
     x: (N, 3, H, W) normals, or any shape. A vector shorter than eps is divided by eps instead
@@ -56,7 +58,8 @@ class BatchNorm(Function):
     the running statistics are updated in place. Evaluation: the running statistics.
     """
 
-    def forward(self, x, weight, bias, *, running_mean, running_var, training, momentum, eps):
+    def forward(self, x: Array, weight: Array, bias: Array, *, running_mean: Array | None,
+                running_var: Array | None, training: bool, momentum: float, eps: float) -> Array:
         xp = _xp(x)
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, -1) + (1,) * (x.ndim - 2)            # a per-channel vector, broadcast against x
@@ -74,7 +77,7 @@ class BatchNorm(Function):
         self.weight, self.axes, self.training = weight.reshape(shape), axes, training
         return self.xhat * self.weight + bias.reshape(shape)
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         axes, xhat = self.axes, self.xhat
         gx = None
         if self.needs_input_grad[0]:
@@ -88,7 +91,9 @@ class BatchNorm(Function):
         return gx, gw, gb
 
 
-def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+def batch_norm(x: Tensor | Array, running_mean: Tensor | Array | None, running_var: Tensor | Array | None,
+               weight: Tensor | Array | None = None, bias: Tensor | Array | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Batch normalization, as PyTorch's F.batch_norm.
 
     x: (N, C) or (N, C, H, W); running_mean, running_var: (C,) Tensors or arrays of x's dtype,
@@ -126,17 +131,17 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
 class Dropout(Function):
     """Zero each element with probability p and scale the rest by 1 / (1 - p) (the mean is kept)."""
 
-    def forward(self, x, *, p):
+    def forward(self, x: Array, *, p: float) -> Array:
         xp = _xp(x)
         keep = rng(device_of(x)).random(x.shape, dtype=xp.float32) >= p
         self.scale = xp.where(keep, x.dtype.type(1 / (1 - p)), x.dtype.type(0))
         return x * self.scale
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         return grad * self.scale
 
 
-def dropout(x, p=0.5, training=True):
+def dropout(x: Tensor | Array, p: float = 0.5, training: bool = True) -> Tensor:
     """Dropout drawn from the package's random source (``md.manual_seed`` makes it repeatable).
 
     x: any shape; p in [0, 1). With training=False (or p=0) x comes back unchanged.

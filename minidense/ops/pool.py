@@ -14,17 +14,24 @@ The lecture's three unpoolings are one call each:
     F.interpolate(x, scale_factor=2, mode="nearest")  value copied into the whole 2×2 block
     F.max_unpool2d(y, switches, 2)                    value back where max pooling found it
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Literal, overload
+
 from .. import _checks
-from ..backend import get_array_module, scatter_add
-from ..tensor import Function, Tensor
+from ..backend import Array, DTypeLike, get_array_module, scatter_add
+from ..tensor import Function, Grads, IntOrTuple, Tensor
 from . import im2col as columns
+from .im2col import Geometry
 
 __all__ = ["max_pool2d", "max_unpool2d", "avg_pool2d"]
 
 
 # ------------------------------------------------------------------ switches
 
-def _switches(x, geo):
+def _switches(x: Array, geo: Geometry) -> Array:
     """x: (N, C, H, W) -> int64 (N, C, H_out, W_out): the flat index in the H·W plane of each window's maximum."""
     xp = get_array_module(x)
     n, c, h, w = x.shape
@@ -49,7 +56,7 @@ def _switches(x, geo):
     return (offset[tap] + corner).transpose(1, 0, 2, 3)
 
 
-def _flat_index(indices, plane_size):
+def _flat_index(indices: Array, plane_size: Sequence[int]) -> Array:
     """Switches (N, C, h, w), each a flat index in its H·W plane -> flat indices into the whole (N, C, H, W) array.
 
     One gather or scatter over the flat array then serves every plane at once.
@@ -59,12 +66,12 @@ def _flat_index(indices, plane_size):
     return xp.arange(n * c).reshape(n, c, 1, 1) * (plane_size[0] * plane_size[1]) + indices
 
 
-def _gather(x, flat):
+def _gather(x: Array, flat: Array) -> Array:
     """out[n, c, i, j] = x.ravel()[flat[n, c, i, j]]."""
     return get_array_module(x).take(x.reshape(-1), flat)
 
 
-def _scatter(values, flat, shape, accumulate):
+def _scatter(values: Array, flat: Array, shape: tuple[int, ...], accumulate: bool) -> Array:
     """Zeros of ``shape`` with each value at its flat index; repeated indices add when accumulate."""
     xp = get_array_module(values)
     out = xp.zeros(shape, dtype=values.dtype)
@@ -78,11 +85,11 @@ def _scatter(values, flat, shape, accumulate):
 class GatherSwitches(Function):
     """x: (N, C, H, W), indices: (N, C, h, w) -> x at the switches; backward sends each gradient to its switch."""
 
-    def forward(self, x, *, indices, overlapping):
+    def forward(self, x: Array, *, indices: Array, overlapping: bool) -> Array:
         self.flat, self.shape, self.overlapping = _flat_index(indices, x.shape[2:]), x.shape, overlapping
         return _gather(x, self.flat)
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         # overlapping windows can share a switch: their gradients add up there
         return _scatter(grad, self.flat, self.shape, accumulate=self.overlapping)
 
@@ -90,17 +97,18 @@ class GatherSwitches(Function):
 class ScatterSwitches(Function):
     """x: (N, C, h, w), indices like x -> (N, C, *plane_size), each value at its switch, zeros elsewhere."""
 
-    def forward(self, x, *, indices, plane_size):
+    def forward(self, x: Array, *, indices: Array, plane_size: Sequence[int]) -> Array:
         self.flat = _flat_index(indices, plane_size)
         return _scatter(x, self.flat, x.shape[:2] + tuple(plane_size), accumulate=False)
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         return _gather(grad, self.flat)
 
 
 # ------------------------------------------------------------------ pooling
 
-def _pool_geometry(fname, x, kernel_size, stride, padding, dilation=1):
+def _pool_geometry(fname: str, x: Tensor | Array, kernel_size: IntOrTuple, stride: IntOrTuple | None,
+                   padding: IntOrTuple, dilation: IntOrTuple = 1) -> tuple[Array, Geometry]:
     a = _checks.tensor_arg(fname, "input", x, ndim=4, floating=True)
     if 0 in a.shape:
         raise ValueError(f"{fname}: input must have no empty dimension, got shape {tuple(a.shape)}")
@@ -114,7 +122,29 @@ def _pool_geometry(fname, x, kernel_size, stride, padding, dilation=1):
     return a, geo
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, *, return_indices=False):
+@overload
+def max_pool2d(input: Tensor | Array, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+               padding: IntOrTuple = 0, dilation: IntOrTuple = 1, *, return_indices: Literal[False] = False) -> Tensor:
+    ...
+
+
+@overload
+def max_pool2d(input: Tensor | Array, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+               padding: IntOrTuple = 0, dilation: IntOrTuple = 1, *,
+               return_indices: Literal[True]) -> tuple[Tensor, Tensor]:
+    ...
+
+
+@overload
+def max_pool2d(input: Tensor | Array, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+               padding: IntOrTuple = 0, dilation: IntOrTuple = 1, *,
+               return_indices: bool) -> Tensor | tuple[Tensor, Tensor]:
+    ...
+
+
+def max_pool2d(input: Tensor | Array, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+               padding: IntOrTuple = 0, dilation: IntOrTuple = 1, *,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """Max pooling: input (N, C, H, W) -> (N, C, H_out, W_out); stride defaults to kernel_size.
 
     return_indices=True also returns the switches: an int64 tensor (no gradient) holding, for each
@@ -129,7 +159,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, *, return
     return (out, Tensor(indices)) if return_indices else out
 
 
-def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool2d(input: Tensor | Array, indices: Tensor | Array, kernel_size: IntOrTuple,
+                 stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
+                 output_size: Sequence[int] | None = None) -> Tensor:
     """Max-unpooling: each value back at its switch, zeros elsewhere.
 
     input, indices: (N, C, H, W), as returned by ``max_pool2d(..., return_indices=True)``
@@ -159,7 +191,8 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     return ScatterSwitches.apply(input, indices=idx, plane_size=size)
 
 
-def _unpool_size(fname, output_size, default, stride):
+def _unpool_size(fname: str, output_size: Sequence[int], default: Sequence[int],
+                 stride: Sequence[int]) -> tuple[int, ...]:
     if not isinstance(output_size, (tuple, list)) or len(output_size) < 2:
         raise TypeError(f"{fname}: output_size must be (H, W) or a shape ending in (H, W), got {output_size!r}")
     size = _checks.int_tuple(fname, "output_size", tuple(output_size)[-2:], 2, minimum=1)
@@ -174,7 +207,7 @@ def _unpool_size(fname, output_size, default, stride):
 class AvgPool2d(Function):
     """x: (N, C, H, W) -> the mean of each window, (N, C, H_out, W_out); backward spreads g/count over it."""
 
-    def forward(self, x, *, geo, count_include_pad):
+    def forward(self, x: Array, *, geo: Geometry, count_include_pad: bool) -> Array:
         xp = get_array_module(x)
         n, c = x.shape[:2]
         self.geo, self.shape, self.out_size = geo, x.shape, columns.output_size(x.shape[2:], geo)
@@ -183,7 +216,7 @@ class AvgPool2d(Function):
         cols = columns.im2col(x, geo).reshape(c, taps, n, *self.out_size)
         return (cols.sum(axis=1) / self.divisor).transpose(1, 0, 2, 3)
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         xp = get_array_module(grad)
         c, taps = self.shape[1], self.geo.kernel_size[0] * self.geo.kernel_size[1]
         share = grad.transpose(1, 0, 2, 3) / self.divisor          # (C, N, H_out, W_out)
@@ -191,7 +224,8 @@ class AvgPool2d(Function):
         return columns.col2im(cols, self.geo, self.shape)
 
 
-def _window_counts(xp, size, geo, out_size, dtype):
+def _window_counts(xp: ModuleType, size: Sequence[int], geo: Geometry, out_size: Sequence[int],
+                   dtype: DTypeLike) -> Array:
     """(H_out, W_out): how many taps of each window fall on the input rather than on the padding."""
     counts = []
     for n, k, s, p, d, m in zip(size, geo.kernel_size, geo.stride, geo.padding, geo.dilation, out_size):
@@ -200,7 +234,8 @@ def _window_counts(xp, size, geo, out_size, dtype):
     return (counts[0].reshape(-1, 1) * counts[1]).astype(dtype)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, *, count_include_pad=True):
+def avg_pool2d(input: Tensor | Array, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+               padding: IntOrTuple = 0, *, count_include_pad: bool = True) -> Tensor:
     """Average pooling: input (N, C, H, W) -> (N, C, H_out, W_out); stride defaults to kernel_size.
 
     count_include_pad=True (PyTorch's default) divides by kH·kW, padding zeros included;

@@ -3,16 +3,21 @@
 interpolate is separable: out = A_h · x · A_wᵀ per image and channel, with A the 1-D interpolation
 matrix along each axis (PyTorch's definitions), and its backward is the transpose, A_hᵀ · g · A_w.
 """
+from __future__ import annotations
+
 import numbers
+from collections.abc import Sequence
+from types import ModuleType
 
 from .. import _checks
-from ..backend import get_array_module
-from ..tensor import Function
+from ..backend import Array, DTypeLike, get_array_module
+from ..tensor import Function, Grads, IntOrTuple, Tensor
 
 __all__ = ["interpolate", "upsample_nearest", "upsample_bilinear", "bed_of_nails"]
 
 
-def _interp_matrix(xp, n_in, n_out, mode, align_corners, scale_factor, dtype):
+def _interp_matrix(xp: ModuleType, n_in: int, n_out: int, mode: str, align_corners: bool | None,
+                   scale_factor: float | None, dtype: DTypeLike) -> Array:
     """(n_out, n_in): row o holds the weights that output o takes from the inputs (PyTorch's definitions).
 
     scale_factor: the user's factor when one was given (PyTorch then maps with 1/scale_factor), else None.
@@ -42,17 +47,18 @@ def _interp_matrix(xp, n_in, n_out, mode, align_corners, scale_factor, dtype):
 class Interpolate(Function):
     """x: (N, C, H, W) -> A_h · x · A_wᵀ: (N, C, H_out, W_out); backward is the transpose, A_hᵀ · g · A_w."""
 
-    def forward(self, x, *, size, mode, align_corners, scale_factor):
+    def forward(self, x: Array, *, size: tuple[int, ...], mode: str, align_corners: bool | None,
+                scale_factor: tuple[float | None, ...]) -> Array:
         xp = get_array_module(x)
         self.a_h, self.a_w = (_interp_matrix(xp, n, m, mode, align_corners, f, x.dtype)
                               for n, m, f in zip(x.shape[2:], size, scale_factor))
         return self.a_h @ x @ self.a_w.T
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         return self.a_h.T @ grad @ self.a_w
 
 
-def _scale_pair(fname, scale_factor):
+def _scale_pair(fname: str, scale_factor: float | Sequence[float] | None) -> tuple[float, ...]:
     vals = tuple(scale_factor) if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * 2
     if len(vals) != 2 or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in vals):
         raise TypeError(f"{fname}: scale_factor must be a number or a pair of numbers, got {scale_factor!r}")
@@ -61,8 +67,9 @@ def _scale_pair(fname, scale_factor):
     return tuple(float(v) for v in vals)
 
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None):
+def interpolate(input: Tensor | Array, size: int | Sequence[int] | None = None,
+                scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None) -> Tensor:
     """Resize input (N, C, H, W) to ``size`` (H_out, W_out), or by ``scale_factor``, as PyTorch does.
 
     mode "nearest": src = floor(dst · scale); "bilinear": align_corners=False (the default) lines up
@@ -80,7 +87,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if (size is None) == (scale_factor is None):
         raise ValueError(f"{fname}: give exactly one of size and scale_factor, got size={size!r} and "
                          f"scale_factor={scale_factor!r}")
-    factors = (None, None)
+    factors: tuple[float | None, ...] = (None, None)
     if size is not None:
         size = _checks.int_tuple(fname, "size", size, 2, minimum=1)
     else:
@@ -94,12 +101,14 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     return Interpolate.apply(input, size=size, mode=mode, align_corners=bool(align_corners), scale_factor=factors)
 
 
-def upsample_nearest(input, size=None, scale_factor=None):
+def upsample_nearest(input: Tensor | Array, size: int | Sequence[int] | None = None,
+                     scale_factor: float | Sequence[float] | None = None) -> Tensor:
     """PyTorch's upsample_nearest: interpolate with mode='nearest'."""
     return interpolate(input, size=size, scale_factor=scale_factor, mode="nearest")
 
 
-def upsample_bilinear(input, size=None, scale_factor=None):
+def upsample_bilinear(input: Tensor | Array, size: int | Sequence[int] | None = None,
+                      scale_factor: float | Sequence[float] | None = None) -> Tensor:
     """PyTorch's upsample_bilinear: interpolate with mode='bilinear' and align_corners=True."""
     return interpolate(input, size=size, scale_factor=scale_factor, mode="bilinear", align_corners=True)
 
@@ -107,7 +116,7 @@ def upsample_bilinear(input, size=None, scale_factor=None):
 class BedOfNails(Function):
     """x: (N, C, H, W) -> (N, C, H·sH, W·sW): each value in the top-left corner of its block, zeros elsewhere."""
 
-    def forward(self, x, *, scale):
+    def forward(self, x: Array, *, scale: tuple[int, ...]) -> Array:
         xp = get_array_module(x)
         (n, c, h, w), (sh, sw) = x.shape, scale
         self.scale = scale
@@ -115,12 +124,12 @@ class BedOfNails(Function):
         out[:, :, ::sh, ::sw] = x
         return out
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> Grads:
         sh, sw = self.scale
         return grad[:, :, ::sh, ::sw]
 
 
-def bed_of_nails(input, scale_factor=2):
+def bed_of_nails(input: Tensor | Array, scale_factor: IntOrTuple = 2) -> Tensor:
     """The lecture's "bed of nails" unpooling: input (N, C, H, W) -> (N, C, H·s, W·s), zeros but the corners."""
     _checks.tensor_arg("bed_of_nails", "input", input, ndim=4, floating=True)
     scale = _checks.int_tuple("bed_of_nails", "scale_factor", scale_factor, 2, minimum=1)

@@ -192,8 +192,10 @@ def preload_list():
     """Standard-library and NumPy modules the grader has loaded: the child imports them before it drops
     privileges (the interpreter's own files may be closed to the child's user)."""
     keep = set(sys.stdlib_module_names) | {"numpy"}
-    return sorted(n for n in sys.modules if n.split(".")[0] in keep and not n.startswith(("__", "_pytest"))
-                  and "test" not in n.split(".")[-1])
+    # __future__ is a real module that `from __future__ import annotations` imports (the library uses it);
+    # the other dunder names (__main__, ...) are not modules to import
+    return sorted(n for n in sys.modules if n.split(".")[0] in keep
+                  and (n == "__future__" or not n.startswith(("__", "_pytest"))) and "test" not in n.split(".")[-1])
 
 
 class Sandbox:
