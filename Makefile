@@ -13,7 +13,7 @@ export MPLBACKEND := Agg
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,data]'
+	$(PY) -m pip install -q -e '.[dev,data,docs]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -122,14 +122,9 @@ build/notebooks/%.ipynb: notebooks/%.ipynb | $(STAMP)
 # `make docs`: the site in build/site (MkDocs, Material; mkdocs.yml, docs/site_hooks.py), strict: a broken link or a
 # missing page fails. Its tools are the `docs` extra. `make docs-check`: headless Chromium (Debian's, installed when
 # missing; no Chromium is a failure) renders its home page, an API page and a notebook page (docs/check_site.py),
-# screenshots in build/screenshots.
-DOCS_STAMP := $(VENV)/.docs-installed
-
-$(DOCS_STAMP): $(STAMP) setup.cfg
-	$(PY) -m pip install -q -e '.[dev,data,docs]'
-	touch $@
-
-docs: $(DOCS_STAMP) notebooks
+# screenshots in build/screenshots. The `docs` extra is part of the set-up (tests/test_site.py reads the site's
+# configuration in `make test`).
+docs: $(STAMP) notebooks
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 docs-check: docs
