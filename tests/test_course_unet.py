@@ -5,6 +5,7 @@ test_assignments.py; here: the boundary accuracy of training_checks.py agrees wi
 verdict, every hyper-parameter reaches fit explicitly, the starter notebook's training cell runs, and
 (slow) the reference clears both training targets at ten term seeds through the grader's own cases.
 """
+import re
 import time
 
 import matplotlib
@@ -13,7 +14,7 @@ import pytest
 
 import minidense as md
 from minidense import metrics
-from minidense.assignments import ASSIGNMENTS
+from minidense.assignments import ASSIGNMENTS, notebook
 from minidense.assignments.cases import case_rng, make_cases
 from minidense.assignments.course import unet
 from minidense.assignments.grading import compare, harness, training_checks
@@ -129,3 +130,16 @@ def test_the_reference_clears_both_training_targets_at_ten_term_seeds():
                                            {**case["params"], "target_miou": SPEC.training["target_miou"]}) is None
     print(f"\nworst mean IoU {min(r[1] for r in rows):.3f} (target {SPEC.training['target_miou']}), worst gap "
           f"{min(r[2] for r in rows):.3f} (required {SPEC.training['min_gap']})")
+
+
+@pytest.mark.slow
+def test_the_ablation_cells_recorded_output_is_the_references():
+    """The starter's ablation cell shows its output as recorded (too slow to run whenever a kit is made): run
+    with the reference code and one BLAS thread it prints the same lines, each number within 0.02."""
+    (cell,) = [c for c in SPEC.starter.cells if c.recorded]
+    result = notebook.run_cells([SPEC.starter.setup, cell.code], timeout=1800)[1]
+    assert result["error"] is None, result["error"]
+    number = re.compile(r"\d+\.\d+")
+    assert number.sub("#", result["text"]) == number.sub("#", cell.recorded), result["text"]
+    got = [float(v) for v in number.findall(result["text"])]
+    assert np.allclose(got, [float(v) for v in number.findall(cell.recorded)], atol=0.02), result["text"]

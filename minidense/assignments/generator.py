@@ -186,9 +186,10 @@ PYTHONPATH=. python -m pytest grader
 ```
 
 prints a score per part and in total on the **public** cases, and writes `results.json`. One part at a
-time: `python grader/run.py -m {first_part}`. It runs offline: each case calls your code through
-`grader/harness.py` and compares with the course's reference outputs in `grader/public.npz`. Your grade
-comes from hidden cases of the same kinds, generated when the course grades.
+time: `python grader/run.py -m {first_part}`. A failing case shows a hint; when the same part fails again
+on a later run it shows the next one too (or at once: `python grader/run.py --hint 2`). It runs offline:
+each case calls your code through `grader/harness.py` and compares with the course's reference outputs in
+`grader/public.npz`. Your grade comes from hidden cases of the same kinds, generated when the course grades.
 """
 
 
