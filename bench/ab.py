@@ -2,6 +2,7 @@
 
     git worktree add /tmp/old <commit before the change>
     .venv/bin/python bench/ab.py /tmp/old . --rounds 7          # U-Net step by default
+    .venv/bin/python bench/ab.py . . --new-env MINIDENSE_MALLOC=system   # one tree, two settings
 
 Each round runs each tree in a fresh process (the tree first on PYTHONPATH, one BLAS thread), the order
 alternating from round to round, and times ``--repeat`` calls after 3 warm-up calls. It prints each
@@ -30,11 +31,19 @@ print(json.dumps(statistics.median(times)))
 '''
 
 
-def run(tree, case, repeat):
-    env = {**os.environ, "PYTHONPATH": tree, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+def run(tree, case, repeat, extra_env=()):
+    env = {**os.environ, "PYTHONPATH": tree, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           **dict(extra_env)}
     out = subprocess.run([sys.executable, "-c", CHILD, case, str(repeat)], cwd=tree, env=env,
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _setting(text):
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
 
 
 def main():
@@ -44,11 +53,16 @@ def main():
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--repeat", type=int, default=10)
     ap.add_argument("--case", default="unet_step_64")
+    ap.add_argument("--old-env", action="append", default=[], type=_setting, metavar="NAME=VALUE",
+                    help="an environment variable for the old tree's processes (repeatable)")
+    ap.add_argument("--new-env", action="append", default=[], type=_setting, metavar="NAME=VALUE",
+                    help="an environment variable for the new tree's processes (repeatable)")
     a = ap.parse_args()
+    env = {"old": a.old_env, "new": a.new_env}
     ratios = []
     for r in range(a.rounds):
         order = [("old", a.old), ("new", a.new)] if r % 2 == 0 else [("new", a.new), ("old", a.old)]
-        got = {name: run(tree, a.case, a.repeat) for name, tree in order}
+        got = {name: run(tree, a.case, a.repeat, env[name]) for name, tree in order}
         ratios.append(got["new"] / got["old"])
         print(f"round {r + 1}: old {1e3 * got['old']:.1f} ms, new {1e3 * got['new']:.1f} ms, "
               f"new/old {ratios[-1]:.3f}", flush=True)

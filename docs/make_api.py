@@ -35,7 +35,7 @@ MODULES = [
     ("minidense.gradcheck", "Gradient checking"),
     ("minidense.testing", "Hypothesis strategies"),
     ("minidense.backend", "NumPy / CuPy backend"),
-    ("minidense._malloc", "Host memory: glibc malloc keeps freed memory (called by the backend at import)"),
+    ("minidense._malloc", "Host memory: glibc malloc keeps freed memory (md.tune_memory; fit, the command line)"),
     ("minidense.checkpoint", "Checkpoints, and rebuilding a run from one"),
 ]
 

@@ -12,16 +12,10 @@ some code imported ``cupy``, so :func:`get_array_module`, :func:`device_of` and
 
 The random source lives here too: every random draw in the package goes
 through :func:`rng`, so :func:`manual_seed` makes a run reproducible.
-
-On Linux, importing minidense also asks glibc's malloc to keep freed memory for the next arrays
-(:func:`minidense._malloc.reuse_freed_memory`): a training step frees and allocates the same tens of
-megabytes every time, and memory handed back to the kernel comes back as page faults.
 """
 import sys
 
 import numpy
-
-from . import _malloc
 
 DEVICES = ("cpu", "cuda")
 default_dtype = numpy.float32
@@ -224,5 +218,3 @@ def scatter_add(target, index, values):
     else:
         numpy.add.at(target, index, values)
 
-
-_malloc.apply_default()

@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from . import __version__, backend, checkpoint
+from . import __version__, _malloc, backend, checkpoint
 
 
 class UsageError(Exception):
@@ -378,6 +378,7 @@ def main(argv=None):
         if args.command is None:
             raise UsageError("minidense: choose a command: train, eval, predict, export, info or assignment "
                              "(see minidense --help)")
+        _malloc.tune_memory()   # the command's process is minidense's own (MINIDENSE_MALLOC=system: left alone)
         COMMANDS[args.command](args)
     except UsageError as exc:
         if debug:
