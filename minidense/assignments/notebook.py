@@ -12,6 +12,8 @@ import os
 import subprocess
 import sys
 
+from .._extras import require
+
 #: the first code cell of every starter notebook: the kit's own minidense, a fixed random stream
 SETUP = ("import os, sys\n"
          "sys.path.insert(0, os.path.abspath('.'))   # the kit's minidense, not an installed one\n"
@@ -68,8 +70,8 @@ def _fence(text):
 
 def starter_notebook(spec, kit_dir):
     """The notebook of ``spec`` (an nbformat notebook); writes its expected pictures into kit_dir/expected."""
-    import nbformat
-    from nbformat import v4
+    nbformat = require("nbformat", "course", "a kit's starter notebook")
+    v4 = nbformat.v4
     cells = [v4.new_markdown_cell(
         f"# {spec.title}\n\nThe full task is in `HANDOUT.md`. This notebook runs from the kit's folder and imports "
         "the kit's own `minidense` (your code). Below each code cell, **Expected** shows what the cell printed "
