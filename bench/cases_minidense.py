@@ -32,6 +32,7 @@ def _backward_or_not(out, backward):
 
 
 def build(p, device, seed):
+    md.tune_memory()    # as fit and the command line do (MINIDENSE_MALLOC=system measures glibc's defaults)
     md.manual_seed(seed)
     rng = np.random.default_rng(seed)
     kind, n, backward = p["kind"], p["n"], p["backward"]

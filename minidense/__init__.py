@@ -10,12 +10,15 @@
 The sub-packages are reachable as attributes, as ``torch.nn`` is after ``import torch``:
 ``md.nn``, ``md.optim``, ``md.functional``, ``md.models``, ``md.data`` (and ``md.metrics``, ``md.tasks``,
 ``md.viz``, ``md.export``). Each is imported on first use (PEP 562), so ``import minidense`` stays quick
-and loads neither the layers nor matplotlib.
+and loads neither the layers nor matplotlib. Importing changes nothing outside the package: the one
+process-wide setting, glibc's malloc keeping freed memory for the next step, is made by ``fit``, the
+``minidense`` command and the benchmark, or by ``md.tune_memory()`` (see ``minidense/_malloc.py``).
 """
 import importlib
 from typing import TYPE_CHECKING
 
 from . import backend, ops  # noqa: F401  (ops attaches Tensor's operators)
+from ._malloc import tune_memory
 from .backend import gpu_available, manual_seed
 from .constants import IGNORE_INDEX
 from .creation import arange, ones, ones_like, rand, randn, tensor, zeros, zeros_like
@@ -47,4 +50,4 @@ def __dir__():
 
 __all__ = ["Tensor", "Function", "tensor", "no_grad", "is_grad_enabled", "zeros", "ones", "zeros_like",
            "ones_like", "randn", "rand", "arange", "concat", "stack", "where", "gradcheck", "numerical_grad",
-           "GradcheckError", "manual_seed", "gpu_available", "IGNORE_INDEX", "backend", "fast_paths"]
+           "GradcheckError", "manual_seed", "gpu_available", "IGNORE_INDEX", "backend", "fast_paths", "tune_memory"]

@@ -1,7 +1,9 @@
-"""Host memory: glibc's malloc told to keep freed memory for the next arrays (called on ``import minidense``).
+"""Host memory: glibc's malloc told to keep freed memory for the next arrays (``md.tune_memory()``).
 
-Its own module so that backend.py stays about arrays and devices; backend.py calls :func:`apply_default`
-where the setting was always made, at import.
+A process-wide setting, so a library makes it only where the work is, never at import: ``fit``, the
+``minidense`` command and the benchmark call :func:`tune_memory`; a user who runs training steps of their
+own calls ``md.tune_memory()`` once. ``import minidense`` leaves malloc alone (a Jupyter kernel that only
+imports the package keeps glibc's defaults).
 """
 import ctypes
 import os
@@ -17,7 +19,7 @@ import warnings
 MALLOC_TRIM_THRESHOLD = 1 << 30    # free memory the heap may keep instead of trimming
 MALLOC_MMAP_THRESHOLD = 32 << 20   # glibc's largest: arrays up to this size come from the heap
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3   # mallopt's parameter numbers (malloc.h)
-tuned = False     # whether reuse_freed_memory applied
+tuned = False     # whether reuse_freed_memory applied (in this process)
 
 
 def _user_set_malloc():
@@ -30,8 +32,8 @@ def reuse_freed_memory():
     """Keep freed host memory in the process for the next arrays (glibc on Linux; elsewhere a no-op).
 
     The price: the process keeps its peak heap (up to MALLOC_TRIM_THRESHOLD of it free) until it
-    exits, as PyTorch's caching allocator does on a GPU. Runs on import unless MINIDENSE_MALLOC=system
-    (default: keep) or a MALLOC_*_ / GLIBC_TUNABLES malloc setting is in the environment. Returns whether it applied.
+    exits, as PyTorch's caching allocator does on a GPU. Unconditional: :func:`tune_memory` is the entry
+    point that respects MINIDENSE_MALLOC and the environment's own malloc settings. Returns whether it applied.
     """
     global tuned
     if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
@@ -54,7 +56,16 @@ def _malloc_choice():
     return choice
 
 
-def apply_default():
-    """What ``import minidense`` does (called by backend.py): reuse_freed_memory() unless told otherwise."""
-    if _malloc_choice() == "keep" and not _user_set_malloc():
+def tune_memory():
+    """Keep freed host memory for the next arrays (:func:`reuse_freed_memory`) unless told otherwise.
+
+    Told otherwise: ``MINIDENSE_MALLOC=system`` (default ``keep``), or a glibc malloc setting of the
+    environment's own (``MALLOC_*_``, ``GLIBC_TUNABLES=glibc.malloc...``). Called by ``fit``, by the
+    ``minidense`` command and by the benchmark; call it once in a process that runs training steps of its
+    own (a U-Net step then spends no time re-faulting the memory the last step freed: bench/README.md).
+    The process keeps its peak heap until it exits. Returns whether malloc is tuned (also when it
+    already was). Anywhere but glibc on Linux it does nothing and returns False.
+    """
+    if not tuned and _malloc_choice() == "keep" and not _user_set_malloc():
         reuse_freed_memory()
+    return tuned

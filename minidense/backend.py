@@ -12,10 +12,6 @@ some code imported ``cupy``, so :func:`get_array_module`, :func:`device_of` and
 
 The random source lives here too: every random draw in the package goes
 through :func:`rng`, so :func:`manual_seed` makes a run reproducible.
-
-On Linux, importing minidense also asks glibc's malloc to keep freed memory for the next arrays
-(:func:`minidense._malloc.reuse_freed_memory`): a training step frees and allocates the same tens of
-megabytes every time, and memory handed back to the kernel comes back as page faults.
 """
 from __future__ import annotations
 
@@ -25,8 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy
 from numpy.typing import DTypeLike  # noqa: F401  (for the modules that annotate dtypes)
-
-from . import _malloc
 
 if TYPE_CHECKING:
     from typing_extensions import TypeIs
@@ -236,5 +230,3 @@ def scatter_add(target, index, values):
     else:
         numpy.add.at(target, index, values)
 
-
-_malloc.apply_default()

@@ -22,7 +22,8 @@ import sys
 
 import numpy as np
 
-from . import __version__, backend, checkpoint
+from . import __version__, _malloc, backend, checkpoint
+from ._extras import MissingExtra
 
 
 class UsageError(Exception):
@@ -313,12 +314,8 @@ def cmd_export(args):
     model, task, config = _load_run(args.checkpoint, "cpu")
     size = args.size if args.size is not None else config.get("image_size") or config.get("size", 64)
     h, w = (size, size) if isinstance(size, int) else size
-    try:
-        from .export import to_onnx
-        to_onnx(model, args.out, (1, task.in_channels, h, w))
-    except ImportError as exc:   # the export module, or the onnx package it imports when called
-        raise UsageError(f"minidense export: ONNX export is not available here ({exc}); install the export "
-                         f"extra: pip install 'minidense[export]'") from None
+    from .export import to_onnx
+    to_onnx(model, args.out, (1, task.in_channels, h, w))   # without the export extra: MissingExtra, one line
     print(f"ONNX model written to {os.path.abspath(args.out)}")
 
 
@@ -404,11 +401,12 @@ def main(argv=None):
         if args.command is None:
             raise UsageError("minidense: choose a command: train, eval, predict, export, info or assignment "
                              "(see minidense --help)")
+        _malloc.tune_memory()   # the command's process is minidense's own (MINIDENSE_MALLOC=system: left alone)
         COMMANDS[args.command](args)
-    except UsageError as exc:
+    except (UsageError, MissingExtra) as exc:   # MissingExtra: "... needs X: pip install 'minidense[EXTRA]'"
         if debug:
             raise
-        print(str(exc), file=sys.stderr)
+        print(str(exc) if isinstance(exc, UsageError) else f"minidense: {exc}", file=sys.stderr)
         return 2
     except (checkpoint.CheckpointError, FileNotFoundError, ValueError, TypeError) as exc:
         if debug:

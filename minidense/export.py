@@ -28,6 +28,7 @@ import numpy as np
 
 from . import __version__, backend, creation
 from . import functional as F
+from ._extras import require
 from .tensor import Function, Tensor, no_grad
 
 __all__ = ["to_onnx", "OPSET"]
@@ -37,12 +38,7 @@ OPSET = 17
 
 
 def _onnx():
-    try:
-        import onnx
-    except ImportError:
-        raise ImportError("to_onnx needs the onnx package: pip install 'minidense[export]' (or pip install onnx)") \
-            from None
-    return onnx
+    return require("onnx", "export", "ONNX export (to_onnx)")
 
 
 # ------------------------------------------------------------------ recording

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend, checkpoint
+from . import _malloc, backend, checkpoint
 from .callbacks import Callback, LambdaCallback, PrintRows, RunFolder, TrainingState, batch_tensor
 from .data import DataLoader
 from .data.loader import Batch, Dataset
@@ -73,10 +73,14 @@ def fit(model: Module, task: Task | str, train_data: Dataset, val_data: Dataset 
     config: extra entries for the run's config (stored in every checkpoint).
     on_epoch_end: called with the epoch's history row after its checkpoint is written.
     callbacks: more ``minidense.callbacks.Callback`` objects, called after those.
+
+    On Linux, fit first asks glibc's malloc to keep freed memory for the next step (``md.tune_memory()``,
+    for the rest of the process; ``MINIDENSE_MALLOC=system`` leaves malloc alone).
     """
     task = get_task(task)
     device = backend.check_device(device)
     _check_fit_args(train_data, epochs, on_nan, schedule, resume, out)
+    _malloc.tune_memory()
     model.to(device)
     lr = default_lr(model) if lr is None else lr
     optimizer = optimizer or Adam(model.parameters(), lr=lr)

@@ -21,6 +21,7 @@ import warnings
 
 import numpy as np
 
+from .._extras import require
 from . import merge, notebook
 from .cases import make_cases, public_rng
 from .course import COURSE
@@ -280,10 +281,29 @@ def public_cases(spec):
 
 
 def make_kit(spec, out_dir, carry_from=()):
-    """Write the kit of ``spec`` (an Assignment) into ``out_dir``; returns out_dir."""
+    """Write the kit of ``spec`` (an Assignment) into ``out_dir``; returns out_dir.
+
+    All or nothing: a missing ``course`` extra (nbformat) is found before anything is written, and a kit that
+    fails half-way (a starter cell that fails with the library's code, an interrupt) is removed again."""
+    nbformat = require("nbformat", "course", "writing a kit (its starter notebook)")
     if os.path.exists(out_dir) and os.listdir(out_dir):
         raise FileExistsError(f"make_kit: {out_dir!r} exists and is not empty; choose a new folder")
+    existed = os.path.isdir(out_dir)
     os.makedirs(out_dir, exist_ok=True)
+    try:
+        _write_kit(spec, out_dir, carry_from, nbformat)
+    except BaseException:
+        for name in os.listdir(out_dir) if existed else ():
+            path = os.path.join(out_dir, name)
+            shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
+        if not existed:
+            shutil.rmtree(out_dir)
+        raise
+    return out_dir
+
+
+def _write_kit(spec, out_dir, carry_from, nbformat):
+    """make_kit's work, into the empty folder ``out_dir``."""
     build_package(spec, os.path.join(out_dir, "minidense"), carry_from)
 
     grader = os.path.join(out_dir, "grader")
@@ -307,6 +327,4 @@ def make_kit(spec, out_dir, carry_from=()):
     if spec.questions:
         with open(os.path.join(out_dir, "ANSWERS.md"), "w", encoding="utf-8") as f:
             f.write(notebook.answers_template(spec))
-    import nbformat
     nbformat.write(notebook.starter_notebook(spec, out_dir), os.path.join(out_dir, "starter.ipynb"))
-    return out_dir

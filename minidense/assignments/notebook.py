@@ -12,6 +12,8 @@ import os
 import subprocess
 import sys
 
+from .._extras import require
+
 #: the start of every starter notebook's set-up cell (the kit's own set-up follows): the kit's folder, where
 #: Jupyter started, or in Colab the folder uploaded or mounted, found by its grader/parts.json
 FIND_KIT = """\
@@ -79,8 +81,8 @@ def _fence(text):
 
 def starter_notebook(spec, kit_dir):
     """The notebook of ``spec`` (an nbformat notebook); writes its expected pictures into kit_dir/expected."""
-    import nbformat
-    from nbformat import v4
+    nbformat = require("nbformat", "course", "a kit's starter notebook")
+    v4 = nbformat.v4
     cells = [v4.new_markdown_cell(
         f"# {spec.title}\n\nThe full task is in `HANDOUT.md`. This notebook runs from the kit's folder and imports "
         "the kit's own `minidense` (your code). Below each code cell, **Expected** shows what the cell printed "

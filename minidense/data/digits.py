@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import backend
+from .._extras import require
 
 CLASSES = ("background",) + tuple(str(d) for d in range(10))
 NUM_CLASSES = len(CLASSES)
@@ -23,12 +24,9 @@ STROKE_THRESHOLD = 0.5      # upscaled intensity (0..1) from which a pixel belon
 
 def load_source_digits() -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """(images (1797, 8, 8) float in [0, 1], digit labels (1797,)) from scikit-learn's bundled file."""
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError:
-        raise ImportError("minidense.data.digits needs scikit-learn (its bundled handwritten digits); "
-                          "install the data extra: pip install 'minidense[data]'") from None
-    bunch = load_digits()
+    datasets = require("sklearn.datasets", "data", "minidense.data.digits (scikit-learn's bundled digits)",
+                       package="scikit-learn")
+    bunch = datasets.load_digits()
     return bunch.images / 16.0, bunch.target.astype(np.int64)
 
 
