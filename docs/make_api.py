@@ -21,7 +21,7 @@ MODULES = [
     ("minidense.optim", "Optimizers and schedules"),
     ("minidense.tasks", "One Task per slide"),
     ("minidense.train", "Training and evaluation"),
-    ("minidense.callbacks", "A run's state and its per-epoch bookkeeping"),
+    ("minidense.callbacks", "Hooks into the training loop (Callback, EarlyStopping) and a run's state"),
     ("minidense.inference", "A trained model on image files"),
     ("minidense.metrics", "Metrics"),
     ("minidense.data.scenes", "Procedural scenes"),

@@ -11,17 +11,19 @@ of input / truth / prediction pictures per epoch, and the checkpoints
 CPU, and ``resume=True`` continues from ``last.npz`` exactly as if it had never stopped.
 
 ``fit`` is the loop a student would write; each epoch is :func:`train_one_epoch`, each
-step :func:`training_step`, and the bookkeeping after an epoch lives in ``minidense.callbacks``.
+step :func:`training_step`; everything else hooks in through ``minidense.callbacks`` (the run
+folder, printing, ``EarlyStopping``, a user's own), which may also stop a run after any batch.
 """
 import math
 import os
 import time
+import warnings
 
 import numpy as np
 
 from . import backend, checkpoint
-from .callbacks import LambdaCallback, PrintRows, RunFolder, TrainingState, batch_tensor
-from .data import DataLoader
+from .callbacks import LambdaCallback, PrintRows, RunFolder, TrainingState, call_hook, resume_run
+from .data import DataLoader, batch_tensor
 from .data.transforms import transforms_for
 from .nn.layers import BatchNorm2d
 from .optim import Adam, CosineAnnealingLR
@@ -60,8 +62,11 @@ def fit(model, task, train_data, val_data=None, *, epochs=1, batch_size=8, optim
     "skip" drops that step's update and goes on.
     schedule: "cosine" anneals the learning rate to 0 over the epochs (once per epoch), "constant" keeps it.
     config: extra entries for the run's config (stored in every checkpoint).
-    on_epoch_end: called with the epoch's history row after its checkpoint is written.
-    callbacks: more ``minidense.callbacks.Callback`` objects, called after those.
+    callbacks: ``minidense.callbacks.Callback`` objects (e.g. ``EarlyStopping``), called after the printing and
+    the run folder's; any may stop the run (``run.stop(reason)``) after the current batch. A run that stopped
+    so is not continued by ``resume=True`` unless ``epochs`` is more than it was asked for.
+    on_epoch_end: deprecated; use ``callbacks=[LambdaCallback(on_epoch_end=lambda run: ...)]`` (it gets the
+    epoch's history row, after the epoch's checkpoint is written).
     """
     task = get_task(task)
     device = backend.check_device(device)
@@ -74,8 +79,13 @@ def fit(model, task, train_data, val_data=None, *, epochs=1, batch_size=8, optim
     folder = RunFolder(out, val_data) if out else None
     backend.manual_seed(seed)
     if resume:
-        folder.resume(run)
+        resume_run(run, out)
         log(f"resumed from {folder.file('last.npz')} after epoch {run.epoch}")
+        asked = (run.config or {}).get("epochs", epochs)
+        if run.stopped and epochs <= asked:
+            log(f"nothing to do: that run stopped ({run.stopped}); ask for more than "
+                f"{asked} epochs to go on")
+            return run.history
     else:
         before_training(run, train_data)
     run.config = {"task": task.name, "epochs": epochs, "batch_size": batch_size, "seed": seed, "lr": lr,
@@ -85,10 +95,12 @@ def fit(model, task, train_data, val_data=None, *, epochs=1, batch_size=8, optim
     loader = DataLoader(train_data, batch_size=batch_size, shuffle=True, seed=seed,
                         transform=transforms_for(task.name) if flips else None)
     callbacks = [c for c in (PrintRows(log) if progress else None, folder,
-                             LambdaCallback(on_epoch_end) if on_epoch_end else None) if c] + list(callbacks)
-    while run.epoch < epochs:
+                             _deprecated_on_epoch_end(on_epoch_end)) if c] + list(callbacks)
+    call_hook(callbacks, "on_train_begin", run)
+    while run.epoch < epochs and not run.stop_training:
+        call_hook(callbacks, "on_epoch_begin", run)
         row = train_one_epoch(run, loader, on_nan=on_nan, progress=progress,
-                              last_good=folder.last_good() if folder else None)
+                              last_good=folder.last_good() if folder else None, callbacks=callbacks)
         if scheduler is not None:
             scheduler.step()
         if val_data is not None:
@@ -96,9 +108,23 @@ def fit(model, task, train_data, val_data=None, *, epochs=1, batch_size=8, optim
             row["val_loss"] = scores.pop("loss")
             row.update({k: v for k, v in scores.items() if np.isscalar(v)})
         run.end_epoch(row)
-        for callback in callbacks:
-            callback.on_epoch_end(run)
+        call_hook(callbacks, "on_epoch_end", run)
+    if run.stop_training and run.history:
+        run.history[-1]["stopped"] = run.stop_reason
+        log(f"stopped after epoch {run.epoch}: {run.stop_reason}")
+    call_hook(callbacks, "on_train_end", run)
     return run.history
+
+
+def _deprecated_on_epoch_end(function):
+    """fit's old ``on_epoch_end=function(row)`` argument, as the LambdaCallback it now is."""
+    if function is None:
+        return None
+    warnings.warn("fit(on_epoch_end=...) is deprecated: pass callbacks=[LambdaCallback(on_epoch_end=lambda run: "
+                  "...)] (the row is run.history[-1])", DeprecationWarning, stacklevel=3)
+    if not callable(function):
+        raise TypeError(f"fit: on_epoch_end must be callable, got {type(function).__name__}")
+    return LambdaCallback(on_epoch_end=lambda run: function(run.history[-1]))
 
 
 def before_training(run, train_data):
@@ -109,12 +135,14 @@ def before_training(run, train_data):
     _init_output_bias(run.model, run.task, train_data)
 
 
-def train_one_epoch(run, loader, on_nan="stop", progress=True, last_good=None):
-    """One pass over ``loader``: a training step per batch. Returns the epoch's history row."""
+def train_one_epoch(run, loader, on_nan="stop", progress=True, last_good=None, callbacks=()):
+    """One pass over ``loader``: a training step per batch, then each callback's ``on_batch_end``; it ends
+    early, after the batch, when a callback set ``run.stop_training``. Returns the epoch's history row
+    (``"partial": True`` when it ended early)."""
     run.model.train()
     loader.set_epoch(run.epoch)
     bar = _progress(loader, f"epoch {run.epoch + 1}/{run.epochs}", progress)
-    total, seen, skipped, t0 = 0.0, 0, 0, time.perf_counter()
+    total, seen, skipped, partial, t0 = 0.0, 0, 0, False, time.perf_counter()
     for i, (images, targets) in enumerate(bar):
         step = run.epoch * len(loader) + i + 1
         backend.set_rng_step(run.epoch, step)   # the GPU's draws of this step come from (seed, epoch, step)
@@ -125,15 +153,21 @@ def train_one_epoch(run, loader, on_nan="stop", progress=True, last_good=None):
                                  f"finite (loss {value}); last good checkpoint: {last_good or 'none written yet'}")
         if bad is not None:
             skipped += 1
-            continue
-        total += value * len(images)
-        seen += len(images)
-        if hasattr(bar, "set_postfix"):
+        else:
+            total += value * len(images)
+            seen += len(images)
+        if hasattr(bar, "set_postfix") and seen:
             bar.set_postfix(loss=f"{total / seen:.4f}", img_s=f"{seen / (time.perf_counter() - t0):.1f}")
+        call_hook(callbacks, "on_batch_end", run, i, {"loss": value, "step": step})
+        if run.stop_training:
+            partial = i + 1 < len(loader)
+            break
     row = {"epoch": run.epoch + 1, "train_loss": total / max(seen, 1),
            "images_per_s": seen / max(time.perf_counter() - t0, 1e-9), "lr": run.optimizer.param_groups[0]["lr"]}
     if skipped:
         row["skipped_steps"] = skipped
+    if partial:
+        row["partial"] = True
     return row
 
 

@@ -1,9 +1,11 @@
-"""DataLoader: batches of a sequence of samples, with seeded shuffling and augmentation."""
+"""DataLoader: batches of a sequence of samples, with seeded shuffling and augmentation; batch_tensor: a batch
+as a Tensor on a device."""
 import math
 
 import numpy as np
 
 from .. import backend
+from ..tensor import Tensor
 
 
 class DataLoader:
@@ -61,3 +63,9 @@ class DataLoader:
                     sample = self.transform(image, target, backend.generator([self.seed, epoch, pos, 1]))
                 samples.append(sample)
             yield tuple(np.stack([s[k] for s in samples]) for k in range(len(samples[0])))
+
+
+def batch_tensor(array, device, float_dtype=backend.default_dtype):
+    """A batch (NumPy array) as a Tensor on ``device``; floating-point data in ``float_dtype``, labels as they are."""
+    array = array.astype(float_dtype) if array.dtype.kind == "f" else array
+    return Tensor(backend.to_device(array, device))
