@@ -33,6 +33,7 @@ MODULES = [
     ("minidense.viz", "Pictures"),
     ("minidense.export", "ONNX export"),
     ("minidense.gradcheck", "Gradient checking"),
+    ("minidense.opinfo", "The op database: one declaration per differentiable op (tests/test_opdb.py reads it)"),
     ("minidense.testing", "Hypothesis strategies"),
     ("minidense.backend", "NumPy / CuPy backend"),
     ("minidense._malloc", "Host memory: glibc malloc keeps freed memory (called by the backend at import)"),
