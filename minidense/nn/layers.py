@@ -182,6 +182,8 @@ class Conv2d(_ConvBase):
     """2-D convolution. x: (N, C_in, H, W) -> (N, C_out, H_out, W_out), H_out = (H + 2p - d(k-1) - 1)//s + 1.
 
     weight: (out_channels, in_channels, kH, kW), He-normal; bias: (out_channels,), zeros.
+    To step through the reference kernels (ops/conv.py, ops/im2col.py) in a debugger, turn the fast paths
+    off first: ``md.fast_paths(False)`` (or ``with md.fast_paths(False): ...``, or ``MINIDENSE_FAST=0``).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True):
