@@ -92,11 +92,11 @@ class Hooks(Callback):
         self.calls.append(("train_end", run.epoch, None))
 
 
-def _seg_run(out, epochs, callbacks=(), resume=False, log=print):
+def _seg_run(out, epochs, callbacks=(), resume=False, log=print, n_train=24):
     md.manual_seed(0)
     task = get_task("segmentation")
     model = UNet(3, task.out_channels, base_channels=4, depth=2)
-    history = fit(model, task, task.dataset(24, size=16, seed=1), task.dataset(8, size=16, seed=2), epochs=epochs,
+    history = fit(model, task, task.dataset(n_train, size=16, seed=1), task.dataset(4, size=16, seed=2), epochs=epochs,
                   batch_size=8, out=out, seed=3, progress=False, resume=resume, callbacks=callbacks, log=log,
                   schedule="cosine")
     return history, model
@@ -137,7 +137,7 @@ def _early(out, epochs, resume=False, kill_after=None):
         if run.epoch == kill_after:
             raise KeyboardInterrupt   # as if the process were stopped after this epoch's checkpoint
     early = EarlyStopping(monitor="lr", patience=2, mode="max")
-    return _seg_run(out, epochs, callbacks=[LambdaCallback(on_epoch_end=kill), early], resume=resume)[0]
+    return _seg_run(out, epochs, callbacks=[LambdaCallback(on_epoch_end=kill), early], resume=resume, n_train=8)[0]
 
 
 def _timeless(history):
