@@ -11,21 +11,23 @@ of input / truth / prediction pictures per epoch, and the checkpoints
 CPU, and ``resume=True`` continues from ``last.npz`` exactly as if it had never stopped.
 
 ``fit`` is the loop a student would write; each epoch is :func:`train_one_epoch`, each
-step :func:`training_step`, and the bookkeeping after an epoch lives in ``minidense.callbacks``.
+step :func:`training_step`; everything else hooks in through ``minidense.callbacks`` (the run
+folder, printing, ``EarlyStopping``, a user's own), which may also stop a run after any batch.
 """
 from __future__ import annotations
 
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from . import _malloc, backend, checkpoint
-from .callbacks import Callback, LambdaCallback, PrintRows, RunFolder, TrainingState, batch_tensor
-from .data import DataLoader
+from .callbacks import Callback, LambdaCallback, PrintRows, RunFolder, TrainingState, call_hook, resume_run
+from .data import DataLoader, batch_tensor
 from .data.loader import Batch, Dataset
 from .data.transforms import transforms_for
 from .nn.layers import BatchNorm2d
@@ -71,8 +73,11 @@ def fit(model: Module, task: Task | str, train_data: Dataset, val_data: Dataset 
     "skip" drops that step's update and goes on.
     schedule: "cosine" anneals the learning rate to 0 over the epochs (once per epoch), "constant" keeps it.
     config: extra entries for the run's config (stored in every checkpoint).
-    on_epoch_end: called with the epoch's history row after its checkpoint is written.
-    callbacks: more ``minidense.callbacks.Callback`` objects, called after those.
+    callbacks: ``minidense.callbacks.Callback`` objects (e.g. ``EarlyStopping``), called after the printing and
+    the run folder's; any may stop the run (``run.stop(reason)``) after the current batch. A run that stopped
+    so is not continued by ``resume=True`` unless ``epochs`` is more than it was asked for.
+    on_epoch_end: deprecated; use ``callbacks=[LambdaCallback(on_epoch_end=lambda run: ...)]`` (it gets the
+    epoch's history row, after the epoch's checkpoint is written).
 
     On Linux, fit first asks glibc's malloc to keep freed memory for the next step (``md.tune_memory()``,
     for the rest of the process; ``MINIDENSE_MALLOC=system`` leaves malloc alone).
@@ -89,9 +94,14 @@ def fit(model: Module, task: Task | str, train_data: Dataset, val_data: Dataset 
     folder = RunFolder(out, val_data) if out else None
     backend.manual_seed(seed)
     if resume:
-        assert folder is not None   # _check_fit_args found out/last.npz
-        folder.resume(run)
+        assert out is not None and folder is not None   # _check_fit_args found out/last.npz
+        resume_run(run, out)
         log(f"resumed from {folder.file('last.npz')} after epoch {run.epoch}")
+        asked = (run.config or {}).get("epochs", epochs)
+        if run.stopped and epochs <= asked:
+            log(f"nothing to do: that run stopped ({run.stopped}); ask for more than "
+                f"{asked} epochs to go on")
+            return run.history
     else:
         before_training(run, train_data)
     run.config = {"task": task.name, "epochs": epochs, "batch_size": batch_size, "seed": seed, "lr": lr,
@@ -101,10 +111,12 @@ def fit(model: Module, task: Task | str, train_data: Dataset, val_data: Dataset 
     loader = DataLoader(train_data, batch_size=batch_size, shuffle=True, seed=seed,
                         transform=transforms_for(task.name) if flips else None)
     callbacks = [c for c in (PrintRows(log) if progress else None, folder,
-                             LambdaCallback(on_epoch_end) if on_epoch_end else None) if c] + list(callbacks)
-    while run.epoch < epochs:
+                             _deprecated_on_epoch_end(on_epoch_end)) if c] + list(callbacks)
+    call_hook(callbacks, "on_train_begin", run)
+    while run.epoch < epochs and not run.stop_training:
+        call_hook(callbacks, "on_epoch_begin", run)
         row = train_one_epoch(run, loader, on_nan=on_nan, progress=progress,
-                              last_good=folder.last_good() if folder else None)
+                              last_good=folder.last_good() if folder else None, callbacks=callbacks)
         if scheduler is not None:
             scheduler.step()
         if val_data is not None:
@@ -112,9 +124,23 @@ def fit(model: Module, task: Task | str, train_data: Dataset, val_data: Dataset 
             row["val_loss"] = scores.pop("loss")
             row.update({k: v for k, v in scores.items() if np.isscalar(v)})
         run.end_epoch(row)
-        for callback in callbacks:
-            callback.on_epoch_end(run)
+        call_hook(callbacks, "on_epoch_end", run)
+    if run.stop_training and run.history:
+        run.history[-1]["stopped"] = run.stop_reason
+        log(f"stopped after epoch {run.epoch}: {run.stop_reason}")
+    call_hook(callbacks, "on_train_end", run)
     return run.history
+
+
+def _deprecated_on_epoch_end(function: Callable[[Row], object] | None) -> LambdaCallback | None:
+    """fit's old ``on_epoch_end=function(row)`` argument, as the LambdaCallback it now is."""
+    if function is None:
+        return None
+    warnings.warn("fit(on_epoch_end=...) is deprecated: pass callbacks=[LambdaCallback(on_epoch_end=lambda run: "
+                  "...)] (the row is run.history[-1])", DeprecationWarning, stacklevel=3)
+    if not callable(function):
+        raise TypeError(f"fit: on_epoch_end must be callable, got {type(function).__name__}")
+    return LambdaCallback(on_epoch_end=lambda run: function(run.history[-1]))
 
 
 def before_training(run: TrainingState, train_data: Dataset) -> None:
@@ -126,12 +152,14 @@ def before_training(run: TrainingState, train_data: Dataset) -> None:
 
 
 def train_one_epoch(run: TrainingState, loader: DataLoader, on_nan: str = "stop", progress: bool = True,
-                    last_good: str | None = None) -> Row:
-    """One pass over ``loader``: a training step per batch. Returns the epoch's history row."""
+                    last_good: str | None = None, callbacks: Sequence[Callback] = ()) -> Row:
+    """One pass over ``loader``: a training step per batch, then each callback's ``on_batch_end``; it ends
+    early, after the batch, when a callback set ``run.stop_training``. Returns the epoch's history row
+    (``"partial": True`` when it ended early)."""
     run.model.train()
     loader.set_epoch(run.epoch)
     bar = _progress(loader, f"epoch {run.epoch + 1}/{run.epochs}", progress)
-    total, seen, skipped, t0 = 0.0, 0, 0, time.perf_counter()
+    total, seen, skipped, partial, t0 = 0.0, 0, 0, False, time.perf_counter()
     for i, (images, targets) in enumerate(bar):
         step = run.epoch * len(loader) + i + 1
         backend.set_rng_step(run.epoch, step)   # the GPU's draws of this step come from (seed, epoch, step)
@@ -142,15 +170,21 @@ def train_one_epoch(run: TrainingState, loader: DataLoader, on_nan: str = "stop"
                                  f"finite (loss {value}); last good checkpoint: {last_good or 'none written yet'}")
         if bad is not None:
             skipped += 1
-            continue
-        total += value * len(images)
-        seen += len(images)
-        if hasattr(bar, "set_postfix"):
+        else:
+            total += value * len(images)
+            seen += len(images)
+        if hasattr(bar, "set_postfix") and seen:
             bar.set_postfix(loss=f"{total / seen:.4f}", img_s=f"{seen / (time.perf_counter() - t0):.1f}")
+        call_hook(callbacks, "on_batch_end", run, i, {"loss": value, "step": step})
+        if run.stop_training:
+            partial = i + 1 < len(loader)
+            break
     row = {"epoch": run.epoch + 1, "train_loss": total / max(seen, 1),
            "images_per_s": seen / max(time.perf_counter() - t0, 1e-9), "lr": run.optimizer.param_groups[0]["lr"]}
     if skipped:
         row["skipped_steps"] = skipped
+    if partial:
+        row["partial"] = True
     return row
 
 

@@ -42,6 +42,7 @@ import minidense.functional as F
 from minidense import backend, metrics, nn
 from minidense.data import DataLoader
 from minidense.data import transforms as T
+from minidense.opinfo import by_name
 
 EXAMPLES = int(os.environ.get("MINIDENSE_FUZZ_EXAMPLES", "3"))
 TRIED = collections.Counter()      # kind -> examples tried
@@ -126,36 +127,10 @@ ROLE_KINDS = {
 FLOATING = {"float", "nchw", "nchw_c", "weight", "vector", "state"}
 
 
-def _geometry_kinds(params, pool=False, fixed_kernel=None):
-    """Bad stride / padding / dilation / kernel_size for a conv or pooling entry."""
-    def setter(name, value, words):
-        def make(draw, kw):
-            return {**kw, name: value}, words
-        return make
-    kinds = {}
-    for name in params:
-        kinds[f"{name}=0"] = setter(name, 0, (name, "0"))
-        kinds[f"{name}<0"] = setter(name, -1, (name, "-1"))
-        kinds[f"{name}=bool"] = setter(name, True, (name, "True"))
-        kinds[f"{name}=float"] = setter(name, 2.0, (name, "2.0"))
-        kinds[f"{name}=3-tuple"] = setter(name, (1, 1, 1), (name, "(1, 1, 1)"))
-    for kind in ("padding=0", "padding=bool"):
-        kinds.pop(kind, None)   # padding 0 is fine; True... is refused below as a bool
-    if "padding" in params:
-        kinds["padding=bool"] = setter("padding", True, ("padding", "True"))
-
-    def big_kernel(draw, kw):
-        side = kw["input"].shape[-1]
-        if fixed_kernel is not None:
-            return {**kw, fixed_kernel: side + 3, "padding": 1} if pool else {**kw, fixed_kernel: side + 3}, \
-                ("kernel", "input size")
-        w = kw["weight"]
-        big = np.zeros(w.shape[:2] + (side + 3,) * (w.ndim - 2), dtype=w.dtype)
-        return {**kw, "weight": big}, ("kernel", "input size")
-    kinds["kernel>input"] = big_kernel
-    if pool:
-        kinds["padding>kernel/2"] = lambda draw, kw: ({**kw, "padding": 2, "kernel_size": 2}, ("padding", "2"))
-    return kinds
+def _declared(name):
+    """The op's bad inputs of its declaration (minidense/opinfo/), as kinds: one list for this suite and
+    tests/test_opdb.py."""
+    return {e.kind: (lambda d, kw, e=e: e.change(kw)) for e in by_name(name).errors}
 
 
 def _range_labels(arg, classes_of, words=("target",), ignored=-100):
@@ -181,20 +156,12 @@ def _functional():
     unary("relu", lambda x: F.relu(x))
     unary("sigmoid", lambda x: F.sigmoid(x))
     unary("tanh", lambda x: F.tanh(x))
-    unary("leaky_relu", lambda x, negative_slope=0.1: F.leaky_relu(x, negative_slope),
-          extra={"negative_slope=str": lambda d, kw: ({**kw, "negative_slope": "a"}, ("negative_slope", "'a'"))})
-    unary("clip", lambda x, min=-1.0, max=1.0: F.clip(x, min, max),
-          extra={"min>max": lambda d, kw: ({**kw, "min": 1.0, "max": -1.0}, ("min", "max")),
-                 "min=str": lambda d, kw: ({**kw, "min": "a"}, ("min", "'a'"))})
-    unary("softmax", lambda x, dim=1: F.softmax(x, dim),
-          extra={"dim=9": lambda d, kw: ({**kw, "dim": 9}, ("axis", "9"))})
-    unary("log_softmax", lambda x, dim=1: F.log_softmax(x, dim),
-          extra={"dim=9": lambda d, kw: ({**kw, "dim": 9}, ("axis", "9"))})
-    unary("normalize", lambda x, eps=1e-12: F.normalize(x, dim=1, eps=eps),
-          extra={"eps<0": lambda d, kw: ({**kw, "eps": -1.0}, ("eps", "-1.0"))})
-    unary("dropout", lambda x, p=0.5: F.dropout(x, p),
-          extra={"p=1": lambda d, kw: ({**kw, "p": 1.0}, ("p", "1.0")),
-                 "p<0": lambda d, kw: ({**kw, "p": -0.5}, ("p", "-0.5"))})
+    unary("leaky_relu", lambda x, negative_slope=0.1: F.leaky_relu(x, negative_slope), extra=_declared("leaky_relu"))
+    unary("clip", lambda x, min=-1.0, max=1.0: F.clip(x, min, max), extra=_declared("clip"))
+    unary("softmax", lambda x, dim=1: F.softmax(x, dim), extra=_declared("softmax"))
+    unary("log_softmax", lambda x, dim=1: F.log_softmax(x, dim), extra=_declared("log_softmax"))
+    unary("normalize", lambda x, eps=1e-12: F.normalize(x, dim=1, eps=eps), extra=_declared("normalize"))
+    unary("dropout", lambda x, p=0.5: F.dropout(x, p), extra=_declared("dropout"))
 
     def where_build(d):
         shape = _nchw(d)
@@ -205,37 +172,30 @@ def _functional():
     for name in ("sum", "mean", "max", "min"):
         fn = getattr(F, name)
         E.append(Entry(name, lambda x, axis=1, _fn=fn: _fn(x, axis=axis), lambda d: {"x": _values(d, _nchw(d))},
-                       {"x": "any"}, labels={"x": "input"},
-                       extra={"axis=9": lambda d, kw: ({**kw, "axis": 9}, ("axis", "9")),
-                              "axis=str": lambda d, kw: ({**kw, "axis": "a"}, ("axis", "'a'"))}))
+                       {"x": "any"}, labels={"x": "input"}, extra=_declared(name)))
     E.append(Entry("reshape", lambda x, shape=(-1,): F.reshape(x, shape), lambda d: {"x": _values(d, _nchw(d))},
                    {"x": "any"}, labels={"x": "input"}, empty="ok",
-                   extra={"shape=7": lambda d, kw: ({**kw, "shape": (7, kw["x"].size)}, ("shape", "(7,"))}))
+                   extra=_declared("reshape")))
     E.append(Entry("permute", lambda x, axes=(0, 2, 3, 1): F.permute(x, axes), lambda d: {"x": _values(d, _nchw(d))},
                    {"x": "any"}, labels={"x": "input"}, empty="ok",
-                   extra={"axes=3": lambda d, kw: ({**kw, "axes": (0, 1, 2)}, ("axes", "(0, 1, 2)"))}))
+                   extra=_declared("permute")))
     E.append(Entry("transpose", lambda x: F.transpose(x), lambda d: {"x": _values(d, _nchw(d))},
                    {"x": "any"}, labels={"x": "input"}, empty="ok"))
     E.append(Entry("pad", lambda x, pad_width=1: F.pad(x, pad_width), lambda d: {"x": _values(d, _nchw(d))},
                    {"x": "any"}, labels={"x": "input"}, empty="ok",
-                   extra={"pad_width<0": lambda d, kw: ({**kw, "pad_width": -1}, ("pad_width", "-1")),
-                          "pad_width=str": lambda d, kw: ({**kw, "pad_width": "a"}, ("pad_width", "'a'"))}))
+                   extra=_declared("pad")))
     for name in ("concat", "stack"):
         fn = getattr(F, name)
         E.append(Entry(name, lambda a, b, axis=1, _fn=fn: _fn([a, b], axis=axis),
                        lambda d: (lambda s: {"a": _values(d, s), "b": _values(d, s)})(_nchw(d)),
                        {"a": "any", "b": "any"}, labels={"a": "tensors[0]", "b": "tensors[1]"}, empty="ok",
-                       extra={"axis=9": lambda d, kw: ({**kw, "axis": 9}, ("axis", "9")),
-                              "shapes": lambda d, kw: ({**kw, "b": kw["b"][:, :, :-1]}, ("tensors[1]",
-                                                                                        str(kw["b"][:, :, :-1].shape)))
-                              }))
+                       extra=_declared(name)))
 
     def matmul_build(d):
         n, k, m = d(st.integers(1, 4)), d(st.integers(1, 4)), d(st.integers(1, 4))
         return {"a": _values(d, (n, k)), "b": _values(d, (k, m))}
     E.append(Entry("matmul", lambda a, b: F.matmul(a, b), matmul_build, {"a": "any", "b": "any"}, empty="ok",
-                   extra={"inner": lambda d, kw: ({**kw, "b": kw["b"][:-1] if len(kw["b"]) > 1 else
-                                                   np.zeros((3, 2), np.float32)}, ("shapes",))}))
+                   extra=_declared("matmul")))
     # (matmul promotes mixed float dtypes as NumPy does: notebook 1 relies on it, so no "mixed" kind here)
 
     # ---- convolution family
@@ -245,83 +205,52 @@ def _functional():
         side = (d(st.integers(k + 1, 7)),) * nd
         wshape = ((cin, cout) if transposed else (cout, cin)) + (k,) * nd
         return {"input": _values(d, (n, cin) + side), "weight": _values(d, wshape), "bias": _values(d, (cout,))}
-    geo = ("stride", "padding", "dilation")
     for name, transposed, nd in (("conv2d", False, 2), ("conv1d", False, 1), ("conv_transpose2d", True, 2),
                                  ("conv_transpose1d", True, 1)):
         fn = getattr(F, name)
-        extra = _geometry_kinds(geo)
-        if transposed:
-            extra.pop("kernel>input")
-            extra["output_padding>=stride"] = lambda d, kw: ({**kw, "output_padding": 1}, ("output_padding", "1"))
-            extra["padding too large"] = lambda d, kw: ({**kw, "padding": 9}, ("padding", "9"))
         E.append(Entry(name, lambda _fn=fn, **kw: _fn(**kw),
                        lambda d, t=transposed, nd=nd: conv_build(d, t, nd),
                        {"input": "nchw_c" if nd == 2 else "nchw", "weight": "weight", "bias": "vector"},
-                       extra=extra))
+                       extra=_declared(name)))
     E.append(Entry("im2col", lambda x, kernel_size=2, stride=1, padding=0, dilation=1: F.im2col(
         x, kernel_size, stride, padding, dilation), lambda d: {"x": _values(d, _nchw(d))}, {"x": "any4"},
-        labels={"x": "input"}, extra={k: v for k, v in _geometry_kinds(("kernel_size",) + geo,
-                                                                       fixed_kernel="kernel_size").items()
-                                      if k != "kernel>input"}))
+        labels={"x": "input"}, extra=_declared("im2col")))
 
     def col2im_build(d):
         shape = _nchw(d)
         cols = F.im2col(_values(d, shape), 2).data
         return {"cols": cols, "input_shape": shape}
     E.append(Entry("col2im", lambda cols, input_shape, kernel_size=2: F.col2im(cols, input_shape, kernel_size),
-                   col2im_build, {"cols": "any"},
-                   extra={"input_shape=str": lambda d, kw: ({**kw, "input_shape": "abc"}, ("input_shape", "'abc'")),
-                          "cols shape": lambda d, kw: ({**kw, "cols": kw["cols"][:-1]}, ("cols",
-                                                                                         str(kw["cols"][:-1].shape)))}))
+                   col2im_build, {"cols": "any"}, extra=_declared("col2im")))
 
     def matrix_build(d):
         return {"weight": _values(d, (d(st.integers(1, 2)), d(st.integers(1, 2)), 2, 2)),
                 "input_size": (d(st.integers(3, 5)), d(st.integers(3, 5)))}
-    E.append(Entry("conv2d_matrix", lambda weight, input_size, stride=1: F.conv2d_matrix(weight, input_size, stride),
-                   matrix_build, {"weight": "float"},
-                   extra={"stride=0": lambda d, kw: ({**kw, "stride": 0}, ("stride", "0")),
-                          "input_size=0": lambda d, kw: ({**kw, "input_size": (0, 3)}, ("input_size", "(0, 3)")),
-                          "kernel>input": lambda d, kw: ({**kw, "input_size": (1, 1)}, ("kernel", "1"))}))
+    E.append(Entry("conv2d_matrix", lambda weight, input_size, stride=1, padding=0: F.conv2d_matrix(
+        weight, input_size, stride, padding), matrix_build, {"weight": "float"}, extra=_declared("conv2d_matrix")))
 
     # ---- pooling and resampling
     def pool_build(d):
         return {"input": _values(d, _nchw(d))}
-    pool_extra = _geometry_kinds(("kernel_size", "stride", "padding"), pool=True, fixed_kernel="kernel_size")
     E.append(Entry("max_pool2d", lambda input, kernel_size=2, stride=None, padding=0: F.max_pool2d(
-        input, kernel_size, stride, padding), pool_build, {"input": "nchw"}, extra=pool_extra))
+        input, kernel_size, stride, padding), pool_build, {"input": "nchw"}, extra=_declared("max_pool2d")))
     E.append(Entry("avg_pool2d", lambda input, kernel_size=2, stride=None, padding=0: F.avg_pool2d(
-        input, kernel_size, stride, padding), pool_build, {"input": "nchw"}, extra=pool_extra))
+        input, kernel_size, stride, padding), pool_build, {"input": "nchw"}, extra=_declared("avg_pool2d")))
 
     def unpool_build(d):
         x = _values(d, _nchw(d))
         out, idx = F.max_pool2d(x, 2, return_indices=True)
         return {"input": out.data, "indices": idx.data, "output_size": x.shape[2:]}
-
-    def switch_outside_window(d, kw):
-        idx = kw["indices"].copy()
-        idx.reshape(-1)[0] = kw["indices"].max() + 10**6
-        return {**kw, "indices": idx}, ("indices", str(kw["indices"].max() + 10**6))
     E.append(Entry("max_unpool2d", lambda input, indices, output_size, kernel_size=2: F.max_unpool2d(
         input, indices, kernel_size, output_size=output_size), unpool_build, {"input": "nchw", "indices": "indices"},
-        extra={"switch outside plane": switch_outside_window,
-               "kernel_size=0": lambda d, kw: ({**kw, "kernel_size": 0}, ("kernel_size", "0")),
-               "output_size": lambda d, kw: ({**kw, "output_size": (99, 99)}, ("output_size", "(99, 99)"))}))
-    interp_extra = {"size=0": lambda d, kw: ({**kw, "size": (0, 3)}, ("size", "(0, 3)")),
-                    "size=float": lambda d, kw: ({**kw, "size": (2.5, 3)}, ("size", "2.5")),
-                    "scale<0": lambda d, kw: ({**kw, "size": None, "scale_factor": -2}, ("scale_factor", "-2")),
-                    "scale tiny": lambda d, kw: ({**kw, "size": None, "scale_factor": 0.01}, ("scale_factor", "0.01"))}
+        extra=_declared("max_unpool2d")))
     for name in ("interpolate", "upsample_nearest", "upsample_bilinear"):
         fn = getattr(F, name)
-        E.append(Entry(name, lambda input, size=(5, 6), scale_factor=None, _fn=fn: _fn(input, size=size,
-                                                                                   scale_factor=scale_factor),
-                       pool_build, {"input": "nchw"}, extra=interp_extra,
+        E.append(Entry(name, lambda input, _fn=fn, **kw: _fn(input, **{"size": (5, 6), **kw}),
+                       pool_build, {"input": "nchw"}, extra=_declared(name),
                        names=(name, "interpolate")))   # the aliases name interpolate, whose arguments they are
-    E.append(Entry("interpolate(mode)", lambda input, mode="bilinear": F.interpolate(input, size=(5, 6), mode=mode),
-                   pool_build, {}, names=("interpolate",),
-                   extra={"mode=cubic": lambda d, kw: ({**kw, "mode": "cubic"}, ("mode", "'cubic'"))}))
     E.append(Entry("bed_of_nails", lambda input, scale_factor=2: F.bed_of_nails(input, scale_factor), pool_build,
-                   {"input": "nchw"}, empty="ok",
-                   extra={"scale_factor=0": lambda d, kw: ({**kw, "scale_factor": 0}, ("scale_factor", "0"))}))
+                   {"input": "nchw"}, empty="ok", extra=_declared("bed_of_nails")))
 
     # ---- losses
     def class_build(d):
@@ -332,11 +261,7 @@ def _functional():
         fn = getattr(F, name)
         E.append(Entry(name, lambda _fn=fn, **kw: _fn(**kw), class_build,
                        {"input": "nchw", "target": "labels", "weight": "vector"}, empty="ok",
-                       nan_may_vanish={"input"} if name == "nll_loss" else (),
-                       extra={"target range": _range_labels("target", lambda kw: kw["input"].shape[1]),
-                              "reduction": lambda d, kw: ({**kw, "reduction": "avg"}, ("reduction", "'avg'")),
-                              "ignore_index=str": lambda d, kw: ({**kw, "ignore_index": "x"},
-                                                                 ("ignore_index", "'x'"))}))
+                       nan_may_vanish={"input"} if name == "nll_loss" else (), extra=_declared(name)))
 
     def pointwise_build(d, positive=False):
         shape = _nchw(d, c=1)
@@ -345,14 +270,11 @@ def _functional():
     for name in ("l1_loss", "mse_loss", "smooth_l1_loss"):
         fn = getattr(F, name)
         E.append(Entry(name, lambda _fn=fn, **kw: _fn(**kw), pointwise_build,
-                       {"input": "float", "target": "float", "mask": "mask"}, empty="ok",
-                       extra={"reduction": lambda d, kw: ({**kw, "reduction": None}, ("reduction", "None")),
-                              "target shape": lambda d, kw: ({**kw, "target": kw["target"][..., :-1]},
-                                                             ("target", str(kw["target"][..., :-1].shape)))}))
+                       {"input": "float", "target": "float", "mask": "mask"}, empty="ok", extra=_declared(name)))
     E.append(Entry("scale_invariant_log_loss", lambda input, target, mask, lam=0.5: F.scale_invariant_log_loss(
         input, target, mask, lam), lambda d: pointwise_build(d, positive=True),
         {"input": "float", "target": "float", "mask": "mask"}, labels={"input": "pred"}, empty="ok",
-        extra={"lam>1": lambda d, kw: ({**kw, "lam": 2.0}, ("lam", "2.0"))}))
+        extra=_declared("scale_invariant_log_loss")))
 
     def normal_build(d):
         shape = _nchw(d, c=3)
@@ -376,10 +298,7 @@ def _functional():
     E.append(Entry("batch_norm", lambda input, running_mean, running_var, weight, bias, momentum=0.1: F.batch_norm(
         input, running_mean, running_var, weight, bias, training=True, momentum=momentum), bn_build,
         {"input": "float", "running_mean": "state", "running_var": "state", "weight": "vector", "bias": "vector"},
-        nan_may_vanish={"running_mean", "running_var"},
-        extra={"momentum>1": lambda d, kw: ({**kw, "momentum": 2.0}, ("momentum", "2.0")),
-               "read-only running_mean": lambda d, kw: ({**kw, "running_mean": _readonly(kw["running_mean"])},
-                                                        ("running_mean", "read-only"))}))
+        nan_may_vanish={"running_mean", "running_var"}, extra=_declared("batch_norm")))
     return E
 
 

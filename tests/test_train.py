@@ -7,6 +7,7 @@ import pytest
 
 import minidense as md
 from minidense import checkpoint, cli, metrics
+from minidense.callbacks import LambdaCallback
 from minidense.data import scenes
 from minidense.tasks import get_task
 from minidense.train import NonFiniteError, default_lr, evaluate, fit
@@ -103,12 +104,13 @@ def _small_run(out, resume=False, stop_after=None):
     model = UNet(3, scenes.NUM_CLASSES, base_channels=4, depth=2)
     task = get_task("segmentation")
 
-    def stop(row):
-        if row["epoch"] == stop_after:
+    def stop(run):
+        if run.epoch == stop_after:
             raise Stop   # as if the process had been stopped right after this epoch's checkpoint
 
     return fit(model, task, task.dataset(24, size=16, seed=1), task.dataset(8, size=16, seed=2), epochs=4,
-               batch_size=8, out=out, seed=3, progress=False, resume=resume, on_epoch_end=stop), model
+               batch_size=8, out=out, seed=3, progress=False, resume=resume,
+               callbacks=[LambdaCallback(on_epoch_end=stop)]), model
 
 
 def test_resume_after_epoch_two_matches_an_uninterrupted_run(tmp_path):

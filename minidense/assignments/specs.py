@@ -37,8 +37,8 @@ LEFT_OUT_OF_KITS = ("assignments", "__pycache__")
 #: that is not assigned at the file's top level is an error): the kits run the reference kernels only.
 KIT_CONSTANTS = {"ops/fastpaths.py": {"ON_BY_DEFAULT": False}}
 
-#: files every kit holds in place of the library's: the fast paths would compute a convolution without
-#: the student's kernels, so an untouched kit has no other road to one
+#: files every kit holds in place of the library's: the fast paths would compute a convolution (or max
+#: pooling's switches) without the student's code, so an untouched kit has no other road to one
 KIT_REPLACED_FILES = {"ops/conv_fast.py": '''"""The fast paths are not part of the course kits: the kit runs the
 reference kernels you write."""
 
@@ -47,6 +47,14 @@ class Kernels:
     def __init__(self, keep_columns=False):
         raise NotImplementedError("ops/conv_fast.py: the fast paths are not part of this kit; "
                                   "leave md.fast_paths off")
+''',
+                      "ops/pool_fast.py": '''"""The fast paths are not part of the course kits: the kit runs the
+reference argmax you write."""
+
+
+def first_max_tap(cols):
+    raise NotImplementedError("ops/pool_fast.py: the fast paths are not part of this kit; "
+                              "leave md.fast_paths off")
 '''}
 
 #: the stub messages: the student's own functions, and those stubbed so as not to give an answer away

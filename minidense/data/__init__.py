@@ -4,8 +4,8 @@ normal maps (``folders``), the DataLoader, paired augmentations (``transforms``)
 from . import folders, io, scenes, transforms
 from .folders import DepthFolder, NormalsFolder, SegmentationFolder
 from .io import read_png, write_png
-from .loader import DataLoader
+from .loader import DataLoader, batch_tensor
 from .scenes import SceneDataset
 
-__all__ = ["DataLoader", "SceneDataset", "SegmentationFolder", "DepthFolder", "NormalsFolder", "read_png",
-           "write_png", "scenes", "transforms", "io", "folders"]
+__all__ = ["DataLoader", "batch_tensor", "SceneDataset", "SegmentationFolder", "DepthFolder", "NormalsFolder",
+           "read_png", "write_png", "scenes", "transforms", "io", "folders"]

@@ -1,4 +1,5 @@
-"""DataLoader: batches of a sequence of samples, with seeded shuffling and augmentation."""
+"""DataLoader: batches of a sequence of samples, with seeded shuffling and augmentation; batch_tensor: a batch
+as a Tensor on a device."""
 from __future__ import annotations
 
 import math
@@ -8,6 +9,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .. import backend
+from ..tensor import Tensor
 
 # A sample or a batch: a tuple of arrays, e.g. (image (C, H, W), target) or (images (B, C, H, W), targets (B, ...)).
 Sample = tuple[Any, ...]
@@ -83,3 +85,10 @@ class DataLoader:
                     sample = self.transform(image, target, backend.generator([self.seed, epoch, pos, 1]))
                 samples.append(sample)
             yield tuple(np.stack([s[k] for s in samples]) for k in range(len(samples[0])))
+
+
+def batch_tensor(array: np.ndarray[Any, Any], device: str,
+                 float_dtype: backend.DTypeLike = backend.default_dtype) -> Tensor:
+    """A batch (NumPy array) as a Tensor on ``device``; floating-point data in ``float_dtype``, labels as they are."""
+    array = array.astype(float_dtype) if array.dtype.kind == "f" else array
+    return Tensor(backend.to_device(array, device))

@@ -191,6 +191,8 @@ class Conv2d(_ConvBase):
     """2-D convolution. x: (N, C_in, H, W) -> (N, C_out, H_out, W_out), H_out = (H + 2p - d(k-1) - 1)//s + 1.
 
     weight: (out_channels, in_channels, kH, kW), He-normal; bias: (out_channels,), zeros.
+    To step through the reference kernels (ops/conv.py, ops/im2col.py) in a debugger, turn the fast paths
+    off first: ``md.fast_paths(False)`` (or ``with md.fast_paths(False): ...``, or ``MINIDENSE_FAST=0``).
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTuple, stride: IntOrTuple = 1,

@@ -23,6 +23,7 @@ from typing import Literal, overload
 from .. import _checks
 from ..backend import Array, DTypeLike, get_array_module, scatter_add
 from ..tensor import Function, Grads, IntOrTuple, Tensor
+from . import fastpaths, pool_fast
 from . import im2col as columns
 from .im2col import Geometry
 
@@ -39,16 +40,8 @@ def _switches(x: Array, geo: Geometry) -> Array:
     ho, wo = columns.output_size((h, w), geo)
     # padding with -inf never wins the max, so the switch always lies in the unpadded input
     cols = columns.im2col(x, geo, pad_value=-xp.inf).reshape(c, kh * kw, n, ho, wo)
-    # cols.argmax(axis=1), one pass per tap: an argmax along a middle axis copies the array to put that
-    # axis last and then scans rows of only kH·kW values (slower than these kH·kW passes, measured)
-    best = cols[:, 0].copy()                          # (C, N, H_out, W_out): the running maximum
-    tap = xp.zeros(best.shape, dtype=xp.int32)        # and the tap where it was found
-    for t in range(1, kh * kw):
-        value = cols[:, t]
-        # strictly greater: ties go to the first maximum; a NaN wins once, as in argmax
-        better = (value > best) | ((value != value) & (best == best))
-        xp.maximum(best, value, out=best)
-        xp.maximum(tap, better * xp.int32(t), out=tap)   # taps come in order: the last winner is the largest
+    # the tap of each window's maximum; argmax gives the first on ties (md.fast_paths: ops/pool_fast.py's loop)
+    tap = pool_fast.first_max_tap(cols) if fastpaths.enabled() else cols.argmax(axis=1)
     # tap (i, j) of window (r, q) reads input row r·sh − ph + i·dh, column q·sw − pw + j·dw: its flat index
     # in the H·W plane is the window's corner plus the tap's offset
     corner = (xp.arange(ho).reshape(ho, 1) * sh - ph) * w + xp.arange(wo) * sw - pw
