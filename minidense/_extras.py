@@ -4,7 +4,7 @@
 
 raises :class:`MissingExtra` (an ImportError) whose message is one line naming the extra to install:
 ``writing a kit (its starter notebook) needs nbformat: pip install 'minidense[course]'``. The command line
-prints it after ``minidense:`` and exits with status 2. The extras are declared in setup.cfg
+prints it after ``minidense:`` and exits with status 2. The extras are declared in the package's metadata
 (``[options.extras_require]``). Callers check before they write anything, so nothing is left half-done.
 """
 

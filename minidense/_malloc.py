@@ -62,7 +62,7 @@ def tune_memory():
     Told otherwise: ``MINIDENSE_MALLOC=system`` (default ``keep``), or a glibc malloc setting of the
     environment's own (``MALLOC_*_``, ``GLIBC_TUNABLES=glibc.malloc...``). Called by ``fit``, by the
     ``minidense`` command and by the benchmark; call it once in a process that runs training steps of its
-    own (a U-Net step then spends no time re-faulting the memory the last step freed: bench/README.md).
+    own (a U-Net step then spends no time re-faulting the memory the last step freed; the benchmark measures it).
     The process keeps its peak heap until it exits. Returns whether malloc is tuned (also when it
     already was). Anywhere but glibc on Linux it does nothing and returns False.
     """

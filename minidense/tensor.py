@@ -21,7 +21,7 @@ so no op has to sum its gradient back to an operand's shape.
 Tensor's arithmetic operators (``+``, ``@``, ``.sum()``...) are ops, and the ops
 import this file; to avoid an import circle they are attached to Tensor by
 ``minidense/ops/__init__.py``; the class declares them for type checkers only
-(``make lint`` checks the declarations against what is attached, with mypy's stubtest).
+(mypy's stubtest checks the declarations against what is attached).
 """
 from __future__ import annotations
 
@@ -227,8 +227,8 @@ class Tensor:
     if TYPE_CHECKING:
         # ------------------------------------------------ operators and methods
         # Attached by minidense/ops/__init__.py (the ops import this file); declared here so that a type
-        # checker knows them. ``make lint`` runs mypy's stubtest, which fails if one is not attached at run
-        # time or its arguments differ from the op's (so a method's first argument has the op's name).
+        # checker knows them. mypy's stubtest fails if one is not attached at run time or its arguments
+        # differ from the op's (so a method's first argument has the op's name).
         def __add__(self, other: Operand, /) -> Tensor: ...
         def __radd__(self, other: Operand, /) -> Tensor: ...
         def __sub__(self, other: Operand, /) -> Tensor: ...

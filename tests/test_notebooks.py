@@ -100,9 +100,10 @@ def test_lab_extra_is_its_own_and_not_in_make_test_setup():
     extras = {name: value.split() for name, value in cfg["options.extras_require"].items()}
     assert any(r.startswith("jupyterlab") for r in extras["lab"])
     assert any(r.startswith("jupytext") for r in extras["lab"])
-    assert not any(r.startswith("jupyterlab") for r in extras["dev"] + extras["data"] + extras["notebooks"])
+    assert not any(r.startswith("jupyterlab") for r in extras["dev"] + extras["data"] + extras["docs"]
+                   + extras["notebooks"])
     make = (ROOT / "Makefile").read_text(encoding="utf-8")
-    assert "pip install -q -e '.[dev,data]'" in make and "'.[dev,data,lab]'" in make
+    assert "pip install -q -e '.[dev,data,docs]'" in make and "'.[dev,data,lab]'" in make
 
 
 def without_version_lines(text):

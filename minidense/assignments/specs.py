@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from . import merge
 
 #: paths (relative to the package) that no kit contains: the kit generator and grader (its case
-#: generators compute expected outputs with the library), caches.
-LEFT_OUT_OF_KITS = ("assignments", "__pycache__")
+#: generators compute expected outputs with the library), the op database (its NumPy references compute
+#: what the kits' functions compute), caches.
+LEFT_OUT_OF_KITS = ("assignments", "opinfo", "__pycache__")
 
 #: module-level constants every kit sets, {file: {NAME: value}}, replaced on the syntax tree (a name
 #: that is not assigned at the file's top level is an error): the kits run the reference kernels only.
