@@ -147,6 +147,18 @@ def _only_in_prediction(rng, k):
     return pred, target
 
 
+def _at_one_pixel(rng, k):
+    """Label maps in which one class (not 0) is the target of ONE pixel and predicted nowhere: its IoU and its
+    accuracy are 0, and both count in the means."""
+    pred, target = _label_maps(rng, k, _map_shape(rng))
+    one = int(rng.integers(1, k))
+    pred[pred == one] = 0
+    target[target == one] = 0
+    labelled = np.flatnonzero(target != IGNORE)
+    target.flat[labelled[-1]] = one
+    return pred, target
+
+
 def _all_background(rng, k):
     """The lecture's point: mostly background, and a prediction of background everywhere."""
     shape = _map_shape(rng)
@@ -171,7 +183,8 @@ def _confusion_iou(rng, public):
         cases += [_seg_case(f"scores-{k2}-classes-ignored-pixels", "segmentation_scores",
                             *_label_maps(rng, k2, _map_shape(rng)), k2, "rows", "confusion"),
                   _seg_case("class-only-in-prediction", "segmentation_scores", *_only_in_prediction(rng, k), k,
-                            "absent")]
+                            "absent"),
+                  _seg_case("class-at-one-pixel", "segmentation_scores", *_at_one_pixel(rng, k), k, "absent", "rows")]
     return cases
 
 
