@@ -143,18 +143,19 @@ def test_the_order_checks_name_each_flaw():
     y = a - b
     nodes, program = [x, a, b, y], [["tanh", 0], ["sigmoid", 1], ["sub", 1, 2]]
     names = ("order_holds_every_tensor", "order_has_no_duplicates", "order_starts_at_root",
-             "order_puts_each_after_its_users")
+             "order_puts_each_after_its_users", "order_holds_only_tensors_that_require_grad")
 
     def check(order):
         checks = harness._order_checks(order, y, [x], nodes, program)
         assert tuple(checks) == names
         return [float(checks[n]) for n in names]
 
-    assert check([y, b, a, x]) == [1, 1, 1, 1]
-    assert check([y, a, b, x]) == [1, 1, 1, 0]      # a before b, which uses it
-    assert check([y, b, a]) == [0, 1, 1, 0]         # x missing
-    assert check([y, b, a, x, x]) == [1, 0, 1, 1]   # x twice
-    assert check([b, y, a, x]) == [1, 1, 0, 0]      # the root not first
+    assert check([y, b, a, x]) == [1, 1, 1, 1, 1]
+    assert check([y, a, b, x]) == [1, 1, 1, 0, 1]      # a before b, which uses it
+    assert check([y, b, a]) == [0, 1, 1, 0, 1]         # x missing
+    assert check([y, b, a, x, x]) == [1, 0, 1, 1, 1]   # x twice
+    assert check([b, y, a, x]) == [1, 1, 0, 0, 1]      # the root not first
+    assert check([y, b, a, x, tensor.Tensor(np.ones(2))]) == [1, 1, 1, 1, 0]   # a constant in the order
     with pytest.raises(TypeError, match="list of tensors"):
         check(iter([y, b, a, x]))
 

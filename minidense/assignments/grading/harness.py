@@ -119,29 +119,32 @@ def _order_checks(order, root, leaves, nodes, program):
         if used[k]:
             for i in program[k - len(leaves)][1:]:
                 used[i] = True
-    included = all(id(t) in position for t, u in zip(nodes, used) if u)
+    included = all(id(t) in position for t, u in zip(nodes, used) if u and t.requires_grad)
     after_users = included and all(position[id(nodes[i])] > position[id(nodes[k])]
                                    for k in range(len(leaves), len(nodes)) if used[k]
-                                   for i in program[k - len(leaves)][1:])
+                                   for i in program[k - len(leaves)][1:] if nodes[i].requires_grad)
     checks = {"order_holds_every_tensor": included, "order_has_no_duplicates": len(position) == len(order),
-              "order_starts_at_root": bool(order) and order[0] is root, "order_puts_each_after_its_users": after_users}
+              "order_starts_at_root": bool(order) and order[0] is root, "order_puts_each_after_its_users": after_users,
+              "order_holds_only_tensors_that_require_grad": all(t.requires_grad for t in order)}
     return {name: np.array(float(ok)) for name, ok in checks.items()}
 
 
 def graph_backward(a, p):
     """A graph from ``program`` ([op, i] or [op, i, j], indices into the leaves x0, x1, ... then the ops'
-    outputs); backward from its last node with the upstream ``grad``: each leaf's gradient, and the checks of
-    ``topological_order``'s list."""
+    outputs; the leaves listed in ``constants`` do not require grad); backward from its last node with the
+    upstream ``grad``: the gradient of each leaf that requires grad, and the checks of ``topological_order``'s
+    list."""
     md, _ = _md()
     from minidense.tensor import topological_order
-    leaves = [_input(a, f"x{i}", requires_grad=True) for i in range(p["leaves"])]
+    constants = set(p.get("constants", ()))
+    leaves = [_input(a, f"x{i}", requires_grad=i not in constants) for i in range(p["leaves"])]
     nodes = list(leaves)
     for op, *args in p["program"]:
         nodes.append(_GRAPH_OPS[op](*(nodes[i] for i in args)))
     root = nodes[-1]
     checks = _order_checks(topological_order(root), root, leaves, nodes, p["program"])
     root.backward(_input(a, "grad"))
-    out = {f"grad_x{i}": _grad(x, f"x{i}") for i, x in enumerate(leaves)}
+    out = {f"grad_x{i}": _grad(x, f"x{i}") for i, x in enumerate(leaves) if x.requires_grad}
     out.update(checks)
     return out
 
@@ -255,8 +258,10 @@ def conv2d_backward(a, p):
 
 
 def _tconv_call(a, p, grad):
+    """``grad``: whether the inputs require grad; ``p["needs"]`` ([x, weight, bias]) picks which of them do."""
     md, F = _md()
-    x, w, b = (_input(a, k, requires_grad=grad) for k in ("x", "weight", "bias"))
+    needs = p.get("needs", [True] * 3) if grad else [False] * 3
+    x, w, b = (_input(a, k, requires_grad=bool(r)) for k, r in zip(("x", "weight", "bias"), needs))
     y = F.conv_transpose2d(x, w, b, output_padding=tuple(p["output_padding"]), **_geo(p))
     return md, x, w, b, y
 
@@ -268,13 +273,18 @@ def conv_transpose2d(a, p):
 def conv_transpose2d_backward(a, p):
     md, x, w, b, y = _tconv_call(a, p, True)
     y.backward(_input(a, "grad"))
-    return {"grad_input": _grad(x, "input"), "grad_weight": _grad(w, "weight"), "grad_bias": _grad(b, "bias")}
+    named = {"grad_input": (x, "input"), "grad_weight": (w, "weight"), "grad_bias": (b, "bias")}
+    return {key: _grad(t, name) for key, (t, name) in named.items() if t.requires_grad}
 
 
 def max_pool2d(a, p):
+    """The pooled values with 0 where they are NaN and ``out_is_nan`` saying where (NaN never equals NaN), and
+    the switches."""
     md, F = _md()
     y, idx = F.max_pool2d(_input(a, "x"), p["kernel_size"], p["stride"], p["padding"], return_indices=True)
-    return {"out": _plain(y, "max_pool2d"), "indices": _plain(idx, "indices")}
+    out = _plain(y, "max_pool2d")
+    nan = np.isnan(out)
+    return {"out": np.where(nan, 0.0, out).astype(out.dtype), "out_is_nan": nan, "indices": _plain(idx, "indices")}
 
 
 def max_pool2d_backward(a, p):

@@ -12,11 +12,13 @@ HINTS = {
     "order": ("four outputs check your `topological_order(root)` list (1 = holds): `order_holds_every_tensor` "
               "(every tensor that requires grad and that the root was computed from), `order_has_no_duplicates`, "
               "`order_starts_at_root`, `order_puts_each_after_its_users` (each tensor after ALL tensors that use "
-              "it)",),
+              "it), `order_holds_only_tensors_that_require_grad`",),
     "chain": ("a chain: each op after the one that uses it",),
     "deep": ("a chain 10,000 ops deep must not recurse (Python stops at about 1,000 frames); and x, used by all "
              "5,000 additions, must come after every one of them",
              "keep your own stack of tensors still to visit"),
+    "constant": ("a tensor that does not require grad (here the leaf x1) has no place in the order, nor "
+                 "does anything computed from constants only: follow only the parents that require grad",),
     "twice": ("a tensor used twice appears ONCE in the order, after both of its users: the engine adds their "
               "gradients before it passes the sum on",),
     "paths": ("the engine pops a tensor's gradient when it visits it; one visited before ALL of its users has not "
@@ -26,8 +28,9 @@ HINTS = {
                   "long and the short path meet must wait for the long one: an order that places a tensor when it "
                   "is first reached puts it too early)",),
     "unbroadcast": ("NumPy broadcasts an operand by (1) prepending axes until it has as many as the result and "
-                    "(2) stretching its axes of size 1; the gradient sums over exactly those axes (and stays "
-                    "unchanged when the shapes are equal), and the result has exactly the operand's shape",),
+                    "(2) stretching its axes of size 1 (also to size 0, an empty batch); the gradient sums over "
+                    "exactly those axes (and stays unchanged when the shapes are equal), and the result has exactly "
+                    "the operand's shape",),
     "mul": ("d(a·b)/da = b, d(a·b)/db = a",),
     "mul-needs": ("only a requires a gradient here (`self.needs_input_grad`); b's may be None",),
     "div": ("d(a/b)/da = 1/b, d(a/b)/db = -a/b² (mind the sign)",),
@@ -49,13 +52,20 @@ HINTS = {
 }
 
 
-def _graph_case(rng, name, leaves, program, hint):
-    """A graph of the given ops; ``hint``: the key in HINTS of what the graph tests."""
+def _graph_case(rng, name, leaves, program, hint, constants=()):
+    """A graph of the given ops; ``hint``: the key in HINTS of what the graph tests; the leaves numbered in
+    ``constants`` do not require grad."""
     shape = tuple(int(n) for n in rng.integers(1, 4, 2))
     inputs = {f"x{i}": normal(rng, shape) for i in range(leaves)}
     inputs["grad"] = normal(rng, shape)
-    return hinted({"id": name, "fn": "graph_backward", "params": {"leaves": leaves, "program": program},
-                   "inputs": inputs}, HINTS, hint, "order")
+    params = {"leaves": leaves, "program": program, **({"constants": list(constants)} if constants else {})}
+    return hinted({"id": name, "fn": "graph_backward", "params": params, "inputs": inputs}, HINTS, hint, "order")
+
+
+def _with_constant(rng):
+    """x0 -> tanh -> (+ x1) -> sigmoid -> (- x1) -> square, with x1 a constant (it requires no grad)."""
+    return _graph_case(rng, "with-a-constant", 2, [["tanh", 0], ["add", 2, 1], ["sigmoid", 3], ["sub", 4, 1],
+                                                   ["square", 5]], "constant", constants=(1,))
 
 
 def _chain(rng, depth):
@@ -116,6 +126,7 @@ def _topological(rng, public):
              _graph_case(rng, "used-twice", 1, _used_twice(), "twice"),
              _graph_case(rng, "long-and-short-path", 1, _long_and_short_path(rng, 6 if public else 9), "long-path"),
              _graph_case(rng, f"chain-depth{deep}", 2, _deep_chain(deep), "deep")]
+    cases.append(_with_constant(rng))
     for _ in range(1 if public else 3):
         size = int(rng.integers(8, 16))
         leaves = int(rng.integers(2, 4))
@@ -141,12 +152,16 @@ def _broadcast_shapes(rng, kind):
     if kind == "kept-one":   # the first axis stretched; the last of size 1 in both: nothing to sum there
         out[-1] = 1
         shape = [1] + out[1:]
+    if kind == "prepended-one":   # a prepended axis of size 1, then a stretched last axis
+        out, shape = [1, out[0], out[-1]], [out[0], 1]
+    if kind == "empty":   # an empty batch: an axis of size 1 stretched to size 0 sums to zeros
+        out[0], shape = 0, [1] + out[1:]
     return tuple(shape), tuple(out)
 
 
 def _unbroadcast(rng, public):
     kinds = ("stretched", "prepended", "both", "same", "scalar") if public else \
-        ("stretched", "prepended", "both", "both", "same", "scalar", "kept-one")
+        ("stretched", "prepended", "both", "both", "same", "scalar", "kept-one", "prepended-one", "empty")
     cases = []
     for kind in kinds:
         shape, out = _broadcast_shapes(rng, kind)
@@ -317,7 +332,107 @@ def _expand(grad, shape, axes, keepdims):
     return grad
 '''),
             )),
+    Mistake("a tensor appended when it is first reached (before all its users have been visited)",
+            loses={"topological_order"},
+            replace=(
+                ("tensor.py", "topological_order", '''
+def topological_order(root):
+    order, visited = [], set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        order.append(node)
+        if node._ctx is not None:
+            for parent in node._ctx.parents:
+                if parent.requires_grad and id(parent) not in visited:
+                    stack.append(parent)
+    return order
+'''),
+            )),
+    Mistake("unbroadcast takes the mean over the broadcast axes instead of the sum",
+            loses={"unbroadcast"},
+            replace=(
+                ("tensor.py", "unbroadcast", '''
+def unbroadcast(grad, shape):
+    if grad.shape == tuple(shape):
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1)
+    grad = grad.mean(axis=axes, keepdims=True) if axes else grad
+    return grad.reshape(shape)
+'''),
+            )),
+    Mistake("Mul's backward returns a list [grad_a, grad_b] instead of a tuple",
+            loses={"op_backward"},
+            replace=(
+                ("ops/arith.py", "Mul.backward", '''
+def backward(self, grad):
+    return [grad * self.b, grad * self.a]
+'''),
+            )),
+    Mistake("MatMul's gradient of a 1-D operand keeps the axis added for the product (shape (1, k), not (k,))",
+            loses={"op_backward"},
+            replace=(
+                ("ops/arith.py", "MatMul.backward", '''
+def backward(self, grad):
+    xp = get_array_module(grad)
+    a, b = self.a, self.b
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    g = grad[..., None] if b.ndim == 1 else grad
+    if a.ndim == 1:
+        g = g[..., None, :]
+    return g @ xp.swapaxes(b2, -1, -2), xp.swapaxes(a2, -1, -2) @ g
+'''),
+            )),
+    Mistake("Mean's backward does not divide by the number of elements averaged (the Sum's gradient)",
+            loses={"op_backward"},
+            replace=(
+                ("ops/reduce.py", "Mean.backward", '''
+def backward(self, grad):
+    g = _expand(grad, self.shape, self.axes, self.keepdims)
+    return get_array_module(grad).broadcast_to(g, self.shape)
+'''),
+            )),
+    Mistake("Log's gradient multiplied by x instead of divided by it",
+            loses={"op_backward"},
+            replace=(
+                ("ops/elementwise.py", "Log.backward", '''
+def backward(self, grad):
+    return grad * self.x
+'''),
+            )),
+    Mistake("ReLU's backward zeroes the upstream gradient in place (grad[x <= 0] = 0) and returns it",
+            loses={"op_backward"},
+            replace=(
+                ("ops/elementwise.py", "ReLU.backward", '''
+def backward(self, grad):
+    grad[~self.mask] = 0
+    return grad
+'''),
+            )),
 )
+
+
+#: mutants (mutants.py) that compute what the reference computes on every valid input, with the reason
+EQUIVALENT_MUTANTS = {
+    "topological_order:15: continue -> pass":
+        "a node popped with children_done was visited before, so the next `if id(node) in visited: continue` "
+        "skips it all the same",
+    "unbroadcast:11: if grad.shape == tuple(shape): return grad -> pass":
+        "with equal shapes no axis is summed and grad.reshape(shape) has grad's values (a view of grad)",
+    "unbroadcast:12: return grad -> pass":
+        "with equal shapes no axis is summed and grad.reshape(shape) has grad's values (a view of grad)",
+    "unbroadcast:14: if extra < 0: raise RuntimeError(f'gradient of shape {grad.shape} cannot belong to an "
+    "input of shape {shape}') -> pass":
+        "only a shape that does not broadcast to grad.shape reaches the raise (the reshape fails there too)",
+    "unbroadcast:15: raise RuntimeError(f'gradient of shape {grad.shape} cannot belong to an input of shape "
+    "{shape}') -> pass":
+        "only a shape that does not broadcast to grad.shape reaches the raise (the reshape fails there too)",
+}
 
 
 SPEC = Assignment(
@@ -341,6 +456,7 @@ SPEC = Assignment(
     handout=read_handout(__file__),
     target=("tensor.py", "topological_order"),
     mistakes=MISTAKES,
+    equivalent_mutants=EQUIVALENT_MUTANTS,
     starter=read_starter(__file__),
     questions=(
         "`topological_order` must not recurse. What happens to a recursive version on a chain 10,000 ops deep "

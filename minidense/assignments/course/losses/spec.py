@@ -47,6 +47,8 @@ HINTS = {
     "mask": ("only pixels where the mask is true and the target is finite and > 0 count, in every sum and in n",),
     "holes": ("a target of 0, NaN or inf is missing depth: leave the pixel out",
               "np.isfinite(target) & (target > 0)"),
+    "near": ("a target in (0, 1] is a valid depth (under one meter): only 0, NaN and inf are missing",),
+    "thresholds": ("δ counts the pixels with r < 1.25^k STRICTLY: a ratio of exactly 1.25 is not in delta1",),
     "depth": ("abs rel divides |p − t| by the TARGET t; rmse is the square root of the mean squared error; "
               "δ counts max(p/t, t/p) < 1.25^k",),
 }
@@ -83,8 +85,11 @@ def _loss_case(rng, name, x, t, weighted, reduction, ignore, hint):
 def _cross_entropy(rng, public):
     combos = [("mean", False), ("sum", True), ("mean", True)] if public else \
         [("mean", False), ("sum", False), ("none", False), ("mean", True), ("none", True)]
-    return [_loss_case(rng, "ce", *_scores_and_target(rng), weighted, red, False, "cross_entropy")
-            for red, weighted in combos]
+    cases = [_loss_case(rng, "ce", *_scores_and_target(rng), weighted, red, False, "cross_entropy")
+             for red, weighted in combos]
+    x, t = _scores_and_target(rng)   # scores of size 1e4: exp overflows unless the maximum is subtracted first
+    cases.append(_loss_case(rng, "ce-scores-1e4", x * 5e3, t, False, "mean", False, "stable"))
+    return cases
 
 
 def _unknown_label(rng, public):
@@ -94,6 +99,11 @@ def _unknown_label(rng, public):
     x, t = _scores_and_target(rng)
     cases.append(_loss_case(rng, "all-ignored", x, np.full_like(t, IGNORE), bool(rng.integers(0, 2)), "mean", True,
                             "all-ignored"))
+    if not public:   # a single class (the loss is 0) and the LAST pixel ignored: it reads no score but its own
+        x = normal(rng, (int(rng.integers(2, 5)), 1))
+        t = np.zeros(len(x), dtype=np.int64)
+        t[-1] = IGNORE
+        cases.append(_loss_case(rng, "one-class-last-ignored", x, t, False, "mean", True, "ignored"))
     return cases
 
 
@@ -137,6 +147,18 @@ def _only_in_prediction(rng, k):
     return pred, target
 
 
+def _at_one_pixel(rng, k):
+    """Label maps in which one class (not 0) is the target of ONE pixel and predicted nowhere: its IoU and its
+    accuracy are 0, and both count in the means."""
+    pred, target = _label_maps(rng, k, _map_shape(rng))
+    one = int(rng.integers(1, k))
+    pred[pred == one] = 0
+    target[target == one] = 0
+    labelled = np.flatnonzero(target != IGNORE)
+    target.flat[labelled[-1]] = one
+    return pred, target
+
+
 def _all_background(rng, k):
     """The lecture's point: mostly background, and a prediction of background everywhere."""
     shape = _map_shape(rng)
@@ -161,7 +183,8 @@ def _confusion_iou(rng, public):
         cases += [_seg_case(f"scores-{k2}-classes-ignored-pixels", "segmentation_scores",
                             *_label_maps(rng, k2, _map_shape(rng)), k2, "rows", "confusion"),
                   _seg_case("class-only-in-prediction", "segmentation_scores", *_only_in_prediction(rng, k), k,
-                            "absent")]
+                            "absent"),
+                  _seg_case("class-at-one-pixel", "segmentation_scores", *_at_one_pixel(rng, k), k, "absent", "rows")]
     return cases
 
 
@@ -195,6 +218,22 @@ def _holes(rng, shape):
     return pred, target
 
 
+def _near(rng, shape):
+    """Depths under one meter: a target in (0, 1] is valid depth (only 0, NaN and inf are missing)."""
+    pred, target = depth_pair(rng, shape, 0.4)
+    return pred / 10.0, target / 10.0
+
+
+def _at_thresholds(rng, shape):
+    """Ratios max(p/t, t/p) of exactly 1.25, 1.25² and 1.25³ (5/4, 25/16, 125/64, either way round) among
+    others: δ counts r < 1.25^k strictly."""
+    pred, target = depth_pair(rng, shape, 0.4)
+    exact = [(5.0, 4.0), (4.0, 5.0), (25.0, 16.0), (16.0, 25.0), (125.0, 64.0), (64.0, 125.0)]
+    where = rng.permutation(target.size)[:len(exact)]
+    pred.reshape(-1)[where], target.reshape(-1)[where] = zip(*exact)
+    return pred, target
+
+
 def _depth_metrics(rng, public):
     cases = [_depth_case("masked-depth", *_masked(rng, _depth_shape(rng)), "mask"),
              _depth_case("holes-in-target", *_holes(rng, _depth_shape(rng)), None, "holes")]
@@ -203,7 +242,10 @@ def _depth_metrics(rng, public):
         target.reshape(-1)[int(rng.integers(1, target.size))] = 0.0
         cases += [_depth_case("masked-depth-with-holes", pred, target, mask, "mask"),
                   _depth_case("no-mask", *depth_pair(rng, _depth_shape(rng), 0.4), None),
-                  _depth_case("far-off-prediction", *depth_pair(rng, _depth_shape(rng), 1.0), None)]
+                  _depth_case("far-off-prediction", *depth_pair(rng, _depth_shape(rng), 1.0), None),
+                  _depth_case("depth-under-one-meter", *_near(rng, _depth_shape(rng)), None, "near"),
+                  _depth_case("ratios-at-the-thresholds", *_at_thresholds(rng, _depth_shape(rng)), None,
+                              "thresholds")]
     return cases
 
 
@@ -290,6 +332,96 @@ def _sums_of_depth(p, t):
                      (ratio < 1.25 ** 3).sum()])
 '''),
             )),
+    Mistake("the unknown label treated as background: ignored pixels weighted 1 at class 0",
+            loses={"unknown_label"},
+            replace=(
+                ("ops/loss.py", "_ClassLoss._weights", '''
+def _weights(self, x, target, weight, ignore_index):
+    xp = get_array_module(x)
+    valid = target != ignore_index
+    self.safe_target = xp.where(valid, target, 0)
+    self.index = _target_index(x.shape, self.safe_target)
+    if weight is None:
+        self.w = xp.ones(target.shape, dtype=x.dtype)
+    else:
+        self.w = weight[self.safe_target]
+    self.count = float(self.w.sum())
+'''),
+            )),
+    Mistake("the class-weighted mean divided by the number of pixels instead of the sum of their weights",
+            loses={"cross_entropy"},
+            replace=(
+                ("ops/loss.py", "_ClassLoss._weights", '''
+def _weights(self, x, target, weight, ignore_index):
+    xp = get_array_module(x)
+    valid = target != ignore_index
+    self.safe_target = xp.where(valid, target, 0)
+    self.index = _target_index(x.shape, self.safe_target)
+    if weight is None:
+        self.w = valid.astype(x.dtype)
+    else:
+        self.w = xp.where(valid, weight[self.safe_target], x.dtype.type(0))
+    self.count = float(valid.sum())
+'''),
+            )),
+    Mistake("cross-entropy without subtracting the maximum (exp overflows for scores of size 1e4)",
+            loses={"cross_entropy"},
+            replace=(
+                ("ops/loss.py", "CrossEntropy.forward", '''
+def forward(self, x, target, *, weight, ignore_index, reduction):
+    xp = get_array_module(x)
+    x = xp.ascontiguousarray(x)
+    self._weights(x, target, weight, ignore_index)
+    picked = x.reshape(-1)[self.index]
+    self.e = xp.exp(x)
+    self.sum_e = self.e.sum(axis=1)
+    self.reduction = reduction
+    return _reduce((xp.log(self.sum_e) - picked) * self.w, reduction, self.count)
+'''),
+            )),
+    Mistake("cross-entropy's gradient not multiplied by the upstream gradient",
+            loses={"cross_entropy", "unknown_label"},
+            replace=(
+                ("ops/loss.py", "CrossEntropy.backward", '''
+def backward(self, grad):
+    xp = get_array_module(grad)
+    coef = _reduce_backward(xp.ones_like(grad), self.reduction, self.count) * self.w
+    gx = self.e * xp.expand_dims(coef / self.sum_e, 1)
+    gx.reshape(-1)[self.index] -= coef
+    return gx, None
+'''),
+            )),
+    Mistake("the confusion matrix's codes computed in the labels' own dtype (uint8 overflows: 17 · 16)",
+            loses={"confusion_iou"},
+            replace=(
+                ("metrics.py", "_count_confusion", '''
+def _count_confusion(pred, target, num_classes, ignore_index):
+    valid = target != ignore_index
+    codes = (num_classes * target[valid] + pred[valid]).astype(np.int64)
+    return np.bincount(codes, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+'''),
+            )),
+    Mistake("depth holes of NaN and inf kept (only target > 0 checked)",
+            loses={"depth_metrics"},
+            replace=(
+                ("metrics.py", "_valid_depth", '''
+def _valid_depth(target, mask):
+    with np.errstate(invalid="ignore"):
+        return mask & (target > 0)
+'''),
+            )),
+    Mistake("log-softmax subtracts the maximum from its input in place (x -= max): the caller's scores change",
+            loses={"log_softmax"},
+            replace=(
+                ("ops/loss.py", "LogSoftmax.forward", '''
+def forward(self, x, *, axis):
+    xp = get_array_module(x)
+    x -= x.max(axis=axis, keepdims=True)
+    self.out = x - xp.log(xp.exp(x).sum(axis=axis, keepdims=True))
+    self.axis = axis
+    return self.out
+'''),
+            )),
     Mistake("the depth mask ignored",
             loses={"depth_metrics"},
             replace=(
@@ -300,6 +432,23 @@ def _valid_depth(target, mask):
 '''),
             )),
 )
+
+
+_RESHAPE = "NumPy infers the size of an axis given as -2 in reshape as it does for -1"
+
+#: mutants (mutants.py) that compute what the reference computes on every valid input, with the reason
+EQUIVALENT_MUTANTS = {
+    "CrossEntropy.forward:3: x = xp.ascontiguousarray(x) -> pass":
+        "forward never writes into x: shifted = x - max is a new C-ordered array, and the flat indices read that",
+    "CrossEntropy.forward:6: picked = shifted.reshape(-1)[self.index] -> "
+    "picked = shifted.reshape(-2)[self.index]": _RESHAPE,
+    "CrossEntropy.backward:5: gx.reshape(-1)[self.index] -= coef -> gx.reshape(-2)[self.index] -= coef": _RESHAPE,
+    "_sums_of_depth:11: ratio = np.maximum(p / t, t / p) -> ratio = np.maximum(t / p, p / t)":
+        "the maximum of two numbers does not depend on their order (p and t are finite and > 0: no NaN)",
+    "_depth_from_sums:9: …log': 100 * np.sqrt(max(mean_g2 - mean_g ** 2, 0.0)), 'delta1': s[6] / n, … -> "
+    "…log': 100 * np.sqrt(max(0.0, mean_g2 - mean_g ** 2)), 'delta1': s[6] / n, …":
+        "the maximum of two numbers does not depend on their order (n > 0: the difference is never NaN)",
+}
 
 
 SPEC = Assignment(
@@ -324,6 +473,7 @@ SPEC = Assignment(
     handout=read_handout(__file__),
     target=("ops/loss.py", "LogSoftmax.forward"),
     mistakes=MISTAKES,
+    equivalent_mutants=EQUIVALENT_MUTANTS,
     starter=read_starter(__file__),
     questions=(
         "Predicting background everywhere on the scene of the notebook's section \"5. Accuracy "

@@ -27,6 +27,10 @@ HINTS = {
                  "np.argmax returns the first maximum; in a loop, replace only on a strictly greater value"),
     "pad": ("with padding, a tap (i, j) of window (r, q) reads input row r·sH − pH + i·dH and column "
             "q·sW − pW + j·dW: subtract the padding, and use the input's own width W in row·W + col",),
+    "nan": ("a NaN in a window is its maximum: the switch is the window's FIRST NaN and the pooled value NaN (as "
+            "np.argmax)",),
+    "needs": ("only some inputs require a gradient here: `self.needs_input_grad[i]` (0, 1, 2 for x, weight, bias) "
+              "says which; the others' gradients may be None",),
     "all-equal": ("every window holds its maximum at every tap: the switch is the window's FIRST position",),
     "maxpool_backward": ("the gradient of a window goes to its ONE switch, not to every entry equal to the maximum "
                          "(the gradient of a tied maximum goes to one switch)",),
@@ -77,6 +81,14 @@ def _fixed_transposed(rng, backward):
                              "outpad-past-stride")]
 
 
+def _needs_only(case, needs):
+    """The case with only the inputs flagged in ``needs`` ([x, weight, bias]) requiring a gradient."""
+    names = [n for n, r in zip(("input", "weight", "bias"), needs) if r]
+    case["id"] = f"only-{'-'.join(names)}-needs-grad-{case['id']}"
+    case["params"]["needs"] = needs
+    return hinted(case, HINTS, "needs")
+
+
 def _transposed_forward(rng, public):
     return [_transposed_inputs(rng, public, False) for _ in range(2 if public else 5)] + _fixed_transposed(rng, False)
 
@@ -88,6 +100,9 @@ CONV_BATCH = {"kernel_size": [3, 2], "stride": [1, 1], "padding": [1, 0], "dilat
 def _transposed_backward(rng, public):
     # convolution's input gradient is a transposed convolution: this assignment writes it too
     cases = [_transposed_inputs(rng, public, True) for _ in range(2 if public else 4)] + _fixed_transposed(rng, True)
+    for needs in ([True, False, False],) if public else ([True, False, False], [False, True, False]):
+        case = _transposed_inputs(rng, public, True)
+        cases.append(_needs_only(case, needs))
     conv = [conv_inputs(rng, public, True), conv_case(rng, [2, 2, 4, 4], CONV_BATCH, 3, False, True, "batch2-cout3")]
     for c in conv:
         c["id"] = "conv2d-" + c["id"]
@@ -120,17 +135,22 @@ def _tied(rng, shape):
 def _pool_hints(geo, name, part_key):
     """The case's own mistakes first (ties everywhere, overlapping windows, padding), the part's last."""
     overlap = part_key == "maxpool_backward" and geo["stride"] < geo["kernel_size"]
-    return (("all-equal",) if name == "all-equal" else ()) + (("overlap",) if overlap else ()) + \
+    return ((name,) if name in ("all-equal", "nan") else ()) + (("overlap",) if overlap else ()) + \
         (("pad",) if geo["padding"] else ()) + (part_key,)
 
 
-#: fixed pooling cases every student gets: (name, input shape, geometry, input kind)
+#: fixed pooling cases every student gets: (name, input shape, geometry, input kind); the NaN one in switches only
 FIXED_POOLS = (("all-equal", [1, 2, 4, 6], {"kernel_size": 2, "stride": 2, "padding": 0}, "equal"),
                ("batch2", [2, 2, 5, 5], {"kernel_size": 3, "stride": 2, "padding": 1}, "tied"),
-               ("shared-switch", [2, 1, 5, 5], {"kernel_size": 2, "stride": 1, "padding": 0}, "peaks"))
+               ("shared-switch", [2, 1, 5, 5], {"kernel_size": 2, "stride": 1, "padding": 0}, "peaks"),
+               ("nan", [1, 2, 4, 6], {"kernel_size": 2, "stride": 2, "padding": 0}, "nan"))
 
 
 def _pool_input(rng, shape, kind):
+    if kind == "nan":   # NaN at a later tap of two windows, and twice in a third (the first NaN wins)
+        x = _tied(rng, shape)
+        x[0, 0, 1, 1] = x[0, 0, 0, 3] = x[0, 0, 2, 5] = x[0, 0, 3, 5] = np.nan
+        return x
     if kind == "equal":   # one value everywhere (its own in each case: a hidden case never repeats a public one)
         return np.full(shape, rng.standard_normal())
     x = _tied(rng, shape)
@@ -154,11 +174,11 @@ def _pool_cases(rng, public, fn, part_key, with_grad, fixed):
 
 
 def _switches(rng, public):
-    return _pool_cases(rng, public, "max_pool2d", "switches", False, FIXED_POOLS[:2])
+    return _pool_cases(rng, public, "max_pool2d", "switches", False, FIXED_POOLS[:2] + FIXED_POOLS[3:])
 
 
 def _maxpool_backward(rng, public):
-    return _pool_cases(rng, public, "max_pool2d_backward", "maxpool_backward", True, FIXED_POOLS)
+    return _pool_cases(rng, public, "max_pool2d_backward", "maxpool_backward", True, FIXED_POOLS[:3])
 
 
 def _random_switches(rng, x, geo, out):
@@ -267,6 +287,108 @@ def backward(self, grad):
     return (gx, gw, _bias_grad(grad, self)) if self.has_bias else (gx, gw)
 '''),
             )),
+    Mistake("col2im writes (=) each window's entries instead of adding them (+=): overlapping windows lose all "
+            "but the last",
+            loses={"transposed_forward", "transposed_backward"},
+            replace=(
+                ("ops/im2col.py", "col2im", '''
+def col2im(cols, geo, x_shape):
+    xp = get_array_module(cols)
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geo
+    ho, wo = output_size((h, w), geo)
+    cols = cols.reshape(c, kh, kw, n, ho, wo)
+    padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            top, left = i * dh, j * dw
+            padded[:, :, top:top + sh * (ho - 1) + 1:sh, left:left + sw * (wo - 1) + 1:sw] = cols[:, i, j]
+    return padded[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
+'''),
+            )),
+    Mistake("col2im crops the padding on one side only (the image taken from the padded buffer's top-left "
+            "corner)",
+            loses={"transposed_forward", "transposed_backward"},
+            replace=(
+                ("ops/im2col.py", "col2im", '''
+def col2im(cols, geo, x_shape):
+    xp = get_array_module(cols)
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geo
+    ho, wo = output_size((h, w), geo)
+    cols = cols.reshape(c, kh, kw, n, ho, wo)
+    padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            top, left = i * dh, j * dw
+            padded[:, :, top:top + sh * (ho - 1) + 1:sh, left:left + sw * (wo - 1) + 1:sw] += cols[:, i, j]
+    return padded[:, :, :h, :w].transpose(1, 0, 2, 3)
+'''),
+            )),
+    Mistake("G made with a plain reshape of the upstream gradient (samples and channels mixed when N ≥ 2)",
+            loses={"transposed_forward", "transposed_backward"},
+            replace=(
+                ("ops/conv.py", "_conv_input_grad", '''
+def _conv_input_grad(g, w, geo, x_shape):
+    c_out = w.shape[0]
+    g_mat = g.reshape(c_out, -1)
+    return columns.col2im(w.reshape(c_out, -1).T @ g_mat, geo, x_shape)
+'''),
+            )),
+    Mistake("the transposed convolution's bias forgotten",
+            loses={"transposed_forward"},
+            replace=(
+                ("ops/conv.py", "ConvTranspose2d.forward", '''
+def forward(self, x, weight, bias=None, *, geo, out_size):
+    self.x, self.weight, self.geo, self.has_bias = x, weight, geo, bias is not None
+    self.x_full = _zero_extended(x, columns.output_size(out_size, geo))
+    out_shape = (x.shape[0], weight.shape[1]) + tuple(out_size)
+    return _kernels().input_grad(self.x_full, weight, geo, out_shape)
+'''),
+            )),
+    Mistake("the transposed convolution's input gradient not cropped to x's size (wrong with output_padding)",
+            loses={"transposed_backward"},
+            replace=(
+                ("ops/conv.py", "ConvTranspose2d.backward", '''
+def backward(self, grad):
+    kernels = _kernels(keep_columns=self.needs_input_grad[1])
+    gx = kernels.forward(grad, self.weight, self.geo) if self.needs_input_grad[0] else None
+    gw = kernels.weight_grad(self.x_full, grad, self.geo) if self.needs_input_grad[1] else None
+    return (gx, gw, _bias_grad(grad, self)) if self.has_bias else (gx, gw)
+'''),
+            )),
+    Mistake("ties go to the last maximum of the window (>= instead of >)",
+            loses={"switches", "maxpool_backward"},
+            replace=(
+                ("ops/pool.py", "_switches", '''
+def _switches(x, geo):
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geo
+    ho, wo = columns.output_size((h, w), geo)
+    cols = columns.im2col(x, geo, pad_value=-xp.inf).reshape(c, kh * kw, n, ho, wo)
+    best = cols[:, 0].copy()
+    tap = xp.zeros(best.shape, dtype=xp.int32)
+    for t in range(1, kh * kw):
+        value = cols[:, t]
+        better = (value >= best) | ((value != value) & (best == best))
+        xp.maximum(best, value, out=best)
+        xp.maximum(tap, better * xp.int32(t), out=tap)
+    corner = (xp.arange(ho).reshape(ho, 1) * sh - ph) * w + xp.arange(wo) * sw - pw
+    offset = (xp.arange(kh).reshape(kh, 1) * (dh * w) + xp.arange(kw) * dw).reshape(-1)
+    return (offset[tap] + corner).transpose(1, 0, 2, 3)
+'''),
+            )),
+    Mistake("unpooling uses each switch as an index into the whole array, not into its own (n, c) plane (every "
+            "channel's values land in the first plane)",
+            loses={"unpool"},
+            replace=(
+                ("ops/pool.py", "ScatterSwitches.forward", '''
+def forward(self, x, *, indices, plane_size):
+    self.flat = indices
+    return _scatter(x, self.flat, x.shape[:2] + tuple(plane_size), accumulate=False)
+'''),
+            )),
     Mistake("overlapping windows' gradients written (=) at a shared switch instead of added",
             loses={"maxpool_backward"},
             replace=(
@@ -277,6 +399,45 @@ def backward(self, grad):
 '''),
             )),
 )
+
+
+#: NumPy reads a negative size other than -1 in reshape like -1 (the size is inferred)
+_RESHAPE = "NumPy infers the size of an axis given as -2 in reshape as it does for -1"
+_LARGER_BUFFER = "a larger zero buffer: the extra rows or columns past the bottom or right are never written and are " \
+    "cropped away"
+
+_CACHE = "keep_columns only lets the fast kernels keep the columns they built (a cache: the same values either " \
+    "way); the kit's grader runs the reference kernels, which do not take it"
+
+#: mutants (mutants.py) that compute what the reference computes on every valid input, with the reason
+EQUIVALENT_MUTANTS = {
+    "ConvTranspose2d.backward:2: …s=self.needs_input_grad[1]), self.x.shape[2:]) -> "
+    "…s=self.needs_input_grad[2]), self.x.shape[2:])": _CACHE,
+    "ConvTranspose2d.backward:2: …s=self.needs_input_grad[1]), self.x.shape[2:]) -> "
+    "…s=self.needs_input_grad[0]), self.x.shape[2:])": _CACHE,
+    "col2im:12: padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype) -> "
+    "padded = xp.zeros((c, n, h + 3 * ph, w + 2 * pw), dtype=cols.dtype)": _LARGER_BUFFER,
+    "col2im:12: padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype) -> "
+    "padded = xp.zeros((c, n, h + 2 * ph, w + 3 * pw), dtype=cols.dtype)": _LARGER_BUFFER,
+    "_conv_input_grad:7: g_mat = g.transpose(1, 0, 2, 3).reshape(c_out, -1) -> "
+    "g_mat = g.transpose(1, 0, 2, 3).reshape(c_out, -2)": _RESHAPE,
+    "_conv_input_grad:8: return columns.col2im(w.reshape(c_out, -1).T @ g_mat, geo, x_shape) -> "
+    "return columns.col2im(w.reshape(c_out, -2).T @ g_mat, geo, x_shape)": _RESHAPE,
+    "_gather:3: return get_array_module(x).take(x.reshape(-1), flat) -> "
+    "return get_array_module(x).take(x.reshape(-2), flat)": _RESHAPE,
+    "_scatter:8: out.reshape(-1)[flat.reshape(-1)] = values.reshape(-1) -> "
+    "out.reshape(-1)[flat.reshape(-1)] = values.reshape(-2)": _RESHAPE,
+    "_scatter:6: scatter_add(out.reshape(-1), flat.reshape(-1), values.reshape(-1)) -> "
+    "scatter_add(out.reshape(-2), flat.reshape(-1), values.reshape(-1))": _RESHAPE,
+    "_scatter:6: scatter_add(out.reshape(-1), flat.reshape(-1), values.reshape(-1)) -> "
+    "scatter_add(out.reshape(-1), flat.reshape(-2), values.reshape(-1))": _RESHAPE,
+    "_scatter:6: scatter_add(out.reshape(-1), flat.reshape(-1), values.reshape(-1)) -> "
+    "scatter_add(out.reshape(-1), flat.reshape(-1), values.reshape(-2))": _RESHAPE,
+    "_scatter:8: out.reshape(-1)[flat.reshape(-1)] = values.reshape(-1) -> "
+    "out.reshape(-2)[flat.reshape(-1)] = values.reshape(-1)": _RESHAPE,
+    "_scatter:8: out.reshape(-1)[flat.reshape(-1)] = values.reshape(-1) -> "
+    "out.reshape(-1)[flat.reshape(-2)] = values.reshape(-1)": _RESHAPE,
+}
 
 
 SPEC = Assignment(
@@ -299,6 +460,7 @@ SPEC = Assignment(
     handout=read_handout(__file__),
     target=("ops/pool.py", "_switches"),
     mistakes=MISTAKES,
+    equivalent_mutants=EQUIVALENT_MUTANTS,
     starter=read_starter(__file__),
     questions=QUESTIONS,
 )
