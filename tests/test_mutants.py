@@ -87,3 +87,14 @@ def test_the_grader_kills_col2ims_assignment_and_a_dropped_return(tmp_path):
     summary = mutants.kill_report("conv", tmp_path / "out", only={m.key for m in wanted}, jobs=2, log=lambda s: None)
     assert summary["graded"] == 2 and summary["killed"] == 2, summary
     assert (tmp_path / "out" / "mutants.md").read_text().count("| `ops/im2col.py:col2im` |") == 1
+
+
+@pytest.mark.parametrize("name", sorted(ASSIGNMENTS))
+def test_declared_equivalent_mutants_still_exist_and_say_why(name):
+    """A mutant declared equivalent names one the generator still makes (a change of the reference function
+    makes its declarations stale: they must be examined again), with a reason."""
+    spec = ASSIGNMENTS[name]
+    keys = {m.key for m in mutants.kit_mutants(spec)}
+    stale = sorted(set(spec.equivalent_mutants) - keys)
+    assert not stale, f"{name}: equivalent_mutants names mutants that no longer exist: {stale}"
+    assert all(isinstance(why, str) and len(why) > 10 for why in spec.equivalent_mutants.values())

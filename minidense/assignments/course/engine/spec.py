@@ -419,7 +419,7 @@ def backward(self, grad):
 
 #: mutants (mutants.py) that compute what the reference computes on every valid input, with the reason
 EQUIVALENT_MUTANTS = {
-    "topological_order:15: continue -> pass":
+    "topological_order:16: continue -> pass":
         "a node popped with children_done was visited before, so the next `if id(node) in visited: continue` "
         "skips it all the same",
     "unbroadcast:11: if grad.shape == tuple(shape): return grad -> pass":
