@@ -537,12 +537,34 @@ def _prescribed_check(statement):
         isinstance(call.func.value, ast.Name) and call.func.value.id == "_checks"
 
 
+def _names_only(target):
+    return isinstance(target, ast.Name) or isinstance(target, ast.Tuple) and all(map(_names_only, target.elts))
+
+
+def _argument_unpacking(statement, params):
+    """Names given to the arguments' parts, which the contract states: ``(kh, kw), (sh, sw), ... = geo``,
+    ``n, c = x.shape[:2]``, ``xp = get_array_module(x)`` (a target of plain names, a value that is an
+    argument, its shape or a slice of it, or its array module)."""
+    if not (isinstance(statement, ast.Assign) and all(map(_names_only, statement.targets))):
+        return False
+    value = statement.value
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "get_array_module":
+        value = value.args[0] if len(value.args) == 1 and not value.keywords else None
+    if isinstance(value, ast.Subscript):
+        value = value.value
+    if isinstance(value, ast.Attribute) and value.attr == "shape":
+        value = value.value
+    return isinstance(value, ast.Name) and value.id in params
+
+
 def body_tokens(source, node):
-    """The tokens of a function's body: no docstring, comments or layout, no prescribed argument check."""
+    """The tokens of a function's body: no docstring, comments or layout, no prescribed argument check, no
+    unpacking of the arguments."""
     lines = source.splitlines(keepends=True)
     body = node.body[1:] if merge.has_docstring(node) else node.body
+    params = {a.arg for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs}
     text = textwrap.dedent("".join("".join(lines[s.lineno - 1:s.end_lineno]) for s in body
-                                   if not _prescribed_check(s)))
+                                   if not (_prescribed_check(s) or _argument_unpacking(s, params))))
     skip = (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
     words = [t.string for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type not in skip]
     return TOKEN.findall(" ".join(words))
@@ -578,7 +600,8 @@ def test_the_leak_measure_finds_the_conv_handout_that_printed_its_code():
     assert {f for _, f in leaks([("before", before)], runs)} >= {"ops/conv.py: _conv_forward",
                                                                  "ops/conv.py: _conv_weight_grad"}
     assert leaks([("handout", spec.handout)], runs) == set()
-    source = 'def f(x):\n    """Doc."""\n    if x is None:\n        raise ValueError("x")\n' \
+    source = 'def f(x, geo):\n    """Doc."""\n    if x is None:\n        raise ValueError("x")\n' \
+             '    (kh, kw), (sh, sw) = geo\n    n, c = x.shape[:2]\n    xp = get_array_module(x)\n' \
              '    # a comment\n    return   (x  + 1)\n'
     assert body_tokens(source, merge.functions(ast.parse(source))["f"]) == ["return", "(", "x", "+", "1", ")"]
 
