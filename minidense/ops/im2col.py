@@ -53,11 +53,12 @@ def pad(x: Array, padding: Sequence[int], value: float = 0) -> Array:
     The copy is laid out in (C, N, H, W) memory order, the order of the column matrix's rows and columns,
     so that the slices im2col takes are copied without a transpose.
     """
-    (ph, pw), (n, c, h, w) = padding, x.shape
+    ph, pw = padding
     if not (ph or pw):
         return x
-    padded = get_array_module(x).full((c, n, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
-    padded[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
+    # pad the (C, N, H, W) view: the new array is laid out in that order, and its transpose is (N, C, H, W)
+    widths = ((0, 0), (0, 0), (ph, ph), (pw, pw))
+    padded = get_array_module(x).pad(x.transpose(1, 0, 2, 3), widths, constant_values=value)
     return padded.transpose(1, 0, 2, 3)
 
 
