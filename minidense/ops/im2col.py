@@ -63,7 +63,7 @@ def pad(x: Array, padding: Sequence[int], value: float = 0) -> Array:
 
 
 def im2col(x: Array, geo: Geometry, pad_value: float = 0) -> Array:
-    """x: (N, C, H, W) -> columns (C·kH·kW, N·H_out·W_out): one strided slice per kernel tap.
+    """x: (N, C, H, W) -> columns (C·kH·kW, N·H_out·W_out), a new array: every window, copied once.
 
     Entry [(c, i, j), (n, r, q)] is x[n, c, r·sH − pH + i·dH, q·sW − pW + j·dW] (pad_value outside x:
     0 for convolution, −inf for max pooling).
@@ -71,19 +71,17 @@ def im2col(x: Array, geo: Geometry, pad_value: float = 0) -> Array:
     xp = get_array_module(x)
     n, c = x.shape[:2]
     (kh, kw), (sh, sw), _, (dh, dw) = geo
-    ho, wo = output_size(x.shape[2:], geo)
     x = pad(x, geo.padding, pad_value).transpose(1, 0, 2, 3)   # (C, N, H + 2pH, W + 2pW)
-    cols = xp.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            # tap (i, j) of every window at once: rows i·dH, i·dH + sH, ...; columns j·dW, j·dW + sW, ...
-            top, left = i * dh, j * dw
-            cols[:, i, j] = x[:, :, top:top + sh * (ho - 1) + 1:sh, left:left + sw * (wo - 1) + 1:sw]
-    return cols.reshape(c * kh * kw, n * ho * wo)
+    # a view of every window of the dilated kernel's extent at every position, (C, N, ., ., extent);
+    # the strides pick the windows and the dilation the taps: (C, N, H_out, W_out, kH, kW), no copy yet
+    extent = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    windows = xp.lib.stride_tricks.sliding_window_view(x, extent, axis=(2, 3))[..., ::sh, ::sw, ::dh, ::dw]
+    ho, wo = windows.shape[2:4]
+    return windows.transpose(0, 4, 5, 1, 2, 3).copy().reshape(c * kh * kw, n * ho * wo)
 
 
 def col2im(cols: Array, geo: Geometry, x_shape: Sequence[int]) -> Array:
-    """columns (C·kH·kW, N·H_out·W_out) -> (N, C, H, W) of x_shape: im2col's loop with +=, its adjoint.
+    """columns (C·kH·kW, N·H_out·W_out) -> (N, C, H, W) of x_shape: im2col's adjoint.
 
     Each entry goes back to the pixel im2col took it from; entries of overlapping windows add up, and
     those that fall on the padding are dropped.
