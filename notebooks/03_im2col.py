@@ -121,7 +121,7 @@ print("col2im(ones): how many 3×3 windows cover each pixel of a 6×6 image\n", 
 # The same convolution three ways: four Python loops over output pixels (a dot product each), a loop over the 9
 # kernel taps (NumPy slices), and im2col + one matrix multiply. All three do the same arithmetic. The Python loops
 # hand work to compiled code once per output pixel, a few dozen numbers at a time; the other two hand it over once
-# per kernel tap, a whole image's worth at a time (im2col itself copies every window once from a strided view, then one
+# per kernel tap, a whole image's worth at a time (im2col itself is built by the same loop over taps, then one
 # matrix multiply does all the arithmetic in BLAS).
 
 # %%

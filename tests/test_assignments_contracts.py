@@ -169,8 +169,7 @@ def test_float64_out_of_float32_in_loses_conv_forward_only(conv_cases, monkeypat
 def test_an_input_changed_in_place_loses_its_part(conv_cases, monkeypatch):
     """im2col that zeroes its input once it has the columns: right values, a broken contract."""
     planted(monkeypatch, im2col_module, "im2col", once(
-        "xp = get_array_module(x)", "xp, given = get_array_module(x), x", "return windows", "cols = windows",
-        "n * ho * wo)", "n * ho * wo)\ngiven[...] = 0\nreturn cols"))
+        "xp = get_array_module(x)", "xp, given = get_array_module(x), x", "return cols", "given[...] = 0\nreturn cols"))
     for public in (True, False):
         results = scores_and_messages(CONV, conv_cases[public])
         score, messages = results["im2col"]

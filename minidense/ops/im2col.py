@@ -13,6 +13,7 @@ Everything here works on raw arrays (NumPy or CuPy); F.im2col / F.col2im wrap th
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -63,7 +64,7 @@ def pad(x: Array, padding: Sequence[int], value: float = 0) -> Array:
 
 
 def im2col(x: Array, geo: Geometry, pad_value: float = 0) -> Array:
-    """x: (N, C, H, W) -> columns (C·kH·kW, N·H_out·W_out), a new array: every window, copied once.
+    """x: (N, C, H, W) -> columns (C·kH·kW, N·H_out·W_out), one strided slice per kernel tap.
 
     Entry [(c, i, j), (n, r, q)] is x[n, c, r·sH − pH + i·dH, q·sW − pW + j·dW] (pad_value outside x:
     0 for convolution, −inf for max pooling).
@@ -71,13 +72,16 @@ def im2col(x: Array, geo: Geometry, pad_value: float = 0) -> Array:
     xp = get_array_module(x)
     n, c = x.shape[:2]
     (kh, kw), (sh, sw), _, (dh, dw) = geo
+    ho, wo = output_size(x.shape[2:], geo)
     x = pad(x, geo.padding, pad_value).transpose(1, 0, 2, 3)   # (C, N, H + 2pH, W + 2pW)
-    # a view of every window of the dilated kernel's extent at every position, (C, N, ., ., extent);
-    # the strides pick the windows and the dilation the taps: (C, N, H_out, W_out, kH, kW), no copy yet
-    extent = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
-    windows = xp.lib.stride_tricks.sliding_window_view(x, extent, axis=(2, 3))[..., ::sh, ::sw, ::dh, ::dw]
-    ho, wo = windows.shape[2:4]
-    return windows.transpose(0, 4, 5, 1, 2, 3).copy().reshape(c * kh * kw, n * ho * wo)
+    taps = kh * kw
+    cols = xp.empty((c, taps, n, ho, wo), dtype=x.dtype)
+    for t, (i, j) in enumerate(itertools.product(range(kh), range(kw))):
+        # tap t = (i, j) of every window at once: rows i·dH, i·dH + sH, ...; columns j·dW, j·dW + sW, ...
+        rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
+        columns = slice(j * dw, j * dw + sw * (wo - 1) + 1, sw)
+        cols[:, t] = x[:, :, rows, columns]
+    return cols.reshape(c * taps, n * ho * wo)
 
 
 def col2im(cols: Array, geo: Geometry, x_shape: Sequence[int]) -> Array:
