@@ -27,7 +27,7 @@ class UNet(Module):
     depth: number of levels (>= 1); ``depth - 1`` max-poolings, so H and W must be multiples of
         ``2 ** (depth - 1)``.
     up: "transpose" (ConvTranspose2d, kernel 2, stride 2, halving the channels, as in the paper) or
-        "bilinear" (Upsample(scale_factor=2, mode="bilinear") then a 1×1 Conv2d halving the channels;
+        "bilinear" (a bilinear Upsample by 2, then a 1×1 Conv2d halving the channels;
         no learned upsampling kernel, fewer checkerboard artefacts).
     batch_norm: BatchNorm2d after every 3×3 convolution (default True: with it, fit's defaults learn as a
         practitioner's recipe does, with fit's default learning rate for it). False gives the plain network

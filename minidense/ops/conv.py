@@ -52,7 +52,7 @@ def _conv_input_grad(g: Array, w: Array, geo: Geometry, x_shape: Sequence[int]) 
     G is g laid out like the columns, (C_out, N·H_out·W_out): its channel axis moved first, then flattened.
     """
     c_out = w.shape[0]
-    g_mat = g.transpose(1, 0, 2, 3).reshape(c_out, -1)                  # (C_out, N·H_out·W_out)
+    g_mat = g.swapaxes(0, 1).reshape(c_out, -1)                         # (C_out, N·H_out·W_out)
     return columns.col2im(w.reshape(c_out, -1).T @ g_mat, geo, x_shape)
 
 
@@ -110,7 +110,8 @@ class ConvTranspose2d(Function):
 
     def forward(self, x: Array, weight: Array, bias: Array | None = None, *, geo: Geometry,
                 out_size: Sequence[int]) -> Array:
-        self.x, self.weight, self.geo, self.has_bias = x, weight, geo, bias is not None
+        self.x, self.geo = x, geo
+        self.weight, self.has_bias = weight, bias is not None
         # output_padding ≥ stride (allowed when dilation > stride) leaves output rows that the convolution
         # reads into windows past x's last one: those windows hold zeros, and get no gradient back
         self.x_full = _zero_extended(x, columns.output_size(out_size, geo))
@@ -118,10 +119,11 @@ class ConvTranspose2d(Function):
         return _add_bias(_kernels().input_grad(self.x_full, weight, geo, out_shape), bias)
 
     def backward(self, grad: Array) -> Grads:
-        kernels, (h, w) = _kernels(keep_columns=self.needs_input_grad[1]), self.x.shape[2:]
-        gx = kernels.forward(grad, self.weight, self.geo)[:, :, :h, :w] if self.needs_input_grad[0] else None
-        gw = kernels.weight_grad(self.x_full, grad, self.geo) if self.needs_input_grad[1] else None
-        return (gx, gw, _bias_grad(grad, self)) if self.has_bias else (gx, gw)
+        need_x, need_w = self.needs_input_grad[:2]
+        kernels, (h, w) = _kernels(keep_columns=need_w), self.x.shape[2:]
+        gx = kernels.forward(grad, self.weight, self.geo)[:, :, :h, :w] if need_x else None
+        gw = kernels.weight_grad(self.x_full, grad, self.geo) if need_w else None
+        return (gx, gw) + ((_bias_grad(grad, self),) if self.has_bias else ())
 
 
 def _zero_extended(x: Array, size: Sequence[int]) -> Array:

@@ -13,6 +13,7 @@ Everything here works on raw arrays (NumPy or CuPy); F.im2col / F.col2im wrap th
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -53,16 +54,17 @@ def pad(x: Array, padding: Sequence[int], value: float = 0) -> Array:
     The copy is laid out in (C, N, H, W) memory order, the order of the column matrix's rows and columns,
     so that the slices im2col takes are copied without a transpose.
     """
-    (ph, pw), (n, c, h, w) = padding, x.shape
+    ph, pw = padding
     if not (ph or pw):
         return x
-    padded = get_array_module(x).full((c, n, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
-    padded[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
+    # pad the (C, N, H, W) view: the new array is laid out in that order, and its transpose is (N, C, H, W)
+    widths = ((0, 0), (0, 0), (ph, ph), (pw, pw))
+    padded = get_array_module(x).pad(x.transpose(1, 0, 2, 3), widths, constant_values=value)
     return padded.transpose(1, 0, 2, 3)
 
 
 def im2col(x: Array, geo: Geometry, pad_value: float = 0) -> Array:
-    """x: (N, C, H, W) -> columns (C·kH·kW, N·H_out·W_out): one strided slice per kernel tap.
+    """x: (N, C, H, W) -> columns (C·kH·kW, N·H_out·W_out), one strided slice per kernel tap.
 
     Entry [(c, i, j), (n, r, q)] is x[n, c, r·sH − pH + i·dH, q·sW − pW + j·dW] (pad_value outside x:
     0 for convolution, −inf for max pooling).
@@ -72,17 +74,18 @@ def im2col(x: Array, geo: Geometry, pad_value: float = 0) -> Array:
     (kh, kw), (sh, sw), _, (dh, dw) = geo
     ho, wo = output_size(x.shape[2:], geo)
     x = pad(x, geo.padding, pad_value).transpose(1, 0, 2, 3)   # (C, N, H + 2pH, W + 2pW)
-    cols = xp.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            # tap (i, j) of every window at once: rows i·dH, i·dH + sH, ...; columns j·dW, j·dW + sW, ...
-            top, left = i * dh, j * dw
-            cols[:, i, j] = x[:, :, top:top + sh * (ho - 1) + 1:sh, left:left + sw * (wo - 1) + 1:sw]
-    return cols.reshape(c * kh * kw, n * ho * wo)
+    taps = kh * kw
+    cols = xp.empty((c, taps, n, ho, wo), dtype=x.dtype)
+    for t, (i, j) in enumerate(itertools.product(range(kh), range(kw))):
+        # tap t = (i, j) of every window at once: rows i·dH, i·dH + sH, ...; columns j·dW, j·dW + sW, ...
+        rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
+        columns = slice(j * dw, j * dw + sw * (wo - 1) + 1, sw)
+        cols[:, t] = x[:, :, rows, columns]
+    return cols.reshape(c * taps, n * ho * wo)
 
 
 def col2im(cols: Array, geo: Geometry, x_shape: Sequence[int]) -> Array:
-    """columns (C·kH·kW, N·H_out·W_out) -> (N, C, H, W) of x_shape: im2col's loop with +=, its adjoint.
+    """columns (C·kH·kW, N·H_out·W_out) -> (N, C, H, W) of x_shape: im2col's adjoint.
 
     Each entry goes back to the pixel im2col took it from; entries of overlapping windows add up, and
     those that fall on the padding are dropped.

@@ -16,6 +16,8 @@ or ignored pixel is an exact zero, never ``0 * something``.
 """
 from __future__ import annotations
 
+from typing import Protocol
+
 from .. import _checks
 from ..backend import Array, get_array_module
 from ..tensor import Function, Grads, Tensor
@@ -41,11 +43,21 @@ def _reduce(loss: Array, reduction: str, count: float) -> Array:
     return total / count if count > 0 else total   # nothing counted: every term was weighted 0, total is 0
 
 
-def _reduce_backward(grad: Array, reduction: str, count: float) -> Array:
-    """d(reduced loss)/d(per-element loss), broadcastable against the per-element loss."""
-    if reduction != "mean":          # "none": the gradient itself; "sum": the same value everywhere
+class _Reduced(Protocol):
+    """What a loss's forward saves for ``_reduce_backward``."""
+    @property
+    def reduction(self) -> str: ...
+
+    @property
+    def count(self) -> float: ...
+
+
+def _reduce_backward(grad: Array, op: _Reduced) -> Array:
+    """d(reduced loss)/d(per-element loss), broadcastable against the per-element loss, for the op whose
+    forward saved its ``reduction`` and its ``count`` (what the mean divided by) on itself."""
+    if op.reduction != "mean":       # "none": the gradient itself; "sum": the same value everywhere
         return grad
-    return grad / count if count > 0 else grad * 0
+    return grad / op.count if op.count > 0 else grad * 0
 
 
 # ---------------------------------------------------------------- softmax
@@ -147,7 +159,7 @@ class CrossEntropy(_ClassLoss):
         return _reduce((xp.log(self.sum_e) - picked) * self.w, reduction, self.count)
 
     def backward(self, grad: Array) -> Grads:
-        coef = _reduce_backward(grad, self.reduction, self.count) * self.w   # (N, ...): 0 where ignored
+        coef = _reduce_backward(grad, self) * self.w   # (N, ...): 0 where ignored
         xp = get_array_module(coef)
         gx = self.e * xp.expand_dims(coef / self.sum_e, 1)
         gx.reshape(-1)[self.index] -= coef    # minus onehot(target): one write per pixel, no one-hot tensor
@@ -163,7 +175,7 @@ class NLLLoss(_ClassLoss):
         return _reduce(-x.reshape(-1)[self.index] * self.w, reduction, self.count)
 
     def backward(self, grad: Array) -> Grads:
-        coef = _reduce_backward(grad, self.reduction, self.count) * self.w
+        coef = _reduce_backward(grad, self) * self.w
         gx = get_array_module(coef).zeros(self.shape, dtype=coef.dtype)
         gx.reshape(-1)[self.index] = -coef    # one target per pixel: a plain write, no repeats
         return gx, None
@@ -230,7 +242,7 @@ class _PointwiseLoss(Function):
         return _reduce(self.value(d), reduction, self.count)
 
     def backward(self, grad: Array) -> Grads:
-        g = _reduce_backward(grad, self.reduction, self.count) * self.slope(self.d)
+        g = _reduce_backward(grad, self) * self.slope(self.d)
         return g, -g
 
 
@@ -382,7 +394,7 @@ class MaskedReduce(Function):
 
     def backward(self, grad: Array) -> Grads:
         xp = get_array_module(grad)
-        g = xp.broadcast_to(_reduce_backward(grad, self.reduction, self.count), self.shape)
+        g = xp.broadcast_to(_reduce_backward(grad, self), self.shape)
         return g.copy() if self.mask is None else xp.where(self.mask, g, g.dtype.type(0))
 
 
@@ -447,7 +459,7 @@ class BCEWithLogits(Function):
         return _reduce(loss, reduction, self.count)
 
     def backward(self, grad: Array) -> Grads:
-        g = _reduce_backward(grad, self.reduction, self.count)
+        g = _reduce_backward(grad, self)
         if self.weight is not None:
             g = g * self.weight
         gx = g * ((1 - self.t) - self.scale * _sigmoid(-self.x))      # = sigmoid(x) - t without pos_weight

@@ -20,7 +20,7 @@ class Normalize(Function):
 
     def forward(self, x: Array, *, axis: int, eps: float) -> Array:
         xp = _xp(x)
-        norm = xp.sqrt((x * x).sum(axis=axis, keepdims=True))
+        norm = xp.sqrt(xp.sum(x * x, axis=axis, keepdims=True))
         self.active = norm > eps           # where the floor eps is not in use, the norm depends on x
         self.denom = xp.maximum(norm, x.dtype.type(eps))
         self.out = x / self.denom
@@ -30,7 +30,7 @@ class Normalize(Function):
     def backward(self, grad: Array) -> Grads:
         xp = _xp(grad)
         # remove the gradient's component along the output (it cannot change a unit vector's length)
-        along = (grad * self.out).sum(axis=self.axis, keepdims=True)
+        along = xp.sum(grad * self.out, axis=self.axis, keepdims=True)
         return (grad - self.out * xp.where(self.active, along, along.dtype.type(0))) / self.denom
 
 

@@ -46,7 +46,8 @@ def _switches(x: Array, geo: Geometry) -> Array:
     # in the H·W plane is the window's corner plus the tap's offset
     corner = (xp.arange(ho).reshape(ho, 1) * sh - ph) * w + xp.arange(wo) * sw - pw
     offset = (xp.arange(kh).reshape(kh, 1) * (dh * w) + xp.arange(kw) * dw).reshape(-1)
-    return (offset[tap] + corner).transpose(1, 0, 2, 3)
+    flat = offset[tap] + corner                       # (C, N, H_out, W_out)
+    return flat.transpose(1, 0, 2, 3)
 
 
 def _flat_index(indices: Array, plane_size: Sequence[int]) -> Array:
@@ -203,11 +204,12 @@ class AvgPool2d(Function):
     def forward(self, x: Array, *, geo: Geometry, count_include_pad: bool) -> Array:
         xp = get_array_module(x)
         n, c = x.shape[:2]
-        self.geo, self.shape, self.out_size = geo, x.shape, columns.output_size(x.shape[2:], geo)
+        self.geo, self.shape, self.out_size = geo, x.shape, columns.output_size(x.shape[-2:], geo)
         taps = geo.kernel_size[0] * geo.kernel_size[1]
-        self.divisor = taps if count_include_pad else _window_counts(xp, x.shape[2:], geo, self.out_size, x.dtype)
+        self.divisor = taps if count_include_pad else _window_counts(xp, x.shape[-2:], geo, self.out_size, x.dtype)
         cols = columns.im2col(x, geo).reshape(c, taps, n, *self.out_size)
-        return (cols.sum(axis=1) / self.divisor).transpose(1, 0, 2, 3)
+        mean = cols.sum(axis=1) / self.divisor            # (C, N, H_out, W_out)
+        return mean.transpose(1, 0, 2, 3)
 
     def backward(self, grad: Array) -> Grads:
         xp = get_array_module(grad)

@@ -247,7 +247,7 @@ def _one_minus_cos(pred, target, mask, reduction):
 def backward(self, grad):
     xp = _xp(grad)
     # remove the gradient's component along the output (it cannot change a unit vector's length)
-    along = (grad * self.out).sum(axis=self.axis, keepdims=True)
+    along = xp.sum(grad * self.out, axis=self.axis, keepdims=True)
     return grad / self.denom
 '''),
             )),

@@ -265,7 +265,7 @@ SPEC = Assignment(
     name="unet",
     title="Assignment 5: a U-Net with skips, trained, and the skip ablation",
     stubs={"models/unet.py": ["UNet.__init__", "UNet.forward"]},
-    reveal={},
+    reveal={"models/encoder_decoder.py": ["EncoderDecoder.__init__", "EncoderDecoder.forward"]},
     parts=(Part("architecture", 20, "UNet's constructor: state-dict keys and shapes, parameter count, stored "
                                     "arguments (depth 1-4, both up-samplings, batch norm, skips off)",
                 cases=_architecture),
