@@ -406,21 +406,14 @@ _RESHAPE = "NumPy infers the size of an axis given as -2 in reshape as it does f
 _LARGER_BUFFER = "a larger zero buffer: the extra rows or columns past the bottom or right are never written and are " \
     "cropped away"
 
-_CACHE = "keep_columns only lets the fast kernels keep the columns they built (a cache: the same values either " \
-    "way); the kit's grader runs the reference kernels, which do not take it"
-
 #: mutants (mutants.py) that compute what the reference computes on every valid input, with the reason
 EQUIVALENT_MUTANTS = {
-    "ConvTranspose2d.backward:2: …s=self.needs_input_grad[1]), self.x.shape[2:]) -> "
-    "…s=self.needs_input_grad[2]), self.x.shape[2:])": _CACHE,
-    "ConvTranspose2d.backward:2: …s=self.needs_input_grad[1]), self.x.shape[2:]) -> "
-    "…s=self.needs_input_grad[0]), self.x.shape[2:])": _CACHE,
     "col2im:12: padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype) -> "
     "padded = xp.zeros((c, n, h + 3 * ph, w + 2 * pw), dtype=cols.dtype)": _LARGER_BUFFER,
     "col2im:12: padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype) -> "
     "padded = xp.zeros((c, n, h + 2 * ph, w + 3 * pw), dtype=cols.dtype)": _LARGER_BUFFER,
-    "_conv_input_grad:7: g_mat = g.transpose(1, 0, 2, 3).reshape(c_out, -1) -> "
-    "g_mat = g.transpose(1, 0, 2, 3).reshape(c_out, -2)": _RESHAPE,
+    "_conv_input_grad:7: g_mat = g.swapaxes(0, 1).reshape(c_out, -1) -> "
+    "g_mat = g.swapaxes(0, 1).reshape(c_out, -2)": _RESHAPE,
     "_conv_input_grad:8: return columns.col2im(w.reshape(c_out, -1).T @ g_mat, geo, x_shape) -> "
     "return columns.col2im(w.reshape(c_out, -2).T @ g_mat, geo, x_shape)": _RESHAPE,
     "_gather:3: return get_array_module(x).take(x.reshape(-1), flat) -> "
