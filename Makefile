@@ -129,7 +129,7 @@ notebooks: $(STAMP)
 	@$(MAKE) --no-print-directory $(NB_EXECUTED)
 
 build/notebooks/%.ipynb: notebooks/%.ipynb | $(STAMP)
-	$(PY) notebooks/make_notebooks.py execute build/notebooks $*
+	$(SERIAL_BLAS) $(PY) notebooks/make_notebooks.py execute build/notebooks $*
 
 # `make docs`: the site in build/site (MkDocs, Material; mkdocs.yml, docs/site_hooks.py), strict: a broken link or a
 # missing page fails. Its tools are the `docs` extra. `make docs-check`: headless Chromium (Debian's, installed when

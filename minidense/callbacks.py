@@ -130,9 +130,8 @@ class PrintRows(Callback):
 
 
 class LambdaCallback(Callback):
-    """A callback made of functions (Keras' LambdaCallback): each is called with the hook's arguments.
-
-        LambdaCallback(on_epoch_end=lambda run: print(run.history[-1]["train_loss"]))
+    """A callback made of functions (Keras' LambdaCallback): each is called with the hook's arguments, e.g.
+    ``LambdaCallback(on_epoch_end=lambda run: print(run.history[-1]["train_loss"]))``.
     """
 
     def __init__(self, on_epoch_end=None, *, on_train_begin=None, on_epoch_begin=None, on_batch_end=None,
