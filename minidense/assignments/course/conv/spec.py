@@ -256,6 +256,27 @@ def _conv_weight_grad(g, x, geo):
 )
 
 
+_RESHAPE = "NumPy infers the size of an axis given as -2 in reshape as it does for -1"
+_LARGER_BUFFER = "a larger zero buffer: the extra rows or columns past the bottom or right are never written and are " \
+    "cropped away"
+
+#: mutants (mutants.py) that compute what the reference computes on every valid input, with the reason
+EQUIVALENT_MUTANTS = {
+    "col2im:12: padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype) -> "
+    "padded = xp.zeros((c, n, h + 3 * ph, w + 2 * pw), dtype=cols.dtype)": _LARGER_BUFFER,
+    "col2im:12: padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype) -> "
+    "padded = xp.zeros((c, n, h + 2 * ph, w + 3 * pw), dtype=cols.dtype)": _LARGER_BUFFER,
+    "_conv_forward:4: out = w.reshape(c_out, -1) @ columns.im2col(x, geo) -> "
+    "out = w.reshape(c_out, -2) @ columns.im2col(x, geo)": _RESHAPE,
+    "_conv_input_grad:7: g_mat = g.swapaxes(0, 1).reshape(c_out, -1) -> "
+    "g_mat = g.swapaxes(0, 1).reshape(c_out, -2)": _RESHAPE,
+    "_conv_input_grad:8: return columns.col2im(w.reshape(c_out, -1).T @ g_mat, geo, x_shape) -> "
+    "return columns.col2im(w.reshape(c_out, -2).T @ g_mat, geo, x_shape)": _RESHAPE,
+    "_conv_weight_grad:7: g_mat = g.transpose(1, 0, 2, 3).reshape(c_out, -1) -> "
+    "g_mat = g.transpose(1, 0, 2, 3).reshape(c_out, -2)": _RESHAPE,
+}
+
+
 SPEC = Assignment(
     name="conv",
     title="Assignment 2: convolution forward and backward via im2col / col2im",
@@ -275,4 +296,5 @@ SPEC = Assignment(
     mistakes=MISTAKES,
     starter=read_starter(__file__),
     questions=QUESTIONS,
+    equivalent_mutants=EQUIVALENT_MUTANTS,
 )
