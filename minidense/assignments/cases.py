@@ -188,3 +188,11 @@ def conv_case(rng, x, geo, c_out, bias, backward, name=""):
         inputs["grad"] = normal(rng, (x[0], c_out, *out))
     ident = "-".join(s for s in (name, geo_id(geo, "bias" if bias else "")) if s)
     return {"id": ident, "fn": "conv2d_backward" if backward else "conv2d", "params": geo, "inputs": inputs}
+
+
+# Why an automatic mutant (mutants.py) is equivalent, for the reasons several specs give.
+#: NumPy reads a negative size other than -1 in reshape like -1 (the size is inferred)
+EQUIVALENT_RESHAPE = "NumPy infers the size of an axis given as -2 in reshape as it does for -1"
+#: col2im's zero buffer made larger than the padded image: the extra part is cropped away
+EQUIVALENT_LARGER_BUFFER = ("a larger zero buffer: the extra rows or columns past the bottom or right are never "
+                            "written and are cropped away")

@@ -1,7 +1,17 @@
 """Assignment 2: convolution forward and backward via im2col / col2im."""
 import numpy as np
 
-from ...cases import TOL32, conv_case, conv_geometry, conv_inputs, geo_id, hinted, normal
+from ...cases import (
+    EQUIVALENT_LARGER_BUFFER,
+    EQUIVALENT_RESHAPE,
+    TOL32,
+    conv_case,
+    conv_geometry,
+    conv_inputs,
+    geo_id,
+    hinted,
+    normal,
+)
 from ...specs import Assignment, Mistake, Part, read_handout, read_starter
 
 #: tiered hints (see cases.hinted): tier 1 names the contract a case checks, tier 2 comes closer to the code
@@ -256,24 +266,21 @@ def _conv_weight_grad(g, x, geo):
 )
 
 
-_RESHAPE = "NumPy infers the size of an axis given as -2 in reshape as it does for -1"
-_LARGER_BUFFER = "a larger zero buffer: the extra rows or columns past the bottom or right are never written and are " \
-    "cropped away"
 
 #: mutants (mutants.py) that compute what the reference computes on every valid input, with the reason
 EQUIVALENT_MUTANTS = {
     "col2im:12: padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype) -> "
-    "padded = xp.zeros((c, n, h + 3 * ph, w + 2 * pw), dtype=cols.dtype)": _LARGER_BUFFER,
+    "padded = xp.zeros((c, n, h + 3 * ph, w + 2 * pw), dtype=cols.dtype)": EQUIVALENT_LARGER_BUFFER,
     "col2im:12: padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype) -> "
-    "padded = xp.zeros((c, n, h + 2 * ph, w + 3 * pw), dtype=cols.dtype)": _LARGER_BUFFER,
+    "padded = xp.zeros((c, n, h + 2 * ph, w + 3 * pw), dtype=cols.dtype)": EQUIVALENT_LARGER_BUFFER,
     "_conv_forward:4: out = w.reshape(c_out, -1) @ columns.im2col(x, geo) -> "
-    "out = w.reshape(c_out, -2) @ columns.im2col(x, geo)": _RESHAPE,
+    "out = w.reshape(c_out, -2) @ columns.im2col(x, geo)": EQUIVALENT_RESHAPE,
     "_conv_input_grad:7: g_mat = g.swapaxes(0, 1).reshape(c_out, -1) -> "
-    "g_mat = g.swapaxes(0, 1).reshape(c_out, -2)": _RESHAPE,
+    "g_mat = g.swapaxes(0, 1).reshape(c_out, -2)": EQUIVALENT_RESHAPE,
     "_conv_input_grad:8: return columns.col2im(w.reshape(c_out, -1).T @ g_mat, geo, x_shape) -> "
-    "return columns.col2im(w.reshape(c_out, -2).T @ g_mat, geo, x_shape)": _RESHAPE,
+    "return columns.col2im(w.reshape(c_out, -2).T @ g_mat, geo, x_shape)": EQUIVALENT_RESHAPE,
     "_conv_weight_grad:7: g_mat = g.transpose(1, 0, 2, 3).reshape(c_out, -1) -> "
-    "g_mat = g.transpose(1, 0, 2, 3).reshape(c_out, -2)": _RESHAPE,
+    "g_mat = g.transpose(1, 0, 2, 3).reshape(c_out, -2)": EQUIVALENT_RESHAPE,
 }
 
 

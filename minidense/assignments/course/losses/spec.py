@@ -2,7 +2,7 @@
 matrix and IoU, depth metrics."""
 import numpy as np
 
-from ...cases import depth_pair, hinted, image_shape, normal
+from ...cases import EQUIVALENT_RESHAPE, depth_pair, hinted, image_shape, normal
 from ...specs import Assignment, Mistake, Part, read_handout, read_starter
 
 IGNORE = 255   # md.IGNORE_INDEX, the unknown label
@@ -434,15 +434,15 @@ def _valid_depth(target, mask):
 )
 
 
-_RESHAPE = "NumPy infers the size of an axis given as -2 in reshape as it does for -1"
 
 #: mutants (mutants.py) that compute what the reference computes on every valid input, with the reason
 EQUIVALENT_MUTANTS = {
     "CrossEntropy.forward:3: x = xp.ascontiguousarray(x) -> pass":
         "forward never writes into x: shifted = x - max is a new C-ordered array, and the flat indices read that",
     "CrossEntropy.forward:6: picked = shifted.reshape(-1)[self.index] -> "
-    "picked = shifted.reshape(-2)[self.index]": _RESHAPE,
-    "CrossEntropy.backward:5: gx.reshape(-1)[self.index] -= coef -> gx.reshape(-2)[self.index] -= coef": _RESHAPE,
+    "picked = shifted.reshape(-2)[self.index]": EQUIVALENT_RESHAPE,
+    "CrossEntropy.backward:5: gx.reshape(-1)[self.index] -= coef -> gx.reshape(-2)[self.index] -= coef":
+        EQUIVALENT_RESHAPE,
     "_sums_of_depth:11: ratio = np.maximum(p / t, t / p) -> ratio = np.maximum(t / p, p / t)":
         "the maximum of two numbers does not depend on their order (p and t are finite and > 0: no NaN)",
     "_depth_from_sums:9: …log': 100 * np.sqrt(max(mean_g2 - mean_g ** 2, 0.0)), 'delta1': s[6] / n, … -> "

@@ -1,7 +1,16 @@
 """Assignment 3: transposed convolution, max pooling with switches, unpooling."""
 import numpy as np
 
-from ...cases import conv_case, conv_inputs, geo_id, hinted, normal, pair_id
+from ...cases import (
+    EQUIVALENT_LARGER_BUFFER,
+    EQUIVALENT_RESHAPE,
+    conv_case,
+    conv_inputs,
+    geo_id,
+    hinted,
+    normal,
+    pair_id,
+)
 from ...specs import Assignment, Mistake, Part, read_handout, read_starter
 
 #: tiered hints (see cases.hinted): tier 1 names the contract a case checks, tier 2 comes closer to the code
@@ -401,35 +410,31 @@ def backward(self, grad):
 )
 
 
-#: NumPy reads a negative size other than -1 in reshape like -1 (the size is inferred)
-_RESHAPE = "NumPy infers the size of an axis given as -2 in reshape as it does for -1"
-_LARGER_BUFFER = "a larger zero buffer: the extra rows or columns past the bottom or right are never written and are " \
-    "cropped away"
 
 #: mutants (mutants.py) that compute what the reference computes on every valid input, with the reason
 EQUIVALENT_MUTANTS = {
     "col2im:12: padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype) -> "
-    "padded = xp.zeros((c, n, h + 3 * ph, w + 2 * pw), dtype=cols.dtype)": _LARGER_BUFFER,
+    "padded = xp.zeros((c, n, h + 3 * ph, w + 2 * pw), dtype=cols.dtype)": EQUIVALENT_LARGER_BUFFER,
     "col2im:12: padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype) -> "
-    "padded = xp.zeros((c, n, h + 2 * ph, w + 3 * pw), dtype=cols.dtype)": _LARGER_BUFFER,
+    "padded = xp.zeros((c, n, h + 2 * ph, w + 3 * pw), dtype=cols.dtype)": EQUIVALENT_LARGER_BUFFER,
     "_conv_input_grad:7: g_mat = g.swapaxes(0, 1).reshape(c_out, -1) -> "
-    "g_mat = g.swapaxes(0, 1).reshape(c_out, -2)": _RESHAPE,
+    "g_mat = g.swapaxes(0, 1).reshape(c_out, -2)": EQUIVALENT_RESHAPE,
     "_conv_input_grad:8: return columns.col2im(w.reshape(c_out, -1).T @ g_mat, geo, x_shape) -> "
-    "return columns.col2im(w.reshape(c_out, -2).T @ g_mat, geo, x_shape)": _RESHAPE,
+    "return columns.col2im(w.reshape(c_out, -2).T @ g_mat, geo, x_shape)": EQUIVALENT_RESHAPE,
     "_gather:3: return get_array_module(x).take(x.reshape(-1), flat) -> "
-    "return get_array_module(x).take(x.reshape(-2), flat)": _RESHAPE,
+    "return get_array_module(x).take(x.reshape(-2), flat)": EQUIVALENT_RESHAPE,
     "_scatter:8: out.reshape(-1)[flat.reshape(-1)] = values.reshape(-1) -> "
-    "out.reshape(-1)[flat.reshape(-1)] = values.reshape(-2)": _RESHAPE,
+    "out.reshape(-1)[flat.reshape(-1)] = values.reshape(-2)": EQUIVALENT_RESHAPE,
     "_scatter:6: scatter_add(out.reshape(-1), flat.reshape(-1), values.reshape(-1)) -> "
-    "scatter_add(out.reshape(-2), flat.reshape(-1), values.reshape(-1))": _RESHAPE,
+    "scatter_add(out.reshape(-2), flat.reshape(-1), values.reshape(-1))": EQUIVALENT_RESHAPE,
     "_scatter:6: scatter_add(out.reshape(-1), flat.reshape(-1), values.reshape(-1)) -> "
-    "scatter_add(out.reshape(-1), flat.reshape(-2), values.reshape(-1))": _RESHAPE,
+    "scatter_add(out.reshape(-1), flat.reshape(-2), values.reshape(-1))": EQUIVALENT_RESHAPE,
     "_scatter:6: scatter_add(out.reshape(-1), flat.reshape(-1), values.reshape(-1)) -> "
-    "scatter_add(out.reshape(-1), flat.reshape(-1), values.reshape(-2))": _RESHAPE,
+    "scatter_add(out.reshape(-1), flat.reshape(-1), values.reshape(-2))": EQUIVALENT_RESHAPE,
     "_scatter:8: out.reshape(-1)[flat.reshape(-1)] = values.reshape(-1) -> "
-    "out.reshape(-2)[flat.reshape(-1)] = values.reshape(-1)": _RESHAPE,
+    "out.reshape(-2)[flat.reshape(-1)] = values.reshape(-1)": EQUIVALENT_RESHAPE,
     "_scatter:8: out.reshape(-1)[flat.reshape(-1)] = values.reshape(-1) -> "
-    "out.reshape(-1)[flat.reshape(-2)] = values.reshape(-1)": _RESHAPE,
+    "out.reshape(-1)[flat.reshape(-2)] = values.reshape(-1)": EQUIVALENT_RESHAPE,
 }
 
 
