@@ -57,7 +57,7 @@ clean:
 	rm -rf dist
 
 # `make dist`: the sdist and the wheel (the wheel built from the sdist, as an index would), into dist/, checked by
-# twine. The wheel is what tests/test_release.py installs and tries outside the source tree.
+# twine. The wheel is what tests/project/test_release.py installs and tries outside the source tree.
 dist: $(STAMP)
 	rm -rf dist
 	$(PY) -m build --no-isolation --outdir dist .
@@ -134,7 +134,7 @@ build/notebooks/%.ipynb: notebooks/%.ipynb | $(STAMP)
 # `make docs`: the site in build/site (MkDocs, Material; mkdocs.yml, docs/site_hooks.py), strict: a broken link or a
 # missing page fails. Its tools are the `docs` extra. `make docs-check`: headless Chromium (Debian's, installed when
 # missing; no Chromium is a failure) renders its home page, an API page and a notebook page (docs/check_site.py),
-# screenshots in build/screenshots. The `docs` extra is part of the set-up (tests/test_site.py reads the site's
+# screenshots in build/screenshots. The `docs` extra is part of the set-up (tests/project/test_site.py reads the site's
 # configuration in `make test`).
 docs: $(STAMP) notebooks
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
@@ -163,13 +163,13 @@ lab: $(LAB_SETTINGS)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks $(LAB_ARGS)
 
 lab-check: $(LAB_SETTINGS)
-	$(SERIAL_BLAS) $(PYTEST) -q -rs tests/test_notebooks.py -k lab
+	$(SERIAL_BLAS) $(PYTEST) -q -rs tests/project/test_notebooks.py -k lab
 
 # Every notebook at its default size (MINIDENSE_NB_SIZE unset), one at a time, each one's time listed at the end.
-# These are the slow copies of tests/test_notebooks.py, so `make test-slow` runs them too (two at a time there).
+# These are the slow copies of tests/project/test_notebooks.py, so `make test-slow` runs them too (two at a time there).
 notebooks-full: $(STAMP)
-	$(SERIAL_BLAS) $(PYTEST) -q -rs -m slow tests/test_notebooks.py --durations=0
+	$(SERIAL_BLAS) $(PYTEST) -q -rs -m slow tests/project/test_notebooks.py --durations=0
 
 # make fuzz: the bad-input suite with many examples per case (make test runs 3)
 fuzz: $(STAMP)
-	MINIDENSE_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-60} $(PYTEST) -q -s tests/test_fuzz.py --hypothesis-profile=thorough
+	MINIDENSE_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-60} $(PYTEST) -q -s tests/*/test_fuzz_*.py --hypothesis-profile=thorough

@@ -3,7 +3,7 @@
     .venv/bin/python bench/seeds.py --task sketch2image --seeds 0 1 2 3 4
     .venv/bin/python bench/seeds.py --task normals --seeds 0 1 2 3 --recipes plain
 
-tests/test_train.py's runs (32×32 scenes, UNet(base_channels=16, depth=3), batch 8, its epochs and
+tests/training/test_train.py's runs (32×32 scenes, UNet(base_channels=16, depth=3), batch 8, its epochs and
 training-set sizes) with the training data drawn from seed 1000·seed (seed 0: the test's own data), scored on
 the test's 32 held-out scenes (seed 777). Recipes: ``defaults`` (no argument: batch norm, fit's default
 learning rate) and ``plain`` (``batch_norm=False``, Adam 3e-3: the defaults before issue 16). One JSON line
@@ -18,7 +18,7 @@ from minidense.models import UNet
 from minidense.tasks import get_task
 from minidense.train import evaluate, fit
 
-#: tests/test_train.py's epochs and training-set sizes per task
+#: tests/training/test_train.py's epochs and training-set sizes per task
 RUNS = {"depth": (10, 256), "normals": (10, 256), "keypoints": (12, 256), "sketch2image": (16, 512)}
 RECIPES = {"defaults": ({}, {}), "plain": ({"batch_norm": False}, {"lr": 3e-3})}
 

@@ -12,7 +12,7 @@ So a torch module of the same structure takes the weights as they are, nothing t
 
 The classes below are those structures, written as a PyTorch user would write them, with minidense's
 constructor arguments. ``to_torch(model)`` builds the one that matches a minidense model and loads its
-weights. tests/golden/make_golden_models.py runs them in PyTorch; tests/test_golden_models.py checks
+weights. tests/support/golden/make_golden_models.py runs them in PyTorch; tests/nn_models/test_golden_models.py checks
 that minidense, given the same weights, computes the same outputs.
 """
 from collections import OrderedDict

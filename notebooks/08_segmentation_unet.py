@@ -141,7 +141,7 @@ plt.show()
 # Labels are the argmax over the class scores. Boundary accuracy scores only the pixels within 3 pixels of a class
 # change in the ground truth, where the details lost by downsampling matter. The numbers below are whatever this
 # run measured. At the full size (48×48, 768 scenes, 6 epochs) the U-Net with its skips should lead on both mIoU
-# and boundary accuracy (`examples/skip_connections.py` runs the same comparison, and `tests/test_skips.py`
+# and boundary accuracy (`examples/skip_connections.py` runs the same comparison, and `tests/nn_models/test_skips.py`
 # checks it); at the small size used by the test suite, two epochs are too few for the ranking to mean anything.
 
 # %%

@@ -18,6 +18,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 STANDIN_DIR = pathlib.Path(__file__).resolve().parent / "standin"
+# the tests live in folders by area; what they share (builders, golden files, paths) is in tests/support
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "support"))
 
 
 def standin_active():

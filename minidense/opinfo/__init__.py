@@ -5,7 +5,7 @@
 
 Each :class:`OpInfo` holds the public function, a sample-input generator, a NumPy reference, the dtypes,
 the differentiable inputs, the Tensor method and ``nn`` layer names, the ONNX operator it exports to, its
-bad inputs and its known exclusions. tests/test_opdb.py generates every per-op check from it; a public op
+bad inputs and its known exclusions. tests/ops/test_opdb.py generates every per-op check from it; a public op
 or a ``Function`` without a declaration fails there, naming what to add. Adding an op is its Function, its
 wrapper in ``minidense.functional`` and one declaration in the family's file here:
 

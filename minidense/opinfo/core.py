@@ -1,6 +1,6 @@
 """What one op's declaration holds (PyTorch's ``OpInfo``, smaller), and the helpers the declarations share.
 
-A declaration is data: nothing here runs a check. The tests that read it (tests/test_opdb.py) generate,
+A declaration is data: nothing here runs a check. The tests that read it (tests/ops/test_opdb.py) generate,
 for every declared op, the gradient check, the comparison with the NumPy reference, the engine's
 promises, the dtype, device, error-input, export and documentation checks.
 """
@@ -25,7 +25,7 @@ class Sample:
 class ErrorInput:
     """A bad call made from a good one: ``change(kwargs) -> (bad kwargs, words)``; the call must raise a
     ValueError or TypeError whose message names the op and contains each of ``words`` (what it got).
-    The fuzz suite (tests/test_fuzz.py) applies the same changes to the calls it draws."""
+    The fuzz suite (tests/*/test_fuzz_*.py) applies the same changes to the calls it draws."""
 
     def __init__(self, kind, change):
         self.kind, self.change = kind, change

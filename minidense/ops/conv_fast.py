@@ -14,7 +14,7 @@ conv.py picks these kernels at its one dispatch point when the fast paths are on
    fresh from the kernel on every call (see bench/README.md for the measurements).
 3. **Columns kept.** When the whole batch is one block, the forward's columns are kept for the weight
    gradient instead of being built again.
-Tests (tests/test_conv_fast.py) check every path against the reference on hypothesis geometries.
+Tests (tests/ops/test_conv_fast.py) check every path against the reference on hypothesis geometries.
 """
 from __future__ import annotations
 

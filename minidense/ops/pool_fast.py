@@ -4,7 +4,7 @@ pool.py takes this when the fast paths are on (ops/fastpaths.py: ``md.fast_paths
 as convolution takes ops/conv_fast.py. The reference form, ``cols.argmax(axis=1)`` over the kernel taps,
 makes NumPy copy the column array to put the tap axis last and then scan rows of only kH·kW values; one
 pass per tap over whole (C, N, H_out, W_out) slices streams through memory instead (bench/README.md has
-the measurements). Tests (tests/test_pool.py) check it against the reference on ties and NaNs.
+the measurements). Tests (tests/ops/test_pool.py) check it against the reference on ties and NaNs.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ every GPU-marked test runs here. It behaves like CuPy (v13/v14) where minidense 
 - ``a.flags`` has only ``c_contiguous``, ``f_contiguous`` and ``owndata``;
 - ``cupy.random.default_rng`` gives a generator with only CuPy's methods and dtype rules and no state
   getter or setter;
-- no public name that CuPy lacks (tests/cupy_names.py lists CuPy's, tests/test_standin.py checks);
+- no public name that CuPy lacks (tests/support/cupy_names.py lists CuPy's, tests/gpu/test_standin.py checks);
 - every device-to-host synchronisation (``__bool__``, ``__float__``, ``__int__``, ``item``, ``tolist``,
   ``get``, ``asnumpy``) is counted in ``cupy._syncs``.
 
