@@ -261,7 +261,7 @@ def remove_fast_paths(package_dir):
 def public_cases(spec):
     """(cases without arrays, {"i/in/name" or "i/out/name": array}): the kit's published cases, with the
     reference outputs computed here by the library's own code (the held-out labels for training)."""
-    from .grading import harness
+    from .grading import compare, harness
     meta, arrays = [], {}
 
     def store(case, where):   # the case's arrays go under ``where``, named in the case
@@ -270,6 +270,8 @@ def public_cases(spec):
         arrays.update({f"{where}/in/{k}": v for k, v in case.pop("inputs").items()})
         arrays.update({f"{where}/out/{k}": v for k, v in expected.items()})
         case["where"] = where
+        if case.get("hints"):   # the later tiers are for after a failing run: not to be read by accident
+            case["hints"] = case["hints"][:1] + [compare.veil(h) for h in case["hints"][1:]]
         for j, pre in enumerate(case.get("requires", ())):
             store(pre, f"{where}-requires{j}")
         return case

@@ -15,10 +15,11 @@ Conv2d uses the first as its forward and the second as its backward. ConvTranspo
 forward IS convolution's input gradient and its input gradient IS convolution's forward. One matrix,
 used transposed.
 
-Those are the reference kernels: read them to learn. When the fast paths are on (``md.fast_paths``),
-``_kernels`` hands the ops the kernels of ops/conv_fast.py instead, which give the same results faster
-on big inputs. Whether they start on is ``ON_BY_DEFAULT`` in ops/fastpaths.py: on in the library; a
-course kit sets it to False and ships without the fast paths' code, so a kit runs these kernels only.
+Those are the reference kernels: the ones to read (in the conv course kit, the ones to write). When the
+fast paths are on (``md.fast_paths``), ``_kernels`` hands the ops the kernels of ops/conv_fast.py instead,
+which give the same results faster on big inputs. Whether they start on is ``ON_BY_DEFAULT`` in
+ops/fastpaths.py: on in the library; a course kit sets it to False and ships without the fast paths' code, so
+a kit runs these kernels only.
 """
 from __future__ import annotations
 

@@ -353,6 +353,18 @@ def test_hints_come_in_tiers_the_next_after_another_failing_run(kits, tmp_path):
     assert compare.explain(case, None, tier=2) is None
 
 
+
+def test_a_part_not_written_yet_keeps_its_hint_tier(kits, tmp_path):
+    """Runs of the grader while a part is still a stub (NotImplementedError) are not failing attempts at it: its
+    next hint waits until code that was written fails."""
+    kit = copy_kit(kits("conv"), tmp_path, "stubs")
+    for _ in range(2):
+        _, text = grade(kit, "-m", "col2im", output=True)
+    assert "NotImplementedError" in text and "Hint: " in text and "Hint 2" not in text, text[-3000:]
+    published = (kit / "grader" / "cases.json").read_text(encoding="utf-8")   # tier 2 is veiled there
+    first, second = HINTS_CONV["col2im"]
+    assert json.dumps(first) in published and compare.veil(second) in published and json.dumps(second) not in published
+
 MISTAKES = [(a.name, i) for a in COURSE for i in range(len(a.mistakes))]
 
 

@@ -101,6 +101,18 @@ def test_compare_says_what_is_wrong():
     assert "worst at [1, 2]: expected 5, got 9" in msg and "1 of 6" in msg
     assert "not finite" in compare.compare_arrays("out", e, e * np.nan, 1e-7, 1e-9)
     assert "missing" in compare.compare_outputs({"out": e}, {}, 1e-7, 1e-9)
+    switches = np.arange(6).reshape(2, 3)   # int64: the contract's switches
+    assert compare.compare_arrays("idx", switches, switches.copy(), 0, 0) is None
+    assert "dtype int32, expected int64" in compare.compare_arrays("idx", switches, switches.astype(np.int32), 0, 0)
+    assert "dtype float64, expected int64" in compare.compare_arrays("idx", switches, switches * 1.0, 0, 0)
+
+
+def test_later_hint_tiers_are_veiled_in_a_kit_and_read_back():
+    hint = "the gradient is (grad − y·⟨grad, y⟩)/‖x‖"
+    veiled = compare.veil(hint)
+    assert veiled.startswith(compare.VEILED) and "grad" not in veiled and compare.unveil(veiled) == hint
+    assert compare.unveil(hint) == hint
+    assert compare.explain({"hints": ["first", veiled]}, "wrong", tier=2) == f"wrong. Hint: first. Hint 2: {hint}"
 
 
 @pytest.mark.parametrize("member,why", [("../evil.py", "leaves its folder"), ("/tmp/evil.py", "absolute path"),

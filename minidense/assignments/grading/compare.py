@@ -3,7 +3,12 @@
 Used by the grader's scoring process and by the kit's public tests; the verdict is made here, never in
 the process that ran the student's code.
 """
+import base64
+
 import numpy as np
+
+#: the prefix of a veiled hint (a kit's cases.json stores the tiers after the first this way)
+VEILED = "veiled:"
 
 
 def _where(index):
@@ -22,8 +27,8 @@ def compare_arrays(name, expected, got, rtol, atol):
         return (f"`{name}`: dtype {got.dtype}, expected {expected.dtype}"
                 + (" (the contract: float32 in, float32 out)" if expected.dtype == np.float32 else ""))
     if expected.dtype.kind in "biu":
-        if got.dtype.kind == "f":
-            return f"`{name}`: dtype {got.dtype}, expected integers ({expected.dtype})"
+        if got.dtype != expected.dtype:
+            return f"`{name}`: dtype {got.dtype}, expected {expected.dtype} (the contract's integer type)"
         wrong = np.argwhere(got != expected)
         if len(wrong):
             i = tuple(wrong[0])
@@ -129,10 +134,20 @@ def _harness():
     return harness
 
 
+def veil(hint):
+    """``hint`` as a kit's cases.json stores its tiers after the first: not plain text, so that reading the file does
+    not show a student the next tier before a failing run does (a courtesy, not a secret: ``unveil`` reads it)."""
+    return VEILED + base64.b64encode(hint.encode("utf-8")).decode("ascii")
+
+
+def unveil(hint):
+    return base64.b64decode(hint[len(VEILED):]).decode("utf-8") if hint.startswith(VEILED) else hint
+
+
 def explain(case, problem, tier=1):
     """``problem`` (None, or what went wrong: a comparison or an error the code raised) with the case's hints
     (``case["hints"]``, tier 1 first) up to ``tier``, and a word that a further one exists."""
-    hints = case.get("hints") or ()
+    hints = [unveil(h) for h in case.get("hints") or ()]
     if problem and hints:
         shown = hints[:max(1, tier)]
         problem += f". Hint: {shown[0]}" + "".join(f". Hint {k}: {h}" for k, h in enumerate(shown[1:], 2))

@@ -2,7 +2,9 @@
 later run as well, or at once with ``python grader/run.py --hint N``.
 
 The failing runs of each part are counted in ``hint_state.json`` beside this file (delete it to start
-over). The feedback of the course's own grading shows the first hint only.
+over). A run counts only where the part was tried: a part whose failures are all a stub's
+``NotImplementedError`` (not written yet) keeps its tier. The feedback of the course's own grading shows
+the first hint only.
 """
 import json
 import os
@@ -26,10 +28,19 @@ def tier(part):
     return max(int(asked) if asked.isdigit() else 1, 1 + _failures().get(part, 0))
 
 
+#: the parts of this run with a failure other than a stub's NotImplementedError (see ``tried``)
+_TRIED = set()
+
+
+def tried(part):
+    """Note that ``part`` failed this run on code that was written (not a stub)."""
+    _TRIED.add(part)
+
+
 def record(failed_parts):
-    """Count one more failing run for each of ``failed_parts``."""
+    """Count one more failing run for each of ``failed_parts`` that was tried (see ``tried``)."""
     failures = _failures()
-    for part in failed_parts:
+    for part in set(failed_parts) & _TRIED:
         failures[part] = failures.get(part, 0) + 1
     try:
         STATE.write_text(json.dumps(failures, indent=1), encoding="utf-8")

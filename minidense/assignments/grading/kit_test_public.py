@@ -38,5 +38,8 @@ def test_public_case(i):
     case = CASES[i]
     tier = hint_tiers.tier(case["part"])
     problem = compare.verdict(case, lambda c: arrays(c["where"], "out"), run, tier)
+    # a stub (NotImplementedError) or a part not run for its prerequisites was not tried: its hint tier stays
+    if problem is not None and not problem.startswith(("NotImplementedError", "not run:")):
+        hint_tiers.tried(case["part"])
     if problem is not None:
         pytest.fail(f"case {case['id']}: {problem}", pytrace=False)
