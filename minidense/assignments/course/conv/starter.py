@@ -132,7 +132,8 @@ print(md.gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1, dilati
 # %% [markdown]
 # ## 8. What one multiply costs in memory
 #
-# The column matrix copies every pixel once per kernel tap that reads it (question 2).
+# The column matrix copies every pixel once per kernel tap that reads it (question 2; for the slide's 400×400
+# layer there, take the same geometry as here: a 3×3 kernel, stride 1, padding 1, so H_out·W_out = 400·400).
 
 # %%
 x = md.randn(1, 64, 96, 96)                               # float32

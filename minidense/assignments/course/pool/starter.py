@@ -112,7 +112,8 @@ for ax, x, title in zip(axes, (one, two), ('one 1-hot', 'two 1-hots, overlapping
 #
 # The lecture's "3x3 Transpose Convolution, Stride 2, Pad 1" of a CONSTANT image with a kernel of ones: the output is
 # not constant. Each output pixel sums the stamps that cover it, 1, 2 or 4 of them (question 3). A 4×4 kernel with
-# stride 2 covers every pixel equally often.
+# stride 2 covers every pixel away from the border equally often (4 stamps); only the outermost rows and columns,
+# where padding 1 crops the stamps, get fewer.
 
 # %%
 x = md.ones(1, 1, 5, 5, dtype=np.float64)
