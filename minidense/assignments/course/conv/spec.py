@@ -53,6 +53,10 @@ def _im2col(rng, public):
     geo = {"kernel_size": [2, 3], "stride": [1, 2], "padding": [1, 0], "dilation": [2, 1]}
     cases.append(hinted({"id": "batch2-channels2-" + geo_id(geo), "fn": "im2col", "params": geo,
                          "inputs": {"x": normal(rng, (2, 2, 4, 5))}}, HINTS, "im2col-batch"))
+    # no padding: pad() hands back x itself, so a write into the padded image would change the input
+    geo = {"kernel_size": [2, 2], "stride": [1, 1], "padding": [0, 0], "dilation": [1, 1]}
+    cases.append(hinted({"id": "nopad-" + geo_id(geo), "fn": "im2col", "params": geo,
+                         "inputs": {"x": normal(rng, (1, 2, 3, 4))}}, HINTS, "im2col"))
     return cases
 
 
