@@ -50,6 +50,26 @@ def _switches(x: Array, geo: Geometry) -> Array:
     return flat.transpose(1, 0, 2, 3)
 
 
+def _inside_where_all_neginf(x: Array, geo: Geometry, indices: Array) -> Array:
+    """The switches ``indices`` (N, C, H_out, W_out) of ``x`` (N, C, H, W), except in windows whose pixels are all
+    -inf: there the -inf padding ties with them and may come first, so the window's first pixel inside the plane
+    is taken (as PyTorch does). Not part of ``_switches`` (what the pool kit's students write): a fix-up here."""
+    xp = get_array_module(x)
+    if not any(geo.padding) or not xp.isneginf(x).any():
+        return indices   # no padding, or no -inf: the maximum is a pixel of the plane
+    n, c, h, w = x.shape
+    ho, wo = columns.output_size((h, w), geo)
+    taps = geo.kernel_size[0] * geo.kernel_size[1]
+    window_max = columns.im2col(x, geo, pad_value=-xp.inf).reshape(c, taps, n, ho, wo).max(axis=1)
+    # window r starts at r·s − p; its first tap inside is i0 = ceil((p − r·s) / d) (or 0), at r·s − p + i0·d
+    firsts = []
+    for size, s, p, d in zip((ho, wo), geo.stride, geo.padding, geo.dilation):
+        start = xp.arange(size) * s - p
+        firsts.append(start + xp.maximum(0, -(start // d)) * d)
+    first_inside = firsts[0].reshape(ho, 1) * w + firsts[1]
+    return xp.where(window_max.transpose(1, 0, 2, 3) == -xp.inf, first_inside, indices)
+
+
 def _flat_index(indices: Array, plane_size: Sequence[int]) -> Array:
     """Switches (N, C, h, w), each a flat index in its H·W plane -> flat indices into the whole (N, C, H, W) array.
 
@@ -146,7 +166,7 @@ def max_pool2d(input: Tensor | Array, kernel_size: IntOrTuple, stride: IntOrTupl
     Padding (at most half the kernel) is -inf; ties go to the first maximum in the window.
     """
     a, geo = _pool_geometry("max_pool2d", input, kernel_size, stride, padding, dilation)
-    indices = _switches(a, geo)
+    indices = _inside_where_all_neginf(a, geo, _switches(a, geo))
     spans = [d * (k - 1) + 1 for k, d in zip(geo.kernel_size, geo.dilation)]
     overlapping = any(s < span for s, span in zip(geo.stride, spans))
     out = GatherSwitches.apply(input, indices=indices, overlapping=overlapping)

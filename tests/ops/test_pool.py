@@ -77,6 +77,41 @@ def test_max_pool2d_padding_never_wins():
     assert (out.numpy() < 0).all() and idx.numpy().min() >= 0 and idx.numpy().max() < 9
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_window_of_minus_infinity_switches_to_its_first_pixel_not_the_padding(fast):
+    """Where every pixel of a window is -inf, its -inf padding ties with them: the switch is the window's first
+    pixel inside the plane (as PyTorch), never a padding position outside it."""
+    x = np.full((1, 1, 4, 4), -np.inf, np.float32)
+    x[0, 0, 3, 3] = 1.0
+    with md.fast_paths(fast):
+        out, idx = F.max_pool2d(md.tensor(x), 2, 2, padding=1, return_indices=True)
+    np.testing.assert_array_equal(idx.data.ravel(), [0, 1, 3, 4, 5, 7, 12, 13, 15])
+    np.testing.assert_array_equal(out.data.ravel(), [-np.inf] * 8 + [1.0])
+    rng = np.random.default_rng(0)
+    y = np.where(rng.random((2, 3, 7, 6)) < 0.6, -np.inf, rng.normal(size=(2, 3, 7, 6))).astype(np.float32)
+    for stride, dilation in ((2, 1), (1, 2), (3, 2)):
+        with md.fast_paths(fast):
+            out, idx = F.max_pool2d(md.tensor(y), 3, stride, padding=1, dilation=dilation, return_indices=True)
+        np.testing.assert_array_equal(idx.data, _first_max_inside(y, 3, stride, 1, dilation))
+        np.testing.assert_array_equal(np.take_along_axis(y.reshape(2, 3, -1), idx.data.reshape(2, 3, -1), 2),
+                                      out.data.reshape(2, 3, -1))
+
+
+def _first_max_inside(x, k, s, p, d):
+    """Switches by the definition, window by window: the first pixel inside the plane holding the maximum."""
+    n, c, h, w = x.shape
+    ho, wo = (h + 2 * p - d * (k - 1) - 1) // s + 1, (w + 2 * p - d * (k - 1) - 1) // s + 1
+    out = np.zeros((n, c, ho, wo), np.int64)
+    for r in range(ho):
+        for q in range(wo):
+            inside = [(y, z) for y in range(r * s - p, r * s - p + d * k, d)
+                      for z in range(q * s - p, q * s - p + d * k, d) if 0 <= y < h and 0 <= z < w]
+            values = np.stack([x[:, :, y, z] for y, z in inside])
+            best = values.argmax(axis=0)
+            out[:, :, r, q] = np.array([y * w + z for y, z in inside])[best]
+    return out
+
+
 def test_max_pool2d_with_dilation():
     x = np.arange(25.0).reshape(1, 1, 5, 5)[:, :, ::-1].copy()
     out, idx = F.max_pool2d(md.tensor(x), 2, stride=1, dilation=2, return_indices=True)
