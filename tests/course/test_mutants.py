@@ -98,3 +98,18 @@ def test_declared_equivalent_mutants_still_exist_and_say_why(name):
     stale = sorted(set(spec.equivalent_mutants) - keys)
     assert not stale, f"{name}: equivalent_mutants names mutants that no longer exist: {stale}"
     assert all(isinstance(why, str) and len(why) > 10 for why in spec.equivalent_mutants.values())
+
+
+#: the slow test grades a fixed draw of this many mutants per graded function (the full run, every mutant, is
+#: `python -m minidense.assignments.mutants NAME --out DIR`; its counts are in docs/assignments.md)
+SLOW_LIMIT = 8
+KILL_RATE = 0.90
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(ASSIGNMENTS))
+def test_the_hidden_cases_kill_nine_in_ten_mutants(name, tmp_path):
+    """Graded as students, at least KILL_RATE of a kit's non-equivalent mutants (a fixed draw of SLOW_LIMIT per
+    graded function) lose points on the hidden cases, and the reference keeps all of them."""
+    summary = mutants.kill_report(name, tmp_path / "out", limit=SLOW_LIMIT, jobs=2, log=lambda s: None)
+    assert summary["graded"] > 0 and summary["kill_rate"] >= KILL_RATE, mutants.report_markdown(summary)
