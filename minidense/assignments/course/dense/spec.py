@@ -1,7 +1,7 @@
 """Assignment 6: depth and normals: the masked L1 loss, the scale-invariant log loss, the cosine normal loss."""
 import numpy as np
 
-from ...cases import course_weights, depth_pair, held_out_scenes, hinted, image_shape, normal, shape_id
+from ...cases import course_weights, depth_pair, float32_twin, held_out_scenes, hinted, image_shape, normal, shape_id
 from ...specs import Assignment, Mistake, Part, read_handout, read_starter
 
 #: the training part, every hyper-parameter pinned (the harness passes each one to the model and to fit; the
@@ -61,12 +61,15 @@ def _upstream(rng, reduction, shape):
 
 
 # ---------------------------------------------------------------- part 1: masked L1
-def _l1_case(rng, name, reduction, channels=1, mask="half", hint=None):
+def _l1_case(rng, name, reduction, channels=1, mask="half", hint=None, channel=None):
+    """``channel``: whether a half mask has the channel axis (None: drawn, when there is one channel)."""
     shape = image_shape(rng, (1, 4), (2, 6), channels)
     pred, target = depth_pair(rng, shape, 0.3, image_spread=0.3)
     inputs = {"pred": pred, "target": target}
     if mask == "half":
-        inputs["mask"] = _mask(rng, shape, channel=bool(rng.integers(0, 2)) and channels == 1)
+        if channel is None:
+            channel = bool(rng.integers(0, 2)) and channels == 1
+        inputs["mask"] = _mask(rng, shape, channel=channel)
     elif mask == "none-valid":
         inputs["mask"] = np.zeros([shape[0], *shape[2:]], dtype=bool)
     elif mask in ("nan", "inf"):   # no measurement there: the target holds NaN (or inf)
@@ -82,17 +85,17 @@ def _masked_l1(rng, public):
     cases = [_l1_case(rng, "masked-half", "mean", hint="valid"),
              _l1_case(rng, "all-masked", "mean", mask="none-valid", hint="all_masked"),
              _l1_case(rng, "inf-under-mask" if public else "nan-under-mask", "mean", mask="inf" if public else "nan",
-                      hint="nan")]
+                      hint="nan"),
+             _l1_case(rng, "mask-without-channel-3ch", "mean", channels=3, hint="no_channel")]
     if public:   # (the public cases are stored, and a stored NaN never equals itself: the public one holds inf)
         return cases
     return cases + [_l1_case(rng, "no-mask", "mean", mask=None),
                     _l1_case(rng, "masked-half", "sum", hint="valid"),
-                    _l1_case(rng, "masked-half", "none", hint="valid"),
-                    _l1_case(rng, "mask-without-channel-3ch", "mean", channels=3, hint="no_channel")]
+                    _l1_case(rng, "masked-half", "none", hint="valid")]
 
 
 # ---------------------------------------------------------------- part 2: the scale-invariant log loss
-def _silog_case(rng, name, lam, mask="half", nonpositive=False, hint="silog"):
+def _silog_case(rng, name, lam, mask="half", nonpositive=False, hint="silog", channel=None):
     shape = image_shape(rng, (1, 4), (2, 6), 1)
     if mask in ("empty-image", "none-valid"):
         shape[0] = max(shape[0], 2)
@@ -102,7 +105,7 @@ def _silog_case(rng, name, lam, mask="half", nonpositive=False, hint="silog"):
         pred.flat[rng.choice(pred.size, max(1, pred.size // 4), replace=False)] = rng.uniform(-2.0, 0.0)
         pred.flat[0] = 0.0
     if mask != "no":
-        m = _mask(rng, shape, channel=bool(rng.integers(0, 2)))
+        m = _mask(rng, shape, channel=bool(rng.integers(0, 2)) if channel is None else channel)
         if mask == "empty-image":
             m[0] = False
         elif mask == "none-valid":
@@ -116,7 +119,8 @@ def _silog_case(rng, name, lam, mask="half", nonpositive=False, hint="silog"):
 def _scale_invariant(rng, public):
     cases = [_silog_case(rng, "masked-half", 0.5), _silog_case(rng, "no-mask", 1.0)]
     if public:
-        return cases + [_silog_case(rng, "nonpositive-pred", 0.5, nonpositive=True, hint="floor")]
+        return cases + [_silog_case(rng, "nonpositive-pred", 0.5, nonpositive=True, hint="floor"),
+                        _silog_case(rng, "image-all-masked", 0.5, mask="empty-image", hint="empty_image")]
     return cases + [_silog_case(rng, "no-mask", 0.0),
                     _silog_case(rng, "masked-half", float(rng.choice([0.25, 0.75, 1.0]))),
                     _silog_case(rng, "nonpositive-pred", 0.5, nonpositive=True, hint="floor"),
@@ -156,12 +160,14 @@ def _normalize_case(rng, name, zero=False, hint="projection"):
 
 
 def _cosine_normal(rng, public):
+    """With a float32 twin of its normalize case and of its cosine case (make_cases adds one twin per part only)."""
     cases = [_normalize_case(rng, "dim1"), _cosine_case(rng, "unnormalised-pred", "mean"),
-             _cosine_case(rng, "masked-half", "mean", mask="half", hint="valid")]
+             _cosine_case(rng, "masked-half", "mean", mask="half", hint="valid"),
+             _normalize_case(rng, "zero-vector", zero=True, hint="zero_vector")]
+    cases += [float32_twin(cases[:1]), float32_twin([_cosine_case(rng, "masked-half", "none", mask="half")])]
     if public:
         return cases
     return cases + [_normalize_case(rng, "any-dim"),
-                    _normalize_case(rng, "zero-vector", zero=True, hint="zero_vector"),
                     _cosine_case(rng, "unnormalised-pred", "sum"),
                     _cosine_case(rng, "unnormalised-pred", "none", hint="projection"),
                     _cosine_case(rng, "all-masked", "mean", mask="none-valid", hint="all_masked")]
@@ -169,6 +175,20 @@ def _cosine_normal(rng, public):
 
 # ---------------------------------------------------------------- part 4: training
 RUNS = (("depth", "l1"), ("depth", "silog"), ("normals", "cosine"))
+
+
+def _prerequisites(rng, loss):
+    """The cases of the loss a training run uses, as the run calls it (float32, a mask with the channel axis for
+    depth, mean): a run whose loss or gradient does not match the reference's is not trained (it would cost a
+    training run for a verdict that only repeats the loss part's)."""
+    if loss == "l1":
+        case = _l1_case(rng, "trained-with", "mean", channel=True)
+    elif loss == "silog":
+        case = _silog_case(rng, "trained-with", 0.5, channel=True)
+    else:
+        case = _cosine_case(rng, "trained-with", "mean")
+    part = {"l1": "masked_l1", "silog": "scale_invariant", "cosine": "cosine_normal"}[loss]
+    return [{**float32_twin([case]), "part": part}]
 
 
 def _training(rng, public):
@@ -184,7 +204,8 @@ def _training(rng, public):
                       "check": "depth_abs_rel" if task == "depth" else "normals_angle",
                       "params": {**params, "task": task, "loss": loss, "target": cfg[f"target_{loss}"],
                                  "constant": CONSTANT["abs_rel" if task == "depth" else "angle"]},
-                      "inputs": {"images": val["image"], **weights}, "expected": {task: val[task]}})
+                      "inputs": {"images": val["image"], **weights}, "expected": {task: val[task]},
+                      "requires": _prerequisites(rng, loss)})
     return cases
 
 
@@ -266,6 +287,171 @@ def backward(self, grad):
     gp = xp.where(self.valid & (self.p > self.eps), dg / self.p, zero)
     gt = xp.where(self.valid & (self.t > self.eps), -dg / self.t, zero)
     return gp, gt
+'''),
+            )),
+    Mistake("masking by multiplication, d * mask: a NaN or inf target under the mask leaks (0 * NaN is NaN)",
+            loses={"masked_l1"},
+            replace=(
+                ("ops/loss.py", "_PointwiseLoss.forward", '''
+def forward(self, pred, target, *, mask, reduction, beta=1.0):
+    d = pred - target
+    if mask is not None:
+        d = d * mask
+    self.d, self.beta, self.reduction = d, beta, reduction
+    self.count = _valid_count(d, mask)
+    return _reduce(self.value(d), reduction, self.count)
+'''),
+            )),
+    Mistake("the unknown targets overwritten in place (target[~mask] = 0): the caller's target changes",
+            loses={"masked_l1"},
+            replace=(
+                ("ops/loss.py", "_PointwiseLoss.forward", '''
+def forward(self, pred, target, *, mask, reduction, beta=1.0):
+    xp = get_array_module(pred)
+    d = pred - target
+    if mask is not None:
+        target[~xp.broadcast_to(mask, target.shape)] = 0     # no NaN left where there is no measurement
+        d = xp.where(mask, pred - target, d.dtype.type(0))
+    self.d, self.beta, self.reduction = d, beta, reduction
+    self.count = _valid_count(d, mask)
+    return _reduce(self.value(d), reduction, self.count)
+'''),
+            )),
+    Mistake("a mask without the channel axis counted once per pixel, not once per channel",
+            loses={"masked_l1"},
+            replace=(
+                ("ops/loss.py", "_valid_count", '''
+def _valid_count(d, mask):
+    return d.size if mask is None else float(mask.sum())
+'''),
+            )),
+    Mistake("the mean divided by the count itself: 0/0 = NaN when every element is masked",
+            loses={"masked_l1"},
+            replace=(
+                ("ops/loss.py", "_PointwiseLoss.forward", '''
+def forward(self, pred, target, *, mask, reduction, beta=1.0):
+    xp = get_array_module(pred)
+    d = pred - target
+    if mask is not None:
+        d = xp.where(mask, d, d.dtype.type(0))
+    self.d, self.beta, self.reduction = d, beta, reduction
+    self.count = _valid_count(d, mask)
+    if reduction == "mean":
+        return self.value(d).sum() / self.count
+    return _reduce(self.value(d), reduction, self.count)
+'''),
+            )),
+    Mistake("the valid pixels counted as integers: float32 / int64 is float64 (float32 in, float64 out)",
+            loses={"scale_invariant"},
+            replace=(
+                ("ops/loss.py", "ScaleInvariantLogLoss.forward", '''
+def forward(self, pred, target, *, mask, lam, eps):
+    xp = get_array_module(pred)
+    valid = xp.ones(pred.shape, dtype=bool) if mask is None else xp.broadcast_to(mask, pred.shape)
+    self.p, self.t = xp.maximum(pred, eps), xp.maximum(target, eps)
+    g = xp.where(valid, xp.log(self.p) - xp.log(self.t), pred.dtype.type(0))
+    axes = tuple(range(1, pred.ndim))
+    n = valid.sum(axis=axes)
+    self.n = xp.maximum(n, 1)
+    self.images = float((n > 0).sum())
+    self.mean_g = g.sum(axis=axes) / self.n
+    per_image = (g * g).sum(axis=axes) / self.n - lam * self.mean_g ** 2
+    self.g, self.valid, self.lam, self.eps = g, valid, lam, eps
+    return per_image.sum() / self.images if self.images else per_image.sum()
+'''),
+            )),
+    Mistake("no floor at eps before the log: log of a depth <= 0 is -inf or NaN",
+            loses={"scale_invariant"},
+            replace=(
+                ("ops/loss.py", "ScaleInvariantLogLoss.forward", '''
+def forward(self, pred, target, *, mask, lam, eps):
+    xp = get_array_module(pred)
+    valid = xp.ones(pred.shape, dtype=bool) if mask is None else xp.broadcast_to(mask, pred.shape)
+    self.p, self.t = pred, target
+    g = xp.where(valid, xp.log(self.p) - xp.log(self.t), pred.dtype.type(0))
+    axes = tuple(range(1, pred.ndim))
+    n = valid.sum(axis=axes, dtype=pred.dtype)
+    self.n = xp.maximum(n, 1)
+    self.images = float((n > 0).sum())
+    self.mean_g = g.sum(axis=axes) / self.n
+    per_image = (g * g).sum(axis=axes) / self.n - lam * self.mean_g ** 2
+    self.g, self.valid, self.lam, self.eps = g, valid, lam, eps
+    return per_image.sum() / self.images if self.images else per_image.sum()
+'''),
+            )),
+    Mistake("an image without a valid pixel counted in the average (divided by N, not by the images that have one)",
+            loses={"scale_invariant"},
+            replace=(
+                ("ops/loss.py", "ScaleInvariantLogLoss.forward", '''
+def forward(self, pred, target, *, mask, lam, eps):
+    xp = get_array_module(pred)
+    valid = xp.ones(pred.shape, dtype=bool) if mask is None else xp.broadcast_to(mask, pred.shape)
+    self.p, self.t = xp.maximum(pred, eps), xp.maximum(target, eps)
+    g = xp.where(valid, xp.log(self.p) - xp.log(self.t), pred.dtype.type(0))
+    axes = tuple(range(1, pred.ndim))
+    n = valid.sum(axis=axes, dtype=pred.dtype)
+    self.n = xp.maximum(n, 1)
+    self.images = float(pred.shape[0]) if (n > 0).any() else 0.0
+    self.mean_g = g.sum(axis=axes) / self.n
+    per_image = (g * g).sum(axis=axes) / self.n - lam * self.mean_g ** 2
+    self.g, self.valid, self.lam, self.eps = g, valid, lam, eps
+    return per_image.sum() / self.images if self.images else per_image.sum()
+'''),
+            )),
+    Mistake("a zero vector divided by its norm 0 (no floor at eps): 0/0 = NaN",
+            loses={"cosine_normal"},
+            replace=(
+                ("ops/norm.py", "Normalize.forward", '''
+def forward(self, x, *, axis, eps):
+    xp = _xp(x)
+    norm = xp.sqrt(xp.sum(x * x, axis=axis, keepdims=True))
+    self.active = norm > eps
+    self.denom = norm
+    self.out = x / self.denom
+    self.axis = axis
+    return self.out
+'''),
+            )),
+    Mistake("the prediction normalised in place (x /= norm): the caller's tensor changes",
+            loses={"cosine_normal"},
+            replace=(
+                ("ops/norm.py", "Normalize.forward", '''
+def forward(self, x, *, axis, eps):
+    xp = _xp(x)
+    norm = xp.sqrt(xp.sum(x * x, axis=axis, keepdims=True))
+    self.active = norm > eps
+    self.denom = xp.maximum(norm, x.dtype.type(eps))
+    x /= self.denom
+    self.out = x
+    self.axis = axis
+    return self.out
+'''),
+            )),
+    Mistake("the upstream gradient ignored: the masked mean's backward as if grad were 1",
+            loses={"cosine_normal"},
+            replace=(
+                ("ops/loss.py", "MaskedReduce.backward", '''
+def backward(self, grad):
+    xp = get_array_module(grad)
+    g = xp.broadcast_to(_reduce_backward(xp.ones_like(grad), self), self.shape)
+    return g.copy() if self.mask is None else xp.where(self.mask, g, g.dtype.type(0))
+'''),
+            )),
+    Mistake("the backward returns a list of gradients where the contract asks for a tuple",
+            loses={"scale_invariant"},
+            replace=(
+                ("ops/loss.py", "ScaleInvariantLogLoss.backward", '''
+def backward(self, grad):
+    xp = get_array_module(grad)
+    if not self.images:
+        return [xp.zeros_like(self.g), xp.zeros_like(self.g)]
+    shape = (-1,) + (1,) * (self.g.ndim - 1)
+    n, mean_g = self.n.reshape(shape), self.mean_g.reshape(shape)
+    dg = (2 * grad / self.images) * (self.g - self.lam * mean_g) / n
+    zero = dg.dtype.type(0)
+    gp = xp.where(self.valid & (self.p > self.eps), dg / self.p, zero)
+    gt = xp.where(self.valid & (self.t > self.eps), -dg / self.t, zero)
+    return [gp, gt]
 '''),
             )),
 )
