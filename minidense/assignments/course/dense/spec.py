@@ -95,19 +95,28 @@ def _masked_l1(rng, public):
 
 
 # ---------------------------------------------------------------- part 2: the scale-invariant log loss
-def _silog_case(rng, name, lam, mask="half", nonpositive=False, hint="silog", channel=None):
-    shape = image_shape(rng, (1, 4), (2, 6), 1)
-    if mask in ("empty-image", "none-valid"):
+def _silog_case(rng, name, lam, mask="half", nonpositive=None, hint="silog", channel=None, channels=1):
+    """``nonpositive``: "pred" or "target", the one that holds depths <= 0 (the floor at eps); ``mask``: "half",
+    "no", "empty-image" (image 0 has no valid pixel), "one-valid" (image 0 has exactly one) or "none-valid";
+    ``channel``: whether the mask has the channel axis (None: drawn; a mask of several channels never has)."""
+    shape = image_shape(rng, (1, 4), (2, 6), channels)
+    if mask in ("empty-image", "none-valid", "one-valid"):
         shape[0] = max(shape[0], 2)
     pred, target = depth_pair(rng, shape, 0.3, image_spread=0.3)
     inputs = {"pred": pred, "target": target}
-    if nonpositive:   # a network's raw output can be 0 or negative: the floor at eps must catch it
-        pred.flat[rng.choice(pred.size, max(1, pred.size // 4), replace=False)] = rng.uniform(-2.0, 0.0)
-        pred.flat[0] = 0.0
+    if nonpositive:   # a network's raw output (or a sensor's hole) can be 0 or negative: the floor at eps catches it
+        low = inputs[nonpositive]
+        low.flat[rng.choice(low.size, max(1, low.size // 4), replace=False)] = rng.uniform(-2.0, 0.0)
+        low.flat[0] = 0.0
     if mask != "no":
-        m = _mask(rng, shape, channel=bool(rng.integers(0, 2)) if channel is None else channel)
+        if channel is None:
+            channel = bool(rng.integers(0, 2)) and channels == 1
+        m = _mask(rng, shape, channel=channel)
         if mask == "empty-image":
             m[0] = False
+        elif mask == "one-valid":
+            m[0] = False
+            m[0].flat[int(rng.integers(0, m[0].size))] = True
         elif mask == "none-valid":
             m[...] = False
         inputs["mask"] = m
@@ -119,13 +128,17 @@ def _silog_case(rng, name, lam, mask="half", nonpositive=False, hint="silog", ch
 def _scale_invariant(rng, public):
     cases = [_silog_case(rng, "masked-half", 0.5), _silog_case(rng, "no-mask", 1.0)]
     if public:
-        return cases + [_silog_case(rng, "nonpositive-pred", 0.5, nonpositive=True, hint="floor"),
+        return cases + [_silog_case(rng, "nonpositive-pred", 0.5, nonpositive="pred", hint="floor"),
                         _silog_case(rng, "image-all-masked", 0.5, mask="empty-image", hint="empty_image")]
     return cases + [_silog_case(rng, "no-mask", 0.0),
                     _silog_case(rng, "masked-half", float(rng.choice([0.25, 0.75, 1.0]))),
-                    _silog_case(rng, "nonpositive-pred", 0.5, nonpositive=True, hint="floor"),
+                    _silog_case(rng, "nonpositive-pred", 0.5, nonpositive="pred", hint="floor"),
                     _silog_case(rng, "image-all-masked", 0.5, mask="empty-image", hint="empty_image"),
-                    _silog_case(rng, "all-masked", 0.5, mask="none-valid", hint="empty_image")]
+                    _silog_case(rng, "all-masked", 0.5, mask="none-valid", hint="empty_image"),
+                    _silog_case(rng, "nonpositive-target", 0.5, mask="no", nonpositive="target", hint="floor"),
+                    _silog_case(rng, "image-one-valid", 0.5, mask="one-valid"),
+                    _silog_case(rng, "mask-without-channel-3ch", float(rng.choice([0.5, 1.0])), channels=3,
+                                hint="no_channel")]
 
 
 # ---------------------------------------------------------------- part 3: the cosine normal loss
