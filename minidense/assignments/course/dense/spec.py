@@ -1,7 +1,17 @@
 """Assignment 6: depth and normals: the masked L1 loss, the scale-invariant log loss, the cosine normal loss."""
 import numpy as np
 
-from ...cases import course_weights, depth_pair, float32_twin, held_out_scenes, hinted, image_shape, normal, shape_id
+from ...cases import (
+    EQUIVALENT_RESHAPE,
+    course_weights,
+    depth_pair,
+    float32_twin,
+    held_out_scenes,
+    hinted,
+    image_shape,
+    normal,
+    shape_id,
+)
 from ...specs import Assignment, Mistake, Part, read_handout, read_starter
 
 #: the training part, every hyper-parameter pinned (the harness passes each one to the model and to fit; the
@@ -44,7 +54,7 @@ HINTS = {
                    "projection term), or it would also push on the length",
                    "the gradient is (grad − y·⟨grad, y⟩)/‖x‖"),
     "zero_vector": ("a vector shorter than eps is divided by eps (a zero vector stays 0, its gradient is "
-                    "grad / eps)",),
+                    "grad / eps): where the floor is in use, ‖x‖ ≤ eps, there is no projection term",),
 }
 
 
@@ -162,12 +172,14 @@ def _cosine_case(rng, name, reduction, mask=None, hint="normalise"):
 
 
 def _normalize_case(rng, name, zero=False, hint="projection"):
+    """``zero``: x[0, :, 0, 0] is the zero vector (True), or a vector whose norm is exactly eps = 1e-12 ("eps":
+    the floor is in use there too, so its gradient is grad / eps, with no projection term)."""
     shape = _normals_shape(rng)
     spatial = [a for a in (0, 2, 3) if shape[a] > 1]   # an axis of length 1 would only give ±1 and a zero gradient
     dim = 1 if name == "dim1" or zero or not spatial else int(rng.choice(spatial))
     x = normal(rng, shape, float(rng.uniform(0.2, 5.0)))
     if zero:
-        x[0, :, 0, 0] = 0.0
+        x[0, :, 0, 0] = rng.permutation([6e-13, -8e-13, 0.0]) if zero == "eps" else 0.0   # sqrt(6² + 8²) = 10
     return hinted({"id": f"{name}-{shape_id(shape)}", "fn": "normalize", "params": {"dim": dim},
                    "inputs": {"x": x, "grad": normal(rng, shape)}}, HINTS, hint)
 
@@ -183,7 +195,8 @@ def _cosine_normal(rng, public):
     return cases + [_normalize_case(rng, "any-dim"),
                     _cosine_case(rng, "unnormalised-pred", "sum"),
                     _cosine_case(rng, "unnormalised-pred", "none", hint="projection"),
-                    _cosine_case(rng, "all-masked", "mean", mask="none-valid", hint="all_masked")]
+                    _cosine_case(rng, "all-masked", "mean", mask="none-valid", hint="all_masked"),
+                    _normalize_case(rng, "norm-equal-to-eps", zero="eps", hint="zero_vector")]
 
 
 # ---------------------------------------------------------------- part 4: training
@@ -470,6 +483,27 @@ def backward(self, grad):
 )
 
 
+#: mutants (mutants.py) that compute what the reference computes on every valid input, with the reason
+_MAXIMUM = "the maximum of two numbers does not depend on their order (eps, a Python float, keeps the dtype)"
+EQUIVALENT_MUTANTS = {
+    "_valid_count:3: …(mask.sum()) * (d.size // mask.size) -> …(mask.sum()) * (d.size / mask.size)":
+        "the mask broadcasts against d, so d.size is a whole multiple of mask.size: / gives the same whole number",
+    "ScaleInvariantLogLoss.forward:8: self.n = xp.maximum(n, 1) -> self.n = xp.maximum(1, n)": _MAXIMUM,
+    "ScaleInvariantLogLoss.forward:4: self.p, self.t = (xp.maximum(pred, eps), xp.maximum(target, eps)) -> "
+    "self.p, self.t = (xp.maximum(eps, pred), xp.maximum(target, eps))": _MAXIMUM,
+    "ScaleInvariantLogLoss.forward:4: self.p, self.t = (xp.maximum(pred, eps), xp.maximum(target, eps)) -> "
+    "self.p, self.t = (xp.maximum(pred, eps), xp.maximum(eps, target))": _MAXIMUM,
+    "Normalize.forward:5: self.denom = xp.maximum(norm, x.dtype.type(eps)) -> "
+    "self.denom = xp.maximum(x.dtype.type(eps), norm)": _MAXIMUM,
+    "_one_minus_cos:8: …os = _sum(mul(normalize(pred, dim=1), normalize(target, dim=1)), axis=1) -> "
+    "…os = _sum(mul(normalize(target, dim=1), normalize(pred, dim=1)), axis=1)":
+        "a product does not depend on the order of its factors, nor does its gradient (each factor gets the other "
+        "times grad)",
+    "ScaleInvariantLogLoss.backward:5: shape = (-1,) + (1,) * (self.g.ndim - 1) -> "
+    "shape = (-2,) + (1,) * (self.g.ndim - 1)": EQUIVALENT_RESHAPE,
+}
+
+
 SPEC = Assignment(
     name="dense",
     title="Assignment 6: depth and normals: masked L1, the scale-invariant log loss, the cosine normal loss",
@@ -493,6 +527,7 @@ SPEC = Assignment(
                          **{f"m_{k}": v for k, v in MARGIN.items()}),
     target=("ops/loss.py", "ScaleInvariantLogLoss.forward"),
     mistakes=MISTAKES,
+    equivalent_mutants=EQUIVALENT_MUTANTS,
     training=TRAINING,
     starter=read_starter(__file__),
     questions=(
