@@ -485,6 +485,8 @@ def backward(self, grad):
 
 #: mutants (mutants.py) that compute what the reference computes on every valid input, with the reason
 _MAXIMUM = "the maximum of two numbers does not depend on their order (eps, a Python float, keeps the dtype)"
+_NO_IMAGE = ("without the early return, M = 0 gives 2·grad/0 · (g − lam·mean(g)) = inf · 0 = NaN, but M = 0 means "
+             "no pixel is valid, so both xp.where pick their 0 everywhere: the same zeros")
 EQUIVALENT_MUTANTS = {
     "_valid_count:3: …(mask.sum()) * (d.size // mask.size) -> …(mask.sum()) * (d.size / mask.size)":
         "the mask broadcasts against d, so d.size is a whole multiple of mask.size: / gives the same whole number",
@@ -499,6 +501,9 @@ EQUIVALENT_MUTANTS = {
     "…os = _sum(mul(normalize(target, dim=1), normalize(pred, dim=1)), axis=1)":
         "a product does not depend on the order of its factors, nor does its gradient (each factor gets the other "
         "times grad)",
+    "ScaleInvariantLogLoss.backward:3: if not self.images: return (xp.zeros_like(self.g), xp.zeros_like(self.g)) "
+    "-> pass": _NO_IMAGE,
+    "ScaleInvariantLogLoss.backward:4: return (xp.zeros_like(self.g), xp.zeros_like(self.g)) -> pass": _NO_IMAGE,
     "ScaleInvariantLogLoss.backward:5: shape = (-1,) + (1,) * (self.g.ndim - 1) -> "
     "shape = (-2,) + (1,) * (self.g.ndim - 1)": EQUIVALENT_RESHAPE,
 }
