@@ -53,6 +53,8 @@ HINTS = {
     "projection": ("y = x/‖x‖ does not depend on the length of x: its gradient has no component along y (a "
                    "projection term), or it would also push on the length",
                    "the gradient is (grad − y·⟨grad, y⟩)/‖x‖"),
+    "upstream": ("the gradient is the upstream gradient times the loss's derivative: with reduction \"none\" grad "
+                 "holds one value per pixel, and a mean's or a sum's grad need not be 1",),
     "zero_vector": ("a vector shorter than eps is divided by eps (a zero vector stays 0, its gradient is "
                     "grad / eps): where the floor is in use, ‖x‖ ≤ eps, there is no projection term",),
 }
@@ -167,8 +169,9 @@ def _cosine_case(rng, name, reduction, mask=None, hint="normalise"):
     elif mask == "none-valid":
         inputs["mask"] = np.zeros([shape[0], *shape[2:]], dtype=bool)
     inputs["grad"] = _upstream(rng, reduction, [shape[0], *shape[2:]])
+    keys = (hint, "upstream") if reduction == "none" else (hint,)
     return hinted({"id": f"{name}-{reduction}-{shape_id(shape)}", "fn": "cosine_normal_loss",
-                   "params": {"reduction": reduction}, "inputs": inputs}, HINTS, hint)
+                   "params": {"reduction": reduction}, "inputs": inputs}, HINTS, *keys)
 
 
 def _normalize_case(rng, name, zero=False, hint="projection"):
