@@ -1,7 +1,17 @@
 """Assignment 6: depth and normals: the masked L1 loss, the scale-invariant log loss, the cosine normal loss."""
 import numpy as np
 
-from ...cases import course_weights, depth_pair, held_out_scenes, hinted, image_shape, normal, shape_id
+from ...cases import (
+    EQUIVALENT_RESHAPE,
+    course_weights,
+    depth_pair,
+    float32_twin,
+    held_out_scenes,
+    hinted,
+    image_shape,
+    normal,
+    shape_id,
+)
 from ...specs import Assignment, Mistake, Part, read_handout, read_starter
 
 #: the training part, every hyper-parameter pinned (the harness passes each one to the model and to fit; the
@@ -43,8 +53,10 @@ HINTS = {
     "projection": ("y = x/‖x‖ does not depend on the length of x: its gradient has no component along y (a "
                    "projection term), or it would also push on the length",
                    "the gradient is (grad − y·⟨grad, y⟩)/‖x‖"),
+    "upstream": ("the gradient is the upstream gradient times the loss's derivative: with reduction \"none\" grad "
+                 "holds one value per pixel, and a mean's or a sum's grad need not be 1",),
     "zero_vector": ("a vector shorter than eps is divided by eps (a zero vector stays 0, its gradient is "
-                    "grad / eps)",),
+                    "grad / eps): where the floor is in use, ‖x‖ ≤ eps, there is no projection term",),
 }
 
 
@@ -61,12 +73,15 @@ def _upstream(rng, reduction, shape):
 
 
 # ---------------------------------------------------------------- part 1: masked L1
-def _l1_case(rng, name, reduction, channels=1, mask="half", hint=None):
+def _l1_case(rng, name, reduction, channels=1, mask="half", hint=None, channel=None):
+    """``channel``: whether a half mask has the channel axis (None: drawn, when there is one channel)."""
     shape = image_shape(rng, (1, 4), (2, 6), channels)
     pred, target = depth_pair(rng, shape, 0.3, image_spread=0.3)
     inputs = {"pred": pred, "target": target}
     if mask == "half":
-        inputs["mask"] = _mask(rng, shape, channel=bool(rng.integers(0, 2)) and channels == 1)
+        if channel is None:
+            channel = bool(rng.integers(0, 2)) and channels == 1
+        inputs["mask"] = _mask(rng, shape, channel=channel)
     elif mask == "none-valid":
         inputs["mask"] = np.zeros([shape[0], *shape[2:]], dtype=bool)
     elif mask in ("nan", "inf"):   # no measurement there: the target holds NaN (or inf)
@@ -82,29 +97,38 @@ def _masked_l1(rng, public):
     cases = [_l1_case(rng, "masked-half", "mean", hint="valid"),
              _l1_case(rng, "all-masked", "mean", mask="none-valid", hint="all_masked"),
              _l1_case(rng, "inf-under-mask" if public else "nan-under-mask", "mean", mask="inf" if public else "nan",
-                      hint="nan")]
+                      hint="nan"),
+             _l1_case(rng, "mask-without-channel-3ch", "mean", channels=3, hint="no_channel")]
     if public:   # (the public cases are stored, and a stored NaN never equals itself: the public one holds inf)
         return cases
     return cases + [_l1_case(rng, "no-mask", "mean", mask=None),
                     _l1_case(rng, "masked-half", "sum", hint="valid"),
-                    _l1_case(rng, "masked-half", "none", hint="valid"),
-                    _l1_case(rng, "mask-without-channel-3ch", "mean", channels=3, hint="no_channel")]
+                    _l1_case(rng, "masked-half", "none", hint="valid")]
 
 
 # ---------------------------------------------------------------- part 2: the scale-invariant log loss
-def _silog_case(rng, name, lam, mask="half", nonpositive=False, hint="silog"):
-    shape = image_shape(rng, (1, 4), (2, 6), 1)
-    if mask in ("empty-image", "none-valid"):
+def _silog_case(rng, name, lam, mask="half", nonpositive=None, hint="silog", channel=None, channels=1):
+    """``nonpositive``: "pred" or "target", the one that holds depths <= 0 (the floor at eps); ``mask``: "half",
+    "no", "empty-image" (image 0 has no valid pixel), "one-valid" (image 0 has exactly one) or "none-valid";
+    ``channel``: whether the mask has the channel axis (None: drawn; a mask of several channels never has)."""
+    shape = image_shape(rng, (1, 4), (2, 6), channels)
+    if mask in ("empty-image", "none-valid", "one-valid"):
         shape[0] = max(shape[0], 2)
     pred, target = depth_pair(rng, shape, 0.3, image_spread=0.3)
     inputs = {"pred": pred, "target": target}
-    if nonpositive:   # a network's raw output can be 0 or negative: the floor at eps must catch it
-        pred.flat[rng.choice(pred.size, max(1, pred.size // 4), replace=False)] = rng.uniform(-2.0, 0.0)
-        pred.flat[0] = 0.0
+    if nonpositive:   # a network's raw output (or a sensor's hole) can be 0 or negative: the floor at eps catches it
+        low = inputs[nonpositive]
+        low.flat[rng.choice(low.size, max(1, low.size // 4), replace=False)] = rng.uniform(-2.0, 0.0)
+        low.flat[0] = 0.0
     if mask != "no":
-        m = _mask(rng, shape, channel=bool(rng.integers(0, 2)))
+        if channel is None:
+            channel = bool(rng.integers(0, 2)) and channels == 1
+        m = _mask(rng, shape, channel=channel)
         if mask == "empty-image":
             m[0] = False
+        elif mask == "one-valid":
+            m[0] = False
+            m[0].flat[int(rng.integers(0, m[0].size))] = True
         elif mask == "none-valid":
             m[...] = False
         inputs["mask"] = m
@@ -116,12 +140,17 @@ def _silog_case(rng, name, lam, mask="half", nonpositive=False, hint="silog"):
 def _scale_invariant(rng, public):
     cases = [_silog_case(rng, "masked-half", 0.5), _silog_case(rng, "no-mask", 1.0)]
     if public:
-        return cases + [_silog_case(rng, "nonpositive-pred", 0.5, nonpositive=True, hint="floor")]
+        return cases + [_silog_case(rng, "nonpositive-pred", 0.5, nonpositive="pred", hint="floor"),
+                        _silog_case(rng, "image-all-masked", 0.5, mask="empty-image", hint="empty_image")]
     return cases + [_silog_case(rng, "no-mask", 0.0),
                     _silog_case(rng, "masked-half", float(rng.choice([0.25, 0.75, 1.0]))),
-                    _silog_case(rng, "nonpositive-pred", 0.5, nonpositive=True, hint="floor"),
+                    _silog_case(rng, "nonpositive-pred", 0.5, nonpositive="pred", hint="floor"),
                     _silog_case(rng, "image-all-masked", 0.5, mask="empty-image", hint="empty_image"),
-                    _silog_case(rng, "all-masked", 0.5, mask="none-valid", hint="empty_image")]
+                    _silog_case(rng, "all-masked", 0.5, mask="none-valid", hint="empty_image"),
+                    _silog_case(rng, "nonpositive-target", 0.5, mask="no", nonpositive="target", hint="floor"),
+                    _silog_case(rng, "image-one-valid", 0.5, mask="one-valid"),
+                    _silog_case(rng, "mask-without-channel-3ch", float(rng.choice([0.5, 1.0])), channels=3,
+                                hint="no_channel")]
 
 
 # ---------------------------------------------------------------- part 3: the cosine normal loss
@@ -140,35 +169,55 @@ def _cosine_case(rng, name, reduction, mask=None, hint="normalise"):
     elif mask == "none-valid":
         inputs["mask"] = np.zeros([shape[0], *shape[2:]], dtype=bool)
     inputs["grad"] = _upstream(rng, reduction, [shape[0], *shape[2:]])
+    keys = (hint, "upstream") if reduction == "none" else (hint,)
     return hinted({"id": f"{name}-{reduction}-{shape_id(shape)}", "fn": "cosine_normal_loss",
-                   "params": {"reduction": reduction}, "inputs": inputs}, HINTS, hint)
+                   "params": {"reduction": reduction}, "inputs": inputs}, HINTS, *keys)
 
 
 def _normalize_case(rng, name, zero=False, hint="projection"):
+    """``zero``: x[0, :, 0, 0] is the zero vector (True), or a vector whose norm is exactly eps = 1e-12 ("eps":
+    the floor is in use there too, so its gradient is grad / eps, with no projection term)."""
     shape = _normals_shape(rng)
     spatial = [a for a in (0, 2, 3) if shape[a] > 1]   # an axis of length 1 would only give ±1 and a zero gradient
     dim = 1 if name == "dim1" or zero or not spatial else int(rng.choice(spatial))
     x = normal(rng, shape, float(rng.uniform(0.2, 5.0)))
     if zero:
-        x[0, :, 0, 0] = 0.0
+        x[0, :, 0, 0] = rng.permutation([6e-13, -8e-13, 0.0]) if zero == "eps" else 0.0   # sqrt(6² + 8²) = 10
     return hinted({"id": f"{name}-{shape_id(shape)}", "fn": "normalize", "params": {"dim": dim},
                    "inputs": {"x": x, "grad": normal(rng, shape)}}, HINTS, hint)
 
 
 def _cosine_normal(rng, public):
+    """With a float32 twin of its normalize case and of its cosine case (make_cases adds one twin per part only)."""
     cases = [_normalize_case(rng, "dim1"), _cosine_case(rng, "unnormalised-pred", "mean"),
-             _cosine_case(rng, "masked-half", "mean", mask="half", hint="valid")]
+             _cosine_case(rng, "masked-half", "mean", mask="half", hint="valid"),
+             _normalize_case(rng, "zero-vector", zero=True, hint="zero_vector")]
+    cases += [float32_twin(cases[:1]), float32_twin([_cosine_case(rng, "masked-half", "none", mask="half")])]
     if public:
         return cases
     return cases + [_normalize_case(rng, "any-dim"),
-                    _normalize_case(rng, "zero-vector", zero=True, hint="zero_vector"),
                     _cosine_case(rng, "unnormalised-pred", "sum"),
                     _cosine_case(rng, "unnormalised-pred", "none", hint="projection"),
-                    _cosine_case(rng, "all-masked", "mean", mask="none-valid", hint="all_masked")]
+                    _cosine_case(rng, "all-masked", "mean", mask="none-valid", hint="all_masked"),
+                    _normalize_case(rng, "norm-equal-to-eps", zero="eps", hint="zero_vector")]
 
 
 # ---------------------------------------------------------------- part 4: training
 RUNS = (("depth", "l1"), ("depth", "silog"), ("normals", "cosine"))
+
+
+def _prerequisites(rng, loss):
+    """The cases of the loss a training run uses, as the run calls it (float32, a mask with the channel axis for
+    depth, mean): a run whose loss or gradient does not match the reference's is not trained (it would cost a
+    training run for a verdict that only repeats the loss part's)."""
+    if loss == "l1":
+        case = _l1_case(rng, "trained-with", "mean", channel=True)
+    elif loss == "silog":
+        case = _silog_case(rng, "trained-with", 0.5, channel=True)
+    else:
+        case = _cosine_case(rng, "trained-with", "mean")
+    part = {"l1": "masked_l1", "silog": "scale_invariant", "cosine": "cosine_normal"}[loss]
+    return [{**float32_twin([case]), "part": part}]
 
 
 def _training(rng, public):
@@ -184,7 +233,8 @@ def _training(rng, public):
                       "check": "depth_abs_rel" if task == "depth" else "normals_angle",
                       "params": {**params, "task": task, "loss": loss, "target": cfg[f"target_{loss}"],
                                  "constant": CONSTANT["abs_rel" if task == "depth" else "angle"]},
-                      "inputs": {"images": val["image"], **weights}, "expected": {task: val[task]}})
+                      "inputs": {"images": val["image"], **weights}, "expected": {task: val[task]},
+                      "requires": _prerequisites(rng, loss)})
     return cases
 
 
@@ -268,7 +318,198 @@ def backward(self, grad):
     return gp, gt
 '''),
             )),
+    Mistake("masking by multiplication, d * mask: a NaN or inf target under the mask leaks (0 * NaN is NaN)",
+            loses={"masked_l1"},
+            replace=(
+                ("ops/loss.py", "_PointwiseLoss.forward", '''
+def forward(self, pred, target, *, mask, reduction, beta=1.0):
+    d = pred - target
+    if mask is not None:
+        d = d * mask
+    self.d, self.beta, self.reduction = d, beta, reduction
+    self.count = _valid_count(d, mask)
+    return _reduce(self.value(d), reduction, self.count)
+'''),
+            )),
+    Mistake("the unknown targets overwritten in place (target[~mask] = 0): the caller's target changes",
+            loses={"masked_l1"},
+            replace=(
+                ("ops/loss.py", "_PointwiseLoss.forward", '''
+def forward(self, pred, target, *, mask, reduction, beta=1.0):
+    xp = get_array_module(pred)
+    d = pred - target
+    if mask is not None:
+        target[~xp.broadcast_to(mask, target.shape)] = 0     # no NaN left where there is no measurement
+        d = xp.where(mask, pred - target, d.dtype.type(0))
+    self.d, self.beta, self.reduction = d, beta, reduction
+    self.count = _valid_count(d, mask)
+    return _reduce(self.value(d), reduction, self.count)
+'''),
+            )),
+    Mistake("a mask without the channel axis counted once per pixel, not once per channel",
+            loses={"masked_l1"},
+            replace=(
+                ("ops/loss.py", "_valid_count", '''
+def _valid_count(d, mask):
+    return d.size if mask is None else float(mask.sum())
+'''),
+            )),
+    Mistake("the mean divided by the count itself: 0/0 = NaN when every element is masked",
+            loses={"masked_l1"},
+            replace=(
+                ("ops/loss.py", "_PointwiseLoss.forward", '''
+def forward(self, pred, target, *, mask, reduction, beta=1.0):
+    xp = get_array_module(pred)
+    d = pred - target
+    if mask is not None:
+        d = xp.where(mask, d, d.dtype.type(0))
+    self.d, self.beta, self.reduction = d, beta, reduction
+    self.count = _valid_count(d, mask)
+    if reduction == "mean":
+        return self.value(d).sum() / self.count
+    return _reduce(self.value(d), reduction, self.count)
+'''),
+            )),
+    Mistake("the valid pixels counted as integers: float32 / int64 is float64 (float32 in, float64 out)",
+            loses={"scale_invariant"},
+            replace=(
+                ("ops/loss.py", "ScaleInvariantLogLoss.forward", '''
+def forward(self, pred, target, *, mask, lam, eps):
+    xp = get_array_module(pred)
+    valid = xp.ones(pred.shape, dtype=bool) if mask is None else xp.broadcast_to(mask, pred.shape)
+    self.p, self.t = xp.maximum(pred, eps), xp.maximum(target, eps)
+    g = xp.where(valid, xp.log(self.p) - xp.log(self.t), pred.dtype.type(0))
+    axes = tuple(range(1, pred.ndim))
+    n = valid.sum(axis=axes)
+    self.n = xp.maximum(n, 1)
+    self.images = float((n > 0).sum())
+    self.mean_g = g.sum(axis=axes) / self.n
+    per_image = (g * g).sum(axis=axes) / self.n - lam * self.mean_g ** 2
+    self.g, self.valid, self.lam, self.eps = g, valid, lam, eps
+    return per_image.sum() / self.images if self.images else per_image.sum()
+'''),
+            )),
+    Mistake("no floor at eps before the log: log of a depth <= 0 is -inf or NaN",
+            loses={"scale_invariant"},
+            replace=(
+                ("ops/loss.py", "ScaleInvariantLogLoss.forward", '''
+def forward(self, pred, target, *, mask, lam, eps):
+    xp = get_array_module(pred)
+    valid = xp.ones(pred.shape, dtype=bool) if mask is None else xp.broadcast_to(mask, pred.shape)
+    self.p, self.t = pred, target
+    g = xp.where(valid, xp.log(self.p) - xp.log(self.t), pred.dtype.type(0))
+    axes = tuple(range(1, pred.ndim))
+    n = valid.sum(axis=axes, dtype=pred.dtype)
+    self.n = xp.maximum(n, 1)
+    self.images = float((n > 0).sum())
+    self.mean_g = g.sum(axis=axes) / self.n
+    per_image = (g * g).sum(axis=axes) / self.n - lam * self.mean_g ** 2
+    self.g, self.valid, self.lam, self.eps = g, valid, lam, eps
+    return per_image.sum() / self.images if self.images else per_image.sum()
+'''),
+            )),
+    Mistake("an image without a valid pixel counted in the average (divided by N, not by the images that have one)",
+            loses={"scale_invariant"},
+            replace=(
+                ("ops/loss.py", "ScaleInvariantLogLoss.forward", '''
+def forward(self, pred, target, *, mask, lam, eps):
+    xp = get_array_module(pred)
+    valid = xp.ones(pred.shape, dtype=bool) if mask is None else xp.broadcast_to(mask, pred.shape)
+    self.p, self.t = xp.maximum(pred, eps), xp.maximum(target, eps)
+    g = xp.where(valid, xp.log(self.p) - xp.log(self.t), pred.dtype.type(0))
+    axes = tuple(range(1, pred.ndim))
+    n = valid.sum(axis=axes, dtype=pred.dtype)
+    self.n = xp.maximum(n, 1)
+    self.images = float(pred.shape[0]) if (n > 0).any() else 0.0
+    self.mean_g = g.sum(axis=axes) / self.n
+    per_image = (g * g).sum(axis=axes) / self.n - lam * self.mean_g ** 2
+    self.g, self.valid, self.lam, self.eps = g, valid, lam, eps
+    return per_image.sum() / self.images if self.images else per_image.sum()
+'''),
+            )),
+    Mistake("a zero vector divided by its norm 0 (no floor at eps): 0/0 = NaN",
+            loses={"cosine_normal"},
+            replace=(
+                ("ops/norm.py", "Normalize.forward", '''
+def forward(self, x, *, axis, eps):
+    xp = _xp(x)
+    norm = xp.sqrt(xp.sum(x * x, axis=axis, keepdims=True))
+    self.active = norm > eps
+    self.denom = norm
+    self.out = x / self.denom
+    self.axis = axis
+    return self.out
+'''),
+            )),
+    Mistake("the prediction normalised in place (x /= norm): the caller's tensor changes",
+            loses={"cosine_normal"},
+            replace=(
+                ("ops/norm.py", "Normalize.forward", '''
+def forward(self, x, *, axis, eps):
+    xp = _xp(x)
+    norm = xp.sqrt(xp.sum(x * x, axis=axis, keepdims=True))
+    self.active = norm > eps
+    self.denom = xp.maximum(norm, x.dtype.type(eps))
+    x /= self.denom
+    self.out = x
+    self.axis = axis
+    return self.out
+'''),
+            )),
+    Mistake("the upstream gradient ignored: the masked mean's backward as if grad were 1",
+            loses={"cosine_normal"},
+            replace=(
+                ("ops/loss.py", "MaskedReduce.backward", '''
+def backward(self, grad):
+    xp = get_array_module(grad)
+    g = xp.broadcast_to(_reduce_backward(xp.ones_like(grad), self), self.shape)
+    return g.copy() if self.mask is None else xp.where(self.mask, g, g.dtype.type(0))
+'''),
+            )),
+    Mistake("the backward returns a list of gradients where the contract asks for a tuple",
+            loses={"scale_invariant"},
+            replace=(
+                ("ops/loss.py", "ScaleInvariantLogLoss.backward", '''
+def backward(self, grad):
+    xp = get_array_module(grad)
+    if not self.images:
+        return [xp.zeros_like(self.g), xp.zeros_like(self.g)]
+    shape = (-1,) + (1,) * (self.g.ndim - 1)
+    n, mean_g = self.n.reshape(shape), self.mean_g.reshape(shape)
+    dg = (2 * grad / self.images) * (self.g - self.lam * mean_g) / n
+    zero = dg.dtype.type(0)
+    gp = xp.where(self.valid & (self.p > self.eps), dg / self.p, zero)
+    gt = xp.where(self.valid & (self.t > self.eps), -dg / self.t, zero)
+    return [gp, gt]
+'''),
+            )),
 )
+
+
+#: mutants (mutants.py) that compute what the reference computes on every valid input, with the reason
+_MAXIMUM = "the maximum of two numbers does not depend on their order (eps, a Python float, keeps the dtype)"
+_NO_IMAGE = ("without the early return, M = 0 gives 2·grad/0 · (g − lam·mean(g)) = inf · 0 = NaN, but M = 0 means "
+             "no pixel is valid, so both xp.where pick their 0 everywhere: the same zeros")
+EQUIVALENT_MUTANTS = {
+    "_valid_count:3: …(mask.sum()) * (d.size // mask.size) -> …(mask.sum()) * (d.size / mask.size)":
+        "the mask broadcasts against d, so d.size is a whole multiple of mask.size: / gives the same whole number",
+    "ScaleInvariantLogLoss.forward:8: self.n = xp.maximum(n, 1) -> self.n = xp.maximum(1, n)": _MAXIMUM,
+    "ScaleInvariantLogLoss.forward:4: self.p, self.t = (xp.maximum(pred, eps), xp.maximum(target, eps)) -> "
+    "self.p, self.t = (xp.maximum(eps, pred), xp.maximum(target, eps))": _MAXIMUM,
+    "ScaleInvariantLogLoss.forward:4: self.p, self.t = (xp.maximum(pred, eps), xp.maximum(target, eps)) -> "
+    "self.p, self.t = (xp.maximum(pred, eps), xp.maximum(eps, target))": _MAXIMUM,
+    "Normalize.forward:5: self.denom = xp.maximum(norm, x.dtype.type(eps)) -> "
+    "self.denom = xp.maximum(x.dtype.type(eps), norm)": _MAXIMUM,
+    "_one_minus_cos:8: …os = _sum(mul(normalize(pred, dim=1), normalize(target, dim=1)), axis=1) -> "
+    "…os = _sum(mul(normalize(target, dim=1), normalize(pred, dim=1)), axis=1)":
+        "a product does not depend on the order of its factors, nor does its gradient (each factor gets the other "
+        "times grad)",
+    "ScaleInvariantLogLoss.backward:3: if not self.images: return (xp.zeros_like(self.g), xp.zeros_like(self.g)) "
+    "-> pass": _NO_IMAGE,
+    "ScaleInvariantLogLoss.backward:4: return (xp.zeros_like(self.g), xp.zeros_like(self.g)) -> pass": _NO_IMAGE,
+    "ScaleInvariantLogLoss.backward:5: shape = (-1,) + (1,) * (self.g.ndim - 1) -> "
+    "shape = (-2,) + (1,) * (self.g.ndim - 1)": EQUIVALENT_RESHAPE,
+}
 
 
 SPEC = Assignment(
@@ -294,6 +535,7 @@ SPEC = Assignment(
                          **{f"m_{k}": v for k, v in MARGIN.items()}),
     target=("ops/loss.py", "ScaleInvariantLogLoss.forward"),
     mistakes=MISTAKES,
+    equivalent_mutants=EQUIVALENT_MUTANTS,
     training=TRAINING,
     starter=read_starter(__file__),
     questions=(
