@@ -248,9 +248,7 @@ def test_the_bundle_sets_up_offline_on_a_python_that_refuses_pip_and_grades_as_g
 
     correct = grader.grade(library_files(spec), spec)
     assert correct["score"] == 100, correct["output"]
-    wrong = library_files(spec)
-    for rel, old, new in spec.mistakes[0].edits:
-        wrong[rel] = wrong[rel].replace(old, new)
+    wrong = spec.mistakes[0].apply(library_files(spec))
     partial = grader.grade(wrong, spec)
     lost = {t["tags"][0] for t in partial["tests"] if t["score"] < t["max_score"]}
     assert 0 < partial["score"] < 100 and set(spec.mistakes[0].loses) <= lost, partial["output"]
