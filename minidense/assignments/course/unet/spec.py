@@ -405,6 +405,42 @@ def forward(self, x):
 )
 
 
+# ---- automatic mutants (mutants.py) that compute what the reference computes, {key: why}
+#: a check's first two arguments only word its error message
+_MESSAGE_ONLY = ("the check's first two arguments (the class's name, the argument's name) only word its error "
+                 "message: a valid argument passes and is returned as it is either way")
+#: the f-string of the input check's ``why``
+_WHY_ONLY = ("only the number of poolings that the input check's error message names changes; what it checks "
+             "(size_multiple) is the same, and a valid input passes it either way")
+
+
+EQUIVALENT_MUTANTS = {
+    "UNet.__init__:4: …= _checks.positive_int('UNet', 'in_channels', in_channels) -> "
+    "…= _checks.positive_int('in_channels', 'UNet', in_channels)": _MESSAGE_ONLY,
+    "UNet.__init__:5: …= _checks.positive_int('UNet', 'out_channels', out_channels) -> "
+    "…= _checks.positive_int('out_channels', 'UNet', out_channels)": _MESSAGE_ONLY,
+    "UNet.__init__:6: …= _checks.positive_int('UNet', 'base_channels', base_channels) -> "
+    "…= _checks.positive_int('base_channels', 'UNet', base_channels)": _MESSAGE_ONLY,
+    "UNet.__init__:7: self.depth = _checks.positive_int('UNet', 'depth', depth) -> "
+    "self.depth = _checks.positive_int('depth', 'UNet', depth)": _MESSAGE_ONLY,
+    "UNet.__init__:8: …lf.up = _common.choice('UNet', 'up', up, ('transpose', 'bi… -> "
+    "…lf.up = _common.choice('up', 'UNet', up, ('transpose', 'bi…": _MESSAGE_ONLY,
+    "UNet.__init__:9: self.batch_norm = _common.flag('UNet', 'batch_norm', batch_norm) -> "
+    "self.batch_norm = _common.flag('batch_norm', 'UNet', batch_norm)": _MESSAGE_ONLY,
+    "UNet.__init__:10: self.skips = _common.flag('UNet', 'skips', skips) -> "
+    "self.skips = _common.flag('skips', 'UNet', skips)": _MESSAGE_ONLY,
+    "UNet.forward:3: _common.images('UNet', x, self.in_channels, self.size_multiple, f'{self.depth - 1} poolings "
+    "by 2') -> pass": "the input check raises on an invalid input only: on every input the contract admits it "
+                     "returns None and changes nothing",
+    "UNet.forward:3: …multiple, f'{self.depth - 1} poolings by 2') -> …multiple, f'{self.depth + 1} poolings "
+    "by 2')": _WHY_ONLY,
+    "UNet.forward:3: …ltiple, f'{self.depth - 1} poolings by 2') -> …ltiple, f'{self.depth - 2} poolings "
+    "by 2')": _WHY_ONLY,
+    "UNet.forward:3: …ltiple, f'{self.depth - 1} poolings by 2') -> …ltiple, f'{self.depth - 0} poolings "
+    "by 2')": _WHY_ONLY,
+}
+
+
 SPEC = Assignment(
     name="unet",
     title="Assignment 5: a U-Net with skips, trained, and the skip ablation",
@@ -426,6 +462,7 @@ SPEC = Assignment(
                          gap_seeds=GAP_SEEDS),
     target=("models/unet.py", "UNet.forward"),
     mistakes=MISTAKES,
+    equivalent_mutants=EQUIVALENT_MUTANTS,
     training=TRAINING,
     starter=read_starter(__file__),
     questions=(
