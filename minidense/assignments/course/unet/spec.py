@@ -44,7 +44,7 @@ def _unet_id(args, shape=None):
 _ARCHITECTURES = {True: [(3, "transpose", False, True), (2, "bilinear", True, False)],
                   False: [(1, "transpose", False, True), (2, "bilinear", True, True), (3, "transpose", False, False),
                           (4, "bilinear", False, True), (4, "transpose", False, True)]}
-_FORWARDS = {True: [(2, "transpose", False, True), (2, "bilinear", False, False)],
+_FORWARDS = {True: [(3, "transpose", False, True), (2, "bilinear", True, False), (1, "transpose", False, True)],
              False: [(1, "transpose", False, True), (2, "transpose", True, True), (3, "transpose", False, True),
                      (3, "bilinear", False, False), (2, "transpose", False, False), (3, "bilinear", False, True)]}
 
@@ -165,100 +165,280 @@ def _ablation(rng, public):
                     "requires": _prerequisites(rng, (True, False))}, HINTS, "ablation")]
 
 
-#: the planted mistakes: each must lose points in the parts it names (see specs.Mistake)
-MISTAKES = (
-    Mistake("the copy concatenated after the upsampled tensor instead of before it",
-            loses={"forward"},
-            replace=(
-                ("models/unet.py", "UNet.forward", '''
-def forward(self, x):
-    _common.images("UNet", x, self.in_channels, self.size_multiple, f"{self.depth - 1} poolings by 2")
-    copies = []
-    for i, block in enumerate(self.downs):
-        x = block(x)
-        if i < self.depth - 1:
-            copies.append(x)
-            x = self.pool(x)
-    for up, decoder, copy in zip(self.ups, self.decoders, reversed(copies)):
-        x = up(x)
-        bridge = copy if self.skips else creation.zeros_like(copy)
-        x = decoder(F.concat([x, bridge], axis=1))
-    return add_output_bias(self.head(x), self.output_bias)
-'''),
-            )),
-    Mistake("skips=False ignored: the copies always reach the decoder",
-            loses={"ablation", "forward"},
-            replace=(
-                ("models/unet.py", "UNet.forward", '''
-def forward(self, x):
-    _common.images("UNet", x, self.in_channels, self.size_multiple, f"{self.depth - 1} poolings by 2")
-    copies = []
-    for i, block in enumerate(self.downs):
-        x = block(x)
-        if i < self.depth - 1:
-            copies.append(x)
-            x = self.pool(x)
-    for up, decoder, copy in zip(self.ups, self.decoders, reversed(copies)):
-        x = up(x)
-        bridge = copy
-        x = decoder(F.concat([bridge, x], axis=1))
-    return add_output_bias(self.head(x), self.output_bias)
-'''),
-            )),
-    Mistake("the channels grow by base_channels per level instead of doubling",
-            loses={"architecture"},
-            replace=(
-                ("models/unet.py", "UNet.__init__", '''
-def __init__(self, in_channels, out_channels, base_channels=16, depth=4, up="transpose", batch_norm=True,
-             skips=True):
-    super().__init__()
+# ---- the planted mistakes: the reference's two functions, and what each mistake writes in their place
+_CHECKS = """    super().__init__()
     self.in_channels = _checks.positive_int("UNet", "in_channels", in_channels)
     self.out_channels = _checks.positive_int("UNet", "out_channels", out_channels)
     self.base_channels = _checks.positive_int("UNet", "base_channels", base_channels)
     self.depth = _checks.positive_int("UNet", "depth", depth)
     self.up = _common.choice("UNet", "up", up, ("transpose", "bilinear"))
     self.batch_norm = _common.flag("UNet", "batch_norm", batch_norm)
-    self.skips = _common.flag("UNet", "skips", skips)
+"""
+_INIT_DEF = """
+def __init__(self, in_channels, out_channels, base_channels=16, depth=4, up="transpose", batch_norm=True,
+             skips=True):
+"""
 
-    widths = [self.base_channels * (i + 1) for i in range(self.depth)]
+
+def _student_init(levels="""
+    widths = [self.base_channels * 2 ** i for i in range(self.depth)]
     self.downs = ModuleList()
     for i, c in enumerate(widths):
         self.downs.append(double_conv(self.in_channels if i == 0 else widths[i - 1], c, batch_norm))
     self.pool = MaxPool2d(2)
+""", decoder="""
     self.ups = ModuleList()
     self.decoders = ModuleList()
-    for i in reversed(range(1, self.depth)):     # from the bottleneck up to level 1
+    for i in reversed(range(1, self.depth)):
         c_deep, c = widths[i], widths[i - 1]
         if up == "transpose":
             self.ups.append(ConvTranspose2d(c_deep, c, 2, stride=2))
         else:
             self.ups.append(Sequential(Upsample(scale_factor=2, mode="bilinear"), Conv2d(c_deep, c, 1)))
-        # the concatenation doubles the channels: c copied from the encoder + c coming up
         self.decoders.append(double_conv(2 * c, c, batch_norm))
-    self.head = Conv2d(widths[0], self.out_channels, 1)
+""", skips="""    self.skips = _common.flag("UNet", "skips", skips)
+"""):
+    """UNet.__init__ as a student writes it: the reference's, with the levels, the decoder or the storing of
+    ``skips`` written otherwise."""
+    return (_INIT_DEF + _CHECKS + skips + levels + decoder + """    self.head = Conv2d(widths[0], self.out_channels, 1)
     self.register_buffer("output_bias", output_bias(self.out_channels))
-'''),
-            )),
-    Mistake("the output bias buffer never added to the head's output",
-            loses={"forward"},
-            replace=(
-                ("models/unet.py", "UNet.forward", '''
-def forward(self, x):
-    _common.images("UNet", x, self.in_channels, self.size_multiple, f"{self.depth - 1} poolings by 2")
+""")
+
+
+def _student_forward(encoder="""
     copies = []
     for i, block in enumerate(self.downs):
         x = block(x)
         if i < self.depth - 1:
             copies.append(x)
             x = self.pool(x)
+""", decoder="""
     for up, decoder, copy in zip(self.ups, self.decoders, reversed(copies)):
         x = up(x)
         bridge = copy if self.skips else creation.zeros_like(copy)
         x = decoder(F.concat([bridge, x], axis=1))
-    return self.head(x)
-'''),
-            )),
+""", ret="""    return add_output_bias(self.head(x), self.output_bias)
+"""):
+    """UNet.forward as a student writes it: the reference's, with the encoder, the decoder or the return
+    written otherwise."""
+    return ("""
+def forward(self, x):
+    _common.images("UNet", x, self.in_channels, self.size_multiple, f"{self.depth - 1} poolings by 2")
+""" + encoder + decoder + ret)
+
+
+_ALL = {"architecture", "forward", "training", "ablation"}
+
+#: the planted mistakes: each loses points in exactly the parts it names, public and hidden (see specs.Mistake;
+#: a network whose forward differs from the reference's on the trained architecture fails the training parts'
+#: prerequisites, so it loses those too)
+MISTAKES = (
+    Mistake("the copy concatenated after the upsampled tensor instead of before it",
+            loses={"forward", "training", "ablation"},
+            replace=(("models/unet.py", "UNet.forward", _student_forward(decoder="""
+    for up, decoder, copy in zip(self.ups, self.decoders, reversed(copies)):
+        x = up(x)
+        bridge = copy if self.skips else creation.zeros_like(copy)
+        x = decoder(F.concat([x, bridge], axis=1))
+""")),)),
+    Mistake("skips=False ignored: the copies always reach the decoder",
+            loses={"forward", "ablation"},
+            replace=(("models/unet.py", "UNet.forward", _student_forward(decoder="""
+    for up, decoder, copy in zip(self.ups, self.decoders, reversed(copies)):
+        x = up(x)
+        x = decoder(F.concat([copy, x], axis=1))
+""")),)),
+    Mistake("the channels grow by base_channels per level instead of doubling",
+            loses=_ALL,
+            replace=(("models/unet.py", "UNet.__init__", _student_init(levels="""
+    widths = [self.base_channels * (i + 1) for i in range(self.depth)]
+    self.downs = ModuleList()
+    for i, c in enumerate(widths):
+        self.downs.append(double_conv(self.in_channels if i == 0 else widths[i - 1], c, batch_norm))
+    self.pool = MaxPool2d(2)
+""")),)),
+    Mistake("the output bias buffer never added to the head's output",
+            loses={"forward", "training", "ablation"},
+            replace=(("models/unet.py", "UNet.forward", _student_forward(ret="""    return self.head(x)
+""")),)),
+    Mistake("a trivial network: two 3x3 convolutions and the head (no pooling, no decoder)",
+            loses=_ALL,
+            replace=(("models/unet.py", "UNet.__init__", _INIT_DEF + _CHECKS + """    self.skips = skips
+    self.downs = ModuleList([double_conv(self.in_channels, self.base_channels, batch_norm)])
+    self.head = Conv2d(self.base_channels, self.out_channels, 1)
+    self.register_buffer("output_bias", output_bias(self.out_channels))
+"""),
+                     ("models/unet.py", "UNet.forward", """
+def forward(self, x):
+    return add_output_bias(self.head(self.downs[0](x)), self.output_bias)
+"""))),
+    Mistake("the ablation cheat: skips=False zeros the upsampled features and keeps the copies",
+            loses={"forward", "ablation"},
+            replace=(("models/unet.py", "UNet.forward", _student_forward(decoder="""
+    for up, decoder, copy in zip(self.ups, self.decoders, reversed(copies)):
+        x = up(x)
+        if not self.skips:
+            x = creation.zeros_like(x)
+        x = decoder(F.concat([copy, x], axis=1))
+""")),)),
+    Mistake("a float64 output from float32 input: the output bias cast to float64 before it is added",
+            loses={"forward"},
+            replace=(("models/unet.py", "UNet.forward", _student_forward(ret="""
+    return add_output_bias(self.head(x), self.output_bias.astype("float64"))
+""")),)),
+    Mistake("the input changed in place: each image's mean subtracted from x's data (a 'normalisation')",
+            loses={"forward", "training", "ablation"},
+            replace=(("models/unet.py", "UNet.forward", _student_forward(encoder="""
+    x.data -= x.data.mean(axis=(2, 3), keepdims=True)
+    copies = []
+    for i, block in enumerate(self.downs):
+        x = block(x)
+        if i < self.depth - 1:
+            copies.append(x)
+            x = self.pool(x)
+""")),)),
+    Mistake("a detached forward: the head computes on a new Tensor made of the decoder's .data (right values, no "
+            "gradient reaches the layers before the head)",
+            loses={"training", "ablation"},
+            replace=(("models/unet.py", "UNet.forward", _student_forward(ret="""    x = creation.tensor(x.data)
+    return add_output_bias(self.head(x), self.output_bias)
+""")),)),
+    Mistake("the copy taken after the pooling instead of before it",
+            loses={"forward", "training", "ablation"},
+            replace=(("models/unet.py", "UNet.forward", _student_forward(encoder="""
+    copies = []
+    for i, block in enumerate(self.downs):
+        x = block(x)
+        if i < self.depth - 1:
+            x = self.pool(x)
+            copies.append(x)
+""")),)),
+    Mistake("ups and decoders built shallowest first (the forward walks them backwards): the state dict's names "
+            "are not the contract's",
+            loses=_ALL,
+            replace=(("models/unet.py", "UNet.__init__", _student_init(decoder="""
+    self.ups = ModuleList()
+    self.decoders = ModuleList()
+    for i in range(1, self.depth):
+        c_deep, c = widths[i], widths[i - 1]
+        if up == "transpose":
+            self.ups.append(ConvTranspose2d(c_deep, c, 2, stride=2))
+        else:
+            self.ups.append(Sequential(Upsample(scale_factor=2, mode="bilinear"), Conv2d(c_deep, c, 1)))
+        self.decoders.append(double_conv(2 * c, c, batch_norm))
+""")),
+                     ("models/unet.py", "UNet.forward", _student_forward(decoder="""
+    for up, decoder, copy in zip(reversed(self.ups), reversed(self.decoders), reversed(copies)):
+        x = up(x)
+        bridge = copy if self.skips else creation.zeros_like(copy)
+        x = decoder(F.concat([bridge, x], axis=1))
+""")))),
+    Mistake("bilinear up-sampling without the 1x1 convolution (the decoder takes c + 2c channels)",
+            loses={"architecture", "forward"},
+            replace=(("models/unet.py", "UNet.__init__", _student_init(decoder="""
+    self.ups = ModuleList()
+    self.decoders = ModuleList()
+    for i in reversed(range(1, self.depth)):
+        c_deep, c = widths[i], widths[i - 1]
+        if up == "transpose":
+            self.ups.append(ConvTranspose2d(c_deep, c, 2, stride=2))
+            self.decoders.append(double_conv(2 * c, c, batch_norm))
+        else:
+            self.ups.append(Upsample(scale_factor=2, mode="bilinear"))
+            self.decoders.append(double_conv(c + c_deep, c, batch_norm))
+""")),)),
+    Mistake("batch_norm passed to the encoder's blocks only: the decoders never have batch norm",
+            loses={"architecture", "forward"},
+            replace=(("models/unet.py", "UNet.__init__", _student_init(decoder="""
+    self.ups = ModuleList()
+    self.decoders = ModuleList()
+    for i in reversed(range(1, self.depth)):
+        c_deep, c = widths[i], widths[i - 1]
+        if up == "transpose":
+            self.ups.append(ConvTranspose2d(c_deep, c, 2, stride=2))
+        else:
+            self.ups.append(Sequential(Upsample(scale_factor=2, mode="bilinear"), Conv2d(c_deep, c, 1)))
+        self.decoders.append(double_conv(2 * c, c))
+""")),)),
+    Mistake("depth=1 special-cased: the shortcut returns the head's output without the output bias",
+            loses={"forward"},
+            replace=(("models/unet.py", "UNet.forward", _student_forward(encoder="""
+    if self.depth == 1:
+        return self.head(self.downs[0](x))
+    copies = []
+    for i, block in enumerate(self.downs):
+        x = block(x)
+        if i < self.depth - 1:
+            copies.append(x)
+            x = self.pool(x)
+""")),)),
+    Mistake("the skips argument stored as self.use_skips, not self.skips",
+            loses={"architecture"},
+            replace=(("models/unet.py", "UNet.__init__", _student_init(skips="""
+    self.use_skips = _common.flag("UNet", "skips", skips)
+""")),
+                     ("models/unet.py", "UNet.forward", _student_forward(decoder="""
+    for up, decoder, copy in zip(self.ups, self.decoders, reversed(copies)):
+        x = up(x)
+        bridge = copy if self.use_skips else creation.zeros_like(copy)
+        x = decoder(F.concat([bridge, x], axis=1))
+""")))),
+    Mistake("skips=False drops the concatenation and its channels: the decoders take c channels, not 2c (other "
+            "parameters than the network with skips)",
+            loses={"architecture", "forward", "ablation"},
+            replace=(("models/unet.py", "UNet.__init__", _student_init(decoder="""
+    self.ups = ModuleList()
+    self.decoders = ModuleList()
+    for i in reversed(range(1, self.depth)):
+        c_deep, c = widths[i], widths[i - 1]
+        if up == "transpose":
+            self.ups.append(ConvTranspose2d(c_deep, c, 2, stride=2))
+        else:
+            self.ups.append(Sequential(Upsample(scale_factor=2, mode="bilinear"), Conv2d(c_deep, c, 1)))
+        self.decoders.append(double_conv(2 * c if self.skips else c, c, batch_norm))
+""")),
+                     ("models/unet.py", "UNet.forward", _student_forward(decoder="""
+    for up, decoder, copy in zip(self.ups, self.decoders, reversed(copies)):
+        x = up(x)
+        x = decoder(F.concat([copy, x], axis=1) if self.skips else x)
+""")))),
 )
+
+
+# ---- automatic mutants (mutants.py) that compute what the reference computes, {key: why}
+#: a check's first two arguments only word its error message
+_MESSAGE_ONLY = ("the check's first two arguments (the class's name, the argument's name) only word its error "
+                 "message: a valid argument passes and is returned as it is either way")
+#: the f-string of the input check's ``why``
+_WHY_ONLY = ("only the number of poolings that the input check's error message names changes; what it checks "
+             "(size_multiple) is the same, and a valid input passes it either way")
+
+
+EQUIVALENT_MUTANTS = {
+    "UNet.__init__:4: …= _checks.positive_int('UNet', 'in_channels', in_channels) -> "
+    "…= _checks.positive_int('in_channels', 'UNet', in_channels)": _MESSAGE_ONLY,
+    "UNet.__init__:5: …= _checks.positive_int('UNet', 'out_channels', out_channels) -> "
+    "…= _checks.positive_int('out_channels', 'UNet', out_channels)": _MESSAGE_ONLY,
+    "UNet.__init__:6: …= _checks.positive_int('UNet', 'base_channels', base_channels) -> "
+    "…= _checks.positive_int('base_channels', 'UNet', base_channels)": _MESSAGE_ONLY,
+    "UNet.__init__:7: self.depth = _checks.positive_int('UNet', 'depth', depth) -> "
+    "self.depth = _checks.positive_int('depth', 'UNet', depth)": _MESSAGE_ONLY,
+    "UNet.__init__:8: …lf.up = _common.choice('UNet', 'up', up, ('transpose', 'bi… -> "
+    "…lf.up = _common.choice('up', 'UNet', up, ('transpose', 'bi…": _MESSAGE_ONLY,
+    "UNet.__init__:9: self.batch_norm = _common.flag('UNet', 'batch_norm', batch_norm) -> "
+    "self.batch_norm = _common.flag('batch_norm', 'UNet', batch_norm)": _MESSAGE_ONLY,
+    "UNet.__init__:10: self.skips = _common.flag('UNet', 'skips', skips) -> "
+    "self.skips = _common.flag('skips', 'UNet', skips)": _MESSAGE_ONLY,
+    "UNet.forward:3: _common.images('UNet', x, self.in_channels, self.size_multiple, f'{self.depth - 1} poolings "
+    "by 2') -> pass": "the input check raises on an invalid input only: on every input the contract admits it "
+                     "returns None and changes nothing",
+    "UNet.forward:3: …multiple, f'{self.depth - 1} poolings by 2') -> …multiple, f'{self.depth + 1} poolings "
+    "by 2')": _WHY_ONLY,
+    "UNet.forward:3: …ltiple, f'{self.depth - 1} poolings by 2') -> …ltiple, f'{self.depth - 2} poolings "
+    "by 2')": _WHY_ONLY,
+    "UNet.forward:3: …ltiple, f'{self.depth - 1} poolings by 2') -> …ltiple, f'{self.depth - 0} poolings "
+    "by 2')": _WHY_ONLY,
+}
 
 
 SPEC = Assignment(
@@ -282,6 +462,7 @@ SPEC = Assignment(
                          gap_seeds=GAP_SEEDS),
     target=("models/unet.py", "UNet.forward"),
     mistakes=MISTAKES,
+    equivalent_mutants=EQUIVALENT_MUTANTS,
     training=TRAINING,
     starter=read_starter(__file__),
     questions=(
