@@ -193,6 +193,8 @@ def conv_case(rng, x, geo, c_out, bias, backward, name=""):
 # Why an automatic mutant (mutants.py) is equivalent, for the reasons several specs give.
 #: NumPy reads a negative size other than -1 in reshape like -1 (the size is inferred)
 EQUIVALENT_RESHAPE = "NumPy infers the size of an axis given as -2 in reshape as it does for -1"
+#: swapaxes(1, 0) for swapaxes(0, 1): the same two axes exchanged
+EQUIVALENT_SWAPAXES = "swapaxes(1, 0) and swapaxes(0, 1) exchange the same two axes"
 #: col2im's zero buffer made larger than the padded image: the extra part is cropped away
 EQUIVALENT_LARGER_BUFFER = ("a larger zero buffer: the extra rows or columns past the bottom or right are never "
                             "written and are cropped away")

@@ -4,6 +4,7 @@ import numpy as np
 from ...cases import (
     EQUIVALENT_LARGER_BUFFER,
     EQUIVALENT_RESHAPE,
+    EQUIVALENT_SWAPAXES,
     TOL32,
     conv_case,
     conv_geometry,
@@ -282,7 +283,7 @@ EQUIVALENT_MUTANTS = {
     "_conv_input_grad:7: g_mat = g.swapaxes(0, 1).reshape(c_out, -1) -> "
     "g_mat = g.swapaxes(0, 1).reshape(c_out, -2)": EQUIVALENT_RESHAPE,
     "_conv_input_grad:7: g_mat = g.swapaxes(0, 1).reshape(c_out, -1) -> "
-    "g_mat = g.swapaxes(1, 0).reshape(c_out, -1)": "swapaxes(1, 0) and swapaxes(0, 1) exchange the same two axes",
+    "g_mat = g.swapaxes(1, 0).reshape(c_out, -1)": EQUIVALENT_SWAPAXES,
     "_conv_input_grad:8: return columns.col2im(w.reshape(c_out, -1).T @ g_mat, geo, x_shape) -> "
     "return columns.col2im(w.reshape(c_out, -2).T @ g_mat, geo, x_shape)": EQUIVALENT_RESHAPE,
     "_conv_weight_grad:7: g_mat = g.transpose(1, 0, 2, 3).reshape(c_out, -1) -> "

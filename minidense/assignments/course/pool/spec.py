@@ -4,6 +4,7 @@ import numpy as np
 from ...cases import (
     EQUIVALENT_LARGER_BUFFER,
     EQUIVALENT_RESHAPE,
+    EQUIVALENT_SWAPAXES,
     conv_case,
     conv_inputs,
     geo_id,
@@ -419,6 +420,9 @@ EQUIVALENT_MUTANTS = {
     "padded = xp.zeros((c, n, h + 2 * ph, w + 3 * pw), dtype=cols.dtype)": EQUIVALENT_LARGER_BUFFER,
     "_conv_input_grad:7: g_mat = g.swapaxes(0, 1).reshape(c_out, -1) -> "
     "g_mat = g.swapaxes(0, 1).reshape(c_out, -2)": EQUIVALENT_RESHAPE,
+    "_conv_input_grad:7: g_mat = g.swapaxes(0, 1).reshape(c_out, -1) -> "
+    "g_mat = g.swapaxes(1, 0).reshape(c_out, -1)": EQUIVALENT_SWAPAXES,
+    "_switches:14: …ange(kw) * dw).reshape(-1) -> …ange(kw) * dw).reshape(-2)": EQUIVALENT_RESHAPE,
     "_conv_input_grad:8: return columns.col2im(w.reshape(c_out, -1).T @ g_mat, geo, x_shape) -> "
     "return columns.col2im(w.reshape(c_out, -2).T @ g_mat, geo, x_shape)": EQUIVALENT_RESHAPE,
     "_gather:3: return get_array_module(x).take(x.reshape(-1), flat) -> "
