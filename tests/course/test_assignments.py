@@ -390,11 +390,11 @@ def test_planted_mistake_loses_points_in_its_part(name, i, kits, tmp_path):
 
 
 @pytest.mark.parametrize("name", sorted(ASSIGNMENTS))
-def test_every_kit_has_three_planted_mistakes_that_apply_to_the_library(name):
+def test_every_kit_has_ten_planted_mistakes_that_apply_to_the_library(name):
     """Each planted mistake replaces functions the student writes, by name, with code that differs from the
     library's, and names parts of its assignment."""
     spec = ASSIGNMENTS[name]
-    assert len(spec.mistakes) >= 3, f"{name}: {len(spec.mistakes)} planted mistakes, the course asks for 3"
+    assert len(spec.mistakes) >= 10, f"{name}: {len(spec.mistakes)} planted mistakes, the course asks for 10"
     parts = {p.name for p in spec.parts}
     for m in spec.mistakes:
         assert m.loses and m.loses <= parts, (m.what, m.loses)
