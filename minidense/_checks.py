@@ -46,6 +46,8 @@ def same_device(fname, **named):
     """Every Tensor / array among ``named`` (None skipped) on one device, else a ValueError naming the public
     function and where each argument is. Keyword arrays (weights, masks, running statistics, indices) are
     checked with the inputs, so a CPU/GPU mix never reaches CuPy's own error or a silent copy."""
+    if not backend.cupy_imported():   # every array is a NumPy array: one device
+        return
     where = {name: backend.device_of(array_of(v)) for name, v in named.items()
              if isinstance(v, Tensor) or backend.is_array(v)}
     if len(set(where.values())) > 1:
@@ -85,6 +87,8 @@ def matmul_shapes(a_shape, b_shape):
 
 def broadcast_shapes(fname, *shapes, names=None):
     """The broadcast shape, or a clear error naming the shapes (and, given ``names``, the arguments)."""
+    if len(shapes) == 2 and shapes[0] == shapes[1]:   # the common case (every op of a plain chain)
+        return tuple(shapes[0])
     ndim = max((len(s) for s in shapes), default=0)
     out = []
     for i in range(-ndim, 0):
