@@ -110,6 +110,8 @@ def positive_int(fname, name, value):
 def int_tuple(fname: str, name: str, value: Any, n: int, minimum: int = 0) -> tuple[int, ...]:
     """An int or a sequence of n ints, each >= minimum, as a tuple of n ints."""
     vals = tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+    if len(vals) == n and all(type(v) is int and v >= minimum for v in vals):
+        return vals   # plain ints in range, the common case, answered without numbers.Integral's slower check
     if len(vals) != n or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in vals):
         raise TypeError(f"{fname}: {name} must be an int or a tuple of {n} ints, got {value!r}")
     if any(v < minimum for v in vals):
