@@ -124,8 +124,6 @@ def cupy_imported() -> bool:
     return getattr(sys.modules.get("cupy"), "ndarray", None) is not None   # _cupy_array_type(), one call less
 
 
-# These three run several times per op (Function.apply, the argument checks): an exact NumPy array is
-# answered before looking for CuPy.
 def get_array_module(*arrays: object) -> ModuleType:
     """The array module of the given arrays (numpy unless one is a CuPy array)."""
     gpu_array = _cupy_array_type()
@@ -136,6 +134,8 @@ def get_array_module(*arrays: object) -> ModuleType:
     return numpy
 
 
+# device_of and is_array run several times per op (Function.apply, Tensor, the argument checks): an exact
+# NumPy array is answered before looking for CuPy.
 def device_of(array: object) -> str:
     """'cuda' for a CuPy array, 'cpu' for anything else."""
     if type(array) is numpy.ndarray:
