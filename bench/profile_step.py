@@ -17,9 +17,11 @@ time) is added to its kind of work:
 - elementwise ops: arithmetic, activations, reductions, normalisation;
 - pooling (and resampling), the loss, the convolution ops outside their kernels (the bias, dispatch);
 - the optimizer's step (the parameter update);
-- the engine: everything else in the step (Function.apply, the argument checks, the graph, the backward
-  walk and gradient accumulation, module calls, zero_grad), less the timers' own cost, which is measured
-  (a timed no-op) and shown on its own row.
+- the engine, in three rows: Function.apply's own bookkeeping (inputs to arrays, the Function object, the
+  output Tensor and its link to the graph); the backward walk (topological order, unbroadcast, gradient
+  accumulation, freeing the saved arrays); everything else in the step (the public functions' argument
+  checks, module calls, zero_grad, the caller's loop), less the timers' own cost, which is measured (a timed
+  no-op) and shown on its own row.
 
 Prints that table (ms per call and % of the instrumented step) and the time per helper and op, and writes
 everything as JSON (``--json``, default bench/results/profile-<case>.json), with the machine (CPU, vector
@@ -28,6 +30,7 @@ extensions, NumPy's BLAS) and the load. Compare runs of this script with each ot
 import argparse
 import collections
 import datetime
+import importlib
 import json
 import os
 import resource
@@ -54,11 +57,15 @@ from minidense.ops import conv_fast, fastpaths  # noqa: E402
 from minidense.ops import im2col as columns  # noqa: E402
 from minidense.tensor import Function  # noqa: E402
 
+engine = importlib.import_module("minidense.tensor")  # the module (md.tensor is the function that makes tensors)
+
 PRODUCTS, COPIES = "matrix products", "copies (im2col/col2im, padding, concat, shape ops)"
 ELEMENTWISE, POOLING, LOSS = "elementwise ops", "pooling and resampling", "loss"
 CONV_OTHER, OPTIMIZER = "conv ops outside the kernels (bias, dispatch)", "optimizer step"
-ENGINE, TIMERS, OTHER = "engine (everything else)", "timers (measured, taken out)", "other ops"
-CATEGORIES = (PRODUCTS, COPIES, ELEMENTWISE, POOLING, LOSS, CONV_OTHER, OPTIMIZER, OTHER, ENGINE, TIMERS)
+APPLY, BACKWARD_WALK = "engine: Function.apply", "engine: backward walk"
+ENGINE, TIMERS, OTHER = "engine: everything else (checks, modules)", "timers (measured, taken out)", "other ops"
+CATEGORIES = (PRODUCTS, COPIES, ELEMENTWISE, POOLING, LOSS, CONV_OTHER, OPTIMIZER, OTHER, APPLY, BACKWARD_WALK,
+              ENGINE, TIMERS)
 
 # (owner, function name, kind of work): the column helpers and the kernels, of both paths (absent ones skipped)
 HELPERS = [(columns, "pad", COPIES), (columns, "im2col", COPIES), (columns, "col2im", COPIES),
@@ -133,6 +140,9 @@ def instrument(timers):
         for method in ("forward", "backward"):
             if method in vars(cls):
                 setattr(cls, method, timers.wrap(vars(cls)[method], f"{cls.__name__}.{method}", kind))
+    apply = vars(Function)["apply"].__func__   # a classmethod: wrap its function, keep it a classmethod
+    Function.apply = classmethod(timers.wrap(apply, "Function.apply", APPLY))
+    engine._run_backward = timers.wrap(engine._run_backward, "backward walk", BACKWARD_WALK)
     for cls in {optim.Optimizer, *_subclasses(optim.Optimizer)}:
         if "step" in vars(cls):
             setattr(cls, "step", timers.wrap(vars(cls)["step"], f"{cls.__name__}.step", OPTIMIZER))
@@ -200,6 +210,9 @@ def main(argv=None):
     print(f"with timers: {1e3 * statistics.mean(timed_times):.1f} ms per call (mean), split by kind of work:")
     for kind, row in table.items():
         print(f"  {kind:52s} {row['ms']:7.2f} ms {row['percent']:5.1f} %")
+    engine_ms = sum(row["ms"] for kind, row in table.items() if kind.startswith("engine"))
+    print(f"  {'(the engine, its three rows)':52s} {engine_ms:7.2f} ms "
+          f"{100 * engine_ms / (1e3 * statistics.mean(timed_times)):5.1f} %")
     print("exclusive time per helper and op (callees' timed time taken out):")
     for key, total in sorted(timers.exclusive.items(), key=lambda kv: -kv[1]):
         print(f"  {key:40s} {1e3 * total / args.repeat:7.2f} ms  {timers.calls[key] / args.repeat:5.0f} calls  "
