@@ -185,6 +185,80 @@ def measure(framework, args, build):
     return result
 
 
+# ---------------------------------------------------------------- the machine
+# Vector extensions that decide which kernels NumPy's BLAS (and PyTorch's oneDNN) run; /proc/cpuinfo's names.
+VECTOR_FLAGS = ("sse4_2", "avx", "fma", "avx2", "avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl",
+                "avx512ifma", "avx512vbmi", "avx512_vbmi2", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile")
+
+
+def _cpuinfo():
+    """The first processor's fields in /proc/cpuinfo (model name, cpu family, model, flags...); {} where unreadable."""
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
+    except OSError:
+        pass
+    return fields
+
+
+def vector_kind(flags):
+    """The widest vector extension in ``flags``: 'AVX-512', 'AVX2', 'AVX', 'SSE' or 'unknown' (no flags)."""
+    if flags is None:
+        return "unknown"
+    for flag, kind in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX")):
+        if flag in flags:
+            return kind
+    return "SSE"
+
+
+def blas_info():
+    """NumPy's BLAS as threadpoolctl sees it once NumPy is loaded: internal_api (openblas, mkl, blis),
+    architecture (the kernel set, e.g. Haswell, Zen, SkylakeX), version, num_threads; every field
+    'unknown' where threadpoolctl or NumPy is missing (``pip install 'minidense[dev]'`` has it)."""
+    fields = ("internal_api", "architecture", "version", "num_threads", "threading_layer")
+    unknown = {k: "unknown" for k in fields}
+    try:
+        import numpy  # noqa: F401  (threadpoolctl lists only the libraries already loaded)
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return unknown
+    blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    return {k: blas[0].get(k, "unknown") for k in fields} if blas else unknown
+
+
+def machine_info():
+    """The CPU (model, its widest vector extension and the flags that name it), the cores and NumPy's BLAS."""
+    import platform
+    cpu = _cpuinfo()
+    flags = set(cpu["flags"].split()) if "flags" in cpu else None
+    return dict(cpu=cpu.get("model name") or platform.processor() or "unknown", cores=os.cpu_count(),
+                cpu_family_model=f"{cpu.get('cpu family', '?')}/{cpu.get('model', '?')}", vector=vector_kind(flags),
+                vector_flags=[f for f in VECTOR_FLAGS if f in (flags or ())], blas=blas_info(),
+                platform=platform.platform(), python=platform.python_version())
+
+
+def machine_line(info):
+    """One line for a table's header: 'AMD EPYC, 2 cores, AVX-512 (avx2 avx512f ...); BLAS openblas 0.3.31
+    SkylakeX, 2 threads'."""
+    b = info["blas"]
+    flags = " ".join(info["vector_flags"]) or "no flags read"
+    return (f"{info['cpu']} (family/model {info['cpu_family_model']}), {info['cores']} cores, {info['vector']} "
+            f"({flags}); NumPy's BLAS: {b['internal_api']} {b['version']}, kernels {b['architecture']}, "
+            f"{b['num_threads']} thread(s)")
+
+
+def cpu_kind(info):
+    """The heading of the CPU's table in bench/README.md: 'AMD EPYC (AVX-512, OpenBLAS SkylakeX)'."""
+    b = info["blas"]
+    blas = "unknown BLAS" if b["internal_api"] == "unknown" else f"{b['internal_api']} {b['architecture']}"
+    return f"{info['cpu']} ({info['vector']}, {blas.replace('openblas', 'OpenBLAS')})"
+
+
 def threads_info():
     return {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
             if os.environ.get(k)}

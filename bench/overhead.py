@@ -11,6 +11,8 @@ Three measurements:
    batch 8 of 8×8 inputs: one SGD training step, and the number of ops it records.
 3. The same network on 1×1 inputs with one channel: the arrays are trivial, so that step is
    (nearly) all overhead; its ratio to the 8×8 step is the share of Python in the step.
+
+Every result names the machine (CPU, vector extensions, NumPy's BLAS) and the load average.
 """
 import argparse
 import json
@@ -21,10 +23,13 @@ import time
 
 import numpy as np
 
-import minidense as md
-import minidense.functional as F
-import minidense.nn as nn
-from minidense.optim import SGD
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import machine_info, machine_line  # noqa: E402
+
+import minidense as md  # noqa: E402
+import minidense.functional as F  # noqa: E402
+import minidense.nn as nn  # noqa: E402
+from minidense.optim import SGD  # noqa: E402
 
 
 def _best(fn, repeat):
@@ -109,7 +114,8 @@ def measure(repeat=30):
     return dict(us_per_op_forward=fwd, us_per_op=fb, numpy_us_per_op=raw,
                 net_ms=best * 1e3, net_median_ms=med * 1e3, net_ops=ops, net_us_per_op=best / ops * 1e6,
                 tiny_net_ms=tiny_best * 1e3, tiny_net_us_per_op=tiny_best / ops * 1e6,
-                net_overhead_fraction=min(1.0, tiny_best / best))
+                net_overhead_fraction=min(1.0, tiny_best / best), machine=machine_info(),
+                load_avg_1min=round(os.getloadavg()[0], 2))
 
 
 def main(argv=None):
@@ -121,6 +127,7 @@ def main(argv=None):
     if args.json:
         print(json.dumps(r))
         return r
+    print(f"machine: {machine_line(r['machine'])}; load average (1 min) {r['load_avg_1min']:.1f}")
     print(f"one op (1-element add), forward only:      {r['us_per_op_forward']:6.1f} µs")
     print(f"one op, forward + backward:                {r['us_per_op']:6.1f} µs   (raw NumPy add: "
           f"{r['numpy_us_per_op']:.2f} µs)")
@@ -133,5 +140,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     main()

@@ -18,7 +18,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -28,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from common import CASES  # noqa: E402
+from common import CASES, cpu_kind, machine_info, machine_line  # noqa: E402
 
 FRAMEWORKS = ("minidense", "torch", "chainer")
 PYTHONS = {
@@ -199,8 +198,7 @@ def main(argv=None):
     report = dict(
         date=datetime.datetime.now().isoformat(timespec="seconds"),
         command=" ".join([os.path.relpath(sys.executable, ROOT), os.path.relpath(__file__, ROOT)] + sys.argv[1:]),
-        machine=dict(platform=platform.platform(), cpu=_cpu_name(), cores=os.cpu_count(),
-                     python=platform.python_version()),
+        machine=machine_info(),
         device=args.device, rounds=args.rounds, small=args.small, threads=args.threads,
         numpy_matmul_gflops=rate, numpy_matmul_gflops_per_round=rates,
         absent=absent, errors=errors, summary=summary, targets=check_targets(summary), overhead=overhead,
@@ -224,14 +222,6 @@ def main(argv=None):
     print()
     print(table)
     return 0
-
-
-def _cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor()
 
 
 def check_targets(summary):
@@ -260,9 +250,11 @@ def _fmt(v, spec):
 def markdown(report):
     fws = [fw for fw in FRAMEWORKS if any(fw in s for s in report["summary"].values())]
     threads = f", {report['threads']} thread(s) per framework" if report.get("threads") else ""
-    lines = [f"# minidense benchmark ({report['device']}{threads})", "",
-             f"{report['date']}, {report['machine']['cpu']}, {report['machine']['cores']} cores, "
-             f"{report['rounds']} alternating rounds; `{report['command']}`", "",
+    machine = report["machine"]
+    kind = cpu_kind(machine) if "blas" in machine else machine["cpu"]   # results saved before the BLAS was recorded
+    line = machine_line(machine) if "blas" in machine else f"{machine['cpu']}, {machine['cores']} cores"
+    lines = [f"# minidense benchmark ({report['device']}{threads}): {kind}", "",
+             f"{report['date']}, {line}; {report['rounds']} alternating rounds; `{report['command']}`", "",
              f"NumPy float32 matmul on conv-shaped matrices, same run: **{report['numpy_matmul_gflops']:.0f} GFLOP/s** "
              f"(per round: {', '.join(f'{r:.0f}' for r in report['numpy_matmul_gflops_per_round'])}).", ""]
     load = report.get("load_avg_1min")

@@ -46,6 +46,8 @@ def same_device(fname, **named):
     """Every Tensor / array among ``named`` (None skipped) on one device, else a ValueError naming the public
     function and where each argument is. Keyword arrays (weights, masks, running statistics, indices) are
     checked with the inputs, so a CPU/GPU mix never reaches CuPy's own error or a silent copy."""
+    if not backend.cupy_imported():   # every array is a NumPy array: one device
+        return
     where = {name: backend.device_of(array_of(v)) for name, v in named.items()
              if isinstance(v, Tensor) or backend.is_array(v)}
     if len(set(where.values())) > 1:
@@ -85,6 +87,8 @@ def matmul_shapes(a_shape, b_shape):
 
 def broadcast_shapes(fname, *shapes, names=None):
     """The broadcast shape, or a clear error naming the shapes (and, given ``names``, the arguments)."""
+    if len(shapes) == 2 and shapes[0] == shapes[1]:   # the common case (every op of a plain chain)
+        return tuple(shapes[0])
     ndim = max((len(s) for s in shapes), default=0)
     out = []
     for i in range(-ndim, 0):
@@ -106,6 +110,8 @@ def positive_int(fname, name, value):
 def int_tuple(fname: str, name: str, value: Any, n: int, minimum: int = 0) -> tuple[int, ...]:
     """An int or a sequence of n ints, each >= minimum, as a tuple of n ints."""
     vals = tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+    if len(vals) == n and all(type(v) is int and v >= minimum for v in vals):
+        return vals   # plain ints in range, the common case, answered without numbers.Integral's slower check
     if len(vals) != n or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in vals):
         raise TypeError(f"{fname}: {name} must be an int or a tuple of {n} ints, got {value!r}")
     if any(v < minimum for v in vals):

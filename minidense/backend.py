@@ -118,6 +118,12 @@ def _cupy_array_type():
     return getattr(sys.modules.get("cupy"), "ndarray", None)
 
 
+def cupy_imported() -> bool:
+    """True once any code imported cupy; before that every array is a NumPy array, on the CPU (so a check
+    that arrays share one device has nothing to find)."""
+    return getattr(sys.modules.get("cupy"), "ndarray", None) is not None   # _cupy_array_type(), one call less
+
+
 def get_array_module(*arrays: object) -> ModuleType:
     """The array module of the given arrays (numpy unless one is a CuPy array)."""
     gpu_array = _cupy_array_type()
@@ -128,14 +134,20 @@ def get_array_module(*arrays: object) -> ModuleType:
     return numpy
 
 
+# device_of and is_array run several times per op (Function.apply, Tensor, the argument checks): an exact
+# NumPy array is answered before looking for CuPy.
 def device_of(array: object) -> str:
     """'cuda' for a CuPy array, 'cpu' for anything else."""
+    if type(array) is numpy.ndarray:
+        return "cpu"
     gpu_array = _cupy_array_type()
     return "cuda" if gpu_array is not None and isinstance(array, gpu_array) else "cpu"
 
 
 def is_array(obj: object) -> TypeIs[Array]:
     """True for a NumPy or CuPy ndarray."""
+    if type(obj) is numpy.ndarray:
+        return True
     gpu_array = _cupy_array_type()
     return isinstance(obj, numpy.ndarray) or (gpu_array is not None and isinstance(obj, gpu_array))
 

@@ -104,12 +104,14 @@ class Tensor:
         if not backend.is_array(data):
             raise TypeError(f"Tensor: data must be a NumPy or CuPy array, got {type(data).__name__}; "
                             "use md.tensor(...) to convert")
-        check_numeric(data.dtype, "Tensor")
-        if requires_grad and not _is_float(data.dtype):
+        kind = data.dtype.kind
+        if kind not in "biufc":
+            check_numeric(data.dtype, "Tensor")
+        if requires_grad and kind != "f":
             raise TypeError(f"Tensor: only floating-point tensors can require gradients, got dtype {data.dtype}")
         self.data = data
         self.grad: Array | None = None
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = requires_grad is True or bool(requires_grad)
         self._ctx = _ctx   # the Function that produced this tensor (None for a leaf)
 
     # ------------------------------------------------------------- properties
@@ -329,20 +331,23 @@ def _run_backward(root: Tensor, grad: Array, retain_graph: bool) -> None:
                                "saved arrays were already freed); pass retain_graph=True to the first backward()")
         passed.add(id(g))
         in_grads = fn.backward(g)
-        if isinstance(in_grads, list):
-            raise TypeError(f"{type(fn).__name__}.backward returned a list of {len(in_grads)}; return a tuple "
-                            "(one gradient per input), or one array for an op of one input")
         if not isinstance(in_grads, tuple):
+            if isinstance(in_grads, list):
+                raise TypeError(f"{type(fn).__name__}.backward returned a list of {len(in_grads)}; return a tuple "
+                                "(one gradient per input), or one array for an op of one input")
             in_grads = (in_grads,)
-        if len(in_grads) != len(fn.parents):
+        parents = fn.parents
+        if len(in_grads) != len(parents):
             raise RuntimeError(f"{type(fn).__name__}.backward returned {len(in_grads)} gradients "
-                               f"for {len(fn.parents)} inputs")
-        for parent, pg in zip(fn.parents, in_grads):
+                               f"for {len(parents)} inputs")
+        for parent, pg in zip(parents, in_grads):
             if pg is None or not parent.requires_grad:
                 continue
-            if pg.shape != parent.shape:      # the op's inputs were broadcast against each other
-                pg = unbroadcast(pg, parent.shape)
-            pg = pg.astype(parent.dtype, copy=False)
+            data = parent.data
+            if pg.shape != data.shape:        # the op's inputs were broadcast against each other
+                pg = unbroadcast(pg, data.shape)
+            if pg.dtype != data.dtype:
+                pg = pg.astype(data.dtype)
             key = id(parent)
             if key in grads:                  # a sum is a fresh array
                 grads[key] = grads[key] + pg
@@ -409,14 +414,14 @@ class Function:
         """
         tensors = _as_tensors(inputs, cls.__name__, params)
         fn = cls()
-        fn.needs_input_grad = tuple(t.requires_grad for t in tensors)
-        out = fn.forward(*(t.data for t in tensors), **params)
+        fn.needs_input_grad = needs = tuple([t.requires_grad for t in tensors])
+        arrays = [t.data for t in tensors]
+        out = fn.forward(*arrays, **params)
         if not backend.is_array(out):   # NumPy reductions return scalars; keep arrays everywhere
-            out = backend.get_array_module(*(t.data for t in tensors)).asarray(out)
-        needs_grad = _grad_enabled and any(t.requires_grad for t in tensors)
-        if needs_grad and _is_float(out.dtype):
+            out = backend.get_array_module(*arrays).asarray(out)
+        if _grad_enabled and any(needs) and out.dtype.kind == "f":
             fn.parents = tuple(tensors)
-            return Tensor(out, requires_grad=True, _ctx=fn)
+            return Tensor(out, True, fn)   # requires_grad, _ctx
         return Tensor(out)
 
 
@@ -431,6 +436,12 @@ def _as_tensors(inputs: Sequence[Operand], op_name: str, params: dict[str, Any] 
     The public functions check devices first and name their arguments (``_checks.same_device``); this is
     the net under ops without such a wrapper (a student's Function), keyword arrays included.
     """
+    if not backend.cupy_imported():   # the common case, answered first: every array is on the CPU
+        for x in inputs:
+            if not isinstance(x, Tensor):
+                break
+        else:
+            return list(inputs)   # type: ignore[arg-type]  # every input is a Tensor
     tensors = [x for x in inputs if isinstance(x, Tensor)]
     devices = {t.device for t in tensors} | {backend.device_of(x) for x in inputs if backend.is_array(x)}
     devices |= {backend.device_of(v) for v in (params or {}).values() if backend.is_array(v)}

@@ -113,7 +113,9 @@ def _binary(op: type[Function], name: str) -> Callable[[Operand, Operand], Tenso
 
 
 def _shape(x: Operand) -> tuple[int, ...]:
-    return tuple(getattr(_checks.array_of(x), "shape", ()))
+    if isinstance(x, Tensor):
+        return x.data.shape
+    return tuple(getattr(x, "shape", ()))
 
 
 add = _binary(Add, "add")

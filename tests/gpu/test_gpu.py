@@ -134,6 +134,25 @@ def test_a_device_mix_names_the_public_function_and_the_argument(fname, arg, cal
         call(None)
 
 
+class _Scale(md.Function):
+    """A Function called without a public wrapper (as a student writes one): Function.apply checks the devices."""
+
+    def forward(self, x, y, *, factor):
+        return x * y * factor
+
+    def backward(self, grad):
+        return grad, grad
+
+
+def test_function_apply_refuses_a_device_mix_without_a_wrapper():
+    on_cpu, on_gpu = md.ones(2), md.ones(2, device="cuda")
+    assert _Scale.apply(on_gpu, on_gpu, factor=2.0).device == "cuda"
+    with pytest.raises(ValueError, match=r"^_scale: inputs are on different devices \(cpu, cuda\)"):
+        _Scale.apply(on_cpu, on_gpu, factor=2.0)
+    with pytest.raises(ValueError, match=r"^_scale: inputs are on different devices \(cpu, cuda\)"):
+        _Scale.apply(on_gpu, on_gpu, factor=np.ones(2, np.float32))   # a keyword array on the host
+
+
 def test_cuda_n_selects_the_current_device_or_is_refused(monkeypatch):
     cupy = _cupy()
     assert backend.check_device("cuda:0") == "cuda" and md.zeros(2, device="cuda:0").device == "cuda"

@@ -18,6 +18,29 @@ def common():
         yield module
 
 
+def test_machine_info_names_the_cpu_its_vector_extensions_and_numpys_blas(common):
+    info = common.machine_info()
+    assert info["cpu"] and info["cores"] >= 1
+    assert info["vector"] in ("AVX-512", "AVX2", "AVX", "SSE", "unknown")
+    assert set(info["vector_flags"]) <= set(common.VECTOR_FLAGS)
+    assert set(info["blas"]) == {"internal_api", "architecture", "version", "num_threads", "threading_layer"}
+    line = common.machine_line(info)
+    assert info["cpu"] in line and info["vector"] in line and str(info["blas"]["architecture"]) in line
+
+
+def test_vector_kind_is_the_widest_extension(common):
+    assert common.vector_kind({"sse4_2", "avx", "avx2", "avx512f", "avx512bw"}) == "AVX-512"
+    assert common.vector_kind({"sse4_2", "avx", "fma", "avx2"}) == "AVX2"
+    assert common.vector_kind({"sse4_2"}) == "SSE"
+    assert common.vector_kind(None) == "unknown"
+
+
+def test_blas_is_unknown_without_threadpoolctl(common, monkeypatch):
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)   # import threadpoolctl now raises ImportError
+    assert set(common.blas_info().values()) == {"unknown"}
+    assert "unknown" in common.cpu_kind(common.machine_info())
+
+
 def test_flop_count_of_the_reference_unet(common):
     # bench/README.md: one training step of the 16-32-64 U-Net at batch 8, 64×64 is about 4.8 GFLOP
     flops = common.case_flops(common.CASES["unet_step_64"])
@@ -46,21 +69,32 @@ def test_driver_writes_json_and_markdown_with_peers_absent(tmp_path):
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "latest-small.json").read_text())
     assert "torch" in report["absent"]
+    assert {"cpu", "vector", "vector_flags", "blas"} <= set(report["machine"])
     assert report["summary"]["cross_entropy_n8_21_128_fwdbwd"]["minidense"]["samples"] == 1
     table = (tmp_path / "latest-small.md").read_text()
     assert "cross_entropy_n8_21_128_fwdbwd" in table and "torch: absent" in table
+    assert report["machine"]["vector"] in table.splitlines()[0] and "NumPy's BLAS" in table
 
 
 @pytest.mark.parametrize("flags", [["--case", "cross_entropy_n8_21_128_fwdbwd"],
                                    ["--case", "conv3x3_n8_3to32_64_fwdbwd", "--no-end-to-end",
                                     "--column-bytes", "65536"],
                                    ["--case", "conv3x3_n8_3to32_64_fwdbwd", "--reference"]])
-def test_profile_script_reports_time_faults_and_ops(flags):
+def test_profile_script_reports_time_faults_and_ops(flags, tmp_path):
+    out = tmp_path / "profile.json"
     proc = subprocess.run([sys.executable, os.path.join(BENCH, "profile_step.py"), *flags, "--repeat", "1",
-                           "--warmup", "0"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+                           "--warmup", "0", "--json", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr
     first, *rest = proc.stdout.splitlines()
     assert "page faults per call" in first and any(".forward" in line for line in rest)
+    report = json.loads(out.read_text())
+    assert report["machine"]["cpu"] in rest[0] and "NumPy's BLAS" in rest[0]
+    shares = report["categories"]
+    assert "matrix products" in shares and "engine: Function.apply" in shares and "engine: backward walk" in shares
+    rest = "engine: everything else (checks, modules)"
+    # the kinds of work split the instrumented call: their times add up to it
+    assert abs(sum(row["ms"] for row in shares.values()) - report["timed_step_ms"]) < 1e-6 * report["timed_step_ms"]
+    assert all(row["ms"] >= 0 for kind, row in shares.items() if kind != rest)
 
 
 def test_ab_script_compares_two_trees_in_alternating_rounds():
@@ -69,5 +103,25 @@ def test_ab_script_compares_two_trees_in_alternating_rounds():
                           timeout=300)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert [line.split(":")[0] for line in lines[:2]] == ["round 1", "round 2"]
+    assert [line.split(":")[0] for line in lines[1:3]] == ["round 1", "round 2"]
     assert lines[-1].startswith("median new/old ") and "over 2 rounds of cross_entropy_n8_21_128_fwdbwd" in lines[-1]
+    assert lines[0].startswith("machine: ") and "NumPy's BLAS" in lines[0]
+
+
+def test_ab_script_measures_the_engine_overhead_per_op(tmp_path):
+    out = tmp_path / "ab.json"
+    proc = subprocess.run([sys.executable, os.path.join(BENCH, "ab.py"), ROOT, ROOT, "--rounds", "2", "--repeat", "1",
+                           "--case", "overhead", "--json", str(out)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "µs/op" in proc.stdout.splitlines()[1]
+    report = json.loads(out.read_text())
+    assert report["unit"] == "µs/op" and len(report["rounds"]) == 2 and report["machine"]["blas"]["num_threads"] == 1
+
+
+def test_overhead_script_reports_the_machine_with_its_numbers():
+    proc = subprocess.run([sys.executable, os.path.join(BENCH, "overhead.py"), "--json", "--repeat", "1"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.splitlines()[-1])
+    assert report["us_per_op"] > 0 and {"cpu", "vector", "blas"} <= set(report["machine"])
