@@ -111,7 +111,7 @@ class Tensor:
             raise TypeError(f"Tensor: only floating-point tensors can require gradients, got dtype {data.dtype}")
         self.data = data
         self.grad: Array | None = None
-        self.requires_grad = requires_grad is True or bool(requires_grad)
+        self.requires_grad = bool(requires_grad)
         self._ctx = _ctx   # the Function that produced this tensor (None for a leaf)
 
     # ------------------------------------------------------------- properties
