@@ -1,0 +1,107 @@
+"""The fast paths' dispatch table: which algorithm computes an (op, shape, dtype), chosen by measuring.
+
+As cuDNN's benchmark mode does, the first call of a kernel on a new key runs every candidate on its own
+arguments (twice each, alternating), keeps the fastest in a table and returns that one's result; later
+calls with the same key run the winner only. The key holds the op, the shapes, the geometry, the dtype,
+the array module and the CPU (``cpu()``), so a table carried to another machine is never applied there.
+The table lives as long as the process (``table()`` shows it, ``clear()`` empties it).
+
+Every candidate computes the same function; they differ by rounding only, within the bounds their
+modules state (ops/winograd.py) and their tests check, so the choice changes no result beyond that bound
+and the results of one process are the same on every call after the first. ``md.fast_paths(False)``
+never reaches this module: the reference kernels of conv.py run instead.
+
+``prefer(name)`` (a context manager) skips the measurement and takes that candidate wherever it is
+offered: for tests, and for comparing algorithms (the first candidate offered is the fallback where the
+preferred one is not offered). Arrays of a GPU module are not timed here (their calls return before the
+work is done): they take the first candidate.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+__all__ = ["cpu", "pick", "table", "clear", "prefer"]
+
+T = TypeVar("T")
+
+_table: dict[Hashable, str] = {}
+_preferred: list[str] = []
+_cpu: list[str] = []
+ROUNDS = 2   # timed runs of each candidate, alternating; the minimum decides
+
+
+def cpu() -> str:
+    """The machine in a few words: processor model, architecture and core count (part of every key)."""
+    if not _cpu:
+        model = platform.processor()
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8") as f:
+                model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
+        except OSError:
+            pass
+        _cpu.append(f"{model} {platform.machine()} {os.cpu_count()} cores")
+    return _cpu[0]
+
+
+def table() -> dict[Hashable, str]:
+    """A copy of the table: {key: the winning candidate's name}."""
+    return dict(_table)
+
+
+def clear() -> None:
+    """Forget every choice (the next call of each key measures again)."""
+    _table.clear()
+
+
+class prefer:
+    """Take candidate ``name`` wherever it is offered, without measuring (a context manager too)."""
+
+    def __init__(self, name: str) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"prefer: name must be a str, got {name!r}")
+        _preferred.append(name)
+
+    def __enter__(self) -> prefer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _preferred.pop()
+
+
+def pick(key: Hashable, candidates: dict[str, Callable[[], T]], timed: bool = True) -> tuple[str, T]:
+    """(name, result) of the candidate the table holds for key, measuring them all the first time.
+
+    candidates: {name: a function of no arguments computing the result}, the fallback first. timed=False
+    (arrays whose calls cannot be timed on the host) takes the fallback without recording anything.
+    """
+    names = list(candidates)
+    if _preferred:
+        name = _preferred[-1] if _preferred[-1] in candidates else names[0]
+        return name, candidates[name]()
+    if len(names) == 1 or not timed:
+        return names[0], candidates[names[0]]()
+    full_key = (key, cpu())
+    if full_key in _table:
+        name = _table[full_key]
+        return name, candidates[name]()
+    best: dict[str, float] = {}
+    kept: tuple[str, Any] | None = None   # the result of the fastest run so far, the others dropped at once
+    fastest = float("inf")
+    for _ in range(ROUNDS):
+        for name in names:
+            start = time.perf_counter()
+            result = candidates[name]()
+            elapsed = time.perf_counter() - start
+            best[name] = min(best.get(name, elapsed), elapsed)
+            if elapsed < fastest:
+                fastest, kept = elapsed, (name, result)
+            del result
+    winner = min(names, key=lambda n: (best[n], names.index(n)))
+    _table[full_key] = winner
+    if kept is None or kept[0] != winner:   # only on a tie of two candidates' best runs
+        return winner, candidates[winner]()
+    return kept

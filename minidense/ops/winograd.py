@@ -1,0 +1,126 @@
+"""Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray 2016): a fast path for 3×3 stride-1 convolutions.
+
+Each 4×4 tile of the (padded) input gives a 2×2 tile of the output. With the transforms
+
+    Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]    (input tile d:  V = Bᵀ d B)
+    G  = [[1, 0, 0], [½, ½, ½], [½, -½, ½], [0, 0, 1]]                    (kernel g:      U = G g Gᵀ)
+    Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]]                                     (output tile:   Aᵀ M A)
+
+the convolution is, for each of the 16 positions (a, b) of a 4×4 tile, one matrix product over the channels,
+M[a, b] = U[a, b] (C_out × C_in) · V[a, b] (C_in × tiles), then Aᵀ M A per tile: 16·C_out·C_in multiplies
+per 2×2 outputs instead of 36·C_out·C_in, 2.25x fewer. The transforms only add and subtract (and halve,
+in G), so the result differs from the reference's by rounding alone; tests/ops/test_winograd.py states
+and checks the bound. The input gradient of such a convolution is again one (of g, with the kernel
+flipped and its channel axes swapped, padded by 2 − p), so it runs here too and needs no col2im.
+
+Works on raw arrays (NumPy or CuPy); large batches are done in groups of images under the column block
+budget (ops/fastpaths.py), as conv_fast builds its columns, so that the buffers stay in the cache.
+"""
+from __future__ import annotations
+
+from ..backend import Array, get_array_module
+from . import fastpaths
+from .im2col import Geometry
+
+__all__ = ["applies", "transform_weight", "conv3x3", "forward", "input_grad"]
+
+
+def applies(geo: Geometry) -> bool:
+    """True for the geometries this module computes: 3×3 kernels, stride 1, dilation 1 (any padding)."""
+    return tuple(geo.kernel_size) == (3, 3) and tuple(geo.stride) == (1, 1) and tuple(geo.dilation) == (1, 1)
+
+
+def transform_weight(w: Array) -> Array:
+    """U = G g Gᵀ for every (output, input) channel pair: w (C_out, C_in, 3, 3) -> (16, C_out, C_in)."""
+    xp = get_array_module(w)
+    g = xp.asarray([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]], dtype=w.dtype)
+    u = g @ w @ g.T                                                   # (C_out, C_in, 4, 4)
+    return xp.ascontiguousarray(u.transpose(2, 3, 0, 1)).reshape(16, w.shape[0], w.shape[1])
+
+
+def _input_tiles(x: Array, padding: tuple[int, int], tiles: tuple[int, int]) -> Array:
+    """V = Bᵀ d B of every 4×4 tile d (tiles overlap by 2): x (N, C, H, W) -> (16, C, N·tH·tW)."""
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    (ph, pw), (th, tw) = padding, tiles
+    hp, wp = 2 * th + 2, 2 * tw + 2
+    # padded to whole tiles, in (C, N) memory order: the order of V's columns
+    d = xp.zeros((c, n, hp, wp), dtype=x.dtype)
+    d[:, :, ph:ph + min(h, hp - ph), pw:pw + min(w, wp - pw)] = \
+        x.transpose(1, 0, 2, 3)[:, :, :hp - ph, :wp - pw]
+    rows = [d[:, :, k:k + 2 * th:2] for k in range(4)]                 # row k of every tile: (C, N, tH, Wp)
+    t = xp.empty((4, c, n, th, wp), dtype=x.dtype)                     # Bᵀ d, row by row
+    xp.subtract(rows[0], rows[2], out=t[0])
+    xp.add(rows[1], rows[2], out=t[1])
+    xp.subtract(rows[2], rows[1], out=t[2])
+    xp.subtract(rows[1], rows[3], out=t[3])
+    cols = [t[..., k:k + 2 * tw:2] for k in range(4)]                  # (4, C, N, tH, tW) each
+    v = xp.empty((4, 4, c, n, th, tw), dtype=x.dtype)                  # (Bᵀ d) B, column by column
+    xp.subtract(cols[0], cols[2], out=v[:, 0])
+    xp.add(cols[1], cols[2], out=v[:, 1])
+    xp.subtract(cols[2], cols[1], out=v[:, 2])
+    xp.subtract(cols[1], cols[3], out=v[:, 3])
+    return v.reshape(16, c, n * th * tw)
+
+
+def _output_tiles(m: Array, out: Array) -> None:
+    """out (C_out, N, 2·tH, 2·tW) = Aᵀ M A of every tile: m (16, C_out, N·tH·tW)."""
+    xp = get_array_module(m)
+    c, n, h2, w2 = out.shape
+    th, tw = h2 // 2, w2 // 2
+    m = m.reshape(4, 4, c, n, th, tw)
+    s = xp.empty((2, 4, c, n, th, tw), dtype=m.dtype)                  # Aᵀ M, row by row
+    xp.add(m[0], m[1], out=s[0])
+    s[0] += m[2]
+    xp.subtract(m[1], m[2], out=s[1])
+    s[1] -= m[3]
+    tiles = out.reshape(c, n, th, 2, tw, 2)                            # (.., tile row, r, tile column, q)
+    for r in range(2):
+        xp.add(s[r, 0], s[r, 1], out=tiles[:, :, :, r, :, 0])
+        tiles[:, :, :, r, :, 0] += s[r, 2]
+        xp.subtract(s[r, 1], s[r, 2], out=tiles[:, :, :, r, :, 1])
+        tiles[:, :, :, r, :, 1] -= s[r, 3]
+
+
+def _images_per_group(n: int, c: int, tiles: int, itemsize: int) -> int:
+    """Images per group so that one group's transformed tiles (16·C·tiles values per image) fit an eighth of
+    the column block budget (1 MiB by default: the three passes over them then stay in the cache)."""
+    return max(1, min(n, fastpaths.column_block_bytes() // 8 // max(1, 16 * c * tiles * itemsize)))
+
+
+def conv3x3(x: Array, u: Array, padding: tuple[int, int]) -> Array:
+    """The stride-1 3×3 convolution of x (N, C_in, H, W) by the transformed kernel u (16, C_out, C_in)
+    with this padding -> (N, C_out, H + 2pH − 2, W + 2pW − 2), in (C_out, N) memory order."""
+    xp = get_array_module(x, u)
+    n, c_in, h, w = x.shape
+    c_out = u.shape[1]
+    ho, wo = h + 2 * padding[0] - 2, w + 2 * padding[1] - 2
+    th, tw = (ho + 1) // 2, (wo + 1) // 2
+    out = xp.empty((c_out, n, 2 * th, 2 * tw), dtype=x.dtype)
+    step = _images_per_group(n, max(c_in, c_out), th * tw, x.itemsize)
+    for i in range(0, n, step):
+        v = _input_tiles(x[i:i + step], padding, (th, tw))
+        m = u @ v                                                      # 16 products (C_out × C_in)·(C_in × tiles)
+        del v
+        _output_tiles(m, out[:, i:i + step])
+    if (2 * th, 2 * tw) != (ho, wo):
+        out = out[:, :, :ho, :wo]
+    return out.transpose(1, 0, 2, 3)
+
+
+def forward(x: Array, w: Array, geo: Geometry) -> Array:
+    """conv.py's forward contract: x (N, C_in, H, W), w (C_out, C_in, 3, 3) -> (N, C_out, H_out, W_out)."""
+    return conv3x3(x, transform_weight(w), tuple(geo.padding))
+
+
+def input_grad(g: Array, w: Array, geo: Geometry, x_shape: tuple[int, ...]) -> Array:
+    """conv.py's input_grad contract: the 3×3 convolution of g by the flipped kernel, its channel axes
+    swapped, padded by 2 − p (cropped where p > 2 would make that negative) -> x_shape."""
+    (ph, pw), (h, w_in) = geo.padding, x_shape[2:]
+    flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)               # (C_in, C_out, 3, 3)
+    # with padding q = 2 − p the full convolution of g has the input's size; where p > 2, g is padded by 0
+    # and the result is cropped by p − 2 on each side
+    qh, qw = max(0, 2 - ph), max(0, 2 - pw)
+    gx = conv3x3(g, transform_weight(flipped), (qh, qw))
+    ch, cw = max(0, ph - 2), max(0, pw - 2)
+    return gx[:, :, ch:ch + h, cw:cw + w_in]
