@@ -230,7 +230,18 @@ class Kernels:
         return out[:, :, ph:ph + h]
 
     def weight_grad(self, g: Array, x: Array, geo: Geometry) -> Array:
-        """g · im2col(x)ᵀ: g (N, C_out, H_out, W_out), x (N, C_in, H, W) -> (C_out, C_in, kH, kW)."""
+        """g · im2col(x)ᵀ: g (N, C_out, H_out, W_out), x (N, C_in, H, W) -> (C_out, C_in, kH, kW).
+
+        By Winograd's F(2×2, 3×3) instead where it applies and the dispatch table finds it faster.
+        """
+        if not winograd.applies(geo):
+            return self._weight_grad_columns(g, x, geo)
+        kept = self.kept is not None and self.kept[0] is x   # the key says whether the columns are at hand
+        return dispatch.pick(_key("weight_grad", g, x, geo, kept),
+                             {"im2col": lambda: self._weight_grad_columns(g, x, geo),
+                              "winograd": lambda: winograd.weight_grad(g, x, geo)}, timed=_timed(g))[1]
+
+    def _weight_grad_columns(self, g: Array, x: Array, geo: Geometry) -> Array:
         c_out, out_size = g.shape[1], g.shape[2:]
         w_shape = (c_out, x.shape[1]) + tuple(geo.kernel_size)
         g_by_channel = g.transpose(1, 0, 2, 3)

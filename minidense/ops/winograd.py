@@ -35,7 +35,7 @@ from ..backend import Array, get_array_module
 from . import fastpaths
 from .im2col import Geometry
 
-__all__ = ["applies", "transform_weight", "conv3x3", "forward", "input_grad"]
+__all__ = ["applies", "transform_weight", "conv3x3", "forward", "input_grad", "weight_grad"]
 
 
 def applies(geo: Geometry) -> bool:
@@ -95,6 +95,28 @@ def _output_tiles(m: Array, out: Array) -> None:
         tiles[:, :, :, r, :, 1] -= s[r, 3]
 
 
+def _output_grad_tiles(g: Array, tiles: tuple[int, int]) -> Array:
+    """A dY Aᵀ of every 2×2 tile of the output's gradient, A = Aᵀᵀ: g (N, C_out, H_out, W_out) -> (16, C_out,
+    N·tH·tW), zero past the last row and column where H_out or W_out is odd (the outputs no one asked for)."""
+    xp = get_array_module(g)
+    n, c, ho, wo = g.shape
+    th, tw = tiles
+    dy = xp.zeros((c, n, 2 * th, 2 * tw), dtype=g.dtype)
+    dy[:, :, :ho, :wo] = g.transpose(1, 0, 2, 3)
+    y = dy.reshape(c, n, th, 2, tw, 2)
+    t = xp.empty((4, c, n, th, tw, 2), dtype=g.dtype)                  # A dY, row by row
+    t[0] = y[:, :, :, 0]
+    xp.add(y[:, :, :, 0], y[:, :, :, 1], out=t[1])
+    xp.subtract(y[:, :, :, 0], y[:, :, :, 1], out=t[2])
+    xp.negative(y[:, :, :, 1], out=t[3])
+    m = xp.empty((4, 4, c, n, th, tw), dtype=g.dtype)                  # (A dY) Aᵀ, column by column
+    m[:, 0] = t[..., 0]
+    xp.add(t[..., 0], t[..., 1], out=m[:, 1])
+    xp.subtract(t[..., 0], t[..., 1], out=m[:, 2])
+    xp.negative(t[..., 1], out=m[:, 3])
+    return m.reshape(16, c, n * th * tw)
+
+
 def _images_per_group(n: int, c: int, tiles: int, itemsize: int) -> int:
     """Images per group so that one group's transformed tiles (16·C·tiles values per image) fit an eighth of
     the column block budget (1 MiB by default: the three passes over them then stay in the cache)."""
@@ -138,3 +160,26 @@ def input_grad(g: Array, w: Array, geo: Geometry, x_shape: Sequence[int]) -> Arr
     gx = conv3x3(g, transform_weight(flipped), (qh, qw))
     ch, cw = max(0, ph - 2), max(0, pw - 2)
     return gx[:, :, ch:ch + h, cw:cw + w_in]
+
+
+def weight_grad(g: Array, x: Array, geo: Geometry) -> Array:
+    """conv.py's weight_grad contract: g (N, C_out, H_out, W_out), x (N, C_in, H, W) -> (C_out, C_in, 3, 3).
+
+    The adjoint of the forward's steps in reverse: dU[a, b] = Σ_tiles dM[a, b] V[a, b]ᵀ with dM = A dY Aᵀ
+    and V = Bᵀ d B (the forward's input tiles, built again a group of images at a time), then dW = Gᵀ dU G.
+    Its bound is the forward's with C + 10 replaced by T + 12 (T = N·tH·tW tiles summed; 6 roundings in
+    Gᵀ dU G, 2 in A dY Aᵀ) and 16 by 4 (each pair of an output and an input in its window meets each kernel
+    tap with weight at most 2 per axis): Σ_n Σ_outputs |g[n, o]| · Σ_{3×3 window} |x[n, c]|.
+    """
+    xp = get_array_module(g, x)
+    n, c_in = x.shape[:2]
+    c_out, (ho, wo) = g.shape[1], g.shape[2:]
+    th, tw = (ho + 1) // 2, (wo + 1) // 2
+    du = xp.zeros((16, c_out, c_in), dtype=x.dtype)
+    step = _images_per_group(n, max(c_in, c_out), th * tw, x.itemsize)
+    for i in range(0, n, step):
+        v = _input_tiles(x[i:i + step], (geo.padding[0], geo.padding[1]), (th, tw))
+        du += _output_grad_tiles(g[i:i + step], (th, tw)) @ v.transpose(0, 2, 1)
+        del v
+    gm = xp.asarray([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]], dtype=x.dtype)
+    return gm.T @ du.reshape(4, 4, c_out, c_in).transpose(2, 3, 0, 1) @ gm

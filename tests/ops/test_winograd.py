@@ -58,6 +58,8 @@ def test_float64_forward_and_input_grad_match_the_reference(data):
     g = data.draw(mt.arrays(out.shape))
     np.testing.assert_allclose(winograd.input_grad(g, w, geo, x.shape), conv._conv_input_grad(g, w, geo, x.shape),
                                rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(winograd.weight_grad(g, x, geo), conv._conv_weight_grad(g, x, geo),
+                               rtol=1e-10, atol=1e-10)
 
 
 @settings(max_examples=60)
@@ -80,6 +82,14 @@ def test_float32_error_within_the_stated_bound(data):
     (ch, cw) = (max(0, p - 2) for p in geo.padding)
     bound = _bound(g, flipped, full, c_out, np.float32)[:, :, ch:ch + h, cw:cw + w_in]
     assert np.all(np.abs(winograd.input_grad(g, w, geo, x.shape) - exact_gx) <= bound)
+    # the weight gradient: γ(T + 12) · 4 · Σ_n Σ_outputs |g| · Σ_window |x|, T the tiles summed
+    exact_gw = conv._conv_weight_grad(g.astype(np.float64), x.astype(np.float64), geo)
+    tiles = n * ((exact.shape[2] + 1) // 2) * ((exact.shape[3] + 1) // 2)
+    u = np.finfo(np.float32).eps / 2
+    window = conv._conv_weight_grad(np.abs(g).astype(np.float64), np.abs(x).astype(np.float64), geo).sum(axis=(2, 3))
+    bound_gw = (tiles + 12) * u / (1 - (tiles + 12) * u) * 4 * window[:, :, None, None]
+    got_gw = winograd.weight_grad(g, x, geo)
+    assert got_gw.dtype == np.float32 and np.all(np.abs(got_gw - exact_gw) <= bound_gw)
 
 
 def test_the_float32_bound_is_not_vacuous():
@@ -102,6 +112,9 @@ def test_large_batches_in_groups_of_images_give_the_same_result():
         np.testing.assert_array_equal(winograd.forward(x, w, geo), whole)
     with md.fast_paths(True, column_block_bytes=1):                          # one image per group
         np.testing.assert_array_equal(winograd.forward(x, w, geo), whole)
+        g = gen.standard_normal(whole.shape)
+        np.testing.assert_allclose(winograd.weight_grad(g, x, geo), conv._conv_weight_grad(g, x, geo),
+                                   rtol=1e-12, atol=1e-12)
 
 
 # ------------------------------------------------------------------ the dispatch table
