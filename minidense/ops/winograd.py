@@ -56,18 +56,25 @@ def _input_tiles(x: Array, padding: tuple[int, int], tiles: tuple[int, int]) -> 
     xp = get_array_module(x)
     n, c, h, w = x.shape
     (ph, pw), (th, tw) = padding, tiles
-    hp, wp = 2 * th + 2, 2 * tw + 2
-    # padded to whole tiles, in (C, N) memory order: the order of V's columns
-    d = xp.zeros((c, n, hp, wp), dtype=x.dtype)
-    d[:, :, ph:ph + min(h, hp - ph), pw:pw + min(w, wp - pw)] = \
-        x.transpose(1, 0, 2, 3)[:, :, :hp - ph, :wp - pw]
-    rows = [d[:, :, k:k + 2 * th:2] for k in range(4)]                 # row k of every tile: (C, N, tH, Wp)
-    t = xp.empty((4, c, n, th, wp), dtype=x.dtype)                     # Bᵀ d, row by row
-    xp.subtract(rows[0], rows[2], out=t[0])
-    xp.add(rows[1], rows[2], out=t[1])
-    xp.subtract(rows[2], rows[1], out=t[2])
-    xp.subtract(rows[1], rows[3], out=t[3])
-    cols = [t[..., k:k + 2 * tw:2] for k in range(4)]                  # (4, C, N, tH, tW) each
+    hp = 2 * th + 2
+    # padded to whole tiles, in (C, N) memory order (the order of V's columns), and each row's even and odd
+    # columns apart: d[c, n, row, parity, j] is the padded image's row, column 2j + parity. Every tile's
+    # column k is then a contiguous run (parity k % 2, from j = tile + k // 2).
+    d = xp.zeros((c, n, hp, 2, tw + 1), dtype=x.dtype)
+    x_by_channel = x.transpose(1, 0, 2, 3)[:, :, :hp - ph]
+    rows = slice(ph, ph + x_by_channel.shape[2])
+    for parity in range(2):
+        first = (parity - pw) % 2                                      # x's first column of this parity
+        j0 = (first + pw - parity) // 2
+        taken = x_by_channel[:, :, :, first:2 * (tw + 1 - j0) + first - 1:2]
+        d[:, :, rows, parity, j0:j0 + taken.shape[3]] = taken
+    rows_k = [d[:, :, k:k + 2 * th:2] for k in range(4)]               # row k of every tile: (C, N, tH, 2, tW + 1)
+    t = xp.empty((4, c, n, th, 2, tw + 1), dtype=x.dtype)              # Bᵀ d, row by row
+    xp.subtract(rows_k[0], rows_k[2], out=t[0])
+    xp.add(rows_k[1], rows_k[2], out=t[1])
+    xp.subtract(rows_k[2], rows_k[1], out=t[2])
+    xp.subtract(rows_k[1], rows_k[3], out=t[3])
+    cols = [t[:, :, :, :, k % 2, k // 2:k // 2 + tw] for k in range(4)]   # (4, C, N, tH, tW) each
     v = xp.empty((4, 4, c, n, th, tw), dtype=x.dtype)                  # (Bᵀ d) B, column by column
     xp.subtract(cols[0], cols[2], out=v[:, 0])
     xp.add(cols[1], cols[2], out=v[:, 1])
@@ -88,11 +95,14 @@ def _output_tiles(m: Array, out: Array) -> None:
     xp.subtract(m[1], m[2], out=s[1])
     s[1] -= m[3]
     tiles = out.reshape(c, n, th, 2, tw, 2)                            # (.., tile row, r, tile column, q)
+    e = xp.empty((c, n, th, tw), dtype=m.dtype)                        # summed contiguously, written once
     for r in range(2):
-        xp.add(s[r, 0], s[r, 1], out=tiles[:, :, :, r, :, 0])
-        tiles[:, :, :, r, :, 0] += s[r, 2]
-        xp.subtract(s[r, 1], s[r, 2], out=tiles[:, :, :, r, :, 1])
-        tiles[:, :, :, r, :, 1] -= s[r, 3]
+        xp.add(s[r, 0], s[r, 1], out=e)
+        e += s[r, 2]
+        tiles[:, :, :, r, :, 0] = e
+        xp.subtract(s[r, 1], s[r, 2], out=e)
+        e -= s[r, 3]
+        tiles[:, :, :, r, :, 1] = e
 
 
 def _output_grad_tiles(g: Array, tiles: tuple[int, int]) -> Array:
