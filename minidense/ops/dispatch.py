@@ -1,7 +1,7 @@
 """The fast paths' dispatch table: which algorithm computes an (op, shape, dtype), chosen by measuring.
 
 As cuDNN's benchmark mode does, the first call of a kernel on a new key runs every candidate on its own
-arguments (twice each, alternating), keeps the fastest in a table and returns that one's result; later
+arguments (ROUNDS times each, alternating), keeps the fastest in a table and returns that one's result; later
 calls with the same key run the winner only. The key holds the op, the shapes, the geometry, the dtype,
 the array module and the CPU (``cpu()``), so a table carried to another machine is never applied there.
 The table lives as long as the process (``table()`` shows it, ``clear()`` empties it).
@@ -31,7 +31,7 @@ T = TypeVar("T")
 _table: dict[Hashable, str] = {}
 _preferred: list[str] = []
 _cpu: list[str] = []
-ROUNDS = 2   # timed runs of each candidate, alternating; the minimum decides
+ROUNDS = 3   # timed runs of each candidate, alternating (the order reversed every round); the minimum decides
 
 
 def cpu() -> str:
@@ -91,8 +91,8 @@ def pick(key: Hashable, candidates: dict[str, Callable[[], T]], timed: bool = Tr
     best: dict[str, float] = {}
     kept: tuple[str, Any] | None = None   # the result of the fastest run so far, the others dropped at once
     fastest = float("inf")
-    for _ in range(ROUNDS):
-        for name in names:
+    for round_ in range(ROUNDS):
+        for name in (names if round_ % 2 == 0 else names[::-1]):   # neither always runs first (cold caches)
             start = time.perf_counter()
             result = candidates[name]()
             elapsed = time.perf_counter() - start
