@@ -52,79 +52,92 @@ def transform_weight(w: Array) -> Array:
 
 
 def _input_tiles(x: Array, padding: tuple[int, int], tiles: tuple[int, int]) -> Array:
-    """V = Bᵀ d B of every 4×4 tile d (tiles overlap by 2): x (N, C, H, W) -> (16, C, N·tH·tW)."""
+    """V = Bᵀ d B of every 4×4 tile d (tiles overlap by 2): x (N, C, H, W) -> (16, C, N·tH·(tW + 1)).
+
+    Each row of tiles has one extra tile at its end (tile column tW): the transforms then run over whole
+    rows laid end to end, as conv_fast's im2col does, and that tile's values (the next row's, or zeros) are
+    a finite by-product that the output transform drops and the output gradient's zeros cancel.
+    """
     xp = get_array_module(x)
     n, c, h, w = x.shape
     (ph, pw), (th, tw) = padding, tiles
-    hp = 2 * th + 2
-    # padded to whole tiles, in (C, N) memory order (the order of V's columns), and each row's even and odd
-    # columns apart: d[c, n, row, parity, j] is the padded image's row, column 2j + parity. Every tile's
-    # column k is then a contiguous run (parity k % 2, from j = tile + k // 2).
-    d = xp.zeros((c, n, hp, 2, tw + 1), dtype=x.dtype)
-    x_by_channel = x.transpose(1, 0, 2, 3)[:, :, :hp - ph]
-    rows = slice(ph, ph + x_by_channel.shape[2])
-    for parity in range(2):
-        first = (parity - pw) % 2                                      # x's first column of this parity
-        j0 = (first + pw - parity) // 2
-        taken = x_by_channel[:, :, :, first:2 * (tw + 1 - j0) + first - 1:2]
-        d[:, :, rows, parity, j0:j0 + taken.shape[3]] = taken
-    rows_k = [d[:, :, k:k + 2 * th:2] for k in range(4)]               # row k of every tile: (C, N, tH, 2, tW + 1)
-    t = xp.empty((4, c, n, th, 2, tw + 1), dtype=x.dtype)              # Bᵀ d, row by row
-    xp.subtract(rows_k[0], rows_k[2], out=t[0])
-    xp.add(rows_k[1], rows_k[2], out=t[1])
-    xp.subtract(rows_k[2], rows_k[1], out=t[2])
-    xp.subtract(rows_k[1], rows_k[3], out=t[3])
-    cols = [t[:, :, :, :, k % 2, k // 2:k // 2 + tw] for k in range(4)]   # (4, C, N, tH, tW) each
-    v = xp.empty((4, 4, c, n, th, tw), dtype=x.dtype)                  # (Bᵀ d) B, column by column
+    # the image padded to whole tiles, in (C, N) memory order (V's columns' order), its rows and columns
+    # split by parity: d[c, n, p, q, i, j] is the padded image's row 2i + p, column 2j + q. A tile's row k
+    # is then row i + k // 2 of parity k % 2, and all tiles' row k one contiguous run per (c, n, q).
+    d = xp.zeros((c, n, 2, 2, th + 1, tw + 1), dtype=x.dtype)
+    x_by_channel = x.transpose(1, 0, 2, 3)
+    for p in range(2):
+        r0 = (p - ph) % 2                                              # x's first row of parity p when padded
+        i0 = (r0 + ph - p) // 2
+        for q in range(2):
+            c0 = (q - pw) % 2
+            j0 = (c0 + pw - q) // 2
+            taken = x_by_channel[:, :, r0::2, c0::2][:, :, :th + 1 - i0, :tw + 1 - j0]
+            d[:, :, p, q, i0:i0 + taken.shape[2], j0:j0 + taken.shape[3]] = taken
+    length = th * (tw + 1)
+    # Bᵀ d, row by row: t[a, c, n, q] holds (tile row i, column j) end to end, and one zero after them
+    t = xp.empty((4, c, n, 2, length + 1), dtype=x.dtype)
+    t[..., length] = 0
+    rows = [d[:, :, k % 2, :, k // 2:k // 2 + th] for k in range(4)]    # (C, N, 2, tH, tW + 1)
+    t_rows = t[..., :length].reshape(4, c, n, 2, th, tw + 1)
+    xp.subtract(rows[0], rows[2], out=t_rows[0])
+    xp.add(rows[1], rows[2], out=t_rows[1])
+    xp.subtract(rows[2], rows[1], out=t_rows[2])
+    xp.subtract(rows[1], rows[3], out=t_rows[3])
+    # (Bᵀ d) B, column by column: a tile's column k is column j + k // 2 of parity k % 2, the same run shifted
+    cols = [t[:, :, :, k % 2, k // 2:k // 2 + length] for k in range(4)]   # (4, C, N, tH·(tW + 1))
+    v = xp.empty((4, 4, c, n, length), dtype=x.dtype)
     xp.subtract(cols[0], cols[2], out=v[:, 0])
     xp.add(cols[1], cols[2], out=v[:, 1])
     xp.subtract(cols[2], cols[1], out=v[:, 2])
     xp.subtract(cols[1], cols[3], out=v[:, 3])
-    return v.reshape(16, c, n * th * tw)
+    return v.reshape(16, c, n * length)
 
 
 def _output_tiles(m: Array, out: Array) -> None:
-    """out (C_out, N, 2·tH, 2·tW) = Aᵀ M A of every tile: m (16, C_out, N·tH·tW)."""
+    """out (C_out, N, 2·tH, 2·tW) = Aᵀ M A of every tile: m (16, C_out, N·tH·(tW + 1)), the extra tile of
+    each row (see _input_tiles) dropped."""
     xp = get_array_module(m)
     c, n, h2, w2 = out.shape
     th, tw = h2 // 2, w2 // 2
-    m = m.reshape(4, 4, c, n, th, tw)
-    s = xp.empty((2, 4, c, n, th, tw), dtype=m.dtype)                  # Aᵀ M, row by row
+    m = m.reshape(4, 4, c, n, th, tw + 1)
+    s = xp.empty((2, 4, c, n, th, tw + 1), dtype=m.dtype)              # Aᵀ M, row by row
     xp.add(m[0], m[1], out=s[0])
     s[0] += m[2]
     xp.subtract(m[1], m[2], out=s[1])
     s[1] -= m[3]
     tiles = out.reshape(c, n, th, 2, tw, 2)                            # (.., tile row, r, tile column, q)
-    e = xp.empty((c, n, th, tw), dtype=m.dtype)                        # summed contiguously, written once
+    e = xp.empty((c, n, th, tw + 1), dtype=m.dtype)                    # summed contiguously, written once
     for r in range(2):
         xp.add(s[r, 0], s[r, 1], out=e)
         e += s[r, 2]
-        tiles[:, :, :, r, :, 0] = e
+        tiles[:, :, :, r, :, 0] = e[..., :tw]
         xp.subtract(s[r, 1], s[r, 2], out=e)
         e -= s[r, 3]
-        tiles[:, :, :, r, :, 1] = e
+        tiles[:, :, :, r, :, 1] = e[..., :tw]
 
 
 def _output_grad_tiles(g: Array, tiles: tuple[int, int]) -> Array:
     """A dY Aᵀ of every 2×2 tile of the output's gradient, A = Aᵀᵀ: g (N, C_out, H_out, W_out) -> (16, C_out,
-    N·tH·tW), zero past the last row and column where H_out or W_out is odd (the outputs no one asked for)."""
+    N·tH·(tW + 1)), laid out as _input_tiles' V; zero on each row's extra tile, and past the last row and
+    column where H_out or W_out is odd (the outputs no one asked for)."""
     xp = get_array_module(g)
     n, c, ho, wo = g.shape
     th, tw = tiles
-    dy = xp.zeros((c, n, 2 * th, 2 * tw), dtype=g.dtype)
+    dy = xp.zeros((c, n, 2 * th, 2 * tw + 2), dtype=g.dtype)
     dy[:, :, :ho, :wo] = g.transpose(1, 0, 2, 3)
-    y = dy.reshape(c, n, th, 2, tw, 2)
-    t = xp.empty((4, c, n, th, tw, 2), dtype=g.dtype)                  # A dY, row by row
+    y = dy.reshape(c, n, th, 2, tw + 1, 2)
+    t = xp.empty((4, c, n, th, tw + 1, 2), dtype=g.dtype)              # A dY, row by row
     t[0] = y[:, :, :, 0]
     xp.add(y[:, :, :, 0], y[:, :, :, 1], out=t[1])
     xp.subtract(y[:, :, :, 0], y[:, :, :, 1], out=t[2])
     xp.negative(y[:, :, :, 1], out=t[3])
-    m = xp.empty((4, 4, c, n, th, tw), dtype=g.dtype)                  # (A dY) Aᵀ, column by column
+    m = xp.empty((4, 4, c, n, th, tw + 1), dtype=g.dtype)              # (A dY) Aᵀ, column by column
     m[:, 0] = t[..., 0]
     xp.add(t[..., 0], t[..., 1], out=m[:, 1])
     xp.subtract(t[..., 0], t[..., 1], out=m[:, 2])
     xp.negative(t[..., 1], out=m[:, 3])
-    return m.reshape(16, c, n * th * tw)
+    return m.reshape(16, c, n * th * (tw + 1))
 
 
 def _images_per_group(n: int, c: int, tiles: int, itemsize: int) -> int:
@@ -142,7 +155,7 @@ def conv3x3(x: Array, u: Array, padding: tuple[int, int]) -> Array:
     ho, wo = h + 2 * padding[0] - 2, w + 2 * padding[1] - 2
     th, tw = (ho + 1) // 2, (wo + 1) // 2
     out = xp.empty((c_out, n, 2 * th, 2 * tw), dtype=x.dtype)
-    step = _images_per_group(n, max(c_in, c_out), th * tw, x.itemsize)
+    step = _images_per_group(n, max(c_in, c_out), th * (tw + 1), x.itemsize)
     for i in range(0, n, step):
         v = _input_tiles(x[i:i + step], padding, (th, tw))
         m = u @ v                                                      # 16 products (C_out × C_in)·(C_in × tiles)
@@ -186,7 +199,7 @@ def weight_grad(g: Array, x: Array, geo: Geometry) -> Array:
     c_out, (ho, wo) = g.shape[1], g.shape[2:]
     th, tw = (ho + 1) // 2, (wo + 1) // 2
     du = xp.zeros((16, c_out, c_in), dtype=x.dtype)
-    step = _images_per_group(n, max(c_in, c_out), th * tw, x.itemsize)
+    step = _images_per_group(n, max(c_in, c_out), th * (tw + 1), x.itemsize)
     for i in range(0, n, step):
         v = _input_tiles(x[i:i + step], (geo.padding[0], geo.padding[1]), (th, tw))
         du += _output_grad_tiles(g[i:i + step], (th, tw)) @ v.transpose(0, 2, 1)

@@ -107,8 +107,8 @@ def test_large_batches_in_groups_of_images_give_the_same_result():
     geo = columns.Geometry((3, 3), (1, 1), (1, 1), (1, 1))
     x, w = gen.standard_normal((5, 3, 6, 7)), gen.standard_normal((4, 3, 3, 3))
     whole = winograd.forward(x, w, geo)
-    with md.fast_paths(True, column_block_bytes=8 * 2 * 16 * 4 * 12 * 8):   # two images per group
-        assert winograd._images_per_group(5, 4, 3 * 4, 8) == 2
+    with md.fast_paths(True, column_block_bytes=8 * 2 * 16 * 4 * 15 * 8):   # two images per group
+        assert winograd._images_per_group(5, 4, 3 * (4 + 1), 8) == 2   # 3 rows of 4 + 1 tiles
         np.testing.assert_array_equal(winograd.forward(x, w, geo), whole)
     with md.fast_paths(True, column_block_bytes=1):                          # one image per group
         np.testing.assert_array_equal(winograd.forward(x, w, geo), whole)
