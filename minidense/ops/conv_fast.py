@@ -13,7 +13,7 @@ conv.py picks these kernels at its one dispatch point when the fast paths are on
    columns are larger. Small buffers are reused from the heap and stay in the cache; a huge one comes
    fresh from the kernel on every call (see bench/README.md for the measurements).
 3. **Columns kept.** When the whole batch is one block, the forward's columns are kept for the weight
-   gradient instead of being built again.
+   gradient instead of being built again (not where Winograd applies: see ``Kernels.forward``).
 4. **Winograd F(2×2, 3×3)** (ops/winograd.py) for 3×3 stride-1 convolutions, forward and input gradient:
    2.25x fewer multiplies, and the input gradient needs no col2im. Whether it or the columns compute an
    (op, shape, dtype) is measured once per process and kept in ops/dispatch.py's table.
@@ -169,22 +169,21 @@ class Kernels:
         By Winograd's F(2×2, 3×3) instead where it applies and the dispatch table finds it faster.
         """
         if not winograd.applies(geo):
-            return self._forward_columns(x, w, geo)
-        name, out = dispatch.pick(_key("forward", x, w, geo),
-                                  {"im2col": lambda: self._forward_columns(x, w, geo),
-                                   "winograd": lambda: winograd.forward(x, w, geo)}, timed=_timed(x))
-        if name != "im2col":
-            self.kept = None   # columns the measurement built: not the winner's, not kept
-        return out
+            return self._forward_columns(x, w, geo, self.keep_columns)
+        # no columns kept here: on the U-Net they raised the peak memory by 6-10 MB (the kept columns of
+        # the layers where im2col won, all alive until the backward) and saved no measurable time
+        return dispatch.pick(_key("forward", x, w, geo),
+                             {"im2col": lambda: self._forward_columns(x, w, geo, keep=False),
+                              "winograd": lambda: winograd.forward(x, w, geo)}, timed=_timed(x))[1]
 
-    def _forward_columns(self, x: Array, w: Array, geo: Geometry) -> Array:
+    def _forward_columns(self, x: Array, w: Array, geo: Geometry, keep: bool) -> Array:
         xp = get_array_module(x, w)
         (c_out, n), out_size = (w.shape[0], x.shape[0]), columns.output_size(x.shape[2:], geo)
         w_mat = w.reshape(c_out, -1)
         pieces = blocks(n, w_mat.shape[1], out_size, x.itemsize)
         if len(pieces) == 1:
             cols = im2col(x, geo)
-            self.kept = (x, cols) if self.keep_columns else None
+            self.kept = (x, cols) if keep else None
             return (w_mat @ cols).reshape(c_out, n, *out_size).transpose(1, 0, 2, 3)
         out = xp.empty((c_out, n) + tuple(out_size), dtype=x.dtype)
         for images, out_rows, cols in _column_blocks(x, geo, out_size, pieces):
@@ -236,8 +235,7 @@ class Kernels:
         """
         if not winograd.applies(geo):
             return self._weight_grad_columns(g, x, geo)
-        kept = self.kept is not None and self.kept[0] is x   # the key says whether the columns are at hand
-        return dispatch.pick(_key("weight_grad", g, x, geo, kept),
+        return dispatch.pick(_key("weight_grad", g, x, geo),
                              {"im2col": lambda: self._weight_grad_columns(g, x, geo),
                               "winograd": lambda: winograd.weight_grad(g, x, geo)}, timed=_timed(g))[1]
 

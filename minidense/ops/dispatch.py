@@ -1,8 +1,8 @@
 """The fast paths' dispatch table: which algorithm computes an (op, shape, dtype), chosen by measuring.
 
 As cuDNN's benchmark mode does, the first call of a kernel on a new key runs every candidate on its own
-arguments (ROUNDS times each, alternating), keeps the fastest in a table and returns that one's result; later
-calls with the same key run the winner only. The key holds the op, the shapes, the geometry, the dtype,
+arguments (ROUNDS times each, alternating), keeps the fastest in the table and runs it once more for the
+result; later calls with the same key run the winner only. The key holds the op, the shapes, the geometry, the dtype,
 the array module and the CPU (``cpu()``), so a table carried to another machine is never applied there.
 The table lives as long as the process (``table()`` shows it, ``clear()`` empties it).
 
@@ -22,7 +22,7 @@ import os
 import platform
 import time
 from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 __all__ = ["cpu", "pick", "table", "clear", "prefer"]
 
@@ -77,6 +77,8 @@ def pick(key: Hashable, candidates: dict[str, Callable[[], T]], timed: bool = Tr
 
     candidates: {name: a function of no arguments computing the result}, the fallback first. timed=False
     (arrays whose calls cannot be timed on the host) takes the fallback without recording anything.
+    The measured runs' results are dropped as soon as each is timed and the winner runs once more for the
+    result: the measurement holds no more memory at a time than one call does.
     """
     names = list(candidates)
     if _preferred:
@@ -85,23 +87,15 @@ def pick(key: Hashable, candidates: dict[str, Callable[[], T]], timed: bool = Tr
     if len(names) == 1 or not timed:
         return names[0], candidates[names[0]]()
     full_key = (key, cpu())
-    if full_key in _table:
-        name = _table[full_key]
-        return name, candidates[name]()
-    best: dict[str, float] = {}
-    kept: tuple[str, Any] | None = None   # the result of the fastest run so far, the others dropped at once
-    fastest = float("inf")
-    for round_ in range(ROUNDS):
-        for name in (names if round_ % 2 == 0 else names[::-1]):   # neither always runs first (cold caches)
-            start = time.perf_counter()
-            result = candidates[name]()
-            elapsed = time.perf_counter() - start
-            best[name] = min(best.get(name, elapsed), elapsed)
-            if elapsed < fastest:
-                fastest, kept = elapsed, (name, result)
-            del result
-    winner = min(names, key=lambda n: (best[n], names.index(n)))
-    _table[full_key] = winner
-    if kept is None or kept[0] != winner:   # only on a tie of two candidates' best runs
-        return winner, candidates[winner]()
-    return kept
+    if full_key not in _table:
+        best: dict[str, float] = {}
+        for round_ in range(ROUNDS):
+            for name in (names if round_ % 2 == 0 else names[::-1]):   # neither always runs first (cold caches)
+                start = time.perf_counter()
+                result = candidates[name]()
+                elapsed = time.perf_counter() - start
+                del result
+                best[name] = min(best.get(name, elapsed), elapsed)
+        _table[full_key] = min(names, key=lambda n: (best[n], names.index(n)))
+    name = _table[full_key]
+    return name, candidates[name]()
