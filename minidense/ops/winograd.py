@@ -140,10 +140,25 @@ def _output_grad_tiles(g: Array, tiles: tuple[int, int]) -> Array:
     return m.reshape(16, c, n * th * (tw + 1))
 
 
-def _images_per_group(n: int, c: int, tiles: int, itemsize: int) -> int:
-    """Images per group so that one group's transformed tiles (16·C·tiles values per image) fit an eighth of
-    the column block budget (1 MiB by default: the three passes over them then stay in the cache)."""
-    return max(1, min(n, fastpaths.column_block_bytes() // 8 // max(1, 16 * c * tiles * itemsize)))
+def _pieces(n: int, c: int, tiles: tuple[int, int], itemsize: int) -> list[tuple[slice, slice]]:
+    """(images, tile rows) pieces whose transformed tiles (16·C values per tile) fit an eighth of the column
+    block budget (1 MiB by default: the passes over them then stay in the cache): groups of whole images,
+    or bands of one image's rows of tiles where one image is larger."""
+    th, tw = tiles
+    budget = fastpaths.column_block_bytes() // 8
+    row_bytes = 16 * c * (tw + 1) * itemsize                            # one row of tiles, its extra tile too
+    rows = max(1, budget // max(1, row_bytes))
+    if rows >= th:
+        step = min(n, rows // th)
+        return [(slice(i, min(i + step, n)), slice(0, th)) for i in range(0, n, step)]
+    return [(slice(i, i + 1), slice(r, min(r + rows, th))) for i in range(n) for r in range(0, th, rows)]
+
+
+def _band(x: Array, images: slice, tile_rows: slice, padding: tuple[int, int]) -> tuple[Array, tuple[int, int]]:
+    """The input rows that these rows of tiles read (padded rows 2·i0 to 2·i1 + 1) and their top padding."""
+    ph, h = padding[0], x.shape[2]
+    top = 2 * tile_rows.start - ph                                      # the band's first padded row, in x's rows
+    return x[images, :, max(0, top):min(h, 2 * tile_rows.stop + 2 - ph)], (max(0, -top), padding[1])
 
 
 def conv3x3(x: Array, u: Array, padding: tuple[int, int]) -> Array:
@@ -155,12 +170,12 @@ def conv3x3(x: Array, u: Array, padding: tuple[int, int]) -> Array:
     ho, wo = h + 2 * padding[0] - 2, w + 2 * padding[1] - 2
     th, tw = (ho + 1) // 2, (wo + 1) // 2
     out = xp.empty((c_out, n, 2 * th, 2 * tw), dtype=x.dtype)
-    step = _images_per_group(n, max(c_in, c_out), th * (tw + 1), x.itemsize)
-    for i in range(0, n, step):
-        v = _input_tiles(x[i:i + step], padding, (th, tw))
+    for images, rows in _pieces(n, max(c_in, c_out), (th, tw), x.itemsize):
+        x_band, band_padding = _band(x, images, rows, padding)
+        v = _input_tiles(x_band, band_padding, (rows.stop - rows.start, tw))
         m = u @ v                                                      # 16 products (C_out × C_in)·(C_in × tiles)
         del v
-        _output_tiles(m, out[:, i:i + step])
+        _output_tiles(m, out[:, images, 2 * rows.start:2 * rows.stop])
     if (2 * th, 2 * tw) != (ho, wo):
         out = out[:, :, :ho, :wo]
     return out.transpose(1, 0, 2, 3)
@@ -189,7 +204,7 @@ def weight_grad(g: Array, x: Array, geo: Geometry) -> Array:
     """conv.py's weight_grad contract: g (N, C_out, H_out, W_out), x (N, C_in, H, W) -> (C_out, C_in, 3, 3).
 
     The adjoint of the forward's steps in reverse: dU[a, b] = Σ_tiles dM[a, b] V[a, b]ᵀ with dM = A dY Aᵀ
-    and V = Bᵀ d B (the forward's input tiles, built again a group of images at a time), then dW = Gᵀ dU G.
+    and V = Bᵀ d B (the forward's input tiles, built again a piece at a time), then dW = Gᵀ dU G.
     Its bound is the forward's with C + 10 replaced by T + 12 (T = N·tH·tW tiles summed; 6 roundings in
     Gᵀ dU G, 2 in A dY Aᵀ) and 16 by 4 (each pair of an output and an input in its window meets each kernel
     tap with weight at most 2 per axis): Σ_n Σ_outputs |g[n, o]| · Σ_{3×3 window} |x[n, c]|.
@@ -199,10 +214,11 @@ def weight_grad(g: Array, x: Array, geo: Geometry) -> Array:
     c_out, (ho, wo) = g.shape[1], g.shape[2:]
     th, tw = (ho + 1) // 2, (wo + 1) // 2
     du = xp.zeros((16, c_out, c_in), dtype=x.dtype)
-    step = _images_per_group(n, max(c_in, c_out), th * (tw + 1), x.itemsize)
-    for i in range(0, n, step):
-        v = _input_tiles(x[i:i + step], (geo.padding[0], geo.padding[1]), (th, tw))
-        du += _output_grad_tiles(g[i:i + step], (th, tw)) @ v.transpose(0, 2, 1)
-        del v
+    for images, rows in _pieces(n, max(c_in, c_out), (th, tw), x.itemsize):
+        x_band, band_padding = _band(x, images, rows, (geo.padding[0], geo.padding[1]))
+        v = _input_tiles(x_band, band_padding, (rows.stop - rows.start, tw))
+        dm = _output_grad_tiles(g[images, :, 2 * rows.start:2 * rows.stop], (rows.stop - rows.start, tw))
+        du += dm @ v.transpose(0, 2, 1)
+        del v, dm
     gm = xp.asarray([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]], dtype=x.dtype)
     return gm.T @ du.reshape(4, 4, c_out, c_in).transpose(2, 3, 0, 1) @ gm

@@ -102,17 +102,31 @@ def test_the_float32_bound_is_not_vacuous():
     assert np.max(np.abs(wrong - exact) / _bound(x, w, geo, 3, np.float32)) > 100
 
 
-def test_large_batches_in_groups_of_images_give_the_same_result():
+def test_pieces_are_groups_of_images_or_bands_of_tile_rows():
+    row = 16 * 4 * (4 + 1) * 8                                          # one row of 4 (+ 1) tiles, 4 channels
+    with md.fast_paths(True, column_block_bytes=8 * 6 * row):          # two images of 3 rows per piece
+        assert winograd._pieces(5, 4, (3, 4), 8) == [(slice(0, 2), slice(0, 3)), (slice(2, 4), slice(0, 3)),
+                                                     (slice(4, 5), slice(0, 3))]
+    with md.fast_paths(True, column_block_bytes=8 * 2 * row):          # bands of 2 rows of tiles
+        assert winograd._pieces(2, 4, (3, 4), 8) == [(slice(0, 1), slice(0, 2)), (slice(0, 1), slice(2, 3)),
+                                                     (slice(1, 2), slice(0, 2)), (slice(1, 2), slice(2, 3))]
+    with md.fast_paths(True, column_block_bytes=1):
+        assert len(winograd._pieces(2, 4, (3, 4), 8)) == 6
+
+
+@pytest.mark.parametrize("padding", [(0, 0), (1, 1), (2, 1), (3, 0)])
+@pytest.mark.parametrize("budget_rows", [1, 2, 3, 7, 100])   # rows of tiles per piece
+def test_pieces_give_the_whole_batch_result(padding, budget_rows):
     gen = np.random.default_rng(2)
-    geo = columns.Geometry((3, 3), (1, 1), (1, 1), (1, 1))
-    x, w = gen.standard_normal((5, 3, 6, 7)), gen.standard_normal((4, 3, 3, 3))
-    whole = winograd.forward(x, w, geo)
-    with md.fast_paths(True, column_block_bytes=8 * 2 * 16 * 4 * 15 * 8):   # two images per group
-        assert winograd._images_per_group(5, 4, 3 * (4 + 1), 8) == 2   # 3 rows of 4 + 1 tiles
-        np.testing.assert_array_equal(winograd.forward(x, w, geo), whole)
-    with md.fast_paths(True, column_block_bytes=1):                          # one image per group
-        np.testing.assert_array_equal(winograd.forward(x, w, geo), whole)
-        g = gen.standard_normal(whole.shape)
+    geo = columns.Geometry((3, 3), (1, 1), padding, (1, 1))
+    x, w = gen.standard_normal((3, 4, 9, 8)), gen.standard_normal((5, 4, 3, 3))
+    out = conv._conv_forward(x, w, geo)
+    g = gen.standard_normal(out.shape)
+    tw = (out.shape[3] + 1) // 2
+    with md.fast_paths(True, column_block_bytes=8 * budget_rows * 16 * 5 * (tw + 1) * 8):
+        np.testing.assert_allclose(winograd.forward(x, w, geo), out, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(winograd.input_grad(g, w, geo, x.shape), conv._conv_input_grad(g, w, geo, x.shape),
+                                   rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(winograd.weight_grad(g, x, geo), conv._conv_weight_grad(g, x, geo),
                                    rtol=1e-12, atol=1e-12)
 
