@@ -140,12 +140,16 @@ def _output_grad_tiles(g: Array, tiles: tuple[int, int]) -> Array:
     return m.reshape(16, c, n * th * (tw + 1))
 
 
+#: a piece of the transformed tiles is at most this share of the column block budget (ops/fastpaths.py)
+PIECE_SHARE = 4
+
+
 def _pieces(n: int, c: int, tiles: tuple[int, int], itemsize: int) -> list[tuple[slice, slice]]:
-    """(images, tile rows) pieces whose transformed tiles (16·C values per tile) fit an eighth of the column
+    """(images, tile rows) pieces whose transformed tiles (16·C values per tile) fit a quarter of the column
     block budget (1 MiB by default: the passes over them then stay in the cache): groups of whole images,
     or bands of one image's rows of tiles where one image is larger."""
     th, tw = tiles
-    budget = fastpaths.column_block_bytes() // 8
+    budget = fastpaths.column_block_bytes() // PIECE_SHARE
     row_bytes = 16 * c * (tw + 1) * itemsize                            # one row of tiles, its extra tile too
     rows = max(1, budget // max(1, row_bytes))
     if rows >= th:

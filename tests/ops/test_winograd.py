@@ -104,10 +104,10 @@ def test_the_float32_bound_is_not_vacuous():
 
 def test_pieces_are_groups_of_images_or_bands_of_tile_rows():
     row = 16 * 4 * (4 + 1) * 8                                          # one row of 4 (+ 1) tiles, 4 channels
-    with md.fast_paths(True, column_block_bytes=8 * 6 * row):          # two images of 3 rows per piece
+    with md.fast_paths(True, column_block_bytes=winograd.PIECE_SHARE * 6 * row):   # two images of 3 rows per piece
         assert winograd._pieces(5, 4, (3, 4), 8) == [(slice(0, 2), slice(0, 3)), (slice(2, 4), slice(0, 3)),
                                                      (slice(4, 5), slice(0, 3))]
-    with md.fast_paths(True, column_block_bytes=8 * 2 * row):          # bands of 2 rows of tiles
+    with md.fast_paths(True, column_block_bytes=winograd.PIECE_SHARE * 2 * row):   # bands of 2 rows of tiles
         assert winograd._pieces(2, 4, (3, 4), 8) == [(slice(0, 1), slice(0, 2)), (slice(0, 1), slice(2, 3)),
                                                      (slice(1, 2), slice(0, 2)), (slice(1, 2), slice(2, 3))]
     with md.fast_paths(True, column_block_bytes=1):
@@ -123,7 +123,7 @@ def test_pieces_give_the_whole_batch_result(padding, budget_rows):
     out = conv._conv_forward(x, w, geo)
     g = gen.standard_normal(out.shape)
     tw = (out.shape[3] + 1) // 2
-    with md.fast_paths(True, column_block_bytes=8 * budget_rows * 16 * 5 * (tw + 1) * 8):
+    with md.fast_paths(True, column_block_bytes=winograd.PIECE_SHARE * budget_rows * 16 * 5 * (tw + 1) * 8):
         np.testing.assert_allclose(winograd.forward(x, w, geo), out, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(winograd.input_grad(g, w, geo, x.shape), conv._conv_input_grad(g, w, geo, x.shape),
                                    rtol=1e-12, atol=1e-12)
