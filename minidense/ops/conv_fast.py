@@ -14,9 +14,9 @@ conv.py picks these kernels at its one dispatch point when the fast paths are on
    fresh from the kernel on every call (see bench/README.md for the measurements).
 3. **Columns kept.** When the whole batch is one block, the forward's columns are kept for the weight
    gradient instead of being built again (not where Winograd applies: see ``Kernels.forward``).
-4. **Winograd F(2×2, 3×3)** (ops/winograd.py) for 3×3 stride-1 convolutions, forward and input gradient:
-   2.25x fewer multiplies, and the input gradient needs no col2im. Whether it or the columns compute an
-   (op, shape, dtype) is measured once per process and kept in ops/dispatch.py's table.
+4. **Winograd F(2×2, 3×3)** (ops/winograd.py) for 3×3 stride-1 convolutions, all three kernels: 2.25x
+   fewer multiplies, and the input gradient needs no col2im. Whether it or the columns compute an
+   (op, shapes, geometry, dtype) is measured once per process and kept in ops/dispatch.py's table.
 Tests (tests/ops/test_conv_fast.py) check every path against the reference on hypothesis geometries.
 """
 from __future__ import annotations
