@@ -1,9 +1,10 @@
 """The fast paths' dispatch table: which algorithm computes an (op, shape, dtype), chosen by measuring.
 
 As cuDNN's benchmark mode does, the first call of a kernel on a new key runs every candidate on its own
-arguments (ROUNDS times each, alternating), keeps the fastest in the table and runs it once more for the
-result; later calls with the same key run the winner only. The key holds the op, the shapes, the geometry, the dtype,
-the array module and the CPU (``cpu()``), so a table carried to another machine is never applied there.
+arguments (once untimed, then ROUNDS times each, alternating), keeps the fastest in the table and runs it
+once more for the result; later calls with the same key run the winner only. The key holds the op, the
+shapes, the geometry, the dtype, the array module and the CPU (``cpu()``), so a table carried to another
+machine is never applied there.
 The table lives as long as the process (``table()`` shows it, ``clear()`` empties it).
 
 Every candidate computes the same function; they differ by rounding only, within the bounds their
@@ -31,7 +32,7 @@ T = TypeVar("T")
 _table: dict[Hashable, str] = {}
 _preferred: list[str] = []
 _cpu: list[str] = []
-ROUNDS = 3   # timed runs of each candidate, alternating (the order reversed every round); the minimum decides
+ROUNDS = 5   # timed runs of each candidate, alternating (the order reversed every round); the minimum decides
 
 
 def cpu() -> str:
@@ -89,6 +90,8 @@ def pick(key: Hashable, candidates: dict[str, Callable[[], T]], timed: bool = Tr
     full_key = (key, cpu())
     if full_key not in _table:
         best: dict[str, float] = {}
+        for name in names:   # one untimed run each first (its buffers' first touch, cold caches), dropped
+            candidates[name]()
         for round_ in range(ROUNDS):
             for name in (names if round_ % 2 == 0 else names[::-1]):   # neither always runs first (cold caches)
                 start = time.perf_counter()
