@@ -20,8 +20,8 @@ Aᵀ M A; the transforms' entries (0, ±1, ±½) scale exactly, and in absolute 
 each (kernel tap, input in the window) pair a weight at most 4 per axis, 16 in all (Σ_i |Aᵀ||G||Bᵀ|).
 Unlike the direct sum's, this bound is not relative to |x| ⊛ |w| at that output: the transforms cancel
 terms that are each rounded. Measured on standard normal data (2×C×17×16 inputs, 5 outputs): the max of
-|error| / (u·(|x| ⊛ |w|)) was 2.5-8.9 against the float32 reference's 1.3-5.6 for C = 1-256, and
-0.8-4.7 in float64. The input gradient of such a convolution is again one (of g, with the kernel
+|error| / (ε·(|x| ⊛ |w|)), ε = 2u the machine epsilon, was 2.5-8.9 against the float32 reference's 1.3-5.6
+for C = 1-256, and 0.8-4.7 in float64. The input gradient of such a convolution is again one (of g, with the kernel
 flipped and its channel axes swapped, padded by 2 − p), so it runs here too and needs no col2im.
 
 Works on raw arrays (NumPy or CuPy); large batches are done in groups of images under the column block
