@@ -21,11 +21,15 @@ each (kernel tap, input in the window) pair a weight at most 4 per axis, 16 in a
 Unlike the direct sum's, this bound is not relative to |x| ⊛ |w| at that output: the transforms cancel
 terms that are each rounded. Measured on standard normal data (2×C×17×16 inputs, 5 outputs): the max of
 |error| / (ε·(|x| ⊛ |w|)), ε = 2u the machine epsilon, was 2.5-8.9 against the float32 reference's 1.3-5.6
-for C = 1-256, and 0.8-4.7 in float64. The input gradient of such a convolution is again one (of g, with the kernel
-flipped and its channel axes swapped, padded by 2 − p), so it runs here too and needs no col2im.
+for C = 1-256, and 0.8-4.7 in float64.
 
-Works on raw arrays (NumPy or CuPy); large batches are done in groups of images under the column block
-budget (ops/fastpaths.py), as conv_fast builds its columns, so that the buffers stay in the cache.
+The input gradient of such a convolution is again one (of g, with the kernel flipped and its channel axes
+swapped, padded by 2 − p), so it runs here too and needs no col2im; the weight gradient runs the forward's
+steps backwards (``weight_grad``, its bound in its docstring).
+
+Works on raw arrays (NumPy or CuPy; ops/dispatch.py times NumPy only, so CuPy arrays keep the columns);
+the transformed tiles are built a piece at a time, groups of images or bands of rows of tiles, each under
+a quarter of the column block budget (ops/fastpaths.py), so that the buffers stay in the cache.
 """
 from __future__ import annotations
 
