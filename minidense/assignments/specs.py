@@ -56,6 +56,22 @@ reference argmax you write."""
 def first_max_tap(cols):
     raise NotImplementedError("ops/pool_fast.py: the fast paths are not part of this kit; "
                               "leave md.fast_paths off")
+''',
+                      "ops/winograd.py": '''"""The fast paths are not part of the course kits: the kit runs the
+reference kernels you write."""
+
+
+def applies(geo):
+    raise NotImplementedError("ops/winograd.py: the fast paths are not part of this kit; "
+                              "leave md.fast_paths off")
+''',
+                      "ops/dispatch.py": '''"""The fast paths are not part of the course kits: the kit runs the
+reference kernels you write."""
+
+
+def pick(key, candidates, timed=True):
+    raise NotImplementedError("ops/dispatch.py: the fast paths are not part of this kit; "
+                              "leave md.fast_paths off")
 '''}
 
 #: the stub messages: the student's own functions, and those stubbed so as not to give an answer away

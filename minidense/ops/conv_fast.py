@@ -13,7 +13,10 @@ conv.py picks these kernels at its one dispatch point when the fast paths are on
    columns are larger. Small buffers are reused from the heap and stay in the cache; a huge one comes
    fresh from the kernel on every call (see bench/README.md for the measurements).
 3. **Columns kept.** When the whole batch is one block, the forward's columns are kept for the weight
-   gradient instead of being built again.
+   gradient instead of being built again (not where Winograd applies: see ``Kernels.forward``).
+4. **Winograd F(2×2, 3×3)** (ops/winograd.py) for 3×3 stride-1 convolutions, all three kernels: 2.25x
+   fewer multiplies, and the input gradient needs no col2im. Whether it or the columns compute an
+   (op, shapes, geometry, dtype) is measured once per process and kept in ops/dispatch.py's table.
 Tests (tests/ops/test_conv_fast.py) check every path against the reference on hypothesis geometries.
 """
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from ..backend import Array, get_array_module
-from . import fastpaths
+from . import dispatch, fastpaths, winograd
 from . import im2col as columns
 from .im2col import Geometry
 
@@ -139,6 +142,16 @@ def _column_blocks(x: Array, geo: Geometry, out_size: Sequence[int],
 
 # ------------------------------------------------------------------ the three kernels
 
+def _key(op: str, a: Array, w: Array, geo: Geometry, *more: object) -> tuple:
+    """The dispatch table's key (ops/dispatch.py adds the CPU): op, shapes, geometry, dtype, array module."""
+    return (op, tuple(a.shape), tuple(w.shape), tuple(geo), *more, str(a.dtype), type(a).__module__)
+
+
+def _timed(a: Array) -> bool:
+    """Whether the candidates can be timed on the host: NumPy arrays (a GPU's calls return before the work)."""
+    return type(a).__module__ == "numpy"
+
+
 class Kernels:
     """forward, input_grad and weight_grad with the contracts of conv.py's reference kernels.
 
@@ -151,14 +164,26 @@ class Kernels:
         self.kept: tuple[Array, Array] | None = None
 
     def forward(self, x: Array, w: Array, geo: Geometry) -> Array:
-        """W · im2col(x): x (N, C_in, H, W), w (C_out, C_in, kH, kW) -> (N, C_out, H_out, W_out)."""
+        """W · im2col(x): x (N, C_in, H, W), w (C_out, C_in, kH, kW) -> (N, C_out, H_out, W_out).
+
+        By Winograd's F(2×2, 3×3) instead where it applies and the dispatch table finds it faster.
+        """
+        if not winograd.applies(geo):
+            return self._forward_columns(x, w, geo, self.keep_columns)
+        # no columns kept here: on the U-Net they raised the peak memory by 6-10 MB (the kept columns of
+        # the layers where im2col won, all alive until the backward) and saved no measurable time
+        return dispatch.pick(_key("forward", x, w, geo),
+                             {"im2col": lambda: self._forward_columns(x, w, geo, keep=False),
+                              "winograd": lambda: winograd.forward(x, w, geo)}, timed=_timed(x))[1]
+
+    def _forward_columns(self, x: Array, w: Array, geo: Geometry, keep: bool) -> Array:
         xp = get_array_module(x, w)
         (c_out, n), out_size = (w.shape[0], x.shape[0]), columns.output_size(x.shape[2:], geo)
         w_mat = w.reshape(c_out, -1)
         pieces = blocks(n, w_mat.shape[1], out_size, x.itemsize)
         if len(pieces) == 1:
             cols = im2col(x, geo)
-            self.kept = (x, cols) if self.keep_columns else None
+            self.kept = (x, cols) if keep else None
             return (w_mat @ cols).reshape(c_out, n, *out_size).transpose(1, 0, 2, 3)
         out = xp.empty((c_out, n) + tuple(out_size), dtype=x.dtype)
         for images, out_rows, cols in _column_blocks(x, geo, out_size, pieces):
@@ -167,7 +192,18 @@ class Kernels:
         return out.transpose(1, 0, 2, 3)
 
     def input_grad(self, g: Array, w: Array, geo: Geometry, x_shape: Sequence[int]) -> Array:
-        """col2im(Wᵀ · g): g (N, C_out, H_out, W_out), w (C_out, C_in, kH, kW) -> x_shape (N, C_in, H, W)."""
+        """col2im(Wᵀ · g): g (N, C_out, H_out, W_out), w (C_out, C_in, kH, kW) -> x_shape (N, C_in, H, W).
+
+        By Winograd's F(2×2, 3×3) instead (the flipped kernel's convolution) where it applies and the
+        dispatch table finds it faster.
+        """
+        if not winograd.applies(geo):
+            return self._input_grad_columns(g, w, geo, x_shape)
+        return dispatch.pick(_key("input_grad", g, w, geo, tuple(x_shape)),
+                             {"im2col": lambda: self._input_grad_columns(g, w, geo, x_shape),
+                              "winograd": lambda: winograd.input_grad(g, w, geo, x_shape)}, timed=_timed(g))[1]
+
+    def _input_grad_columns(self, g: Array, w: Array, geo: Geometry, x_shape: Sequence[int]) -> Array:
         xp = get_array_module(g, w)
         c_out, n, out_size = w.shape[0], g.shape[0], g.shape[2:]
         w_mat = w.reshape(c_out, -1)
@@ -193,7 +229,17 @@ class Kernels:
         return out[:, :, ph:ph + h]
 
     def weight_grad(self, g: Array, x: Array, geo: Geometry) -> Array:
-        """g · im2col(x)ᵀ: g (N, C_out, H_out, W_out), x (N, C_in, H, W) -> (C_out, C_in, kH, kW)."""
+        """g · im2col(x)ᵀ: g (N, C_out, H_out, W_out), x (N, C_in, H, W) -> (C_out, C_in, kH, kW).
+
+        By Winograd's F(2×2, 3×3) instead where it applies and the dispatch table finds it faster.
+        """
+        if not winograd.applies(geo):
+            return self._weight_grad_columns(g, x, geo)
+        return dispatch.pick(_key("weight_grad", g, x, geo),
+                             {"im2col": lambda: self._weight_grad_columns(g, x, geo),
+                              "winograd": lambda: winograd.weight_grad(g, x, geo)}, timed=_timed(g))[1]
+
+    def _weight_grad_columns(self, g: Array, x: Array, geo: Geometry) -> Array:
         c_out, out_size = g.shape[1], g.shape[2:]
         w_shape = (c_out, x.shape[1]) + tuple(geo.kernel_size)
         g_by_channel = g.transpose(1, 0, 2, 3)

@@ -18,7 +18,9 @@ __all__ = ["fast_paths", "enabled", "column_block_bytes"]
 
 # The assignment kits ship with this set to False (and without the fast paths' code).
 ON_BY_DEFAULT = True
-DEFAULT_COLUMN_BLOCK_BYTES = 8 * 2**20
+# 4 MiB (8 before issue 26): with Winograd on the U-Net's big layers, its peak over 10 steps is 58.6 MB
+# against 65.7 MB at 8 MiB, at no measurable cost in time (cpu time per step alternating, 1 thread)
+DEFAULT_COLUMN_BLOCK_BYTES = 4 * 2**20
 
 _state: dict[str, Any] = {"enabled": ON_BY_DEFAULT and os.environ.get("MINIDENSE_FAST", "1") != "0",
           "column_block_bytes": DEFAULT_COLUMN_BLOCK_BYTES}
