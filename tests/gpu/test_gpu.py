@@ -314,7 +314,7 @@ def test_conv2d_and_its_transpose_match_the_cpu(name, x_shape, w_shape, kw, path
 
 
 def test_conv2d_on_a_full_size_input_matches_the_cpu():
-    """One image whose columns exceed the default budget (8 MiB): the dispatch bands it on the device too."""
+    """One image whose columns exceed the default budget (4 MiB): the dispatch bands it on the device too."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((1, 64, 64, 64)).astype(np.float32)
     w = rng.standard_normal((2, 64, 3, 3)).astype(np.float32)
