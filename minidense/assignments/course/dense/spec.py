@@ -246,6 +246,29 @@ def _trained_unet(task):
                                               batch_norm=TRAINING["batch_norm"], skips=True)
 
 
+def _silog_forward(floor="self.p, self.t = xp.maximum(pred, eps), xp.maximum(target, eps)",
+                   count="n = valid.sum(axis=axes, dtype=pred.dtype)",
+                   images="self.images = float((n > 0).sum())",
+                   per_image="per_image = (g * g).sum(axis=axes) / self.n - lam * self.mean_g ** 2"):
+    """ScaleInvariantLogLoss.forward as a student writes it: the reference's, with the floor, the count of valid
+    pixels, the count of images or the per-image loss written otherwise."""
+    return f"""
+def forward(self, pred, target, *, mask, lam, eps):
+    xp = get_array_module(pred)
+    valid = xp.ones(pred.shape, dtype=bool) if mask is None else xp.broadcast_to(mask, pred.shape)
+    {floor}
+    g = xp.where(valid, xp.log(self.p) - xp.log(self.t), pred.dtype.type(0))
+    axes = tuple(range(1, pred.ndim))
+    {count}
+    self.n = xp.maximum(n, 1)
+    {images}
+    self.mean_g = g.sum(axis=axes) / self.n
+    {per_image}
+    self.g, self.valid, self.lam, self.eps = g, valid, lam, eps
+    return per_image.sum() / self.images if self.images else per_image.sum()
+"""
+
+
 #: the planted mistakes: each must lose points in the parts it names (see specs.Mistake)
 MISTAKES = (
     Mistake("the masked mean divided by every pixel instead of the valid ones",
@@ -265,21 +288,8 @@ def forward(self, pred, target, *, mask, reduction, beta=1.0):
     Mistake("the scale-invariant loss with + instead of − before the lam term",
             loses={"scale_invariant"},
             replace=(
-                ("ops/loss.py", "ScaleInvariantLogLoss.forward", '''
-def forward(self, pred, target, *, mask, lam, eps):
-    xp = get_array_module(pred)
-    valid = xp.ones(pred.shape, dtype=bool) if mask is None else xp.broadcast_to(mask, pred.shape)
-    self.p, self.t = xp.maximum(pred, eps), xp.maximum(target, eps)
-    g = xp.where(valid, xp.log(self.p) - xp.log(self.t), pred.dtype.type(0))
-    axes = tuple(range(1, pred.ndim))
-    n = valid.sum(axis=axes, dtype=pred.dtype)
-    self.n = xp.maximum(n, 1)                  # an image without valid pixels has g = 0, so D = 0
-    self.images = float((n > 0).sum())
-    self.mean_g = g.sum(axis=axes) / self.n
-    per_image = (g * g).sum(axis=axes) / self.n + lam * self.mean_g ** 2
-    self.g, self.valid, self.lam, self.eps = g, valid, lam, eps
-    return per_image.sum() / self.images if self.images else per_image.sum()
-'''),
+                ("ops/loss.py", "ScaleInvariantLogLoss.forward",
+                 _silog_forward(per_image="per_image = (g * g).sum(axis=axes) / self.n + lam * self.mean_g ** 2")),
             )),
     Mistake("the cosine without normalising the prediction",
             loses={"cosine_normal"},
@@ -373,59 +383,18 @@ def forward(self, pred, target, *, mask, reduction, beta=1.0):
     Mistake("the valid pixels counted as integers: float32 / int64 is float64 (float32 in, float64 out)",
             loses={"scale_invariant"},
             replace=(
-                ("ops/loss.py", "ScaleInvariantLogLoss.forward", '''
-def forward(self, pred, target, *, mask, lam, eps):
-    xp = get_array_module(pred)
-    valid = xp.ones(pred.shape, dtype=bool) if mask is None else xp.broadcast_to(mask, pred.shape)
-    self.p, self.t = xp.maximum(pred, eps), xp.maximum(target, eps)
-    g = xp.where(valid, xp.log(self.p) - xp.log(self.t), pred.dtype.type(0))
-    axes = tuple(range(1, pred.ndim))
-    n = valid.sum(axis=axes)
-    self.n = xp.maximum(n, 1)
-    self.images = float((n > 0).sum())
-    self.mean_g = g.sum(axis=axes) / self.n
-    per_image = (g * g).sum(axis=axes) / self.n - lam * self.mean_g ** 2
-    self.g, self.valid, self.lam, self.eps = g, valid, lam, eps
-    return per_image.sum() / self.images if self.images else per_image.sum()
-'''),
+                ("ops/loss.py", "ScaleInvariantLogLoss.forward", _silog_forward(count="n = valid.sum(axis=axes)")),
             )),
     Mistake("no floor at eps before the log: log of a depth <= 0 is -inf or NaN",
             loses={"scale_invariant"},
             replace=(
-                ("ops/loss.py", "ScaleInvariantLogLoss.forward", '''
-def forward(self, pred, target, *, mask, lam, eps):
-    xp = get_array_module(pred)
-    valid = xp.ones(pred.shape, dtype=bool) if mask is None else xp.broadcast_to(mask, pred.shape)
-    self.p, self.t = pred, target
-    g = xp.where(valid, xp.log(self.p) - xp.log(self.t), pred.dtype.type(0))
-    axes = tuple(range(1, pred.ndim))
-    n = valid.sum(axis=axes, dtype=pred.dtype)
-    self.n = xp.maximum(n, 1)
-    self.images = float((n > 0).sum())
-    self.mean_g = g.sum(axis=axes) / self.n
-    per_image = (g * g).sum(axis=axes) / self.n - lam * self.mean_g ** 2
-    self.g, self.valid, self.lam, self.eps = g, valid, lam, eps
-    return per_image.sum() / self.images if self.images else per_image.sum()
-'''),
+                ("ops/loss.py", "ScaleInvariantLogLoss.forward", _silog_forward(floor="self.p, self.t = pred, target")),
             )),
     Mistake("an image without a valid pixel counted in the average (divided by N, not by the images that have one)",
             loses={"scale_invariant"},
             replace=(
-                ("ops/loss.py", "ScaleInvariantLogLoss.forward", '''
-def forward(self, pred, target, *, mask, lam, eps):
-    xp = get_array_module(pred)
-    valid = xp.ones(pred.shape, dtype=bool) if mask is None else xp.broadcast_to(mask, pred.shape)
-    self.p, self.t = xp.maximum(pred, eps), xp.maximum(target, eps)
-    g = xp.where(valid, xp.log(self.p) - xp.log(self.t), pred.dtype.type(0))
-    axes = tuple(range(1, pred.ndim))
-    n = valid.sum(axis=axes, dtype=pred.dtype)
-    self.n = xp.maximum(n, 1)
-    self.images = float(pred.shape[0]) if (n > 0).any() else 0.0
-    self.mean_g = g.sum(axis=axes) / self.n
-    per_image = (g * g).sum(axis=axes) / self.n - lam * self.mean_g ** 2
-    self.g, self.valid, self.lam, self.eps = g, valid, lam, eps
-    return per_image.sum() / self.images if self.images else per_image.sum()
-'''),
+                ("ops/loss.py", "ScaleInvariantLogLoss.forward",
+                 _silog_forward(images="self.images = float(pred.shape[0]) if (n > 0).any() else 0.0")),
             )),
     Mistake("a zero vector divided by its norm 0 (no floor at eps): 0/0 = NaN",
             loses={"cosine_normal"},
