@@ -1,8 +1,11 @@
 """The fast paths' dispatch table: which algorithm computes an (op, shape, dtype), chosen by measuring.
 
-As cuDNN's benchmark mode does, the first call of a kernel on a new key runs every candidate on its own
-arguments (once untimed, then ROUNDS times each, alternating), keeps the fastest in the table and runs it
-once more for the result; later calls with the same key run the winner only. The key holds the op, the
+By default no measuring: each kernel takes its specialised candidate (the last offered, e.g. Winograd where
+it applies), so that two processes compute the same bits (a resumed run repeats an uninterrupted one), as
+PyTorch leaves ``torch.backends.cudnn.benchmark`` off. In benchmark mode (``benchmark(True)`` or
+``MINIDENSE_BENCHMARK=1``), as cuDNN's benchmark mode does, the first call of a kernel on a new key runs every
+candidate on its own arguments (once untimed, then ROUNDS times each, alternating), keeps the fastest in the
+table and runs it once more for the result; later calls with the same key run the winner only. The key holds the op, the
 shapes, the geometry, the dtype, the array module and the CPU (``cpu()``), so a table carried to another
 machine is never applied there.
 The table lives as long as the process (``table()`` shows it, ``clear()`` empties it).
@@ -25,13 +28,15 @@ import time
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
-__all__ = ["cpu", "pick", "table", "clear", "prefer"]
+__all__ = ["cpu", "pick", "table", "clear", "prefer", "benchmark"]
 
 T = TypeVar("T")
 
 _table: dict[Hashable, str] = {}
 _preferred: list[str] = []
 _cpu: list[str] = []
+#: measure the candidates (True) or take the specialised one (False, the default): see the module's docstring
+_benchmark = [os.environ.get("MINIDENSE_BENCHMARK", "0") == "1"]
 ROUNDS = 5   # timed runs of each candidate, alternating (the order reversed every round); the minimum decides
 
 
@@ -58,6 +63,16 @@ def clear() -> None:
     _table.clear()
 
 
+def benchmark(flag: bool | None = None) -> bool:
+    """Benchmark mode: with ``flag``, turn it on or off; returns the setting before."""
+    before = _benchmark[0]
+    if flag is not None:
+        if not isinstance(flag, bool):
+            raise TypeError(f"benchmark: flag must be a bool, got {flag!r}")
+        _benchmark[0] = flag
+    return before
+
+
 class prefer:
     """Take candidate ``name`` wherever it is offered, without measuring (a context manager too)."""
 
@@ -76,8 +91,9 @@ class prefer:
 def pick(key: Hashable, candidates: dict[str, Callable[[], T]], timed: bool = True) -> tuple[str, T]:
     """(name, result) of the candidate the table holds for key, measuring them all the first time.
 
-    candidates: {name: a function of no arguments computing the result}, the fallback first. timed=False
-    (arrays whose calls cannot be timed on the host) takes the fallback without recording anything.
+    candidates: {name: a function of no arguments computing the result}, the fallback first and the specialised
+    one last. Outside benchmark mode the last is taken, unmeasured. timed=False (arrays whose calls cannot be
+    timed on the host) takes the fallback without recording anything.
     The measured runs' results are dropped as soon as each is timed and the winner runs once more for the
     result: the measurement holds no more memory at a time than one call does.
     """
@@ -87,6 +103,8 @@ def pick(key: Hashable, candidates: dict[str, Callable[[], T]], timed: bool = Tr
         return name, candidates[name]()
     if len(names) == 1 or not timed:
         return names[0], candidates[names[0]]()
+    if not _benchmark[0]:
+        return names[-1], candidates[names[-1]]()
     full_key = (key, cpu())
     if full_key not in _table:
         best: dict[str, float] = {}

@@ -167,8 +167,21 @@ def test_every_candidate_gives_the_reference_values_and_gradients(candidate, dat
         np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-10)
 
 
+def test_by_default_pick_takes_the_specialised_candidate_without_measuring(monkeypatch):
+    """Outside benchmark mode every process computes the same bits: the last candidate, nothing timed."""
+    monkeypatch.setattr(dispatch, "_table", {})
+    monkeypatch.setattr(dispatch, "_benchmark", [False])
+    calls = []
+    candidates = {"a": lambda: calls.append("a") or "A", "b": lambda: calls.append("b") or "B"}
+    assert dispatch.pick(("op", 1), candidates) == ("b", "B") and calls == ["b"] and dispatch.table() == {}
+    assert dispatch.benchmark(True) is False and dispatch.benchmark() is True
+    with pytest.raises(TypeError, match="flag must be a bool"):
+        dispatch.benchmark("yes")
+
+
 def test_pick_measures_once_per_key_and_then_runs_the_winner_only(monkeypatch):
     monkeypatch.setattr(dispatch, "_table", {})
+    monkeypatch.setattr(dispatch, "_benchmark", [True])
     calls = []
     candidates = {"a": lambda: calls.append("a") or "A", "b": lambda: calls.append("b") or "B"}
     name, result = dispatch.pick(("op", 1), candidates)
@@ -182,6 +195,7 @@ def test_pick_measures_once_per_key_and_then_runs_the_winner_only(monkeypatch):
 
 def test_the_table_is_keyed_by_the_cpu(monkeypatch):
     monkeypatch.setattr(dispatch, "_table", {})
+    monkeypatch.setattr(dispatch, "_benchmark", [True])
     dispatch.pick("k", {"a": lambda: 1, "b": lambda: 2})
     here = dispatch.cpu()
     monkeypatch.setattr(dispatch, "_cpu", ["another machine"])
@@ -218,6 +232,7 @@ def test_the_reference_path_never_consults_the_table(monkeypatch):
 
 def test_a_measured_choice_gives_the_reference_result_and_keeps_no_columns_where_winograd_applies(monkeypatch):
     monkeypatch.setattr(dispatch, "_table", {})
+    monkeypatch.setattr(dispatch, "_benchmark", [True])
     gen = np.random.default_rng(3)
     geo = columns.Geometry((3, 3), (1, 1), (1, 1), (1, 1))
     x, w = gen.standard_normal((2, 3, 8, 8)), gen.standard_normal((4, 3, 3, 3))
