@@ -102,7 +102,7 @@ def test_declared_equivalent_mutants_still_exist_and_say_why(name):
 
 #: the slow test grades a fixed draw of this many mutants per graded function (the full run, every mutant, is
 #: `python -m minidense.assignments.mutants NAME --out DIR`; its counts are in docs/assignments.md)
-SLOW_LIMIT = 8
+SLOW_LIMIT = 4
 KILL_RATE = 0.90
 
 
