@@ -57,16 +57,17 @@ def _inside_where_all_neginf(x: Array, geo: Geometry, indices: Array) -> Array:
     xp = get_array_module(x)
     if not any(geo.padding) or not xp.isneginf(x).any():
         return indices   # no padding, or no -inf: the maximum is a pixel of the plane
-    n, c, h, w = x.shape
-    ho, wo = columns.output_size((h, w), geo)
-    taps = geo.kernel_size[0] * geo.kernel_size[1]
-    window_max = columns.im2col(x, geo, pad_value=-xp.inf).reshape(c, taps, n, ho, wo).max(axis=1)
+    w = x.shape[3]
+    sizes = columns.output_size(x.shape[-2:], geo)
+    # each window's maximum, (C, taps, N·H_out·W_out) -> (N, C, H_out, W_out)
+    padded_windows = columns.im2col(x, geo, -xp.inf)
+    window_max = padded_windows.reshape(x.shape[1], -1, x.shape[0], *sizes).max(axis=1)
     # window r starts at r·s − p; its first tap inside is i0 = ceil((p − r·s) / d) (or 0), at r·s − p + i0·d
     firsts = []
-    for size, s, p, d in zip((ho, wo), geo.stride, geo.padding, geo.dilation):
+    for size, s, p, d in zip(sizes, geo.stride, geo.padding, geo.dilation):
         start = xp.arange(size) * s - p
         firsts.append(start + xp.maximum(0, -(start // d)) * d)
-    first_inside = firsts[0].reshape(ho, 1) * w + firsts[1]
+    first_inside = firsts[0].reshape(-1, 1) * w + firsts[1]
     return xp.where(window_max.transpose(1, 0, 2, 3) == -xp.inf, first_inside, indices)
 
 
