@@ -55,7 +55,7 @@ def _inside_where_all_neginf(x: Array, geo: Geometry, indices: Array) -> Array:
     -inf: there the -inf padding ties with them and may come first, so the window's first pixel inside the plane
     is taken (as PyTorch does). Not part of ``_switches`` (what the pool kit's students write): a fix-up here."""
     xp = get_array_module(x)
-    if not any(geo.padding) or not xp.isneginf(x).any():
+    if not any(geo.padding) or not (x == -xp.inf).any():
         return indices   # no padding, or no -inf: the maximum is a pixel of the plane
     w = x.shape[3]
     sizes = columns.output_size(x.shape[-2:], geo)
