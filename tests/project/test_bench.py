@@ -47,6 +47,32 @@ def test_flop_count_of_the_reference_unet(common):
     assert 4.7e9 < flops < 4.9e9
 
 
+@pytest.fixture(scope="module")
+def driver():
+    with bench_module("run") as module:
+        yield module
+
+
+def test_ratio_is_taken_round_by_round(driver):
+    # round 1 is busy for both sides (times ×10): the per-round ratios stay 1.2 and 0.8 and their median is 1.0,
+    # where pooling every call would mix a quiet round of one side with a busy round of the other
+    md = [dict(round=0, times_s=[12.0, 12.0, 13.0]), dict(round=1, times_s=[8.0]), dict(round=2, times_s=[1.0])]
+    torch = [dict(round=0, times_s=[10.0]), dict(round=1, times_s=[10.0, 9.0, 11.0])]
+    assert driver.per_round_ratios(md, torch) == pytest.approx([1.2, 0.8])   # round 2 has no PyTorch run
+
+
+def test_targets_use_the_median_of_rounds_and_include_the_overhead(driver):
+    summary = {"unet_step_64": {"minidense": dict(ratio_round_median=1.45, ratio_median=1.6, median_ms=10.0,
+                                                  memory_ratio=1.01),
+                                "chainer": dict(median_ms=85.0)}}
+    met = {t["target"]: t["met"] for t in driver.check_targets(summary, overhead={"us_per_op": 2.9})}
+    assert met["unet_step_64: <= 1.5x PyTorch"] is True            # 1.45 of rounds, not the pooled 1.6
+    assert met["unet_step_64: >= 8.0x faster than Chainer"] is True
+    assert met["unet_step_64: peak memory <= 1.0x PyTorch's"] is False
+    assert met["engine overhead <= 3.0 µs per op"] is True
+    assert met["cross_entropy_n8_21_128_fwdbwd: <= 1.1x PyTorch"] is None   # not measured
+
+
 @pytest.mark.parametrize("case", ["conv3x3_n8_32to32_64_fwdbwd", "maxpool_unpool_n8_32_128_fwdbwd",
                                   "cross_entropy_n8_21_128_fwdbwd", "unet_step_64"])
 def test_minidense_case_runs_and_reports_json(case):
