@@ -153,6 +153,20 @@ def test_entries_overlap_in_a_public_and_a_hidden_case(name, part):
                    for c in cases), (name, part, public)
 
 
+def test_the_uint8_confusion_case_always_has_codes_past_255():
+    """The losses kit's uint8 labels of 17 classes: some code 17·target + pred (valid pixels) passes 255 in the
+    public case and in every student's hidden one, so codes computed in uint8 wrap and lose the part."""
+    spec = ASSIGNMENTS["losses"]
+    index = [p.name for p in spec.parts].index("confusion_iou")
+    rngs = [public_rng(index)] + [case_rng(2718, f"student-{k}", index) for k in range(40)]
+    for n, rng in enumerate(rngs):
+        cases = make_cases(spec, "confusion_iou", rng, public=n == 0)
+        (case,) = [c for c in cases if c["id"].startswith("uint8-labels")]
+        pred, target = (case["inputs"][k].astype(np.int64) for k in ("pred", "target"))
+        assert case["inputs"]["target"].dtype == np.uint8
+        assert (17 * target + pred)[target != 255].max() > 255, f"draw {n} ({'public' if n == 0 else 'hidden'})"
+
+
 @pytest.fixture(scope="module")
 def conv_cases():
     return {public: all_cases(CONV, public) for public in (True, False)}

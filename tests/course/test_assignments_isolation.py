@@ -102,6 +102,32 @@ def test_no_student_can_touch_another_as_root(tmp_path, listener):
     print(f"graded {len(expect)} submissions in {seconds:.1f} s")
 
 
+# The scoring process ends a child with SIGTERM (sandbox.Child.close); a student's os._exit(0) can make that
+# SIGTERM arrive just as the waiting process reaps PID 1. Here it arrives at exactly that moment, every time.
+SIGTERM_AT_THE_REAP = """
+import os, signal, sys
+from minidense.assignments.grading import isolation
+real_waitid, real_waitpid = os.waitid, os.waitpid
+def waitid(*args):
+    result = real_waitid(*args)
+    os.kill(os.getpid(), signal.SIGTERM)
+    return result
+def waitpid(*args):
+    result = real_waitpid(*args)
+    os.kill(os.getpid(), signal.SIGTERM)
+    return result
+os.waitid, os.waitpid = waitid, waitpid
+isolation.enter_namespaces(False, ())
+os._exit(0)   # PID 1 of the namespace ends on its own, as a student's os._exit(0) does
+"""
+
+
+@pytest.mark.skipif(not ROOT, reason="namespaces without a user namespace need root (as CI and Gradescope run)")
+def test_a_sigterm_as_the_namespace_ends_keeps_its_exit_status():
+    proc = subprocess.run([sys.executable, "-c", SIGTERM_AT_THE_REAP], capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stderr) == (0, "")
+
+
 @pytest.mark.skipif(not ROOT, reason="grading as root needs root (as CI and Gradescope run)")
 def test_a_user_per_student_without_namespaces_ends_leftovers_and_fork_bombs(tmp_path):
     """Root with --no-namespaces: the students' own uids keep the leftover from the others' children, and

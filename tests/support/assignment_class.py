@@ -63,7 +63,7 @@ raise RuntimeError("SNOOP found: " + "; ".join(sorted(set(said))) if said else "
 #: the threats one student poses to the others (each names its processes and files with {marker})
 LEFTOVER = '''import ctypes, os, signal, time
 me = os.getpid()
-if os.fork() == 0:
+if not getattr(os, "_md_left_one", False) and os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
         ctypes.CDLL(None).prctl(15, {marker!r}.encode(), 0, 0, 0)
@@ -83,7 +83,9 @@ if os.fork() == 0:
                     pass
             time.sleep(0.02)
     os._exit(0)
-os.wait()'''
+if not getattr(os, "_md_left_one", False):   # one leftover per process: a training part calls this every step
+    os._md_left_one = True
+    os.wait()'''
 
 FORK_BOMB = '''import os, time
 try:

@@ -90,9 +90,12 @@ def enter_namespaces(user, keep_fds):
         os.close(fd)
     signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
     prctl(PR_SET_PDEATHSIG, signal.SIGTERM)   # the scoring process gone: end the namespace, as on SIGTERM
-    # PID 1 is reaped only once every process of its namespace has ended: this status means "none left"
+    # PID 1 ends only once every process of its namespace has ended: its exit means "none left". Wait for
+    # it without reaping, so that a SIGTERM arriving meanwhile kills at most a zombie that is still ours
+    # (once reaped, the pid is gone or another process's), then stop listening, then reap.
+    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _, status = os.waitpid(pid, 0)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)   # reaped: its pid may be reused
     os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
 
 

@@ -353,8 +353,11 @@ class Child:
         if self.proc.poll() is None:
             try:
                 protocol.send(self.request_w, {"fn": "__exit__"}, None, time.monotonic() + 1)
-                self.proc.wait(timeout=2)
             except Exception:
+                pass   # not listening (busy, or already ending on its own): it may still end by itself
+            try:
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
                 pass
         if self.proc.poll() is None and self.box.namespaces:   # the waiting process kills PID 1 and reaps it
             try:

@@ -167,6 +167,16 @@ def _all_background(rng, k):
     return np.zeros(shape, dtype=np.int64), target
 
 
+def _past_uint8(rng):
+    """uint8 label maps of 17 classes in which some codes 17·target + pred pass 255 (target 16, pred ≥ 1), at
+    whatever size the map is drawn: in uint8 arithmetic those codes wrap around."""
+    pred, target = _label_maps(rng, 17, _map_shape(rng), agree=0.3, dtype=np.uint8)
+    high = rng.choice(np.arange(1, target.size), size=3, replace=False)   # pixel 0 stays ignored
+    target.flat[high] = 16
+    pred.flat[high] = rng.integers(1, 17, size=3)
+    return pred, target
+
+
 def _confusion_iou(rng, public):
     k = 5 if public else int(rng.integers(3, 8))
     cases = [_seg_case(f"{k}-classes-ignored-pixels", "confusion_matrix", *_label_maps(rng, k, _map_shape(rng)), k,
@@ -175,9 +185,7 @@ def _confusion_iou(rng, public):
                        5 if public else k, "absent", "rows"),
              _seg_case("all-background-prediction", "segmentation_scores", *_all_background(rng, 5), 5,
                        "background", "absent", "rows"),
-             _seg_case("uint8-labels-17-classes", "confusion_matrix",
-                       *_label_maps(rng, 17, _map_shape(rng), agree=0.3, dtype=np.uint8), 17,
-                       "uint8")]
+             _seg_case("uint8-labels-17-classes", "confusion_matrix", *_past_uint8(rng), 17, "uint8")]
     if not public:
         k2 = int(rng.integers(2, 8))
         cases += [_seg_case(f"scores-{k2}-classes-ignored-pixels", "segmentation_scores",
@@ -464,7 +472,7 @@ SPEC = Assignment(
            Part("cross_entropy", 20, "cross_entropy: values with reductions and class weights, gradient",
                 cases=_cross_entropy),
            Part("unknown_label", 20, "ignored pixels: not in the mean, zero gradient, all-ignored gives 0",
-                cases=_unknown_label),
+                builds_on=("cross_entropy",), cases=_unknown_label),
            Part("confusion_iou", 25, "confusion matrix cm[true, pred] without ignored pixels; IoU per class (NaN "
                                      "when absent from both), mean IoU, pixel and mean accuracy, fwIoU",
                 cases=_confusion_iou),
