@@ -436,12 +436,8 @@ def _as_tensors(inputs: Sequence[Operand], op_name: str, params: dict[str, Any] 
     The public functions check devices first and name their arguments (``_checks.same_device``); this is
     the net under ops without such a wrapper (a student's Function), keyword arrays included.
     """
-    if not backend.cupy_imported():   # the common case, answered first: every array is on the CPU
-        for x in inputs:
-            if not isinstance(x, Tensor):
-                break
-        else:
-            return list(inputs)   # type: ignore[arg-type]  # every input is a Tensor
+    if not backend.cupy_imported() and all(isinstance(x, Tensor) for x in inputs):
+        return list(inputs)   # type: ignore[arg-type]  # the common case: Tensors only, all on the CPU
     tensors = [x for x in inputs if isinstance(x, Tensor)]
     devices = {t.device for t in tensors} | {backend.device_of(x) for x in inputs if backend.is_array(x)}
     devices |= {backend.device_of(v) for v in (params or {}).values() if backend.is_array(v)}

@@ -21,7 +21,7 @@ Tests (tests/ops/test_conv_fast.py) check every path against the reference on hy
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from ..backend import Array, get_array_module
 from . import dispatch, fastpaths, winograd
@@ -152,6 +152,15 @@ def _timed(a: Array) -> bool:
     return type(a).__module__ == "numpy"
 
 
+def _columns_or_winograd(op: str, a: Array, w: Array, geo: Geometry, by_columns: Callable[[], Array],
+                         by_winograd: Callable[[], Array], *more: object) -> Array:
+    """The columns where Winograd does not apply; elsewhere what the dispatch table picks of the two."""
+    if not winograd.applies(geo):
+        return by_columns()
+    return dispatch.pick(_key(op, a, w, geo, *more), {"im2col": by_columns, "winograd": by_winograd},
+                         timed=_timed(a))[1]
+
+
 class Kernels:
     """forward, input_grad and weight_grad with the contracts of conv.py's reference kernels.
 
@@ -172,9 +181,8 @@ class Kernels:
             return self._forward_columns(x, w, geo, self.keep_columns)
         # no columns kept here: on the U-Net they raised the peak memory by 6-10 MB (the kept columns of
         # the layers where im2col won, all alive until the backward) and saved no measurable time
-        return dispatch.pick(_key("forward", x, w, geo),
-                             {"im2col": lambda: self._forward_columns(x, w, geo, keep=False),
-                              "winograd": lambda: winograd.forward(x, w, geo)}, timed=_timed(x))[1]
+        return _columns_or_winograd("forward", x, w, geo, lambda: self._forward_columns(x, w, geo, keep=False),
+                                    lambda: winograd.forward(x, w, geo))
 
     def _forward_columns(self, x: Array, w: Array, geo: Geometry, keep: bool) -> Array:
         xp = get_array_module(x, w)
@@ -197,11 +205,8 @@ class Kernels:
         By Winograd's F(2×2, 3×3) instead (the flipped kernel's convolution) where it applies and the
         dispatch table finds it faster.
         """
-        if not winograd.applies(geo):
-            return self._input_grad_columns(g, w, geo, x_shape)
-        return dispatch.pick(_key("input_grad", g, w, geo, tuple(x_shape)),
-                             {"im2col": lambda: self._input_grad_columns(g, w, geo, x_shape),
-                              "winograd": lambda: winograd.input_grad(g, w, geo, x_shape)}, timed=_timed(g))[1]
+        return _columns_or_winograd("input_grad", g, w, geo, lambda: self._input_grad_columns(g, w, geo, x_shape),
+                                    lambda: winograd.input_grad(g, w, geo, x_shape), tuple(x_shape))
 
     def _input_grad_columns(self, g: Array, w: Array, geo: Geometry, x_shape: Sequence[int]) -> Array:
         xp = get_array_module(g, w)
@@ -233,11 +238,8 @@ class Kernels:
 
         By Winograd's F(2×2, 3×3) instead where it applies and the dispatch table finds it faster.
         """
-        if not winograd.applies(geo):
-            return self._weight_grad_columns(g, x, geo)
-        return dispatch.pick(_key("weight_grad", g, x, geo),
-                             {"im2col": lambda: self._weight_grad_columns(g, x, geo),
-                              "winograd": lambda: winograd.weight_grad(g, x, geo)}, timed=_timed(g))[1]
+        return _columns_or_winograd("weight_grad", g, x, geo, lambda: self._weight_grad_columns(g, x, geo),
+                                    lambda: winograd.weight_grad(g, x, geo))
 
     def _weight_grad_columns(self, g: Array, x: Array, geo: Geometry) -> Array:
         c_out, out_size = g.shape[1], g.shape[2:]
