@@ -121,7 +121,7 @@ def _cupy_array_type():
 def cupy_imported() -> bool:
     """True once any code imported cupy; before that every array is a NumPy array, on the CPU (so a check
     that arrays share one device has nothing to find)."""
-    return _cupy_array_type() is not None
+    return "cupy" in sys.modules and _cupy_array_type() is not None   # every op asks: the quick test first
 
 
 def get_array_module(*arrays: object) -> ModuleType:

@@ -53,6 +53,7 @@ Grads = Union[Array, tuple[Union[Array, None], ...], None]
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 _grad_enabled = True
+_ndarray = backend.numpy.ndarray   # the exact type is checked first where every op passes (is_array after)
 
 
 class no_grad:
@@ -99,9 +100,12 @@ class Tensor:
     """
 
     __array_priority__ = 1000  # so that ndarray + Tensor defers to Tensor.__radd__
+    # Every op makes a Tensor: slots make that (and reading .data) cheaper; "__dict__" keeps other attributes
+    # possible (a subclass's, a user's), its dict made only for a tensor that gets one.
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__dict__", "__weakref__")
 
     def __init__(self, data: Array, requires_grad: bool = False, _ctx: Function | None = None) -> None:
-        if not backend.is_array(data):
+        if type(data) is not _ndarray and not backend.is_array(data):
             raise TypeError(f"Tensor: data must be a NumPy or CuPy array, got {type(data).__name__}; "
                             "use md.tensor(...) to convert")
         kind = data.dtype.kind
@@ -417,10 +421,10 @@ class Function:
         fn.needs_input_grad = needs = tuple([t.requires_grad for t in tensors])
         arrays = [t.data for t in tensors]
         out = fn.forward(*arrays, **params)
-        if not backend.is_array(out):   # NumPy reductions return scalars; keep arrays everywhere
-            out = backend.get_array_module(*arrays).asarray(out)
-        if _grad_enabled and any(needs) and out.dtype.kind == "f":
-            fn.parents = tuple(tensors)
+        if type(out) is not _ndarray and not backend.is_array(out):   # NumPy reductions return scalars
+            out = backend.get_array_module(*arrays).asarray(out)         # keep arrays everywhere
+        if _grad_enabled and True in needs and out.dtype.kind == "f":
+            fn.parents = tensors
             return Tensor(out, True, fn)   # requires_grad, _ctx
         return Tensor(out)
 
@@ -430,14 +434,20 @@ def _snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
-def _as_tensors(inputs: Sequence[Operand], op_name: str, params: dict[str, Any] | None = None) -> list[Tensor]:
+def _as_tensors(inputs: tuple[Operand, ...], op_name: str, params: dict[str, Any] | None = None) -> tuple[Tensor, ...]:
     """Inputs as tensors on one device; Python numbers take the dtype of the tensors beside them.
 
     The public functions check devices first and name their arguments (``_checks.same_device``); this is
     the net under ops without such a wrapper (a student's Function), keyword arrays included.
     """
-    if not backend.cupy_imported() and all(isinstance(x, Tensor) for x in inputs):
-        return list(inputs)   # type: ignore[arg-type]  # the common case: Tensors only, all on the CPU
+    if not backend.cupy_imported():
+        # the common case, Tensors only and all on the CPU, as a plain loop: every op passes here, and
+        # all(... for ...) builds a generator each time (a sixth of an add's time in the engine)
+        for x in inputs:
+            if not isinstance(x, Tensor):
+                break
+        else:
+            return inputs   # type: ignore[return-value]  # Tensors only (checked just above)
     tensors = [x for x in inputs if isinstance(x, Tensor)]
     devices = {t.device for t in tensors} | {backend.device_of(x) for x in inputs if backend.is_array(x)}
     devices |= {backend.device_of(v) for v in (params or {}).values() if backend.is_array(v)}
@@ -458,7 +468,7 @@ def _as_tensors(inputs: Sequence[Operand], op_name: str, params: dict[str, Any] 
             out.append(Tensor(xp.asarray(x, dtype=dtype)))
         else:
             raise TypeError(f"{op_name}: expected a Tensor, an array or a number, got {type(x).__name__}")
-    return out
+    return tuple(out)
 
 
 class ToDevice(Function):

@@ -15,8 +15,9 @@ conv.py picks these kernels at its one dispatch point when the fast paths are on
 3. **Columns kept.** When the whole batch is one block, the forward's columns are kept for the weight
    gradient instead of being built again (not where Winograd applies: see ``Kernels.forward``).
 4. **Winograd F(2×2, 3×3)** (ops/winograd.py) for 3×3 stride-1 convolutions, all three kernels: 2.25x
-   fewer multiplies, and the input gradient needs no col2im. Whether it or the columns compute an
-   (op, shapes, geometry, dtype) is measured once per process and kept in ops/dispatch.py's table.
+   fewer multiplies, and the input gradient needs no col2im. In benchmark mode (ops/dispatch.py) whether
+   it or the columns compute an (op, shapes, geometry, dtype) is measured once per process and kept in the
+   dispatch table; by default the columns compute (the same bits in every process).
 Tests (tests/ops/test_conv_fast.py) check every path against the reference on hypothesis geometries.
 """
 from __future__ import annotations
@@ -144,7 +145,7 @@ def _column_blocks(x: Array, geo: Geometry, out_size: Sequence[int],
 
 def _key(op: str, a: Array, w: Array, geo: Geometry, *more: object) -> tuple:
     """The dispatch table's key (ops/dispatch.py adds the CPU): op, shapes, geometry, dtype, array module."""
-    return (op, tuple(a.shape), tuple(w.shape), tuple(geo), *more, str(a.dtype), type(a).__module__)
+    return (op, a.shape, w.shape, tuple(geo), *more, a.dtype.str, type(a).__module__)   # dtype.str: str() is slow
 
 
 def _timed(a: Array) -> bool:
@@ -175,7 +176,7 @@ class Kernels:
     def forward(self, x: Array, w: Array, geo: Geometry) -> Array:
         """W · im2col(x): x (N, C_in, H, W), w (C_out, C_in, kH, kW) -> (N, C_out, H_out, W_out).
 
-        By Winograd's F(2×2, 3×3) instead where it applies and the dispatch table finds it faster.
+        By Winograd's F(2×2, 3×3) instead where it applies and the dispatch table picks it (benchmark mode).
         """
         if not winograd.applies(geo):
             return self._forward_columns(x, w, geo, self.keep_columns)
@@ -203,7 +204,7 @@ class Kernels:
         """col2im(Wᵀ · g): g (N, C_out, H_out, W_out), w (C_out, C_in, kH, kW) -> x_shape (N, C_in, H, W).
 
         By Winograd's F(2×2, 3×3) instead (the flipped kernel's convolution) where it applies and the
-        dispatch table finds it faster.
+        dispatch table picks it (benchmark mode).
         """
         return _columns_or_winograd("input_grad", g, w, geo, lambda: self._input_grad_columns(g, w, geo, x_shape),
                                     lambda: winograd.input_grad(g, w, geo, x_shape), tuple(x_shape))
@@ -236,7 +237,7 @@ class Kernels:
     def weight_grad(self, g: Array, x: Array, geo: Geometry) -> Array:
         """g · im2col(x)ᵀ: g (N, C_out, H_out, W_out), x (N, C_in, H, W) -> (C_out, C_in, kH, kW).
 
-        By Winograd's F(2×2, 3×3) instead where it applies and the dispatch table finds it faster.
+        By Winograd's F(2×2, 3×3) instead where it applies and the dispatch table picks it (benchmark mode).
         """
         return _columns_or_winograd("weight_grad", g, x, geo, lambda: self._weight_grad_columns(g, x, geo),
                                     lambda: winograd.weight_grad(g, x, geo))

@@ -1,13 +1,17 @@
 """The fast paths' dispatch table: which algorithm computes an (op, shape, dtype), chosen by measuring.
 
-By default no measuring: each kernel takes its specialised candidate (the last offered, e.g. Winograd where
-it applies), so that two processes compute the same bits (a resumed run repeats an uninterrupted one), as
-PyTorch leaves ``torch.backends.cudnn.benchmark`` off. In benchmark mode (``benchmark(True)`` or
-``MINIDENSE_BENCHMARK=1``), as cuDNN's benchmark mode does, the first call of a kernel on a new key runs every
-candidate on its own arguments (once untimed, then ROUNDS times each, alternating), keeps the fastest in the
-table and runs it once more for the result; later calls with the same key run the winner only. The key holds the op, the
-shapes, the geometry, the dtype, the array module and the CPU (``cpu()``), so a table carried to another
-machine is never applied there.
+By default no measuring: each kernel takes its fallback (the first candidate offered: the columns, not
+Winograd), so that two processes compute the same bits (a resumed run repeats an uninterrupted one), as
+PyTorch leaves ``torch.backends.cudnn.benchmark`` off. The fallback, not the specialised candidate: on the
+machine measured last (AMD EPYC with AVX-512, bench/README.md) Winograd's transforms cost more than its
+products save on every layer of the benchmark's U-Net but a few input gradients, and on small images far
+more.
+
+In benchmark mode (``benchmark(True)`` or ``MINIDENSE_BENCHMARK=1``), as cuDNN's benchmark mode does, the
+first call of a kernel on a new key runs every candidate on its own arguments (once untimed, then ROUNDS
+times each, alternating), keeps the fastest in the table and runs it once more for the result; later calls
+with the same key run the winner only. The key holds the op, the shapes, the geometry, the dtype, the array
+module and the CPU (``cpu()``), so a table carried to another machine is never applied there.
 The table lives as long as the process (``table()`` shows it, ``clear()`` empties it).
 
 Every candidate computes the same function; they differ by rounding only, within the bounds their
@@ -35,7 +39,7 @@ T = TypeVar("T")
 _table: dict[Hashable, str] = {}
 _preferred: list[str] = []
 _cpu: list[str] = []
-#: measure the candidates (True) or take the specialised one (False, the default): see the module's docstring
+#: measure the candidates (True) or take the fallback (False, the default): see the module's docstring
 _benchmark = [os.environ.get("MINIDENSE_BENCHMARK", "0") == "1"]
 ROUNDS = 5   # timed runs of each candidate, alternating (the order reversed every round); the minimum decides
 
@@ -91,9 +95,9 @@ class prefer:
 def pick(key: Hashable, candidates: dict[str, Callable[[], T]], timed: bool = True) -> tuple[str, T]:
     """(name, result) of the candidate the table holds for key, measuring them all the first time.
 
-    candidates: {name: a function of no arguments computing the result}, the fallback first and the specialised
-    one last. Outside benchmark mode the last is taken, unmeasured. timed=False (arrays whose calls cannot be
-    timed on the host) takes the fallback without recording anything.
+    candidates: {name: a function of no arguments computing the result}, the fallback first. Outside benchmark
+    mode the fallback is taken, unmeasured; so are arrays whose calls cannot be timed on the host (timed=False).
+    Neither records anything.
     The measured runs' results are dropped as soon as each is timed and the winner runs once more for the
     result: the measurement holds no more memory at a time than one call does.
     """
@@ -101,10 +105,8 @@ def pick(key: Hashable, candidates: dict[str, Callable[[], T]], timed: bool = Tr
     if _preferred:
         name = _preferred[-1] if _preferred[-1] in candidates else names[0]
         return name, candidates[name]()
-    if len(names) == 1 or not timed:
+    if len(names) == 1 or not timed or not _benchmark[0]:
         return names[0], candidates[names[0]]()
-    if not _benchmark[0]:
-        return names[-1], candidates[names[-1]]()
     full_key = (key, cpu())
     if full_key not in _table:
         best: dict[str, float] = {}

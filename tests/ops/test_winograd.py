@@ -167,13 +167,13 @@ def test_every_candidate_gives_the_reference_values_and_gradients(candidate, dat
         np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-10)
 
 
-def test_by_default_pick_takes_the_specialised_candidate_without_measuring(monkeypatch):
-    """Outside benchmark mode every process computes the same bits: the last candidate, nothing timed."""
+def test_by_default_pick_takes_the_fallback_without_measuring(monkeypatch):
+    """Outside benchmark mode every process computes the same bits: the first candidate, nothing timed."""
     monkeypatch.setattr(dispatch, "_table", {})
     monkeypatch.setattr(dispatch, "_benchmark", [False])
     calls = []
     candidates = {"a": lambda: calls.append("a") or "A", "b": lambda: calls.append("b") or "B"}
-    assert dispatch.pick(("op", 1), candidates) == ("b", "B") and calls == ["b"] and dispatch.table() == {}
+    assert dispatch.pick(("op", 1), candidates) == ("a", "A") and calls == ["a"] and dispatch.table() == {}
     assert dispatch.benchmark(True) is False and dispatch.benchmark() is True
     with pytest.raises(TypeError, match="flag must be a bool"):
         dispatch.benchmark("yes")
