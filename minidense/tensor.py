@@ -418,8 +418,11 @@ class Function:
         """
         tensors = _as_tensors(inputs, cls.__name__, params)
         fn = cls()
-        fn.needs_input_grad = needs = tuple([t.requires_grad for t in tensors])
-        arrays = [t.data for t in tensors]
+        arrays, wanted = [], []
+        for t in tensors:   # one loop, not two comprehensions: each is a function call before Python 3.12
+            arrays.append(t.data)
+            wanted.append(t.requires_grad)
+        fn.needs_input_grad = needs = tuple(wanted)
         out = fn.forward(*arrays, **params)
         if type(out) is not _ndarray and not backend.is_array(out):   # NumPy reductions return scalars
             out = backend.get_array_module(*arrays).asarray(out)         # keep arrays everywhere

@@ -18,6 +18,11 @@ conv.py picks these kernels at its one dispatch point when the fast paths are on
    fewer multiplies, and the input gradient needs no col2im. In benchmark mode (ops/dispatch.py) whether
    it or the columns compute an (op, shapes, geometry, dtype) is measured once per process and kept in the
    dispatch table; by default the columns compute (the same bits in every process).
+5. **The input gradient as a convolution.** At stride 1 (padding at most dilation·(k − 1), a 'same'
+   convolution's included) the input gradient is the convolution of g by the flipped kernel, so the
+   forward's columns compute it: a column matrix of C_out·kH·kW rows instead of col2im's C_in·kH·kW,
+   and no col2im passes. Which comes first is ``convolution_first``'s rule (measured); its float32 error
+   is the reference's own bound, the same terms summed in another order (tested).
 Tests (tests/ops/test_conv_fast.py) check every path against the reference on hypothesis geometries.
 """
 from __future__ import annotations
@@ -141,6 +146,27 @@ def _column_blocks(x: Array, geo: Geometry, out_size: Sequence[int],
         yield images, out_rows, im2col(x_padded[:, :, in_rows], band_geo)
 
 
+# ------------------------------------------------------------------ the input gradient as a convolution
+
+def gradient_is_a_convolution(geo: Geometry) -> bool:
+    """True when the input gradient of this geometry is itself a convolution with no cropping: stride 1 and
+    padding at most dilation·(k − 1) on each axis (a 'same' convolution's p = dilation·(k − 1)/2 included)."""
+    return tuple(geo.stride) == (1, 1) and all(
+        p <= d * (k - 1) for p, d, k in zip(geo.padding, geo.dilation, geo.kernel_size))
+
+
+def flipped(w: Array) -> Array:
+    """The kernel of the input gradient's convolution: w (C_out, C_in, kH, kW) flipped in space, its channel
+    axes swapped -> (C_in, C_out, kH, kW)."""
+    return get_array_module(w).ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+
+
+def gradient_geometry(geo: Geometry) -> Geometry:
+    """The geometry of that convolution: the same kernel size and dilation, padding dilation·(k − 1) − p."""
+    return geo._replace(padding=tuple(d * (k - 1) - p for p, d, k in zip(geo.padding, geo.dilation,
+                                                                             geo.kernel_size)))
+
+
 # ------------------------------------------------------------------ the three kernels
 
 def _key(op: str, a: Array, w: Array, geo: Geometry, *more: object) -> tuple:
@@ -153,13 +179,25 @@ def _timed(a: Array) -> bool:
     return type(a).__module__ == "numpy"
 
 
-def _columns_or_winograd(op: str, a: Array, w: Array, geo: Geometry, by_columns: Callable[[], Array],
-                         by_winograd: Callable[[], Array], *more: object) -> Array:
-    """The columns where Winograd does not apply; elsewhere what the dispatch table picks of the two."""
-    if not winograd.applies(geo):
-        return by_columns()
-    return dispatch.pick(_key(op, a, w, geo, *more), {"im2col": by_columns, "winograd": by_winograd},
-                         timed=_timed(a))[1]
+def _pick(op: str, a: Array, w: Array, geo: Geometry, candidates: dict[str, Callable[[], Array]],
+          *more: object) -> Array:
+    """The first candidate, or the one the dispatch table picks in benchmark mode where there are several."""
+    if len(candidates) == 1:
+        return next(iter(candidates.values()))()
+    return dispatch.pick(_key(op, a, w, geo, *more), candidates, timed=_timed(a))[1]
+
+
+def convolution_first(w: Array) -> bool:
+    """Whether the input gradient is computed as a convolution of g (where it is one) before trying col2im.
+
+    Both build and multiply a column matrix: of C_out·kH·kW rows as a convolution, of C_in·kH·kW rows for
+    col2im, which then adds it up in kH·kW passes over the gradient. Measured on this project's AMD EPYC
+    (3×3, batch 8; bench/README.md): as a convolution 64->32 channels 1.7x faster, 32->32 and 64->64
+    1.2-1.4x, 16->16 1.1x slower, 16->32 and 32->64 1.0-2x slower. So: more input channels than output
+    channels, or as many and at least 32.
+    """
+    c_out, c_in = w.shape[:2]
+    return c_in > c_out or c_in == c_out >= 32
 
 
 class Kernels:
@@ -182,8 +220,8 @@ class Kernels:
             return self._forward_columns(x, w, geo, self.keep_columns)
         # no columns kept here: on the U-Net they raised the peak memory by 6-10 MB (the kept columns of
         # the layers where im2col won, all alive until the backward) and saved no measurable time
-        return _columns_or_winograd("forward", x, w, geo, lambda: self._forward_columns(x, w, geo, keep=False),
-                                    lambda: winograd.forward(x, w, geo))
+        return _pick("forward", x, w, geo, {"im2col": lambda: self._forward_columns(x, w, geo, keep=False),
+                                            "winograd": lambda: winograd.forward(x, w, geo)})
 
     def _forward_columns(self, x: Array, w: Array, geo: Geometry, keep: bool) -> Array:
         xp = get_array_module(x, w)
@@ -203,11 +241,20 @@ class Kernels:
     def input_grad(self, g: Array, w: Array, geo: Geometry, x_shape: Sequence[int]) -> Array:
         """col2im(Wᵀ · g): g (N, C_out, H_out, W_out), w (C_out, C_in, kH, kW) -> x_shape (N, C_in, H, W).
 
-        By Winograd's F(2×2, 3×3) instead (the flipped kernel's convolution) where it applies and the
-        dispatch table picks it (benchmark mode).
+        At stride 1 (padding at most dilation·(k − 1)) it is also the convolution of g by the flipped kernel,
+        its channel axes swapped, computed by the forward's columns: first where ``convolution_first``,
+        second otherwise. By Winograd's F(2×2, 3×3) (the same convolution) where it applies. The first of
+        these runs unless the dispatch table picks another (benchmark mode).
         """
-        return _columns_or_winograd("input_grad", g, w, geo, lambda: self._input_grad_columns(g, w, geo, x_shape),
-                                    lambda: winograd.input_grad(g, w, geo, x_shape), tuple(x_shape))
+        candidates = {"col2im": lambda: self._input_grad_columns(g, w, geo, x_shape)}
+        if gradient_is_a_convolution(geo):
+            by_convolution = {"convolution": lambda: self._forward_columns(g, flipped(w), gradient_geometry(geo),
+                                                                           keep=False)}
+            candidates = {**by_convolution, **candidates} if convolution_first(w) else {**candidates,
+                                                                                           **by_convolution}
+        if winograd.applies(geo):
+            candidates["winograd"] = lambda: winograd.input_grad(g, w, geo, x_shape)
+        return _pick("input_grad", g, w, geo, candidates, tuple(x_shape))
 
     def _input_grad_columns(self, g: Array, w: Array, geo: Geometry, x_shape: Sequence[int]) -> Array:
         xp = get_array_module(g, w)
@@ -239,8 +286,10 @@ class Kernels:
 
         By Winograd's F(2×2, 3×3) instead where it applies and the dispatch table picks it (benchmark mode).
         """
-        return _columns_or_winograd("weight_grad", g, x, geo, lambda: self._weight_grad_columns(g, x, geo),
-                                    lambda: winograd.weight_grad(g, x, geo))
+        if not winograd.applies(geo):
+            return self._weight_grad_columns(g, x, geo)
+        return _pick("weight_grad", g, x, geo, {"im2col": lambda: self._weight_grad_columns(g, x, geo),
+                                                "winograd": lambda: winograd.weight_grad(g, x, geo)})
 
     def _weight_grad_columns(self, g: Array, x: Array, geo: Geometry) -> Array:
         c_out, out_size = g.shape[1], g.shape[2:]

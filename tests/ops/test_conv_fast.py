@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import minidense as md
 import minidense.functional as F
 from minidense import testing as mt
-from minidense.ops import conv_fast, fastpaths
+from minidense.ops import conv, conv_fast, fastpaths
 from minidense.ops import im2col as columns
 
 
@@ -203,3 +203,46 @@ def test_minidense_fast_0_switches_them_off_for_a_process():
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                              env={**__import__("os").environ, "MINIDENSE_FAST": value})
         assert out.stdout.strip() == expected
+
+
+# ------------------------------------------------------------------ the input gradient as a convolution
+
+@given(st.data())
+def test_the_input_gradient_as_a_convolution_is_within_the_dot_product_bound_in_float32(data):
+    """float32: |computed − exact| ≤ γ(K) · (|Wᵀ| col2im |g|) per input, K = C_out·kH·kW the terms summed,
+    γ(K) = K·u / (1 − K·u): the bound of the reference's own sum (another order, the same terms)."""
+    g, geo = _geometry(data, same_width=data.draw(st.booleans()))
+    geo = geo._replace(stride=(1, 1))
+    if not conv_fast.gradient_is_a_convolution(geo):
+        geo = geo._replace(padding=(0, 0))
+    x_shape = (g["N"], g["C_in"], g["H"], g["W"])
+    out_size = columns.output_size(x_shape[2:], geo)
+    if min(out_size) < 1:
+        return
+    w = data.draw(mt.arrays((g["C_out"], g["C_in"]) + g["kernel_size"]))
+    up = data.draw(mt.arrays((g["N"], g["C_out"]) + out_size))
+    with md.fast_paths(True), conv_fast.dispatch.prefer("convolution"):
+        got = conv_fast.Kernels().input_grad(up.astype(np.float32), w.astype(np.float32), geo, x_shape)
+    exact = conv._conv_input_grad(up, w, geo, x_shape)   # float64
+    terms = g["C_out"] * g["kernel_size"][0] * g["kernel_size"][1]
+    u = np.finfo(np.float32).eps / 2
+    # the inputs rounded to float32 too: their error enters every term, once each
+    bound = (terms + 2) * u / (1 - (terms + 2) * u) * conv._conv_input_grad(np.abs(up), np.abs(w), geo, x_shape)
+    assert got.dtype == np.float32 and got.shape == x_shape
+    assert np.all(np.abs(got - exact) <= bound + 1e-30)
+
+
+def test_the_input_gradient_is_a_convolution_only_at_stride_1_without_cropping():
+    geo = columns.Geometry((3, 3), (1, 1), (1, 1), (1, 1))
+    assert conv_fast.gradient_is_a_convolution(geo)
+    assert conv_fast.gradient_geometry(geo) == geo                        # a 'same' convolution: padding 1 again
+    dilated = columns.Geometry((3, 2), (1, 1), (4, 0), (2, 3))
+    assert conv_fast.gradient_is_a_convolution(dilated)
+    assert conv_fast.gradient_geometry(dilated).padding == (0, 3)         # d·(k − 1) − p per axis
+    assert not conv_fast.gradient_is_a_convolution(geo._replace(stride=(2, 1)))
+    assert not conv_fast.gradient_is_a_convolution(geo._replace(padding=(3, 1)))   # would need a crop
+    w = np.arange(2 * 3 * 2 * 2.0).reshape(2, 3, 2, 2)
+    np.testing.assert_array_equal(conv_fast.flipped(w)[1, 0], w[0, 1, ::-1, ::-1])
+    # which form comes first: more input channels than output channels, or as many and at least 32
+    assert [conv_fast.convolution_first(np.empty((o, i, 3, 3))) for o, i in [(32, 64), (32, 32), (16, 16), (32, 16)]] \
+        == [True, True, False, False]
