@@ -21,8 +21,9 @@ conv.py picks these kernels at its one dispatch point when the fast paths are on
 5. **The input gradient as a convolution.** At stride 1 (padding at most dilation·(k − 1), a 'same'
    convolution's included) the input gradient is the convolution of g by the flipped kernel, so the
    forward's columns compute it: a column matrix of C_out·kH·kW rows instead of col2im's C_in·kH·kW,
-   and no col2im passes. Which comes first is ``convolution_first``'s rule (measured); its float32 error
-   is the reference's own bound, the same terms summed in another order (tested).
+   and no col2im passes; its columns give the weight gradient too, so x's are not built. Which comes
+   first is ``convolution_first``'s rule (measured); its float32 error is the reference's own bound, the
+   same terms summed in another order (tested).
 Tests (tests/ops/test_conv_fast.py) check every path against the reference on hypothesis geometries.
 """
 from __future__ import annotations
@@ -190,14 +191,42 @@ def _pick(op: str, a: Array, w: Array, geo: Geometry, candidates: dict[str, Call
 def convolution_first(w: Array) -> bool:
     """Whether the input gradient is computed as a convolution of g (where it is one) before trying col2im.
 
-    Both build and multiply a column matrix: of C_out·kH·kW rows as a convolution, of C_in·kH·kW rows for
-    col2im, which then adds it up in kH·kW passes over the gradient. Measured on this project's AMD EPYC
-    (3×3, batch 8; bench/README.md): as a convolution 64->32 channels 1.7x faster, 32->32 and 64->64
-    1.2-1.4x, 16->16 1.1x slower, 16->32 and 32->64 1.0-2x slower. So: more input channels than output
-    channels, or as many and at least 32.
+    Both build and multiply a column matrix: of C_out·kH·kW rows as a convolution (whose columns give the
+    weight gradient too, see _SharedColumns), of C_in·kH·kW rows for col2im, which then adds it up in kH·kW
+    passes over the gradient (and the weight gradient builds x's columns). So the convolution where its
+    matrix is no larger: C_in ≥ C_out. Measured on this project's AMD EPYC (3×3, batch 8, input and weight
+    gradient together; bench/README.md): as a convolution 32->16 and 64->32 channels 2.2-2.4x faster, 16->16,
+    32->32 and 64->64 1.15-1.25x; col2im 1.25-1.45x faster for 16->32, 32->64.
     """
     c_out, c_in = w.shape[:2]
-    return c_in > c_out or c_in == c_out >= 32
+    return c_in >= c_out
+
+
+class _SharedColumns:
+    """The weight gradient from the columns of the input gradient's convolution (trick 5), block by block.
+
+    Those columns hold, for each pixel q of x and each tap (i', j') of the flipped kernel, the g that meets
+    x[q] through tap (kH − 1 − i', kW − 1 − j') of the weight. So Σ_blocks cols · X_blockᵀ, X_block the
+    block's pixels of x as (C_in, pixels), is the weight gradient with its taps flipped and its input
+    channels last: the same sum as ``weight_grad``'s, with no columns of x built.
+    """
+
+    def __init__(self, x: Array, kernel_size: tuple[int, int]) -> None:
+        self.x, self.kernel_size = x, kernel_size
+        self.sum: Array | None = None   # (C_out·kH·kW, C_in)
+
+    def add(self, cols: Array, images: slice, rows: slice) -> None:
+        """cols: (C_out·kH·kW, pixels) of these images and rows of x, in (image, row, column) order."""
+        x = self.x[images, :, rows]
+        x_mat = x.transpose(1, 0, 2, 3).reshape(x.shape[1], -1)
+        self.sum = cols @ x_mat.T if self.sum is None else self.sum + cols @ x_mat.T
+
+    def weight_grad(self, c_out: int) -> Array:
+        """(C_out, C_in, kH, kW): the sum's taps flipped back and its axes put in the weight's order."""
+        assert self.sum is not None, "no columns were added"
+        kh, kw = self.kernel_size
+        flipped_grad = self.sum.reshape(c_out, kh, kw, -1)
+        return get_array_module(flipped_grad).ascontiguousarray(flipped_grad[:, ::-1, ::-1].transpose(0, 3, 1, 2))
 
 
 class Kernels:
@@ -210,12 +239,16 @@ class Kernels:
     def __init__(self, keep_columns: bool = False) -> None:
         self.keep_columns = keep_columns
         self.kept: tuple[Array, Array] | None = None
+        self.x: Array | None = None   # the forward's input, where keep_columns (for _input_grad_convolution)
+        self.kept_weight_grad: tuple[Array, Array, Array] | None = None   # (g, x, its weight gradient)
 
     def forward(self, x: Array, w: Array, geo: Geometry) -> Array:
         """W · im2col(x): x (N, C_in, H, W), w (C_out, C_in, kH, kW) -> (N, C_out, H_out, W_out).
 
         By Winograd's F(2×2, 3×3) instead where it applies and the dispatch table picks it (benchmark mode).
         """
+        if self.keep_columns:
+            self.x = x
         if not winograd.applies(geo):
             return self._forward_columns(x, w, geo, self.keep_columns)
         # no columns kept here: on the U-Net they raised the peak memory by 6-10 MB (the kept columns of
@@ -223,7 +256,9 @@ class Kernels:
         return _pick("forward", x, w, geo, {"im2col": lambda: self._forward_columns(x, w, geo, keep=False),
                                             "winograd": lambda: winograd.forward(x, w, geo)})
 
-    def _forward_columns(self, x: Array, w: Array, geo: Geometry, keep: bool) -> Array:
+    def _forward_columns(self, x: Array, w: Array, geo: Geometry, keep: bool,
+                         shared: _SharedColumns | None = None) -> Array:
+        """W · im2col(x), a block of columns at a time; ``shared`` also gets every block (see _SharedColumns)."""
         xp = get_array_module(x, w)
         (c_out, n), out_size = (w.shape[0], x.shape[0]), columns.output_size(x.shape[2:], geo)
         w_mat = w.reshape(c_out, -1)
@@ -231,10 +266,14 @@ class Kernels:
         if len(pieces) == 1:
             cols = im2col(x, geo)
             self.kept = (x, cols) if keep else None
+            if shared is not None:
+                shared.add(cols, slice(0, n), slice(0, out_size[0]))
             return (w_mat @ cols).reshape(c_out, n, *out_size).transpose(1, 0, 2, 3)
         out = xp.empty((c_out, n) + tuple(out_size), dtype=x.dtype)
         for images, out_rows, cols in _column_blocks(x, geo, out_size, pieces):
             out[:, images, out_rows] = (w_mat @ cols).reshape(c_out, images.stop - images.start, -1, out_size[1])
+            if shared is not None:
+                shared.add(cols, images, out_rows)
             del cols   # before the next block's columns are built, so that they reuse this (cached) buffer
         return out.transpose(1, 0, 2, 3)
 
@@ -248,13 +287,23 @@ class Kernels:
         """
         candidates = {"col2im": lambda: self._input_grad_columns(g, w, geo, x_shape)}
         if gradient_is_a_convolution(geo):
-            by_convolution = {"convolution": lambda: self._forward_columns(g, flipped(w), gradient_geometry(geo),
-                                                                           keep=False)}
+            by_convolution = {"convolution": lambda: self._input_grad_convolution(g, w, geo, x_shape)}
             candidates = {**by_convolution, **candidates} if convolution_first(w) else {**candidates,
                                                                                            **by_convolution}
         if winograd.applies(geo):
             candidates["winograd"] = lambda: winograd.input_grad(g, w, geo, x_shape)
         return _pick("input_grad", g, w, geo, candidates, tuple(x_shape))
+
+    def _input_grad_convolution(self, g: Array, w: Array, geo: Geometry, x_shape: Sequence[int]) -> Array:
+        """The input gradient as the convolution of g by the flipped kernel; where the forward kept x (its
+        weight gradient is wanted), that gradient too, from the same columns, kept for weight_grad."""
+        x = self.x
+        if x is None or tuple(x.shape) != tuple(x_shape):
+            return self._forward_columns(g, flipped(w), gradient_geometry(geo), keep=False)
+        shared = _SharedColumns(x, (geo.kernel_size[0], geo.kernel_size[1]))
+        gx = self._forward_columns(g, flipped(w), gradient_geometry(geo), keep=False, shared=shared)
+        self.kept_weight_grad = (g, x, shared.weight_grad(w.shape[0]))
+        return gx
 
     def _input_grad_columns(self, g: Array, w: Array, geo: Geometry, x_shape: Sequence[int]) -> Array:
         xp = get_array_module(g, w)
@@ -285,7 +334,12 @@ class Kernels:
         """g · im2col(x)ᵀ: g (N, C_out, H_out, W_out), x (N, C_in, H, W) -> (C_out, C_in, kH, kW).
 
         By Winograd's F(2×2, 3×3) instead where it applies and the dispatch table picks it (benchmark mode).
+        The one that input_grad made alongside, where it did (for this g and x).
         """
+        kept = self.kept_weight_grad
+        if kept is not None and kept[0] is g and kept[1] is x:
+            self.kept_weight_grad = None
+            return kept[2]
         if not winograd.applies(geo):
             return self._weight_grad_columns(g, x, geo)
         return _pick("weight_grad", g, x, geo, {"im2col": lambda: self._weight_grad_columns(g, x, geo),

@@ -243,6 +243,35 @@ def test_the_input_gradient_is_a_convolution_only_at_stride_1_without_cropping()
     assert not conv_fast.gradient_is_a_convolution(geo._replace(padding=(3, 1)))   # would need a crop
     w = np.arange(2 * 3 * 2 * 2.0).reshape(2, 3, 2, 2)
     np.testing.assert_array_equal(conv_fast.flipped(w)[1, 0], w[0, 1, ::-1, ::-1])
-    # which form comes first: more input channels than output channels, or as many and at least 32
-    assert [conv_fast.convolution_first(np.empty((o, i, 3, 3))) for o, i in [(32, 64), (32, 32), (16, 16), (32, 16)]] \
-        == [True, True, False, False]
+    # which form comes first: the convolution where its column matrix is no larger (C_in >= C_out)
+    assert [conv_fast.convolution_first(np.empty((o, i, 3, 3))) for o, i in [(32, 64), (16, 16), (32, 16)]] \
+        == [True, True, False]
+
+
+def test_the_weight_gradient_comes_from_the_input_gradients_columns(monkeypatch):
+    """Where the input gradient is a convolution (C_in >= C_out, stride 1), x's columns are never built for the
+    weight gradient: it is summed from g's columns, and equals the reference's."""
+    gen = np.random.default_rng(5)
+    x, w, b = gen.standard_normal((3, 4, 9, 8)), gen.standard_normal((2, 4, 3, 3)), gen.standard_normal(2)
+    upstream = gen.standard_normal((3, 2, 9, 8))
+    conv2d = lambda x, w, b: F.conv2d(x, w, b, padding=1)   # noqa: E731
+    with md.fast_paths(False):
+        expected = _run_all(conv2d, (x, w, b), upstream)
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the weight gradient built x's columns")
+    monkeypatch.setattr(conv_fast.Kernels, "_weight_grad_columns", fail)
+    for budget in (fastpaths.DEFAULT_COLUMN_BLOCK_BYTES, 18 * 8 * 8 * 9, 18 * 8 * 8 * 2):   # one block, images, bands
+        with md.fast_paths(True, column_block_bytes=budget):
+            got = _run_all(conv2d, (x, w, b), upstream)
+        for e, a in zip(expected, got):
+            np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
+    kernels = conv_fast.Kernels(keep_columns=True)
+    geo = columns.Geometry((3, 3), (1, 1), (1, 1), (1, 1))
+    kernels.forward(x, w, geo)
+    kernels.input_grad(upstream, w, geo, x.shape)
+    assert kernels.kept_weight_grad is not None
+    with pytest.raises(AssertionError, match="x's columns"):   # another g: computed, not the kept one
+        kernels.weight_grad(upstream.copy(), x, geo)
+    kernels.weight_grad(upstream, x, geo)
+    assert kernels.kept_weight_grad is None   # handed over once
