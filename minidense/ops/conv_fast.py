@@ -284,21 +284,36 @@ class Kernels:
         its channel axes swapped, computed by the forward's columns: first where ``convolution_first``,
         second otherwise. By Winograd's F(2×2, 3×3) (the same convolution) where it applies. The first of
         these runs unless the dispatch table picks another (benchmark mode).
+
+        Where the forward kept x (its weight gradient is wanted too), every candidate also computes that
+        gradient, kept for weight_grad: the convolution gets it from its own columns, so the candidates are
+        measured on the same work.
         """
-        candidates = {"col2im": lambda: self._input_grad_columns(g, w, geo, x_shape)}
+        x = self.x if self.x is not None and tuple(self.x.shape) == tuple(x_shape) else None
+        candidates = {"col2im": lambda: self._with_weight_grad(
+            g, x, lambda: self._input_grad_columns(g, w, geo, x_shape), lambda x: self._weight_grad_columns(g, x, geo))}
         if gradient_is_a_convolution(geo):
-            by_convolution = {"convolution": lambda: self._input_grad_convolution(g, w, geo, x_shape)}
+            by_convolution = {"convolution": lambda: self._input_grad_convolution(g, w, geo, x)}
             candidates = {**by_convolution, **candidates} if convolution_first(w) else {**candidates,
                                                                                            **by_convolution}
         if winograd.applies(geo):
-            candidates["winograd"] = lambda: winograd.input_grad(g, w, geo, x_shape)
-        return _pick("input_grad", g, w, geo, candidates, tuple(x_shape))
+            candidates["winograd"] = lambda: self._with_weight_grad(
+                g, x, lambda: winograd.input_grad(g, w, geo, x_shape), lambda x: winograd.weight_grad(g, x, geo))
+        return _pick("input_grad", g, w, geo, candidates, tuple(x_shape), x is not None)
 
-    def _input_grad_convolution(self, g: Array, w: Array, geo: Geometry, x_shape: Sequence[int]) -> Array:
-        """The input gradient as the convolution of g by the flipped kernel; where the forward kept x (its
-        weight gradient is wanted), that gradient too, from the same columns, kept for weight_grad."""
-        x = self.x
-        if x is None or tuple(x.shape) != tuple(x_shape):
+    def _with_weight_grad(self, g: Array, x: Array | None, input_grad: Callable[[], Array],
+                          weight_grad: Callable[[Array], Array]) -> Array:
+        """input_grad(), and where x is given weight_grad(x) kept for weight_grad (after: the column buffers
+        of the first are free before the second's are built)."""
+        gx = input_grad()
+        if x is not None:
+            self.kept_weight_grad = (g, x, weight_grad(x))
+        return gx
+
+    def _input_grad_convolution(self, g: Array, w: Array, geo: Geometry, x: Array | None) -> Array:
+        """The input gradient as the convolution of g by the flipped kernel; where x is given (its weight
+        gradient is wanted), that gradient too, from the same columns, kept for weight_grad."""
+        if x is None:
             return self._forward_columns(g, flipped(w), gradient_geometry(geo), keep=False)
         shared = _SharedColumns(x, (geo.kernel_size[0], geo.kernel_size[1]))
         gx = self._forward_columns(g, flipped(w), gradient_geometry(geo), keep=False, shared=shared)

@@ -247,3 +247,34 @@ def test_a_measured_choice_gives_the_reference_result_and_keeps_no_columns_where
     assert len(dispatch.table()) == 1 and kernels.kept is None
     kernels.forward(x, w[:, :, :2], geo._replace(kernel_size=(3, 2)))   # no Winograd: the columns are kept
     assert kernels.kept is not None and kernels.kept[0] is x and len(dispatch.table()) == 1
+
+
+def test_measured_input_gradients_carry_the_weight_gradient_in_every_candidate(monkeypatch):
+    """In benchmark mode the input gradient's candidates (col2im, the convolution, Winograd) each compute the
+    weight gradient too where it is wanted (the convolution gets it from its own columns): they are timed on
+    the same work, and the one kept gives the reference's gradients."""
+    monkeypatch.setattr(dispatch, "_table", {})
+    monkeypatch.setattr(dispatch, "_benchmark", [True])
+    gen = np.random.default_rng(7)
+    x, w, b = gen.standard_normal((2, 3, 8, 8)), gen.standard_normal((3, 3, 3, 3)), gen.standard_normal(3)
+    upstream = gen.standard_normal((2, 3, 8, 8))
+    conv2d = lambda x, w, b: F.conv2d(x, w, b, padding=1)   # noqa: E731
+    with md.fast_paths(False):
+        expected = _run_all(conv2d, (x, w, b), upstream)
+    with md.fast_paths(True):
+        got = _run_all(conv2d, (x, w, b), upstream)
+    for e, a in zip(expected, got):
+        np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-10)
+    keys = [key for key, _ in dispatch.table() if key[0] == "input_grad"]
+    assert len(keys) == 1 and keys[0][-3] is True   # ... x_shape, the weight gradient wanted, dtype, module
+    calls = []
+    for name in ("_weight_grad_columns", "_input_grad_columns"):
+        def counted(self, *args, _original=getattr(conv_fast.Kernels, name), _name=name):
+            calls.append(_name)
+            return _original(self, *args)
+        monkeypatch.setattr(conv_fast.Kernels, name, counted)
+    dispatch.clear()
+    with md.fast_paths(True):
+        _run_all(conv2d, (x, w, b), upstream)
+    # col2im was measured (once untimed, ROUNDS timed, maybe once more as the winner), each time with its weight grad
+    assert calls.count("_weight_grad_columns") == calls.count("_input_grad_columns") >= dispatch.ROUNDS + 1
