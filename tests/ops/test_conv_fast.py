@@ -6,6 +6,8 @@ sums in another order (col2im, the products of blocks).
 """
 import numpy as np
 import pytest
+from conv_runs import run_all as _run_all
+from conv_runs import same_conv
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -90,12 +92,6 @@ def test_blocks_are_groups_of_images_or_bands_of_one_image():
     assert fastpaths.column_block_bytes() == fastpaths.DEFAULT_COLUMN_BLOCK_BYTES
 
 
-def _run_all(fn, arrays, upstream):
-    """fn's output and the gradient of every input, for one upstream gradient."""
-    ts = [md.tensor(a, requires_grad=True) for a in arrays]
-    out = fn(*ts)
-    out.backward(upstream.copy())
-    return [out.numpy()] + [t.grad for t in ts]
 
 
 def _budgets(data, rows, out_size):
@@ -251,12 +247,7 @@ def test_the_input_gradient_is_a_convolution_only_at_stride_1_without_cropping()
 def test_the_weight_gradient_comes_from_the_input_gradients_columns(monkeypatch):
     """Where the input gradient is a convolution (C_in >= C_out, stride 1), x's columns are never built for the
     weight gradient: it is summed from g's columns, and equals the reference's."""
-    gen = np.random.default_rng(5)
-    x, w, b = gen.standard_normal((3, 4, 9, 8)), gen.standard_normal((2, 4, 3, 3)), gen.standard_normal(2)
-    upstream = gen.standard_normal((3, 2, 9, 8))
-    conv2d = lambda x, w, b: F.conv2d(x, w, b, padding=1)   # noqa: E731
-    with md.fast_paths(False):
-        expected = _run_all(conv2d, (x, w, b), upstream)
+    conv2d, (x, w, b), upstream, expected = same_conv(5, (3, 4, 9, 8), 2)
 
     def fail(*args, **kwargs):
         raise AssertionError("the weight gradient built x's columns")

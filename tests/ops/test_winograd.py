@@ -6,6 +6,8 @@ result. Whichever candidate the table picks, the ops give the reference's values
 """
 import numpy as np
 import pytest
+from conv_runs import run_all as _run_all
+from conv_runs import same_conv
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -133,11 +135,6 @@ def test_pieces_give_the_whole_batch_result(padding, budget_rows):
 
 # ------------------------------------------------------------------ the dispatch table
 
-def _run_all(fn, inputs, upstream):
-    ts = [md.tensor(a, requires_grad=True) for a in inputs]
-    out = fn(*ts)
-    out.backward(upstream.copy())
-    return [out.numpy()] + [t.grad for t in ts]
 
 
 @pytest.mark.parametrize("candidate", ["im2col", "winograd", "col2im", "convolution"])
@@ -255,12 +252,7 @@ def test_measured_input_gradients_carry_the_weight_gradient_in_every_candidate(m
     the same work, and the one kept gives the reference's gradients."""
     monkeypatch.setattr(dispatch, "_table", {})
     monkeypatch.setattr(dispatch, "_benchmark", [True])
-    gen = np.random.default_rng(7)
-    x, w, b = gen.standard_normal((2, 3, 8, 8)), gen.standard_normal((3, 3, 3, 3)), gen.standard_normal(3)
-    upstream = gen.standard_normal((2, 3, 8, 8))
-    conv2d = lambda x, w, b: F.conv2d(x, w, b, padding=1)   # noqa: E731
-    with md.fast_paths(False):
-        expected = _run_all(conv2d, (x, w, b), upstream)
+    conv2d, (x, w, b), upstream, expected = same_conv(7, (2, 3, 8, 8), 3)
     with md.fast_paths(True):
         got = _run_all(conv2d, (x, w, b), upstream)
     for e, a in zip(expected, got):
