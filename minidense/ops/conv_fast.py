@@ -233,7 +233,8 @@ class Kernels:
     """forward, input_grad and weight_grad with the contracts of conv.py's reference kernels.
 
     One object serves one op: keep_columns=True keeps the forward's columns (when it built them in one
-    block) for weight_grad of the same array.
+    block) for weight_grad of the same array, and the forward's input, so that input_grad can compute the
+    weight gradient along with its own and keep it for weight_grad (see input_grad).
     """
 
     def __init__(self, keep_columns: bool = False) -> None:
