@@ -219,7 +219,10 @@ class _SharedColumns:
         """cols: (C_out·kH·kW, pixels) of these images and rows of x, in (image, row, column) order."""
         x = self.x[images, :, rows]
         x_mat = x.transpose(1, 0, 2, 3).reshape(x.shape[1], -1)
-        self.sum = cols @ x_mat.T if self.sum is None else self.sum + cols @ x_mat.T
+        if self.sum is None:
+            self.sum = cols @ x_mat.T
+        else:
+            self.sum += cols @ x_mat.T   # in place: no new (C_out·kH·kW, C_in) array per block
 
     def weight_grad(self, c_out: int) -> Array:
         """(C_out, C_in, kH, kW): the sum's taps flipped back and its axes put in the weight's order."""
