@@ -350,7 +350,7 @@ def _run_backward(root: Tensor, grad: Array, retain_graph: bool) -> None:
             data = parent.data
             if pg.shape != data.shape:        # the op's inputs were broadcast against each other
                 pg = unbroadcast(pg, data.shape)
-            if pg.dtype != data.dtype:
+            if pg.dtype is not data.dtype and pg.dtype != data.dtype:   # NumPy's dtypes are mostly shared objects
                 pg = pg.astype(data.dtype)
             key = id(parent)
             if key in grads:                  # a sum is a fresh array
@@ -394,9 +394,12 @@ class Function:
     input gradients may have the broadcast shape: the engine sums them back.
     """
 
-    parents: tuple[Tensor, ...] = ()
-    freed = False
+    # apply sets the two slots; an op's own state (self.x = ...) goes to a __dict__, made only for an op that
+    # keeps some: an addition's Function then is one object, not two (every op makes one)
+    __slots__ = ("parents", "needs_input_grad", "__dict__")
+    parents: tuple[Tensor, ...]
     needs_input_grad: tuple[bool, ...]
+    freed = False
 
     def forward(self, *arrays: Any, **params: Any) -> Array:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
@@ -406,9 +409,7 @@ class Function:
 
     def free(self) -> None:
         """Drop the arrays forward saved (the graph's memory); a later backward raises."""
-        parents = self.parents
-        self.__dict__.clear()
-        self.parents, self.freed = parents, True
+        self.__dict__ = {"freed": True}   # one new dict: cheaper than clearing this one
 
     @classmethod
     def apply(cls, *inputs: Operand, **params: Any) -> Tensor:
@@ -416,20 +417,39 @@ class Function:
 
         Arrays among ``params`` (weights, masks, indices) must be on the inputs' device too.
         """
-        tensors = _as_tensors(inputs, cls.__name__, params)
         fn = cls()
         arrays, wanted = [], []
-        for t in tensors:   # one loop, not two comprehensions: each is a function call before Python 3.12
+        tensors: tuple[Tensor, ...] = inputs   # type: ignore[assignment]  # if the loop below gets through
+        # one loop, not two comprehensions (each is a function call before Python 3.12); it also finds the
+        # common case, Tensors only with no CuPy loaded, that needs no conversion and no device check
+        for t in inputs:
+            if not isinstance(t, Tensor):
+                break
             arrays.append(t.data)
             wanted.append(t.requires_grad)
+        if len(arrays) != len(inputs) or backend.cupy_imported():   # a number or an array among the inputs
+            tensors = _as_tensors(inputs, cls.__name__, params)
+            arrays = [t.data for t in tensors]
+            wanted = [t.requires_grad for t in tensors]
         fn.needs_input_grad = needs = tuple(wanted)
         out = fn.forward(*arrays, **params)
         if type(out) is not _ndarray and not backend.is_array(out):   # NumPy reductions return scalars
             out = backend.get_array_module(*arrays).asarray(out)         # keep arrays everywhere
         if _grad_enabled and True in needs and out.dtype.kind == "f":
             fn.parents = tensors
-            return Tensor(out, True, fn)   # requires_grad, _ctx
+            return _graph_output(out, fn)
         return Tensor(out)
+
+
+_new_object = object.__new__
+
+
+def _graph_output(data: Array, fn: Function) -> Tensor:
+    """``Tensor(data, True, fn)`` without Tensor's checks, which apply has just made (an array, of a float
+    dtype): every op's output is made here, and the checks were a tenth of an add's time in the engine."""
+    t: Tensor = _new_object(Tensor)
+    t.data, t.grad, t.requires_grad, t._ctx = data, None, True, fn
+    return t
 
 
 def _snake_case(name: str) -> str:
@@ -443,14 +463,6 @@ def _as_tensors(inputs: tuple[Operand, ...], op_name: str, params: dict[str, Any
     The public functions check devices first and name their arguments (``_checks.same_device``); this is
     the net under ops without such a wrapper (a student's Function), keyword arrays included.
     """
-    if not backend.cupy_imported():
-        # the common case, Tensors only and all on the CPU, as a plain loop: every op passes here, and
-        # all(... for ...) builds a generator each time (a sixth of an add's time in the engine)
-        for x in inputs:
-            if not isinstance(x, Tensor):
-                break
-        else:
-            return inputs   # type: ignore[return-value]  # Tensors only (checked just above)
     tensors = [x for x in inputs if isinstance(x, Tensor)]
     devices = {t.device for t in tensors} | {backend.device_of(x) for x in inputs if backend.is_array(x)}
     devices |= {backend.device_of(v) for v in (params or {}).values() if backend.is_array(v)}
