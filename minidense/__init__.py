@@ -25,6 +25,7 @@ from .creation import arange, ones, ones_like, rand, randn, tensor, zeros, zeros
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .ops.elementwise import where
 from .ops.fastpaths import fast_paths
+from .ops.parallel import get_num_threads, set_num_threads
 from .ops.shape import concat, stack
 from .tensor import Function, Tensor, is_grad_enabled, no_grad
 
@@ -50,4 +51,5 @@ def __dir__():
 
 __all__ = ["Tensor", "Function", "tensor", "no_grad", "is_grad_enabled", "zeros", "ones", "zeros_like",
            "ones_like", "randn", "rand", "arange", "concat", "stack", "where", "gradcheck", "numerical_grad",
-           "GradcheckError", "manual_seed", "gpu_available", "IGNORE_INDEX", "backend", "fast_paths", "tune_memory"]
+           "GradcheckError", "manual_seed", "gpu_available", "IGNORE_INDEX", "backend", "fast_paths", "tune_memory",
+           "get_num_threads", "set_num_threads"]

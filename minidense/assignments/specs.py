@@ -65,6 +65,14 @@ def applies(geo):
     raise NotImplementedError("ops/winograd.py: the fast paths are not part of this kit; "
                               "leave md.fast_paths off")
 ''',
+                      "ops/loss_fast.py": '''"""The fast paths are not part of the course kits: the kit runs the
+cross-entropy you write."""
+
+
+def splits(x):
+    raise NotImplementedError("ops/loss_fast.py: the fast paths are not part of this kit; "
+                              "leave md.fast_paths off")
+''',
                       "ops/dispatch.py": '''"""The fast paths are not part of the course kits: the kit runs the
 reference kernels you write."""
 

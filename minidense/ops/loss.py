@@ -21,6 +21,7 @@ from typing import Protocol
 from .. import _checks
 from ..backend import Array, get_array_module
 from ..tensor import Function, Grads, Tensor
+from . import fastpaths, loss_fast
 from .arith import mul, sub
 from .norm import normalize
 from .reduce import sum as _sum
@@ -190,6 +191,8 @@ def _class_loss(op: type[Function], fname: str, x: Tensor | Array, target: Tenso
     _checks.class_target(fname, a, target, ignore_index)
     w = _checks.channel_vector(fname, "weight", weight, a.shape[1], dtype=a.dtype)
     _checks.reduction_arg(fname, reduction)
+    if op is CrossEntropy and fastpaths.enabled() and loss_fast.splits(a):
+        op = loss_fast.CrossEntropy   # the same op, its passes split between threads (md.set_num_threads)
     return op.apply(x, target, weight=w, ignore_index=int(ignore_index), reduction=reduction)
 
 

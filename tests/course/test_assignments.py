@@ -218,6 +218,33 @@ def test_an_untouched_conv_kit_computes_no_convolution_by_another_road(kits):
     assert all("not part of this kit" in line for line in lines[1::2])
 
 
+KIT_CROSS_ENTROPIES = """
+import numpy as np
+import minidense as md, minidense.functional as F
+md.set_num_threads(2)
+x, t = md.zeros(4, 2, 512, 512), md.tensor(np.zeros((4, 512, 512), np.int64))   # 8 MiB: split, in the library
+for fast in (False, True):
+    with md.fast_paths(fast):
+        try:
+            F.cross_entropy(x, t)
+        except NotImplementedError as e:
+            print("stub:", e)
+"""
+
+
+def test_an_untouched_losses_kit_computes_no_cross_entropy_by_another_road(kits):
+    """The kit ships without the split cross-entropy (ops/loss_fast.py): the student's op or nothing."""
+    kit = kits("losses")
+    env = {**os.environ, "PYTHONPATH": str(kit)}
+    env.pop("MINIDENSE_FAST", None)
+    proc = subprocess.run([sys.executable, "-c", KIT_CROSS_ENTROPIES], cwd=kit, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 2, proc.stdout
+    assert "your code here" in lines[0] and "not part of this kit" in lines[1], lines
+
+
 #: a reference to a document or module: a path ending in one of these (data files such as a data set's
 #: train.txt, or what the code writes, results.json, are not documents)
 DOCUMENT = re.compile(r"(?<![\w.-])((?:[\w-]+/)*[\w-]+\.(?:py|md|ipynb|cfg|toml))(?![\w/])")

@@ -18,12 +18,14 @@ import zlib
 import numpy as np
 import pytest
 from paths import ROOT
+from threads import split_everything
 
 import minidense as md
 import minidense.functional as F
 from minidense import backend, nn, ops
 from minidense.gradcheck import GradcheckError
 from minidense.opinfo import OPS, core
+from minidense.ops import loss_fast
 from minidense.tensor import Function, Tensor
 
 
@@ -186,6 +188,20 @@ def test_convolution_keeps_them_on_every_path(name, budget, fast):
     info = next(i for i in OPS if i.name == name)
     with md.fast_paths(fast, column_block_bytes=budget):
         check_promises(info)
+
+
+def test_cross_entropy_keeps_them_split_between_threads(monkeypatch):
+    """ops/loss_fast.py, on every sample (a batch of one is not split: the reference runs there)."""
+    info = next(i for i in OPS if i.name == "cross_entropy")
+    forward, calls = loss_fast.CrossEntropy.forward, []
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return forward(self, *args, **kwargs)
+    monkeypatch.setattr(loss_fast.CrossEntropy, "forward", counted)
+    with md.fast_paths(True), split_everything(3):
+        check_promises(info)
+    assert calls, "no sample reached the split cross-entropy"
 
 
 # ---------------------------------------------------------------- dtypes and devices

@@ -1,0 +1,109 @@
+"""Big passes over memory split between threads: the fast paths' copies and elementwise loops on all cores.
+
+NumPy lets go of Python's lock inside its loops, so two threads can each run half of one copy (or one
+``exp``) at the same time on two cores. NumPy itself runs every such pass on one core; only its matrix
+products (BLAS) use more. PyTorch splits these passes too. The fast paths (conv_fast, loss_fast, ...)
+cut a pass into pieces along one axis with :func:`split` and run them with :func:`run`:
+
+    def fill(rows):                       # one piece: writes out[rows] and nothing else
+        out[rows] = x[rows] * 2
+    parallel.run(fill, parallel.split(len(out), out))
+
+Each piece writes its own part of the output, so the result does not depend on the number of threads
+(the same bits with one thread or eight). With one thread, on small arrays (below ``MIN_BYTES``, where
+handing a piece to a thread costs more than it saves) and for GPU arrays, ``split`` gives one piece and
+``run`` calls the function itself: no thread is started.
+
+How many threads: ``md.set_num_threads(n)`` (PyTorch's name), else the environment's
+``MINIDENSE_NUM_THREADS`` or ``OMP_NUM_THREADS``, else the cores this process may use. The threads are
+started on first use and kept (a forked child starts its own).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from .. import backend
+from ..backend import Array
+
+__all__ = ["get_num_threads", "set_num_threads", "split", "run", "MIN_BYTES"]
+
+#: below this many bytes a pass is not split: a piece's hand-over to a thread costs tens of µs
+MIN_BYTES = 1 << 18
+
+_lock = threading.Lock()
+_state: dict[str, object] = {"threads": None, "pool": None, "pid": None}
+
+
+def _default_threads() -> int:
+    for name in ("MINIDENSE_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+
+
+def get_num_threads() -> int:
+    """How many threads the fast paths split a pass between (1: none started)."""
+    threads = _state["threads"]
+    if threads is None:
+        threads = _state["threads"] = _default_threads()
+    return threads  # type: ignore[return-value]  # an int once set
+
+
+def set_num_threads(n: int) -> None:
+    """Split the fast paths' passes between ``n`` threads from now on (1: run them in the calling thread).
+
+    As ``torch.set_num_threads``, for this library's own passes; NumPy's matrix products follow their BLAS
+    library's setting (e.g. ``OPENBLAS_NUM_THREADS``).
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_num_threads: n must be a positive int, got {n!r}")
+    with _lock:
+        _state["threads"] = n
+        pool = _state["pool"]
+        _state["pool"] = None
+    if isinstance(pool, ThreadPoolExecutor):
+        pool.shutdown(wait=False)
+
+
+def split(length: int, out: Array, min_bytes: int | None = None) -> list[slice]:
+    """Pieces of ``range(length)`` (an axis of ``out``, the array the pass writes), one per thread; one
+    piece when one thread is set, ``out`` is under ``min_bytes`` (default ``MIN_BYTES``) or on the GPU."""
+    threads = min(get_num_threads(), length)
+    if threads < 2 or out.nbytes < (MIN_BYTES if min_bytes is None else min_bytes) \
+            or backend.device_of(out) != "cpu":
+        return [slice(0, length)]
+    bounds = [length * k // threads for k in range(threads + 1)]
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _pool() -> ThreadPoolExecutor:
+    with _lock:
+        pool = _state["pool"]
+        if not isinstance(pool, ThreadPoolExecutor) or _state["pid"] != os.getpid():
+            # a forked child inherits the parent's pool object but not its threads: it makes its own
+            pool = _state["pool"] = ThreadPoolExecutor(max(1, get_num_threads() - 1),
+                                                       thread_name_prefix="minidense")
+            _state["pid"] = os.getpid()
+        return pool
+
+
+def run(fn: Callable[[slice], object], pieces: Sequence[slice]) -> None:
+    """``fn(piece)`` for every piece: the first in this thread, the others on the pool's threads at the same
+    time. Returns when all are done; an exception in any is raised here (after all have finished)."""
+    if len(pieces) == 1:
+        fn(pieces[0])
+        return
+    pool = _pool()
+    futures: list[Future[object]] = [pool.submit(fn, piece) for piece in pieces[1:]]
+    try:
+        fn(pieces[0])
+    finally:
+        for f in futures:   # wait for every piece before leaving: they write into the caller's arrays
+            f.exception()
+    for f in futures:
+        f.result()
