@@ -98,7 +98,8 @@ def build(p, device, seed):
     else:
         def sync():
             pass
-    info = dict(version=md.__version__, numpy=np.__version__, threads=threads_info())
+    info = dict(version=md.__version__, numpy=np.__version__, threads=threads_info(),
+                split_threads=md.get_num_threads())   # ops/parallel.py's (the split cross-entropy)
     return call, sync, info
 
 
