@@ -28,6 +28,7 @@ from __future__ import annotations
 import builtins
 import numbers
 import re
+import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, Union, cast
 
@@ -333,7 +334,6 @@ def _run_backward(root: Tensor, grad: Array, retain_graph: bool) -> None:
         if fn.freed:
             raise RuntimeError(f"backward: trying to backward through the graph a second time ({type(fn).__name__}'s "
                                "saved arrays were already freed); pass retain_graph=True to the first backward()")
-        passed.add(id(g))
         in_grads = fn.backward(g)
         if not isinstance(in_grads, tuple):
             if isinstance(in_grads, list):
@@ -358,7 +358,7 @@ def _run_backward(root: Tensor, grad: Array, retain_graph: bool) -> None:
                 owned.add(key)
             else:
                 grads[key] = pg
-                if pg.base is None and id(pg) not in passed:
+                if pg is not g and pg.base is None and id(pg) not in passed:   # g: handed on as it came
                     owned.add(key)
                 passed.add(id(pg))
         if not retain_graph:
@@ -427,7 +427,8 @@ class Function:
                 break
             arrays.append(t.data)
             wanted.append(t.requires_grad)
-        if len(arrays) != len(inputs) or backend.cupy_imported():   # a number or an array among the inputs
+        # a number or an array among the inputs, or CuPy loaded (the dict lookup first: every op asks)
+        if len(arrays) != len(inputs) or ("cupy" in _loaded_modules and backend.cupy_imported()):
             tensors = _as_tensors(inputs, cls.__name__, params)
             arrays = [t.data for t in tensors]
             wanted = [t.requires_grad for t in tensors]
@@ -437,19 +438,17 @@ class Function:
             out = backend.get_array_module(*arrays).asarray(out)         # keep arrays everywhere
         if _grad_enabled and True in needs and out.dtype.kind == "f":
             fn.parents = tensors
-            return _graph_output(out, fn)
+            # Tensor(out, True, fn) without Tensor's checks, which the lines above have made (an array, of a
+            # float dtype): every op's output is made here, and the checks were a tenth of an add's time
+            result: Tensor = _new_object(Tensor)
+            result.data, result.grad, result.requires_grad, result._ctx = out, None, True, fn
+            return result
         return Tensor(out)
 
 
 _new_object = object.__new__
+_loaded_modules = sys.modules
 
-
-def _graph_output(data: Array, fn: Function) -> Tensor:
-    """``Tensor(data, True, fn)`` without Tensor's checks, which apply has just made (an array, of a float
-    dtype): every op's output is made here, and the checks were a tenth of an add's time in the engine."""
-    t: Tensor = _new_object(Tensor)
-    t.data, t.grad, t.requires_grad, t._ctx = data, None, True, fn
-    return t
 
 
 def _snake_case(name: str) -> str:

@@ -5,12 +5,15 @@ back to each operand's shape (``tensor.unbroadcast``), so no op does it here.
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from .. import _checks, backend
 from ..backend import Array, get_array_module
 from ..tensor import Function, Grads, Operand, Tensor
+
+_loaded_modules = sys.modules
 
 
 class Add(Function):
@@ -109,7 +112,7 @@ def _binary(op: type[Function], name: str) -> Callable[[Operand, Operand], Tenso
         # elementwise op of a network passes here
         if type(a) is not Tensor or type(b) is not Tensor or a.data.shape != b.data.shape:
             _checks.broadcast_shapes(name, _shape(a), _shape(b))
-        if backend.cupy_imported():
+        if "cupy" in _loaded_modules and backend.cupy_imported():   # the dict lookup first: every op asks
             _checks.same_device(name, a=a, b=b)
         return op.apply(a, b)
     fn.__name__ = name

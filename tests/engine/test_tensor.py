@@ -1,4 +1,7 @@
 """The engine: graph building, backward order, accumulation, freeing, no_grad, errors."""
+import sys
+import types
+
 import numpy as np
 import pytest
 
@@ -94,7 +97,8 @@ def test_mixing_devices_is_refused(monkeypatch):
     fake_gpu = md.zeros(2)
     real = backend.device_of
     monkeypatch.setattr(backend, "device_of", lambda a: "cuda" if a is fake_gpu.data else real(a))
-    monkeypatch.setattr(backend, "cupy_imported", lambda: True)   # as it is wherever a GPU array exists
+    monkeypatch.setattr(backend, "cupy_imported", lambda: True)   # as it is wherever a GPU array exists,
+    monkeypatch.setitem(sys.modules, "cupy", types.ModuleType("cupy"))   # which CuPy's import made
     with pytest.raises(ValueError, match=r"add: arguments are on different devices \(a on cpu, b on cuda\)"):
         cpu + fake_gpu
 
