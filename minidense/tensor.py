@@ -394,12 +394,17 @@ class Function:
     input gradients may have the broadcast shape: the engine sums them back.
     """
 
-    # apply sets the two slots; an op's own state (self.x = ...) goes to a __dict__, made only for an op that
+    # apply sets the slot; an op's own state (self.x = ...) goes to a __dict__, made only for an op that
     # keeps some: an addition's Function then is one object, not two (every op makes one)
-    __slots__ = ("parents", "needs_input_grad", "__dict__")
+    __slots__ = ("parents", "__dict__")
     parents: tuple[Tensor, ...]
-    needs_input_grad: tuple[bool, ...]
     freed = False
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        """One bool per input: whether it requires a gradient (asked of the inputs when read, not kept: one
+        object fewer per op for the garbage collector to walk)."""
+        return tuple([t.requires_grad for t in self.parents])
 
     def forward(self, *arrays: Any, **params: Any) -> Array:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
@@ -432,12 +437,11 @@ class Function:
             tensors = _as_tensors(inputs, cls.__name__, params)
             arrays = [t.data for t in tensors]
             wanted = [t.requires_grad for t in tensors]
-        fn.needs_input_grad = needs = tuple(wanted)
+        fn.parents = tensors   # before forward, which may read needs_input_grad
         out = fn.forward(*arrays, **params)
         if type(out) is not _ndarray and not backend.is_array(out):   # NumPy reductions return scalars
             out = backend.get_array_module(*arrays).asarray(out)         # keep arrays everywhere
-        if _grad_enabled and True in needs and out.dtype.kind == "f":
-            fn.parents = tensors
+        if _grad_enabled and True in wanted and out.dtype.kind == "f":
             # Tensor(out, True, fn) without Tensor's checks, which the lines above have made (an array, of a
             # float dtype): every op's output is made here, and the checks were a tenth of an add's time
             result: Tensor = _new_object(Tensor)
