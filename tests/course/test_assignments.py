@@ -200,18 +200,23 @@ for shape, kwargs in (((1, 2, 6, 6), dict(padding=1)),          # stride 1, 'sam
 """
 
 
+def _printed_in_kit(kit, script):
+    """The lines ``script`` prints, run by Python in the kit's folder with the kit's package (MINIDENSE_FAST unset)."""
+    env = {**os.environ, "PYTHONPATH": str(kit)}
+    env.pop("MINIDENSE_FAST", None)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=kit, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines()
+
+
 def test_an_untouched_conv_kit_computes_no_convolution_by_another_road(kits):
     """The kit ships without the fast paths: its convolution is the student's kernels or nothing."""
     kit = kits("conv")
     assert "ON_BY_DEFAULT = False" in (kit / "minidense" / "ops" / "fastpaths.py").read_text()
     assert "def blocks" not in (kit / "minidense" / "ops" / "conv_fast.py").read_text()
-    env = {**os.environ, "PYTHONPATH": str(kit)}
-    env.pop("MINIDENSE_FAST", None)
-    proc = subprocess.run([sys.executable, "-c", KIT_CONVOLUTIONS], cwd=kit, env=env, capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.splitlines()
-    assert len(lines) == 4, proc.stdout
+    lines = _printed_in_kit(kit, KIT_CONVOLUTIONS)
+    assert len(lines) == 4, lines
     assert lines[0].startswith("stub: ops/im2col.py: im2col: your code here") or \
         lines[0].startswith("stub: ops/conv.py: _conv_forward: your code here"), lines[0]
     assert lines[0] == lines[2]
@@ -234,14 +239,8 @@ for fast in (False, True):
 
 def test_an_untouched_losses_kit_computes_no_cross_entropy_by_another_road(kits):
     """The kit ships without the split cross-entropy (ops/loss_fast.py): the student's op or nothing."""
-    kit = kits("losses")
-    env = {**os.environ, "PYTHONPATH": str(kit)}
-    env.pop("MINIDENSE_FAST", None)
-    proc = subprocess.run([sys.executable, "-c", KIT_CROSS_ENTROPIES], cwd=kit, env=env, capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.splitlines()
-    assert len(lines) == 2, proc.stdout
+    lines = _printed_in_kit(kits("losses"), KIT_CROSS_ENTROPIES)
+    assert len(lines) == 2, lines
     assert "your code here" in lines[0] and "not part of this kit" in lines[1], lines
 
 

@@ -1,16 +1,15 @@
 """Cross-entropy's fast path (ops/loss_fast.py) gives the reference's bits on any split, and no kit ships it."""
-import inspect
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kit_files import assert_no_kit_ships
 from threads import split_everything
 
 import minidense as md
 import minidense.functional as F
 from minidense.assignments import course
-from minidense.assignments.generator import build_package
 from minidense.ops import loss, loss_fast, parallel
 
 #: a line of the split forward: a kit that holds it ships the fast path
@@ -71,12 +70,4 @@ def test_the_reference_runs_when_the_fast_paths_are_off():
 
 @pytest.mark.parametrize("spec", course.COURSE, ids=lambda spec: spec.name)
 def test_no_kit_ships_the_split_loss(spec, tmp_path):
-    build_package(spec, str(tmp_path / "minidense"))
-    holders = [str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.py") if SPLIT_LINE in p.read_text()]
-    assert not holders, f"the {spec.name} kit ships the split cross-entropy in {holders}"
-    assert "not part of this kit" in (tmp_path / "minidense" / "ops" / "loss_fast.py").read_text()
-
-
-def test_the_split_line_is_the_librarys():
-    """The kits' check above looks for a line the library really has."""
-    assert SPLIT_LINE in inspect.getsource(loss_fast)
+    assert_no_kit_ships(spec, tmp_path, loss_fast, SPLIT_LINE)
