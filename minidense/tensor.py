@@ -454,7 +454,6 @@ _new_object = object.__new__
 _loaded_modules = sys.modules
 
 
-
 def _snake_case(name: str) -> str:
     """CrossEntropy -> cross_entropy, Conv2d -> conv2d: a Function's name as its public function's."""
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
