@@ -56,7 +56,8 @@ class CrossEntropy(Function):
             picked[images] = e_flat[self.index[images]]
             xp.exp(e, out=e)
             e.sum(axis=1, out=self.sum_e[images])
-        parallel.run(piece, parallel.split(n, x, MIN_BYTES))
+        self.pieces = parallel.split(n, x, MIN_BYTES)   # backward splits its passes the same way
+        parallel.run(piece, self.pieces)
         self.reduction = reduction
         loss = (xp.log(self.sum_e) - picked) * self.w
         if reduction == "none":
@@ -76,5 +77,5 @@ class CrossEntropy(Function):
         def piece(images: slice) -> None:
             xp.multiply(self.e[images], scale[images][:, None], out=gx[images])
             gx_flat[self.index[images]] -= coef[images]    # minus onehot(target) times the pixel's coefficient
-        parallel.run(piece, parallel.split(len(gx), gx, MIN_BYTES))
+        parallel.run(piece, self.pieces)
         return gx, None

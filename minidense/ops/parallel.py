@@ -7,12 +7,12 @@ cut a pass into pieces along one axis with :func:`split` and run them with :func
 
     def fill(rows):                       # one piece: writes out[rows] and nothing else
         out[rows] = x[rows] * 2
-    parallel.run(fill, parallel.split(len(out), out))
+    parallel.run(fill, parallel.split(len(out), out, min_bytes=1 << 20))
 
 Each piece writes its own part of the output, so the result does not depend on the number of threads
-(the same bits with one thread or eight). With one thread, on small arrays (below ``MIN_BYTES``, where
-handing a piece to a thread costs more than it saves) and for GPU arrays, ``split`` gives one piece and
-``run`` calls the function itself: no thread is started.
+(the same bits with one thread or eight). With one thread, on arrays below the caller's ``min_bytes``
+(where handing a piece to a thread costs more than it saves: each fast path measures its own floor) and
+for GPU arrays, ``split`` gives one piece and ``run`` calls the function itself: no thread is started.
 
 How many threads: ``md.set_num_threads(n)`` (PyTorch's name), else the environment's
 ``MINIDENSE_NUM_THREADS`` or ``OMP_NUM_THREADS``, else the cores this process may use. The threads are
@@ -28,10 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from .. import backend
 from ..backend import Array
 
-__all__ = ["get_num_threads", "set_num_threads", "split", "run", "MIN_BYTES"]
-
-#: below this many bytes a pass is not split: a piece's hand-over to a thread costs tens of µs
-MIN_BYTES = 1 << 18
+__all__ = ["get_num_threads", "set_num_threads", "split", "run"]
 
 _lock = threading.Lock()
 _state: dict[str, object] = {"threads": None, "pool": None, "pid": None}
@@ -70,12 +67,11 @@ def set_num_threads(n: int) -> None:
         pool.shutdown(wait=False)
 
 
-def split(length: int, out: Array, min_bytes: int | None = None) -> list[slice]:
+def split(length: int, out: Array, min_bytes: int) -> list[slice]:
     """Pieces of ``range(length)`` (an axis of ``out``, the array the pass writes), one per thread; one
-    piece when one thread is set, ``out`` is under ``min_bytes`` (default ``MIN_BYTES``) or on the GPU."""
+    piece when one thread is set, ``out`` is under ``min_bytes`` or on the GPU."""
     threads = min(get_num_threads(), length)
-    if threads < 2 or out.nbytes < (MIN_BYTES if min_bytes is None else min_bytes) \
-            or backend.device_of(out) != "cpu":
+    if threads < 2 or out.nbytes < min_bytes or backend.device_of(out) != "cpu":
         return [slice(0, length)]
     bounds = [length * k // threads for k in range(threads + 1)]
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]

@@ -92,8 +92,6 @@ def test_blocks_are_groups_of_images_or_bands_of_one_image():
     assert fastpaths.column_block_bytes() == fastpaths.DEFAULT_COLUMN_BLOCK_BYTES
 
 
-
-
 def _budgets(data, rows, out_size):
     """A column block budget that gives one block, groups of images, or bands of output rows (drawn)."""
     per_row = rows * out_size[1] * 8

@@ -404,11 +404,11 @@ def test_an_exclusion_is_a_strict_expected_failure_of_its_test_dtype_and_device(
 def test_a_wrong_backward_in_any_op_is_caught(monkeypatch):
     """Each op in turn gets a backward whose gradients are 1.01 times the right ones: the generated gradient
     check must fail for every op (printed: the op and the first line of the failure)."""
-    caught = {}
+    caught, functions = {}, all_functions()
     for info in OPS:
         with monkeypatch.context() as patch:
             for name in info.functions:
-                for cls in all_functions()[name]:   # the fast path's Function too, where it has one
+                for cls in functions[name]:   # the fast path's Function too, where it has one
                     patch.setattr(cls, "backward", _scaled(cls.backward))
             try:
                 check_gradients(info)

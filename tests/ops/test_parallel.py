@@ -34,10 +34,10 @@ def test_the_pieces_cover_the_axis_once_in_order(length, count):
 
 def test_one_piece_for_one_thread_or_a_small_array(threads):
     threads(4)
-    assert parallel.split(8, np.zeros(10)) == [slice(0, 8)]                     # under MIN_BYTES
-    assert len(parallel.split(8, np.zeros(parallel.MIN_BYTES // 8))) == 4
+    assert parallel.split(8, np.zeros(10), min_bytes=1024) == [slice(0, 8)]     # under min_bytes
+    assert len(parallel.split(8, np.zeros(128), min_bytes=1024)) == 4
     threads(1)
-    assert parallel.split(8, np.zeros(parallel.MIN_BYTES // 8)) == [slice(0, 8)]
+    assert parallel.split(8, np.zeros(128), min_bytes=1024) == [slice(0, 8)]
 
 
 def test_the_pieces_run_on_several_threads_and_all_finish(threads):

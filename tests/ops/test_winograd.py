@@ -135,8 +135,6 @@ def test_pieces_give_the_whole_batch_result(padding, budget_rows):
 
 # ------------------------------------------------------------------ the dispatch table
 
-
-
 @pytest.mark.parametrize("candidate", ["im2col", "winograd", "col2im", "convolution"])
 @settings(max_examples=25, deadline=None)
 @given(data=st.data())

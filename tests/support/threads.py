@@ -9,10 +9,10 @@ class split_everything:
         self.threads = threads
 
     def __enter__(self):
-        self.saved = parallel.get_num_threads(), loss_fast.MIN_BYTES, parallel.MIN_BYTES
+        self.saved = parallel.get_num_threads(), loss_fast.MIN_BYTES
         parallel.set_num_threads(self.threads)
-        loss_fast.MIN_BYTES = parallel.MIN_BYTES = 0
+        loss_fast.MIN_BYTES = 0
 
     def __exit__(self, *exc):
-        threads, loss_fast.MIN_BYTES, parallel.MIN_BYTES = self.saved
+        threads, loss_fast.MIN_BYTES = self.saved
         parallel.set_num_threads(threads)
