@@ -53,7 +53,7 @@ from cases_minidense import build  # noqa: E402
 import minidense as md  # noqa: E402
 from minidense import _malloc, optim  # noqa: E402
 from minidense.ops import conv as conv_ops  # noqa: E402
-from minidense.ops import conv_fast, fastpaths  # noqa: E402
+from minidense.ops import conv_fast, conv_rows, fastpaths  # noqa: E402
 from minidense.ops import im2col as columns  # noqa: E402
 from minidense.tensor import Function  # noqa: E402
 
@@ -70,6 +70,7 @@ CATEGORIES = (PRODUCTS, COPIES, ELEMENTWISE, POOLING, LOSS, CONV_OTHER, OPTIMIZE
 # (owner, function name, kind of work): the column helpers and the kernels, of both paths (absent ones skipped)
 HELPERS = [(columns, "pad", COPIES), (columns, "im2col", COPIES), (columns, "col2im", COPIES),
            (conv_fast, "im2col", COPIES), (conv_fast, "col2im", COPIES),
+           (conv_rows, "columns", COPIES), (conv_rows, "padded_rows", COPIES),
            (conv_ops, "_conv_forward", PRODUCTS), (conv_ops, "_conv_input_grad", PRODUCTS),
            (conv_ops, "_conv_weight_grad", PRODUCTS), (conv_fast.Kernels, "forward", PRODUCTS),
            (conv_fast.Kernels, "input_grad", PRODUCTS), (conv_fast.Kernels, "weight_grad", PRODUCTS)]

@@ -65,6 +65,14 @@ def applies(geo):
     raise NotImplementedError("ops/winograd.py: the fast paths are not part of this kit; "
                               "leave md.fast_paths off")
 ''',
+                      "ops/conv_rows.py": '''"""The fast paths are not part of the course kits: the kit runs the
+reference kernels you write."""
+
+
+def applies(geo, w, wo):
+    raise NotImplementedError("ops/conv_rows.py: the fast paths are not part of this kit; "
+                              "leave md.fast_paths off")
+''',
                       "ops/loss_fast.py": '''"""The fast paths are not part of the course kits: the kit runs the
 cross-entropy you write."""
 

@@ -1,7 +1,7 @@
 """Convolution's fast paths: the same three kernels as the reference ones in conv.py, the same results.
 
 conv.py picks these kernels at its one dispatch point when the fast paths are on (ops/fastpaths.py:
-``md.fast_paths``, ``MINIDENSE_FAST``). Three tricks, none of which changes the column layout:
+``md.fast_paths``, ``MINIDENSE_FAST``). The tricks:
 
 1. **Rows laid end to end.** At stride 1 with an output as wide as its input ('same' padding along W,
    as in a U-Net's 3×3 convs), each kernel tap reads ONE contiguous run of the image's rows laid end to
@@ -24,14 +24,20 @@ conv.py picks these kernels at its one dispatch point when the fast paths are on
    and no col2im passes; its columns give the weight gradient too, so x's are not built. Which comes
    first is ``convolution_first``'s rule (measured); its float32 error is the reference's own bound, the
    same terms summed in another order (tested).
-Tests (tests/ops/test_conv_fast.py) check every path against the reference on hypothesis geometries.
+6. **Row columns** (ops/conv_rows.py). Where trick 1 applies, kH > 1 and whole images fit the budget, the
+   columns of kernel row 0 only, over the rows of the image padded along H: kernel row i's columns are the
+   same ones shifted by i·dH image rows, so one product of the kernel rows' stacked weights and kH − 1
+   shifted additions give the output from a third of the copies (3×3). The forward, the input gradient as a
+   convolution (trick 5, where its row columns are no larger than col2im's) and the weight gradient use them.
+Tests (tests/ops/test_conv_fast.py, test_conv_rows.py) check every path against the reference on hypothesis
+geometries.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
 from ..backend import Array, get_array_module
-from . import dispatch, fastpaths, winograd
+from . import conv_rows, dispatch, fastpaths, winograd
 from . import im2col as columns
 from .im2col import Geometry
 
@@ -188,18 +194,20 @@ def _pick(op: str, a: Array, w: Array, geo: Geometry, candidates: dict[str, Call
     return dispatch.pick(_key(op, a, w, geo, *more), candidates, timed=_timed(a))[1]
 
 
-def convolution_first(w: Array) -> bool:
+def convolution_first(w: Array, by_rows: bool = False) -> bool:
     """Whether the input gradient is computed as a convolution of g (where it is one) before trying col2im.
 
-    Both build and multiply a column matrix: of C_out·kH·kW rows as a convolution (whose columns give the
-    weight gradient too, see _SharedColumns), of C_in·kH·kW rows for col2im, which then adds it up in kH·kW
-    passes over the gradient (and the weight gradient builds x's columns). So the convolution where its
-    matrix is no larger: C_in ≥ C_out. Measured on this project's AMD EPYC (3×3, batch 8, input and weight
-    gradient together; bench/README.md): as a convolution 32->16 and 64->32 channels 2.2-2.4x faster, 16->16,
-    32->32 and 64->64 1.15-1.25x; col2im 1.25-1.45x faster for 16->32, 32->64.
+    Both build and multiply a column matrix: as a convolution, of C_out·kH·kW rows, or C_out·kW where
+    conv_rows computes it (``by_rows``), whose columns give the weight gradient too (see _SharedColumns); for
+    col2im, of C_in·kH·kW rows, which it then adds up in kH·kW passes over the gradient (and the weight
+    gradient builds x's columns). So the convolution where its matrix is no larger. Measured on this
+    project's AMD EPYC (3×3, batch 8, input and weight gradient together; bench/README.md): before conv_rows,
+    as a convolution 32->16 and 64->32 channels 2.2-2.4x faster, 16->16, 32->32 and 64->64 1.15-1.25x, col2im
+    1.25-1.45x faster for 16->32, 32->64; by rows, the convolution 1.45x faster for 16->32 at 32×32, and col2im
+    1.08x for 32->64 at 16×16.
     """
-    c_out, c_in = w.shape[:2]
-    return c_in >= c_out
+    c_out, c_in, kh, kw = w.shape
+    return c_out * (kw if by_rows else kh * kw) <= c_in * kh * kw
 
 
 class _SharedColumns:
@@ -214,6 +222,13 @@ class _SharedColumns:
     def __init__(self, x: Array, kernel_size: tuple[int, int]) -> None:
         self.x, self.kernel_size = x, kernel_size
         self.sum: Array | None = None   # (C_out·kH·kW, C_in)
+        self.rows_sum: Array | None = None   # (kH, C_out·kW, C_in), from add_rows
+
+    def add_rows(self, cols: Array, images: slice, geo: Geometry) -> None:
+        """cols: conv_rows.columns of these whole images (the gradient's convolution's geometry)."""
+        x = self.x[images].transpose(1, 0, 2, 3)
+        x_rows = conv_rows.padded_rows(x, cols.shape[1] // (x.shape[1] * x.shape[3]))
+        self.rows_sum = conv_rows.weight_grad(cols, x_rows, geo, x.shape[3], self.rows_sum)
 
     def add(self, cols: Array, images: slice, rows: slice) -> None:
         """cols: (C_out·kH·kW, pixels) of these images and rows of x, in (image, row, column) order."""
@@ -226,8 +241,10 @@ class _SharedColumns:
 
     def weight_grad(self, c_out: int) -> Array:
         """(C_out, C_in, kH, kW): the sum's taps flipped back and its axes put in the weight's order."""
-        assert self.sum is not None, "no columns were added"
         kh, kw = self.kernel_size
+        if self.rows_sum is not None:
+            self.sum = self.rows_sum.reshape(kh, c_out, kw, -1).transpose(1, 0, 2, 3).reshape(c_out * kh * kw, -1)
+        assert self.sum is not None, "no columns were added"
         flipped_grad = self.sum.reshape(c_out, kh, kw, -1)
         return get_array_module(flipped_grad).ascontiguousarray(flipped_grad[:, ::-1, ::-1].transpose(0, 3, 1, 2))
 
@@ -242,7 +259,7 @@ class Kernels:
 
     def __init__(self, keep_columns: bool = False) -> None:
         self.keep_columns = keep_columns
-        self.kept: tuple[Array, Array] | None = None
+        self.kept: tuple[Array, Array, bool] | None = None   # (x, its columns, whether conv_rows')
         self.x: Array | None = None   # the forward's input, where keep_columns (for _input_grad_convolution)
         self.kept_weight_grad: tuple[Array, Array, Array] | None = None   # (g, x, its weight gradient)
 
@@ -265,11 +282,16 @@ class Kernels:
         """W · im2col(x), a block of columns at a time; ``shared`` also gets every block (see _SharedColumns)."""
         xp = get_array_module(x, w)
         (c_out, n), out_size = (w.shape[0], x.shape[0]), columns.output_size(x.shape[2:], geo)
+        if conv_rows.applies(geo, x.shape[3], out_size[1]):
+            r = conv_rows.padded_height(x.shape[2], geo)
+            pieces = blocks(n, x.shape[1] * geo.kernel_size[1], (r, out_size[1]), x.itemsize)
+            if pieces[0][1] == slice(0, r):   # whole images: else bands of im2col's columns (below)
+                return self._forward_rows(x, w, geo, keep, shared, pieces)
         w_mat = w.reshape(c_out, -1)
         pieces = blocks(n, w_mat.shape[1], out_size, x.itemsize)
         if len(pieces) == 1:
             cols = im2col(x, geo)
-            self.kept = (x, cols) if keep else None
+            self.kept = (x, cols, False) if keep else None
             if shared is not None:
                 shared.add(cols, slice(0, n), slice(0, out_size[0]))
             return (w_mat @ cols).reshape(c_out, n, *out_size).transpose(1, 0, 2, 3)
@@ -280,6 +302,26 @@ class Kernels:
                 shared.add(cols, images, out_rows)
             del cols   # before the next block's columns are built, so that they reuse this (cached) buffer
         return out.transpose(1, 0, 2, 3)
+
+    def _forward_rows(self, x: Array, w: Array, geo: Geometry, keep: bool, shared: _SharedColumns | None,
+                      pieces: list[Piece]) -> Array:
+        """_forward_columns by conv_rows (row columns), a group of whole images at a time."""
+        xp = get_array_module(x, w)
+        n, wo = x.shape[0], x.shape[3]
+        out = None
+        for images, _ in pieces:
+            cols = conv_rows.columns(x[images], geo)
+            block = conv_rows.product(w, cols, geo, images.stop - images.start, wo)
+            if shared is not None:
+                shared.add_rows(cols, images, geo)
+            if len(pieces) == 1:
+                self.kept = (x, cols, True) if keep else None
+                return block.transpose(1, 0, 2, 3)
+            if out is None:
+                out = xp.empty((w.shape[0], n) + block.shape[2:], dtype=x.dtype)
+            out[:, images] = block
+            del cols, block   # before the next block's columns are built, so that they reuse this (cached) buffer
+        return out.transpose(1, 0, 2, 3)  # type: ignore[union-attr]  # blocks() gives at least one piece
 
     def input_grad(self, g: Array, w: Array, geo: Geometry, x_shape: Sequence[int]) -> Array:
         """col2im(Wᵀ · g): g (N, C_out, H_out, W_out), w (C_out, C_in, kH, kW) -> x_shape (N, C_in, H, W).
@@ -297,8 +339,9 @@ class Kernels:
         candidates = {"col2im": lambda: self._with_weight_grad(
             g, x, lambda: self._input_grad_columns(g, w, geo, x_shape), lambda x: self._weight_grad_columns(g, x, geo))}
         if gradient_is_a_convolution(geo):
+            by_rows = conv_rows.applies(gradient_geometry(geo), g.shape[3], x_shape[3])
             by_convolution = {"convolution": lambda: self._input_grad_convolution(g, w, geo, x)}
-            candidates = {**by_convolution, **candidates} if convolution_first(w) else {**candidates,
+            candidates = {**by_convolution, **candidates} if convolution_first(w, by_rows) else {**candidates,
                                                                                            **by_convolution}
         if winograd.applies(geo):
             candidates["winograd"] = lambda: self._with_weight_grad(
@@ -370,8 +413,22 @@ class Kernels:
         g_by_channel = g.transpose(1, 0, 2, 3)
         # computed as (cols · gᵀ)ᵀ: the same product, but BLAS runs it several times faster with the
         # long N·H_out·W_out axis as the inner dimension of two row-major operands
-        if self.kept is not None and self.kept[0] is x:
-            return (self.kept[1] @ g_by_channel.reshape(c_out, -1).T).T.reshape(w_shape)
+        kept = self.kept if self.kept is not None and self.kept[0] is x else None
+        if conv_rows.applies(geo, x.shape[3], out_size[1]):
+            r = conv_rows.padded_height(x.shape[2], geo)
+            pieces = blocks(x.shape[0], x.shape[1] * geo.kernel_size[1], (r, out_size[1]), x.itemsize)
+            if pieces[0][1] == slice(0, r):   # whole images, as _forward_rows
+                acc = None
+                for images, _ in pieces:
+                    cols = kept[1] if kept is not None and kept[2] else conv_rows.columns(x[images], geo)
+                    acc = conv_rows.weight_grad(cols, conv_rows.padded_rows(g_by_channel[:, images], r), geo,
+                                                out_size[1], acc)
+                    del cols   # as in forward
+                kh, kw = geo.kernel_size   # acc: (kH, C_in·kW, C_out)
+                return get_array_module(acc).ascontiguousarray(
+                    acc.reshape(kh, x.shape[1], kw, c_out).transpose(3, 1, 0, 2))  # type: ignore[union-attr]
+        if kept is not None and not kept[2]:
+            return (kept[1] @ g_by_channel.reshape(c_out, -1).T).T.reshape(w_shape)
         grad: Array | int = 0   # the sum of the pieces; an array after the first
         pieces = blocks(x.shape[0], x.shape[1] * geo.kernel_size[0] * geo.kernel_size[1], out_size, x.itemsize)
         for images, out_rows, cols in _column_blocks(x, geo, out_size, pieces):

@@ -1,0 +1,141 @@
+"""Row columns (ops/conv_rows.py): the columns of one kernel row, read at shifted places, are im2col's.
+
+The copies are exact (bit for bit against im2col's columns); the products sum the same terms in another
+order (three partial sums), so they agree with the reference within 1e-12 in float64 and within the
+dot product's own bound in float32; the rows the views run across (between images) never reach a result.
+"""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from kit_files import assert_no_kit_ships
+
+import minidense as md
+import minidense.functional as F
+from minidense import testing as mt
+from minidense.assignments import course
+from minidense.ops import conv, conv_fast, conv_rows
+from minidense.ops import im2col as columns
+
+#: a line of the row columns' product: a kit that holds it ships the fast path
+PRODUCT_LINE = "w.transpose(2, 0, 1, 3).reshape(kh * c_out, -1) @ cols"
+
+
+def _same_width(data, max_batch=3):
+    """A stride-1 geometry with W_out == W and kH > 1 (where conv_rows applies), and an input for it."""
+    g = data.draw(mt.conv_geometries(same_width=True, max_batch=max_batch))
+    if g["kernel_size"][0] == 1:
+        g["kernel_size"] = (2, g["kernel_size"][1])
+        g["H"] += g["dilation"][0]
+    geo = columns.Geometry(g["kernel_size"], g["stride"], g["padding"], g["dilation"])
+    x = data.draw(mt.arrays((g["N"], g["C_in"], g["H"], g["W"])))
+    return g, geo, x
+
+
+@given(st.data())
+def test_kernel_row_i_of_im2col_is_the_row_columns_shifted_by_i_dilated_rows(data):
+    g, geo, x = _same_width(data)
+    (kh, kw), (dh, _), (n, c, h, w) = geo.kernel_size, geo.dilation, x.shape
+    assert conv_rows.applies(geo, w, columns.output_size((h, w), geo)[1])
+    cols = conv_rows.columns(x, geo)
+    r = conv_rows.padded_height(h, geo)
+    assert cols.shape == (c * kw, n * r * w)
+    ho = columns.output_size((h, w), geo)[0]
+    reference = columns.im2col(x, geo).reshape(c, kh, kw, n, ho, w)
+    by_image = cols.reshape(c, kw, n, r, w)
+    for i in range(kh):   # the rows kernel row i reads: image rows i·dH .. i·dH + H_out − 1, padded
+        np.testing.assert_array_equal(by_image[:, :, :, i * dh:i * dh + ho], reference[:, i])
+
+
+@given(st.data())
+def test_the_products_give_the_reference_forward_and_weight_gradient(data):
+    g, geo, x = _same_width(data)
+    w = data.draw(mt.arrays((g["C_out"], g["C_in"]) + geo.kernel_size))
+    expected = conv._conv_forward(x, w, geo)
+    cols = conv_rows.columns(x, geo)
+    got = conv_rows.product(w, cols, geo, x.shape[0], x.shape[3])
+    assert got.shape == (g["C_out"],) + expected.transpose(1, 0, 2, 3).shape[1:]
+    np.testing.assert_allclose(got.transpose(1, 0, 2, 3), expected, rtol=1e-12, atol=1e-12)
+    # the weight gradient: g's rows padded with zeros where the shifted columns run into the next image
+    up = data.draw(mt.arrays(expected.shape))
+    r = conv_rows.padded_height(x.shape[2], geo)
+    g_rows = conv_rows.padded_rows(up.transpose(1, 0, 2, 3), r)
+    acc = conv_rows.weight_grad(cols, g_rows, geo, x.shape[3])     # (kH, C_in·kW, C_out)
+    kh, kw = geo.kernel_size
+    got_w = acc.reshape(kh, g["C_in"], kw, g["C_out"]).transpose(3, 1, 0, 2)
+    np.testing.assert_allclose(got_w, conv._conv_weight_grad(up, x, geo), rtol=1e-12, atol=1e-12)
+    again = conv_rows.weight_grad(cols, g_rows, geo, x.shape[3], acc.copy())   # adds to what it is given
+    np.testing.assert_allclose(again, 2 * acc, rtol=1e-12, atol=1e-12)
+
+
+def test_the_rows_between_images_are_computed_and_never_shown():
+    """Two images whose dropped rows would be huge if they leaked: the output is the reference's."""
+    geo = columns.Geometry((3, 3), (1, 1), (1, 1), (1, 1))
+    x = np.zeros((2, 1, 4, 5))
+    x[0, 0, -1], x[1, 0, 0] = 1e6, -1e6            # the rows a view takes across the boundary
+    w = np.random.default_rng(0).standard_normal((2, 1, 3, 3))
+    got = conv_rows.product(w, conv_rows.columns(x, geo), geo, 2, 5)
+    assert got.shape == (2, 2, 4, 5)
+    np.testing.assert_allclose(got.transpose(1, 0, 2, 3), conv._conv_forward(x, w, geo), rtol=1e-12, atol=1e-6)
+
+
+@given(st.data())
+def test_the_products_are_within_the_dot_product_bound_in_float32(data):
+    """|computed − exact| ≤ γ(K + 2) · (|w| ⊛ |x|) per output, K = C_in·kH·kW: three partial sums of C_in·kW
+    terms and two additions are one order of the same K terms; + 2 for rounding the inputs to float32."""
+    g, geo, x = _same_width(data)
+    w = data.draw(mt.arrays((g["C_out"], g["C_in"]) + geo.kernel_size))
+    got = conv_rows.product(w.astype(np.float32), conv_rows.columns(x.astype(np.float32), geo), geo,
+                            x.shape[0], x.shape[3])
+    assert got.dtype == np.float32
+    exact = conv._conv_forward(x, w, geo).transpose(1, 0, 2, 3)
+    terms = g["C_in"] * geo.kernel_size[0] * geo.kernel_size[1] + 2
+    u = np.finfo(np.float32).eps / 2
+    bound = terms * u / (1 - terms * u) * conv._conv_forward(np.abs(x), np.abs(w), geo).transpose(1, 0, 2, 3)
+    assert np.all(np.abs(got - exact) <= bound + 1e-30)
+
+
+@pytest.mark.parametrize("backward", [False, True])
+def test_the_fast_convolution_builds_row_columns_for_whole_images_and_im2col_for_bands(monkeypatch, backward):
+    """A U-Net conv takes conv_rows' road on both passes (no im2col built, no col2im); a budget below one
+    image's row columns takes bands of im2col's columns. Both give the reference's values."""
+    gen = np.random.default_rng(2)
+    x, w, b = gen.standard_normal((3, 4, 6, 5)), gen.standard_normal((6, 4, 3, 3)), gen.standard_normal(6)
+    upstream = gen.standard_normal((3, 6, 6, 5))
+    with md.fast_paths(False):
+        expected = _run(x, w, b, upstream, backward)
+    built = []
+    original = conv_fast.im2col
+    monkeypatch.setattr(conv_fast, "im2col", lambda *a, **k: built.append(1) or original(*a, **k))
+    monkeypatch.setattr(conv_fast, "col2im", lambda *a, **k: pytest.fail("col2im ran"))
+    with md.fast_paths(True):
+        got = _run(x, w, b, upstream, backward)
+    assert built == []
+    one_image = 4 * 3 * (6 + 2) * 5 * 8   # C_in·kW row columns over R = H + 2 rows, float64
+    with md.fast_paths(True, column_block_bytes=one_image // 2):
+        banded = _run(x, w, b, upstream, backward)
+    assert built
+    for e, a, c in zip(expected, got, banded):
+        np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(c, e, rtol=1e-12, atol=1e-12)
+
+
+def _run(x, w, b, upstream, backward):
+    xt, wt, bt = (md.tensor(a, requires_grad=True) for a in (x, w, b))
+    out = F.conv2d(xt, wt, bt, padding=1)
+    if not backward:
+        return [out.numpy()]
+    out.backward(md.tensor(upstream))
+    return [out.numpy(), xt.grad, wt.grad, bt.grad]
+
+
+def test_the_input_gradient_is_a_convolution_where_its_row_columns_are_no_larger_than_col2ims():
+    """C_out·kW rows against col2im's C_in·kH·kW: a widening 16->32 3×3 layer is a convolution by rows."""
+    w = np.empty((32, 16, 3, 3))
+    assert conv_fast.convolution_first(w, by_rows=True) and not conv_fast.convolution_first(w)
+    assert not conv_fast.convolution_first(np.empty((64, 16, 3, 3)), by_rows=True)
+
+
+@pytest.mark.parametrize("spec", course.COURSE, ids=lambda spec: spec.name)
+def test_no_kit_ships_the_row_columns(spec, tmp_path):
+    assert_no_kit_ships(spec, tmp_path, conv_rows, PRODUCT_LINE)
