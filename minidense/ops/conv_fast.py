@@ -284,7 +284,9 @@ class Kernels:
         (c_out, n), out_size = (w.shape[0], x.shape[0]), columns.output_size(x.shape[2:], geo)
         if conv_rows.applies(geo, x.shape[3], out_size[1]):
             r = conv_rows.padded_height(x.shape[2], geo)
-            pieces = blocks(n, x.shape[1] * geo.kernel_size[1], (r, out_size[1]), x.itemsize)
+            # blocks under the budget for the columns and for the product's kH·C_out rows (conv_rows.product)
+            rows = max(x.shape[1] * geo.kernel_size[1], c_out * geo.kernel_size[0])
+            pieces = blocks(n, rows, (r, out_size[1]), x.itemsize)
             if pieces[0][1] == slice(0, r):   # whole images: else bands of im2col's columns (below)
                 return self._forward_rows(x, w, geo, keep, shared, pieces)
         w_mat = w.reshape(c_out, -1)
@@ -416,11 +418,12 @@ class Kernels:
         kept = self.kept if self.kept is not None and self.kept[0] is x else None
         if conv_rows.applies(geo, x.shape[3], out_size[1]):
             r = conv_rows.padded_height(x.shape[2], geo)
-            pieces = blocks(x.shape[0], x.shape[1] * geo.kernel_size[1], (r, out_size[1]), x.itemsize)
+            pieces = blocks(x.shape[0], max(x.shape[1] * geo.kernel_size[1], c_out), (r, out_size[1]), x.itemsize)
             if pieces[0][1] == slice(0, r):   # whole images, as _forward_rows
                 acc = None
                 for images, _ in pieces:
-                    cols = kept[1] if kept is not None and kept[2] else conv_rows.columns(x[images], geo)
+                    by_rows = kept is not None and kept[2] and len(pieces) == 1
+                    cols = kept[1] if by_rows else conv_rows.columns(x[images], geo)  # type: ignore[index]
                     acc = conv_rows.weight_grad(cols, conv_rows.padded_rows(g_by_channel[:, images], r), geo,
                                                 out_size[1], acc)
                     del cols   # as in forward
