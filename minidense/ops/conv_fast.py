@@ -310,20 +310,19 @@ class Kernels:
         """_forward_columns by conv_rows (row columns), a group of whole images at a time."""
         xp = get_array_module(x, w)
         n, wo = x.shape[0], x.shape[3]
-        out = None
+        out = None if len(pieces) == 1 else xp.empty((n, w.shape[0]) + tuple(columns.output_size(x.shape[2:], geo)),
+                                                     dtype=x.dtype)
         for images, _ in pieces:
             cols = conv_rows.columns(x[images], geo)
-            block = conv_rows.product(w, cols, geo, images.stop - images.start, wo)
+            block = conv_rows.product(w, cols, geo, images.stop - images.start, wo,
+                                      out=None if out is None else out[images])
             if shared is not None:
                 shared.add_rows(cols, images, geo)
-            if len(pieces) == 1:
-                self.kept = (x, cols, True) if keep else None
-                return block.transpose(1, 0, 2, 3)
             if out is None:
-                out = xp.empty((w.shape[0], n) + block.shape[2:], dtype=x.dtype)
-            out[:, images] = block
+                self.kept = (x, cols, True) if keep else None
+                return block
             del cols, block   # before the next block's columns are built, so that they reuse this (cached) buffer
-        return out.transpose(1, 0, 2, 3)  # type: ignore[union-attr]  # blocks() gives at least one piece
+        return out  # type: ignore[return-value]  # blocks() gives at least one piece
 
     def input_grad(self, g: Array, w: Array, geo: Geometry, x_shape: Sequence[int]) -> Array:
         """col2im(Wᵀ · g): g (N, C_out, H_out, W_out), w (C_out, C_in, kH, kW) -> x_shape (N, C_in, H, W).

@@ -11,8 +11,8 @@ every row of the image padded along H (R = H + 2·pH rows, not H_out), and reads
 a third of im2col's copies for a 3×3 kernel (kW taps instead of kH·kW); the products read the same
 values as im2col's would (``product`` makes the kH products one). The shifted views run across image
 boundaries: output rows R − dH·(kH − 1) to R − 1 of each image mix its last rows with the next image's
-first, so they are computed and dropped (the output is a view that leaves them out: 2/66 of the work for
-a 64-row image, 2/18 for 16 rows). Where a product meets those rows from the other side (the weight
+first, so they are computed and dropped (the additions leave them out: 2/66 of the work for a 64-row
+image, 2/18 for 16 rows). Where a product meets those rows from the other side (the weight
 gradient, ``weight_grad``), the other operand holds zeros there (``padded_rows``).
 
 Measured on this project's AMD EPYC (bench/README.md): on the U-Net's layers the columns cost a third
@@ -60,24 +60,34 @@ def columns(x: Array, geo: Geometry) -> Array:
     return cols.reshape(c * kw, n * r * w)
 
 
-def product(w: Array, cols: Array, geo: Geometry, n: int, width: int) -> Array:
+def product(w: Array, cols: Array, geo: Geometry, n: int, width: int, out: Array | None = None) -> Array:
     """Σ_i W_i · (cols shifted by kernel row i): w (C_out, C, kH, kW), cols of ``columns`` for n images
-    -> (C_out, N, H_out, W), a view that leaves out the dropped rows.
+    -> out (N, C_out, H_out, W), a new array unless given.
 
     One product of all kernel rows' weights stacked, (kH·C_out × C·kW) · cols, then its kH blocks of rows
     added at their shifts: a taller product runs faster than kH short ones (C_out = 16: 1.15-1.25x, the
-    additions included) and reads the columns once.
+    additions included) and reads the columns once. The additions write ``out`` in (N, C_out) order and
+    leave the dropped rows behind, so the result is a plain array, not a view of the product's.
     """
     xp = get_array_module(w, cols)
-    (c_out, _, kh, _), dh = w.shape, geo.dilation[0]
-    r = cols.shape[1] // (n * width)
-    length = cols.shape[1] - (kh - 1) * dh * width
-    by_row = w.transpose(2, 0, 1, 3).reshape(kh * c_out, -1) @ cols     # (kH·C_out, N·R·W)
-    out = xp.empty((c_out, cols.shape[1]), dtype=cols.dtype)   # kH > 1 (``applies``)
-    xp.add(by_row[:c_out, :length], by_row[c_out:2 * c_out, dh * width:dh * width + length], out=out[:, :length])
+    (c_out, _, kh, _), pixels = w.shape, cols.shape[1]
+    r, shift = pixels // (n * width), geo.dilation[0] * width
+    ho = r - (kh - 1) * geo.dilation[0]
+    # (kH·C_out, pixels + room): block i read from i·shift on, as (C_out, N, R, W); the room after the
+    # pixels lets that view be made for the last image, whose rows that reach into it are all dropped
+    by_row = xp.empty((kh * c_out, pixels + (kh - 1) * shift), dtype=cols.dtype)
+    xp.matmul(w.transpose(2, 0, 1, 3).reshape(kh * c_out, -1), cols, out=by_row[:, :pixels])
+
+    def kernel_row(i: int) -> Array:
+        return by_row[i * c_out:(i + 1) * c_out, i * shift:i * shift + pixels].reshape(c_out, n, r, width)[:, :, :ho]
+
+    if out is None:
+        out = xp.empty((n, c_out, ho, width), dtype=cols.dtype)
+    by_channel = out.transpose(1, 0, 2, 3)   # kH > 1 (``applies``)
+    xp.add(kernel_row(0), kernel_row(1), out=by_channel)
     for i in range(2, kh):
-        out[:, :length] += by_row[i * c_out:(i + 1) * c_out, i * dh * width:i * dh * width + length]
-    return out.reshape(c_out, n, r, width)[:, :, :r - (kh - 1) * dh]
+        by_channel += kernel_row(i)
+    return out
 
 
 def padded_rows(a: Array, r: int) -> Array:

@@ -18,7 +18,7 @@ from minidense.ops import conv, conv_fast, conv_rows
 from minidense.ops import im2col as columns
 
 #: a line of the row columns' product: a kit that holds it ships the fast path
-PRODUCT_LINE = "w.transpose(2, 0, 1, 3).reshape(kh * c_out, -1) @ cols"
+PRODUCT_LINE = "xp.matmul(w.transpose(2, 0, 1, 3).reshape(kh * c_out, -1), cols, out=by_row[:, :pixels])"
 
 
 def _same_width(data, max_batch=3):
@@ -54,8 +54,11 @@ def test_the_products_give_the_reference_forward_and_weight_gradient(data):
     expected = conv._conv_forward(x, w, geo)
     cols = conv_rows.columns(x, geo)
     got = conv_rows.product(w, cols, geo, x.shape[0], x.shape[3])
-    assert got.shape == (g["C_out"],) + expected.transpose(1, 0, 2, 3).shape[1:]
-    np.testing.assert_allclose(got.transpose(1, 0, 2, 3), expected, rtol=1e-12, atol=1e-12)
+    assert got.shape == expected.shape and got.flags.c_contiguous
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    given = np.full(expected.shape, np.nan)   # an output given is written whole
+    assert conv_rows.product(w, cols, geo, x.shape[0], x.shape[3], out=given) is given
+    np.testing.assert_allclose(given, expected, rtol=1e-12, atol=1e-12)
     # the weight gradient: g's rows padded with zeros where the shifted columns run into the next image
     up = data.draw(mt.arrays(expected.shape))
     r = conv_rows.padded_height(x.shape[2], geo)
@@ -76,7 +79,7 @@ def test_the_rows_between_images_are_computed_and_never_shown():
     w = np.random.default_rng(0).standard_normal((2, 1, 3, 3))
     got = conv_rows.product(w, conv_rows.columns(x, geo), geo, 2, 5)
     assert got.shape == (2, 2, 4, 5)
-    np.testing.assert_allclose(got.transpose(1, 0, 2, 3), conv._conv_forward(x, w, geo), rtol=1e-12, atol=1e-6)
+    np.testing.assert_allclose(got, conv._conv_forward(x, w, geo), rtol=1e-12, atol=1e-6)
 
 
 @given(st.data())
@@ -88,10 +91,10 @@ def test_the_products_are_within_the_dot_product_bound_in_float32(data):
     got = conv_rows.product(w.astype(np.float32), conv_rows.columns(x.astype(np.float32), geo), geo,
                             x.shape[0], x.shape[3])
     assert got.dtype == np.float32
-    exact = conv._conv_forward(x, w, geo).transpose(1, 0, 2, 3)
+    exact = conv._conv_forward(x, w, geo)
     terms = g["C_in"] * geo.kernel_size[0] * geo.kernel_size[1] + 2
     u = np.finfo(np.float32).eps / 2
-    bound = terms * u / (1 - terms * u) * conv._conv_forward(np.abs(x), np.abs(w), geo).transpose(1, 0, 2, 3)
+    bound = terms * u / (1 - terms * u) * conv._conv_forward(np.abs(x), np.abs(w), geo)
     assert np.all(np.abs(got - exact) <= bound + 1e-30)
 
 
