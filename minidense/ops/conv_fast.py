@@ -210,6 +210,13 @@ def convolution_first(w: Array, by_rows: bool = False) -> bool:
     return c_out * (kw if by_rows else kh * kw) <= c_in * kh * kw
 
 
+#: the weight gradient by row columns (of x, or of g in the input gradient's convolution) multiplies matrices
+#: of C·kW rows, C their channels: below this many rows BLAS runs them slower than im2col's C·kH·kW (AMD EPYC,
+#: 3×3, batch 8, 64×64: x of 3 channels 1.42 against 0.91 ms, of 8 2.10 against 1.59, of 16 2.50 against 2.84;
+#: input and weight gradient with g of 3 channels 2.02 against 1.21, of 8 2.69 against 2.60, of 16 3.74 against 4.21)
+WEIGHT_GRAD_ROWS = 32
+
+
 class _SharedColumns:
     """The weight gradient from the columns of the input gradient's convolution (trick 5), block by block.
 
@@ -282,7 +289,8 @@ class Kernels:
         """W · im2col(x), a block of columns at a time; ``shared`` also gets every block (see _SharedColumns)."""
         xp = get_array_module(x, w)
         (c_out, n), out_size = (w.shape[0], x.shape[0]), columns.output_size(x.shape[2:], geo)
-        if conv_rows.applies(geo, x.shape[3], out_size[1]):
+        if conv_rows.applies(geo, x.shape[3], out_size[1]) and (
+                shared is None or x.shape[1] * geo.kernel_size[1] >= WEIGHT_GRAD_ROWS):
             r = conv_rows.padded_height(x.shape[2], geo)
             # blocks under the budget for the columns and for the product's kH·C_out rows (conv_rows.product)
             rows = max(x.shape[1] * geo.kernel_size[1], c_out * geo.kernel_size[0])
@@ -340,7 +348,8 @@ class Kernels:
         candidates = {"col2im": lambda: self._with_weight_grad(
             g, x, lambda: self._input_grad_columns(g, w, geo, x_shape), lambda x: self._weight_grad_columns(g, x, geo))}
         if gradient_is_a_convolution(geo):
-            by_rows = conv_rows.applies(gradient_geometry(geo), g.shape[3], x_shape[3])
+            by_rows = conv_rows.applies(gradient_geometry(geo), g.shape[3], x_shape[3]) and (
+                x is None or g.shape[1] * geo.kernel_size[1] >= WEIGHT_GRAD_ROWS)   # as _forward_columns
             by_convolution = {"convolution": lambda: self._input_grad_convolution(g, w, geo, x)}
             candidates = {**by_convolution, **candidates} if convolution_first(w, by_rows) else {**candidates,
                                                                                            **by_convolution}
@@ -415,7 +424,7 @@ class Kernels:
         # computed as (cols · gᵀ)ᵀ: the same product, but BLAS runs it several times faster with the
         # long N·H_out·W_out axis as the inner dimension of two row-major operands
         kept = self.kept if self.kept is not None and self.kept[0] is x else None
-        if conv_rows.applies(geo, x.shape[3], out_size[1]):
+        if conv_rows.applies(geo, x.shape[3], out_size[1]) and x.shape[1] * geo.kernel_size[1] >= WEIGHT_GRAD_ROWS:
             r = conv_rows.padded_height(x.shape[2], geo)
             pieces = blocks(x.shape[0], max(x.shape[1] * geo.kernel_size[1], c_out), (r, out_size[1]), x.itemsize)
             if pieces[0][1] == slice(0, r):   # whole images, as _forward_rows

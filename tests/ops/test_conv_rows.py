@@ -6,6 +6,7 @@ dot product's own bound in float32; the rows the views run across (between image
 """
 import numpy as np
 import pytest
+from conv_runs import run_all
 from hypothesis import given
 from hypothesis import strategies as st
 from kit_files import assert_no_kit_ships
@@ -100,8 +101,9 @@ def test_the_products_are_within_the_dot_product_bound_in_float32(data):
 
 @pytest.mark.parametrize("backward", [False, True])
 def test_the_fast_convolution_builds_row_columns_for_whole_images_and_im2col_for_bands(monkeypatch, backward):
-    """A U-Net conv takes conv_rows' road on both passes (no im2col built, no col2im); a budget below one
-    image's row columns takes bands of im2col's columns. Both give the reference's values."""
+    """A U-Net conv takes conv_rows' road on both passes (no im2col built, no col2im) where the weight
+    gradient's row columns have WEIGHT_GRAD_ROWS rows; a budget below one image's row columns takes bands of
+    im2col's columns. Both give the reference's values."""
     gen = np.random.default_rng(2)
     x, w, b = gen.standard_normal((3, 4, 6, 5)), gen.standard_normal((6, 4, 3, 3)), gen.standard_normal(6)
     upstream = gen.standard_normal((3, 6, 6, 5))
@@ -110,8 +112,15 @@ def test_the_fast_convolution_builds_row_columns_for_whole_images_and_im2col_for
     built = []
     original = conv_fast.im2col
     monkeypatch.setattr(conv_fast, "im2col", lambda *a, **k: built.append(1) or original(*a, **k))
-    monkeypatch.setattr(conv_fast, "col2im", lambda *a, **k: pytest.fail("col2im ran"))
     with md.fast_paths(True):
+        assert _run(x, w, b, upstream, False) and built == []        # the forward: C_in·kW = 12 rows
+        if backward:   # 4 or 6 channels give 12 or 18 rows, under WEIGHT_GRAD_ROWS: im2col's (or col2im's) road
+            for e, a in zip(expected, _run(x, w, b, upstream, backward)):
+                np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
+            assert built
+            built.clear()
+        monkeypatch.setattr(conv_fast, "WEIGHT_GRAD_ROWS", 1)
+        monkeypatch.setattr(conv_fast, "col2im", lambda *a, **k: pytest.fail("col2im ran"))
         got = _run(x, w, b, upstream, backward)
     assert built == []
     one_image = 4 * 3 * (6 + 2) * 5 * 8   # C_in·kW row columns over R = H + 2 rows, float64
@@ -142,3 +151,51 @@ def test_the_input_gradient_is_a_convolution_where_its_row_columns_are_no_larger
 @pytest.mark.parametrize("spec", course.COURSE, ids=lambda spec: spec.name)
 def test_no_kit_ships_the_row_columns(spec, tmp_path):
     assert_no_kit_ships(spec, tmp_path, conv_rows, PRODUCT_LINE)
+
+
+@pytest.mark.parametrize("images_per_block", [None, 2, 1])   # one block (the forward's columns kept), groups
+def test_the_weight_gradient_by_row_columns_where_they_have_rows_enough(monkeypatch, images_per_block):
+    """Kernels.weight_grad takes the row columns where C_in·kW ≥ WEIGHT_GRAD_ROWS (here lowered to 1), with
+    or without the forward's kept columns; below the threshold it builds im2col's columns."""
+    gen = np.random.default_rng(3)
+    x, w = gen.standard_normal((3, 2, 5, 6)), gen.standard_normal((4, 2, 3, 3))
+    geo = columns.Geometry((3, 3), (1, 1), (2, 2), (2, 2))   # dilated: no Winograd, so the forward keeps its columns
+    up = gen.standard_normal((3, 4, 5, 6))
+    expected = conv._conv_weight_grad(up, x, geo)
+    built = []
+    original = conv_fast.im2col
+    monkeypatch.setattr(conv_fast, "im2col", lambda *a, **k: built.append(1) or original(*a, **k))
+    budget = None if images_per_block is None else images_per_block * 4 * 3 * 9 * 6 * 8   # (C_out·kH) rows, R = 9
+    with md.fast_paths(True, **({} if budget is None else {"column_block_bytes": budget})):
+        monkeypatch.setattr(conv_fast, "WEIGHT_GRAD_ROWS", 1)
+        for keep in (False, True):
+            kernels = conv_fast.Kernels(keep_columns=keep)
+            if keep:
+                kernels.forward(x, w, geo)
+                assert (kernels.kept is not None and kernels.kept[2]) == (images_per_block is None)
+            np.testing.assert_allclose(kernels.weight_grad(up, x, geo), expected, rtol=1e-12, atol=1e-12)
+        assert built == []
+        monkeypatch.setattr(conv_fast, "WEIGHT_GRAD_ROWS", 2 * 3 + 1)
+        np.testing.assert_allclose(conv_fast.Kernels().weight_grad(up, x, geo), expected, rtol=1e-12, atol=1e-12)
+        assert built
+
+
+@given(st.data())
+def test_fast_and_reference_convolution_agree_with_row_columns_of_any_height(data):
+    """conv_fast's tests with WEIGHT_GRAD_ROWS lowered to 1: the row columns compute every weight gradient
+    they can (their geometries have few channels), and give the reference's outputs and gradients."""
+    g = data.draw(mt.conv_geometries(same_width=True))
+    kw = dict(stride=g["stride"], padding=g["padding"], dilation=g["dilation"])
+    x = data.draw(mt.arrays((g["N"], g["C_in"], g["H"], g["W"])))
+    w = data.draw(mt.arrays((g["C_out"], g["C_in"]) + g["kernel_size"]))
+    b = data.draw(mt.arrays((g["C_out"],)))
+    geo = columns.Geometry(g["kernel_size"], g["stride"], g["padding"], g["dilation"])
+    upstream = data.draw(mt.arrays((g["N"], g["C_out"]) + columns.output_size(x.shape[2:], geo)))
+    conv2d = lambda x, w, b: F.conv2d(x, w, b, **kw)   # noqa: E731
+    with md.fast_paths(False):
+        expected = run_all(conv2d, (x, w, b), upstream)
+    with pytest.MonkeyPatch.context() as patch, md.fast_paths(True):
+        patch.setattr(conv_fast, "WEIGHT_GRAD_ROWS", 1)
+        got = run_all(conv2d, (x, w, b), upstream)
+    for e, a in zip(expected, got):
+        np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
