@@ -203,8 +203,8 @@ def convolution_first(w: Array, by_rows: bool = False) -> bool:
     gradient builds x's columns). So the convolution where its matrix is no larger. Measured on this
     project's AMD EPYC (3×3, batch 8, input and weight gradient together; bench/README.md): before conv_rows,
     as a convolution 32->16 and 64->32 channels 2.2-2.4x faster, 16->16, 32->32 and 64->64 1.15-1.25x, col2im
-    1.25-1.45x faster for 16->32, 32->64; by rows, the convolution 1.45x faster for 16->32 at 32×32, and col2im
-    1.08x for 32->64 at 16×16.
+    1.25-1.45x faster for 16->32, 32->64; by rows, the convolution 1.2-1.35x faster for 16->32 at 32×32 and
+    32->64 at 16×16, col2im 1.45-1.55x faster for 3->16 at 64×64 (two runs each, alternating).
     """
     c_out, c_in, kh, kw = w.shape
     return c_out * (kw if by_rows else kh * kw) <= c_in * kh * kw
@@ -286,7 +286,9 @@ class Kernels:
 
     def _forward_columns(self, x: Array, w: Array, geo: Geometry, keep: bool,
                          shared: _SharedColumns | None = None) -> Array:
-        """W · im2col(x), a block of columns at a time; ``shared`` also gets every block (see _SharedColumns)."""
+        """W · im2col(x): by conv_rows' row columns where they apply and whole images fit the budget (and, where
+        ``shared`` wants a weight gradient, they have WEIGHT_GRAD_ROWS rows), else a block of im2col's columns at
+        a time; ``shared`` also gets every block (see _SharedColumns)."""
         xp = get_array_module(x, w)
         (c_out, n), out_size = (w.shape[0], x.shape[0]), columns.output_size(x.shape[2:], geo)
         if conv_rows.applies(geo, x.shape[3], out_size[1]) and (
