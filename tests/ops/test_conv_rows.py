@@ -1,7 +1,7 @@
 """Row columns (ops/conv_rows.py): the columns of one kernel row, read at shifted places, are im2col's.
 
 The copies are exact (bit for bit against im2col's columns); the products sum the same terms in another
-order (three partial sums), so they agree with the reference within 1e-12 in float64 and within the
+order (kH partial sums), so they agree with the reference within 1e-12 in float64 and within the
 dot product's own bound in float32; the rows the views run across (between images) never reach a result.
 """
 import numpy as np
@@ -85,8 +85,8 @@ def test_the_rows_between_images_are_computed_and_never_shown():
 
 @given(st.data())
 def test_the_products_are_within_the_dot_product_bound_in_float32(data):
-    """|computed − exact| ≤ γ(K + 2) · (|w| ⊛ |x|) per output, K = C_in·kH·kW: three partial sums of C_in·kW
-    terms and two additions are one order of the same K terms; + 2 for rounding the inputs to float32."""
+    """|computed − exact| ≤ γ(K + 2) · (|w| ⊛ |x|) per output, K = C_in·kH·kW: kH partial sums of C_in·kW
+    terms and kH − 1 additions are one order of the same K terms; + 2 for rounding the inputs to float32."""
     g, geo, x = _same_width(data)
     w = data.draw(mt.arrays((g["C_out"], g["C_in"]) + geo.kernel_size))
     got = conv_rows.product(w.astype(np.float32), conv_rows.columns(x.astype(np.float32), geo), geo,
