@@ -217,6 +217,21 @@ def convolution_first(w: Array, by_rows: bool = False) -> bool:
 WEIGHT_GRAD_ROWS = 32
 
 
+def _rows_for_weight_grad(channels: int, geo: Geometry) -> bool:
+    """Whether the row columns of this many channels have WEIGHT_GRAD_ROWS rows (C·kW) for a weight gradient."""
+    return channels * geo.kernel_size[1] >= WEIGHT_GRAD_ROWS
+
+
+def _row_pieces(x: Array, geo: Geometry, wo: int, rows: int) -> list[Piece] | None:
+    """Groups of whole images of x for conv_rows' columns, each under the column block budget at ``rows`` rows
+    per pixel; None where row columns do not apply, or one image is over the budget (bands of im2col's)."""
+    if not conv_rows.applies(geo, x.shape[3], wo):
+        return None
+    r = conv_rows.padded_height(x.shape[2], geo)
+    pieces = blocks(x.shape[0], rows, (r, wo), x.itemsize)
+    return pieces if pieces[0][1] == slice(0, r) else None
+
+
 class _SharedColumns:
     """The weight gradient from the columns of the input gradient's convolution (trick 5), block by block.
 
@@ -291,14 +306,12 @@ class Kernels:
         a time; ``shared`` also gets every block (see _SharedColumns)."""
         xp = get_array_module(x, w)
         (c_out, n), out_size = (w.shape[0], x.shape[0]), columns.output_size(x.shape[2:], geo)
-        if conv_rows.applies(geo, x.shape[3], out_size[1]) and (
-                shared is None or x.shape[1] * geo.kernel_size[1] >= WEIGHT_GRAD_ROWS):
-            r = conv_rows.padded_height(x.shape[2], geo)
+        if shared is None or _rows_for_weight_grad(x.shape[1], geo):
             # blocks under the budget for the columns and for the product's kH·C_out rows (conv_rows.product)
             rows = max(x.shape[1] * geo.kernel_size[1], c_out * geo.kernel_size[0])
-            pieces = blocks(n, rows, (r, out_size[1]), x.itemsize)
-            if pieces[0][1] == slice(0, r):   # whole images: else bands of im2col's columns (below)
-                return self._forward_rows(x, w, geo, keep, shared, pieces)
+            row_pieces = _row_pieces(x, geo, out_size[1], rows)
+            if row_pieces is not None:
+                return self._forward_rows(x, w, geo, keep, shared, row_pieces, out_size)
         w_mat = w.reshape(c_out, -1)
         pieces = blocks(n, w_mat.shape[1], out_size, x.itemsize)
         if len(pieces) == 1:
@@ -316,15 +329,13 @@ class Kernels:
         return out.transpose(1, 0, 2, 3)
 
     def _forward_rows(self, x: Array, w: Array, geo: Geometry, keep: bool, shared: _SharedColumns | None,
-                      pieces: list[Piece]) -> Array:
+                      pieces: list[Piece], out_size: Sequence[int]) -> Array:
         """_forward_columns by conv_rows (row columns), a group of whole images at a time."""
         xp = get_array_module(x, w)
-        n, wo = x.shape[0], x.shape[3]
-        out = None if len(pieces) == 1 else xp.empty((n, w.shape[0]) + tuple(columns.output_size(x.shape[2:], geo)),
-                                                     dtype=x.dtype)
+        out = None if len(pieces) == 1 else xp.empty((x.shape[0], w.shape[0]) + tuple(out_size), dtype=x.dtype)
         for images, _ in pieces:
             cols = conv_rows.columns(x[images], geo)
-            block = conv_rows.product(w, cols, geo, images.stop - images.start, wo,
+            block = conv_rows.product(w, cols, geo, images.stop - images.start, out_size[1],
                                       out=None if out is None else out[images])
             if shared is not None:
                 shared.add_rows(cols, images, geo)
@@ -351,7 +362,7 @@ class Kernels:
             g, x, lambda: self._input_grad_columns(g, w, geo, x_shape), lambda x: self._weight_grad_columns(g, x, geo))}
         if gradient_is_a_convolution(geo):
             by_rows = conv_rows.applies(gradient_geometry(geo), g.shape[3], x_shape[3]) and (
-                x is None or g.shape[1] * geo.kernel_size[1] >= WEIGHT_GRAD_ROWS)   # as _forward_columns
+                x is None or _rows_for_weight_grad(g.shape[1], geo))   # as _forward_columns
             by_convolution = {"convolution": lambda: self._input_grad_convolution(g, w, geo, x)}
             candidates = {**by_convolution, **candidates} if convolution_first(w, by_rows) else {**candidates,
                                                                                            **by_convolution}
@@ -426,20 +437,21 @@ class Kernels:
         # computed as (cols · gᵀ)ᵀ: the same product, but BLAS runs it several times faster with the
         # long N·H_out·W_out axis as the inner dimension of two row-major operands
         kept = self.kept if self.kept is not None and self.kept[0] is x else None
-        if conv_rows.applies(geo, x.shape[3], out_size[1]) and x.shape[1] * geo.kernel_size[1] >= WEIGHT_GRAD_ROWS:
+        row_pieces = _row_pieces(x, geo, out_size[1], max(x.shape[1] * geo.kernel_size[1], c_out)) \
+            if _rows_for_weight_grad(x.shape[1], geo) else None
+        if row_pieces is not None:
+            # the forward's row columns where it kept them (one block: so is this, with no more rows per pixel)
+            kept_rows = kept[1] if kept is not None and kept[2] and len(row_pieces) == 1 else None
             r = conv_rows.padded_height(x.shape[2], geo)
-            pieces = blocks(x.shape[0], max(x.shape[1] * geo.kernel_size[1], c_out), (r, out_size[1]), x.itemsize)
-            if pieces[0][1] == slice(0, r):   # whole images, as _forward_rows
-                acc = None
-                for images, _ in pieces:
-                    by_rows = kept is not None and kept[2] and len(pieces) == 1
-                    cols = kept[1] if by_rows else conv_rows.columns(x[images], geo)  # type: ignore[index]
-                    acc = conv_rows.weight_grad(cols, conv_rows.padded_rows(g_by_channel[:, images], r), geo,
-                                                out_size[1], acc)
-                    del cols   # as in forward
-                kh, kw = geo.kernel_size   # acc: (kH, C_in·kW, C_out)
-                return get_array_module(acc).ascontiguousarray(
-                    acc.reshape(kh, x.shape[1], kw, c_out).transpose(3, 1, 0, 2))  # type: ignore[union-attr]
+            acc = None
+            for images, _ in row_pieces:
+                cols = kept_rows if kept_rows is not None else conv_rows.columns(x[images], geo)
+                acc = conv_rows.weight_grad(cols, conv_rows.padded_rows(g_by_channel[:, images], r), geo,
+                                            out_size[1], acc)
+                del cols   # as in forward
+            kh, kw = geo.kernel_size   # acc: (kH, C_in·kW, C_out)
+            return get_array_module(acc).ascontiguousarray(
+                acc.reshape(kh, x.shape[1], kw, c_out).transpose(3, 1, 0, 2))  # type: ignore[union-attr]
         if kept is not None and not kept[2]:
             return (kept[1] @ g_by_channel.reshape(c_out, -1).T).T.reshape(w_shape)
         grad: Array | int = 0   # the sum of the pieces; an array after the first
