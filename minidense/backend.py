@@ -134,6 +134,12 @@ def get_array_module(*arrays: object) -> ModuleType:
     return numpy
 
 
+def invalid_ignored() -> Any:
+    """A context manager in which NumPy does not warn of invalid values (∞·0, ∞ − ∞): for a fast path whose
+    own intermediate makes them where the reference does not (CuPy never warns)."""
+    return numpy.errstate(invalid="ignore")
+
+
 # device_of and is_array run several times per op (Function.apply, Tensor, the argument checks): an exact
 # NumPy array is answered before looking for CuPy.
 def device_of(array: object) -> str:

@@ -28,7 +28,8 @@ conv.py picks these kernels at its one dispatch point when the fast paths are on
    columns of kernel row 0 only, over the rows of the image padded along H: kernel row i's columns are the
    same ones shifted by i·dH image rows, so one product of the kernel rows' stacked weights and kH − 1
    shifted additions give the output from a third of the copies (3×3). The forward, the input gradient as a
-   convolution (trick 5, where its row columns are no larger than col2im's) and the weight gradient use them.
+   convolution (trick 5, where its row columns are no larger than col2im's) and the weight gradient use them;
+   the weight gradient's other operand is pixel-major (``conv_rows.padded_rows``), which BLAS multiplies faster.
 Tests (tests/ops/test_conv_fast.py, test_conv_rows.py) check every path against the reference on hypothesis
 geometries.
 """

@@ -72,6 +72,40 @@ def test_the_products_give_the_reference_forward_and_weight_gradient(data):
     np.testing.assert_allclose(again, 2 * acc, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("channels", [1, 5, 16, 37])   # under, at and over TRANSPOSED_CHANNELS, a remainder
+def test_padded_rows_are_the_pixels_channels_last_bit_for_bit_then_zeros(dtype, channels):
+    """The transposition by products with the identity is exact for finite values, whatever their size."""
+    gen = np.random.default_rng(channels)
+    a = (gen.standard_normal((channels, 3, 4, 5)) * 10.0 ** gen.integers(-30, 30, (channels, 3, 4, 5))).astype(dtype)
+    a[0, 0, 0, :2] = [0.0, np.finfo(dtype).tiny / 4]       # a zero and a subnormal
+    got = conv_rows.padded_rows(a, 6).reshape(3, 6, 5, channels)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got[:, :4], a.transpose(1, 2, 3, 0))
+    np.testing.assert_array_equal(got[:, 4:], 0)
+
+
+def test_a_non_finite_input_gives_a_non_finite_weight_gradient_wherever_the_reference_does():
+    """The identity products spread an infinity over its pixel's channels (∞·0 = NaN): more entries of the
+    weight gradient are NaN than the reference's, never fewer, and the finite ones agree."""
+    gen = np.random.default_rng(5)
+    x = gen.standard_normal((2, 3, 5, 6))
+    x[1, 2, 3, 4] = np.inf
+    geo = columns.Geometry((3, 3), (1, 1), (1, 1), (1, 1))
+    up = gen.standard_normal((2, 4, 5, 6))
+    expected = conv._conv_weight_grad(up, x, geo)
+    r = conv_rows.padded_height(5, geo)
+    acc = conv_rows.weight_grad(conv_rows.columns(x, geo), conv_rows.padded_rows(up.transpose(1, 0, 2, 3), r), geo, 6)
+    got = acc.reshape(3, 3, 3, 4).transpose(3, 1, 0, 2)
+    assert not np.isfinite(expected).all() and np.all(~np.isfinite(got)[~np.isfinite(expected)])
+    both = np.isfinite(expected) & np.isfinite(got)
+    np.testing.assert_allclose(got[both], expected[both], rtol=1e-12, atol=1e-12)
+    # from the other side, x's pixels transposed (the input gradient's columns give the weight gradient)
+    cols_g = conv_rows.columns(up, conv_fast.gradient_geometry(geo))
+    flipped = conv_rows.weight_grad(cols_g, conv_rows.padded_rows(x.transpose(1, 0, 2, 3), r), geo, 6)
+    assert np.isnan(flipped).any()
+
+
 def test_the_rows_between_images_are_computed_and_never_shown():
     """Two images whose dropped rows would be huge if they leaked: the output is the reference's."""
     geo = columns.Geometry((3, 3), (1, 1), (1, 1), (1, 1))
