@@ -71,6 +71,25 @@ def test_fast_col2im_matches_the_reference_and_leaves_its_input_alone(data):
     np.testing.assert_allclose(scratch, expected, rtol=1e-12, atol=1e-12)   # scratch may change; results may not
 
 
+@given(st.data())
+def test_fast_col2im_of_tiling_windows_copies_what_the_reference_adds(data):
+    """Stride = kernel size, no padding or dilation (a 2×2 stride-2 transposed convolution): each pixel gets
+    at most one entry, copied; the pixels past the last whole window are zero, as the reference's."""
+    kh, kw = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    geo = columns.Geometry((kh, kw), (kh, kw), (0, 0), (1, 1))
+    assert conv_fast.tiles(geo)
+    x_shape = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)),
+               data.draw(st.integers(kh, 3 * kh + 2)), data.draw(st.integers(kw, 3 * kw + 2)))
+    ho, wo = columns.output_size(x_shape[2:], geo)
+    c = data.draw(mt.arrays((x_shape[1] * kh * kw, x_shape[0] * ho * wo)))
+    kept = c.copy()
+    got = conv_fast.col2im(c, geo, x_shape)
+    np.testing.assert_array_equal(got, columns.col2im(c, geo, x_shape))
+    np.testing.assert_array_equal(c, kept)
+    assert not conv_fast.tiles(columns.Geometry((2, 2), (2, 2), (1, 0), (1, 1)))
+    assert not conv_fast.tiles(columns.Geometry((2, 2), (2, 1), (0, 0), (1, 1)))
+
+
 def test_a_unet_conv_lays_rows_end_to_end():
     geo = columns.Geometry((3, 3), (1, 1), (1, 1), (1, 1))
     assert conv_fast.rows_end_to_end(geo, 64, columns.output_size((64, 64), geo)[1])
