@@ -30,6 +30,9 @@ conv.py picks these kernels at its one dispatch point when the fast paths are on
    shifted additions give the output from a third of the copies (3×3). The forward, the input gradient as a
    convolution (trick 5, where its row columns are no larger than col2im's) and the weight gradient use them;
    the weight gradient's other operand is pixel-major (``conv_rows.padded_rows``), which BLAS multiplies faster.
+7. **1×1 convolutions** (stride 1, no padding: ``pointwise``) as batched products on the images as they lie,
+   no columns; **tiling windows** (stride = kernel size: ``tiles``, a 2×2 stride-2 transposed convolution's)
+   put back by col2im with copies, not additions.
 Tests (tests/ops/test_conv_fast.py, test_conv_rows.py) check every path against the reference on hypothesis
 geometries.
 """
@@ -42,7 +45,7 @@ from . import conv_rows, dispatch, fastpaths, winograd
 from . import im2col as columns
 from .im2col import Geometry
 
-__all__ = ["Kernels", "rows_end_to_end", "tiles", "im2col", "col2im", "blocks"]
+__all__ = ["Kernels", "rows_end_to_end", "tiles", "pointwise", "im2col", "col2im", "blocks"]
 
 # A piece of the column matrix: (images, out_rows), two slices.
 Piece = tuple[slice, slice]
@@ -178,6 +181,30 @@ def _column_blocks(x: Array, geo: Geometry, out_size: Sequence[int],
             padded_images, x_padded = images, columns.pad(x[images], (geo.padding[0], 0))
         in_rows, band_geo, _ = _band(geo, out_rows, out_size[1])
         yield images, out_rows, im2col(x_padded[:, :, in_rows], band_geo)
+
+
+# ------------------------------------------------------------------ 1×1 convolutions
+
+def pointwise(geo: Geometry) -> bool:
+    """True for a 1×1 kernel at stride 1 without padding (a U-Net's or an FCN's score layer): each image's
+    (C, H·W) is already its column matrix."""
+    return tuple(geo.kernel_size) == (1, 1) and tuple(geo.stride) == (1, 1) and tuple(geo.padding) == (0, 0)
+
+
+def _pointwise_product(w_mat: Array, a: Array) -> Array:
+    """w_mat (P, Q) · a[n] for every image: a (N, Q, H, W) -> (N, P, H, W). One batched product on the arrays
+    as they lie, with no columns built and no output transposed (8×16×64×64 to 5 channels, the three kernels:
+    0.26 against 4.1 ms by im2col's road, AMD EPYC)."""
+    n, q, h, w = a.shape
+    return get_array_module(w_mat, a).matmul(w_mat, a.reshape(n, q, h * w)).reshape(n, -1, h, w)
+
+
+def _pointwise_weight_grad(g: Array, x: Array) -> Array:
+    """Σ_n g[n] · x[n]ᵀ: g (N, C_out, H, W), x (N, C_in, H, W) -> (C_out, C_in, 1, 1)."""
+    (n, c_out), c_in = g.shape[:2], x.shape[1]
+    xp = get_array_module(g, x)
+    per_image = xp.matmul(g.reshape(n, c_out, -1), x.reshape(n, c_in, -1).transpose(0, 2, 1))
+    return per_image.sum(axis=0).reshape(c_out, c_in, 1, 1)
 
 
 # ------------------------------------------------------------------ the input gradient as a convolution
@@ -317,6 +344,8 @@ class Kernels:
 
         By Winograd's F(2×2, 3×3) instead where it applies and the dispatch table picks it (benchmark mode).
         """
+        if pointwise(geo):
+            return _pointwise_product(w.reshape(w.shape[0], -1), x)
         if self.keep_columns:
             self.x = x
         if not winograd.applies(geo):
@@ -384,6 +413,8 @@ class Kernels:
         gradient, kept for weight_grad: the convolution gets it from its own columns, so the candidates are
         measured on the same work.
         """
+        if pointwise(geo):
+            return _pointwise_product(w.reshape(w.shape[0], -1).T, g)
         x = self.x if self.x is not None and tuple(self.x.shape) == tuple(x_shape) else None
         candidates = {"col2im": lambda: self._with_weight_grad(
             g, x, lambda: self._input_grad_columns(g, w, geo, x_shape), lambda x: self._weight_grad_columns(g, x, geo))}
@@ -452,6 +483,8 @@ class Kernels:
         if kept is not None and kept[0] is g and kept[1] is x:
             self.kept_weight_grad = None
             return kept[2]
+        if pointwise(geo):
+            return _pointwise_weight_grad(g, x)
         if not winograd.applies(geo):
             return self._weight_grad_columns(g, x, geo)
         return _pick("weight_grad", g, x, geo, {"im2col": lambda: self._weight_grad_columns(g, x, geo),

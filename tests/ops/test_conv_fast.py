@@ -283,3 +283,24 @@ def test_the_weight_gradient_comes_from_the_input_gradients_columns(monkeypatch)
         kernels.weight_grad(upstream.copy(), x, geo)
     kernels.weight_grad(upstream, x, geo)
     assert kernels.kept_weight_grad is None   # handed over once
+
+
+@given(st.data())
+def test_1x1_convolutions_are_batched_products_with_the_references_results(data):
+    """Stride 1, no padding: no columns built, no col2im; forward and both gradients within 1e-12 (float64)."""
+    n, c_in, c_out = (data.draw(st.integers(1, 3)) for _ in range(3))
+    h, w = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
+    geo = columns.Geometry((1, 1), (1, 1), (0, 0), (data.draw(st.integers(1, 2)),) * 2)
+    assert conv_fast.pointwise(geo) and not conv_fast.pointwise(geo._replace(padding=(1, 0)))
+    x, wt = data.draw(mt.arrays((n, c_in, h, w))), data.draw(mt.arrays((c_out, c_in, 1, 1)))
+    g = data.draw(mt.arrays((n, c_out, h, w)))
+    expected = (conv._conv_forward(x, wt, geo), conv._conv_input_grad(g, wt, geo, x.shape),
+                conv._conv_weight_grad(g, x, geo))
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("im2col", "col2im"):
+            patch.setattr(conv_fast, name, lambda *a, name=name, **k: pytest.fail(f"{name} ran"))
+        kernels = conv_fast.Kernels(keep_columns=True)
+        got = (kernels.forward(x, wt, geo), kernels.input_grad(g, wt, geo, x.shape), kernels.weight_grad(g, x, geo))
+    for e, a in zip(expected, got):
+        assert a.shape == e.shape and a.dtype == e.dtype
+        np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
