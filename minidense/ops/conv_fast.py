@@ -271,9 +271,22 @@ def convolution_first(w: Array, by_rows: bool = False) -> bool:
 WEIGHT_GRAD_ROWS = 32
 
 
+#: and the forward's stacked product (kH·C_out × C_in·kW) only with this many rows of row columns (C_in·kW): with
+#: fewer its inner dimension is too short for BLAS (AMD EPYC, 3×3, batch 8, 64×64, both alternating in one
+#: process: x of 3 channels to 16 0.80 against im2col's 0.58 ms, to 32 1.33 against 0.80; of 5 channels 0.83
+#: against 1.00, of 8 1.18 against 1.71)
+FORWARD_ROWS = 12
+
+
 def _rows_for_weight_grad(channels: int, geo: Geometry) -> bool:
     """Whether the row columns of this many channels have WEIGHT_GRAD_ROWS rows (C·kW) for a weight gradient."""
     return channels * geo.kernel_size[1] >= WEIGHT_GRAD_ROWS
+
+
+def _rows_for_product(channels: int, geo: Geometry, weight_grad: bool) -> bool:
+    """Whether _forward_columns multiplies row columns of this many channels: FORWARD_ROWS rows (C·kW), and
+    WEIGHT_GRAD_ROWS where the same columns give a weight gradient."""
+    return channels * geo.kernel_size[1] >= FORWARD_ROWS and (not weight_grad or _rows_for_weight_grad(channels, geo))
 
 
 def _row_pieces(x: Array, geo: Geometry, wo: int, rows: int) -> list[Piece] | None:
@@ -362,7 +375,7 @@ class Kernels:
         a time; ``shared`` also gets every block (see _SharedColumns)."""
         xp = get_array_module(x, w)
         (c_out, n), out_size = (w.shape[0], x.shape[0]), columns.output_size(x.shape[2:], geo)
-        if shared is None or _rows_for_weight_grad(x.shape[1], geo):
+        if _rows_for_product(x.shape[1], geo, weight_grad=shared is not None):
             # blocks under the budget for the columns and for the product's kH·C_out rows (conv_rows.product)
             rows = max(x.shape[1] * geo.kernel_size[1], c_out * geo.kernel_size[0])
             row_pieces = _row_pieces(x, geo, out_size[1], rows)
@@ -419,8 +432,8 @@ class Kernels:
         candidates = {"col2im": lambda: self._with_weight_grad(
             g, x, lambda: self._input_grad_columns(g, w, geo, x_shape), lambda x: self._weight_grad_columns(g, x, geo))}
         if gradient_is_a_convolution(geo):
-            by_rows = conv_rows.applies(gradient_geometry(geo), g.shape[3], x_shape[3]) and (
-                x is None or _rows_for_weight_grad(g.shape[1], geo))   # as _forward_columns
+            by_rows = conv_rows.applies(gradient_geometry(geo), g.shape[3], x_shape[3]) and _rows_for_product(
+                g.shape[1], geo, weight_grad=x is not None)   # as _forward_columns
             by_convolution = {"convolution": lambda: self._input_grad_convolution(g, w, geo, x)}
             candidates = {**by_convolution, **candidates} if convolution_first(w, by_rows) else {**candidates,
                                                                                            **by_convolution}

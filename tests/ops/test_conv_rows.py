@@ -166,6 +166,23 @@ def test_the_fast_convolution_builds_row_columns_for_whole_images_and_im2col_for
         np.testing.assert_allclose(c, e, rtol=1e-12, atol=1e-12)
 
 
+def test_the_forward_of_few_channels_takes_im2cols_columns(monkeypatch):
+    """Row columns of C_in·kW < FORWARD_ROWS rows (an RGB image's 3 channels, 3×3: 9) would make the stacked
+    product's inner dimension too short: im2col's columns compute that forward, with the reference's values."""
+    gen = np.random.default_rng(4)
+    x, w = gen.standard_normal((2, 3, 6, 5)), gen.standard_normal((4, 3, 3, 3))
+    geo = columns.Geometry((3, 3), (1, 1), (1, 1), (1, 1))
+    built, original = [], conv_fast.im2col
+    monkeypatch.setattr(conv_fast, "im2col", lambda *a, **k: built.append(1) or original(*a, **k))
+    with md.fast_paths(True):
+        np.testing.assert_allclose(conv_fast.Kernels().forward(x, w, geo), conv._conv_forward(x, w, geo),
+                                   rtol=1e-12, atol=1e-12)
+        assert built == [1]
+        monkeypatch.setattr(conv_fast, "FORWARD_ROWS", 3 * 3)
+        conv_fast.Kernels().forward(x, w, geo)
+        assert built == [1]
+
+
 def _run(x, w, b, upstream, backward):
     xt, wt, bt = (md.tensor(a, requires_grad=True) for a in (x, w, b))
     out = F.conv2d(xt, wt, bt, padding=1)
@@ -202,6 +219,7 @@ def test_the_weight_gradient_by_row_columns_where_they_have_rows_enough(monkeypa
     budget = None if images_per_block is None else images_per_block * 4 * 3 * 9 * 6 * 8   # (C_out·kH) rows, R = 9
     with md.fast_paths(True, **({} if budget is None else {"column_block_bytes": budget})):
         monkeypatch.setattr(conv_fast, "WEIGHT_GRAD_ROWS", 1)
+        monkeypatch.setattr(conv_fast, "FORWARD_ROWS", 1)   # 2 channels: 6 rows, as the forward keeps them
         for keep in (False, True):
             kernels = conv_fast.Kernels(keep_columns=keep)
             if keep:
@@ -216,8 +234,8 @@ def test_the_weight_gradient_by_row_columns_where_they_have_rows_enough(monkeypa
 
 @given(st.data())
 def test_fast_and_reference_convolution_agree_with_row_columns_of_any_height(data):
-    """conv_fast's tests with WEIGHT_GRAD_ROWS lowered to 1: the row columns compute every weight gradient
-    they can (their geometries have few channels), and give the reference's outputs and gradients."""
+    """conv_fast's tests with WEIGHT_GRAD_ROWS and FORWARD_ROWS lowered to 1: the row columns compute every
+    product they can (their geometries have few channels), and give the reference's outputs and gradients."""
     g = data.draw(mt.conv_geometries(same_width=True))
     kw = dict(stride=g["stride"], padding=g["padding"], dilation=g["dilation"])
     x = data.draw(mt.arrays((g["N"], g["C_in"], g["H"], g["W"])))
@@ -230,6 +248,7 @@ def test_fast_and_reference_convolution_agree_with_row_columns_of_any_height(dat
         expected = run_all(conv2d, (x, w, b), upstream)
     with pytest.MonkeyPatch.context() as patch, md.fast_paths(True):
         patch.setattr(conv_fast, "WEIGHT_GRAD_ROWS", 1)
+        patch.setattr(conv_fast, "FORWARD_ROWS", 1)
         got = run_all(conv2d, (x, w, b), upstream)
     for e, a in zip(expected, got):
         np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
