@@ -77,6 +77,7 @@ HELPERS = [(columns, "pad", COPIES), (columns, "im2col", COPIES), (columns, "col
 # a Function's kind of work, by the module that defines it
 MODULE_KIND = {"arith": ELEMENTWISE, "elementwise": ELEMENTWISE, "reduce": ELEMENTWISE, "norm": ELEMENTWISE,
                "shape": COPIES, "pool": POOLING, "pool_fast": POOLING, "resample": POOLING, "loss": LOSS,
+               "loss_fast": LOSS,   # its CrossEntropy shares loss.CrossEntropy's name, so their timers share a key
                "conv": CONV_OTHER, "conv_matrix": CONV_OTHER}
 FUNCTION_KIND = {"MatMul": PRODUCTS}
 
