@@ -102,7 +102,13 @@ def _conv_samples(transposed, nd):
                  Sample("stride 2, no bias", input=normal(rng, 1, 2, *side), weight=normal(rng, *shapes(2, 3, 3)),
                         stride=2),
                  Sample("dilation 2", input=normal(rng, 1, 2, *(6,) * nd), weight=normal(rng, *shapes(2, 2, 2)),
-                        bias=normal(rng, 2), dilation=2, padding=1)]
+                        bias=normal(rng, 2), dilation=2, padding=1),
+                 # the fast paths' own kernels (ops/conv_fast.py): a 1×1 score layer's batched products, and
+                 # tiling windows (stride = kernel size), whose col2im copies instead of adding
+                 Sample("1x1", input=normal(rng, 2, 3, *side), weight=normal(rng, *shapes(3, 2, 1)),
+                        bias=normal(rng, 2)),
+                 Sample("2x2 stride 2", input=normal(rng, 2, 2, *(4,) * nd), weight=normal(rng, *shapes(2, 3, 2)),
+                        bias=normal(rng, 3), stride=2)]
         if transposed:
             found.append(Sample("output padding", input=normal(rng, 1, 2, *(3,) * nd),
                                 weight=normal(rng, *shapes(2, 2, 3)), bias=normal(rng, 2), stride=2, padding=1,
