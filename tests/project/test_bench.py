@@ -151,3 +151,15 @@ def test_overhead_script_reports_the_machine_with_its_numbers():
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout.splitlines()[-1])
     assert report["us_per_op"] > 0 and {"cpu", "vector", "blas"} <= set(report["machine"])
+
+
+def test_toggle_script_alternates_a_settings_old_and_new_value_in_one_process():
+    proc = subprocess.run([sys.executable, os.path.join(BENCH, "toggle.py"), "minidense.ops.conv_fast.tiles=never",
+                           "--case", "convT2x2s2_n8_64to32_32_fwdbwd", "--rounds", "2", "--small"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("machine: ") and "tiles = <function _never" in proc.stdout
+    assert "median new/old of rounds" in proc.stdout
+    bad = subprocess.run([sys.executable, os.path.join(BENCH, "toggle.py"), "minidense.ops.conv_fast.nothing=1"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert bad.returncode != 0 and "has no attribute 'nothing'" in bad.stderr
