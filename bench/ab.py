@@ -23,7 +23,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import CASES, machine_info, machine_line  # noqa: E402
+from common import CASES, machine_info, machine_report  # noqa: E402
 
 CHAIN = 1000   # additions in the overhead case's chain (as bench/overhead.py's)
 CHILD = r'''
@@ -89,7 +89,7 @@ def main():
     machine = machine_info()
     machine["blas"]["num_threads"] = 1   # the children's (OPENBLAS_NUM_THREADS=1)
     loads = [os.getloadavg()[0]]
-    print(f"machine: {machine_line(machine)}; load average (1 min) {loads[0]:.1f}", flush=True)
+    print(machine_report(machine, loads[0]), flush=True)
     scale, unit = (1e6 / CHAIN, "µs/op") if a.case == "overhead" else (1e3, "ms")
     ratios, rounds = [], []
     for r in range(a.rounds):

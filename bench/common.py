@@ -252,6 +252,11 @@ def machine_line(info):
             f"{b['num_threads']} thread(s)")
 
 
+def machine_report(info, load):
+    """The first line of a report: 'machine: <machine_line>; load average (1 min) 1.2'."""
+    return f"machine: {machine_line(info)}; load average (1 min) {load:.1f}"
+
+
 def cpu_kind(info):
     """The heading of the CPU's table in bench/README.md: 'AMD EPYC (AVX-512, OpenBLAS SkylakeX)'."""
     b = info["blas"]

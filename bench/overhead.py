@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import machine_info, machine_line  # noqa: E402
+from common import machine_info, machine_report  # noqa: E402
 
 import minidense as md  # noqa: E402
 import minidense.functional as F  # noqa: E402
@@ -127,7 +127,7 @@ def main(argv=None):
     if args.json:
         print(json.dumps(r))
         return r
-    print(f"machine: {machine_line(r['machine'])}; load average (1 min) {r['load_avg_1min']:.1f}")
+    print(machine_report(r['machine'], r['load_avg_1min']))
     print(f"one op (1-element add), forward only:      {r['us_per_op_forward']:6.1f} µs")
     print(f"one op, forward + backward:                {r['us_per_op']:6.1f} µs   (raw NumPy add: "
           f"{r['numpy_us_per_op']:.2f} µs)")

@@ -41,7 +41,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from common import CASES, machine_info, machine_line  # noqa: E402
+from common import CASES, machine_info, machine_report  # noqa: E402
 
 # threads must be set before NumPy loads its BLAS
 if "--threads" in sys.argv[1:-1]:
@@ -208,7 +208,7 @@ def main(argv=None):
     print(f"{args.case}: median {1e3 * statistics.median(times):.1f} ms, min {1e3 * min(times):.1f} ms "
           f"over {args.repeat} calls; {faults:.0f} page faults per call; malloc kept: {_malloc.tuned}; "
           f"fast paths: {fastpaths.enabled()}")
-    print(f"machine: {machine_line(machine)}; load average (1 min) {load:.1f}")
+    print(machine_report(machine, load))
     print(f"with timers: {1e3 * statistics.mean(timed_times):.1f} ms per call (mean), split by kind of work:")
     for kind, row in table.items():
         print(f"  {kind:52s} {row['ms']:7.2f} ms {row['percent']:5.1f} %")

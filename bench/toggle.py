@@ -20,7 +20,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import CASES, machine_info, machine_line  # noqa: E402
+from common import CASES, machine_info, machine_report, small  # noqa: E402
 
 
 def _never(*args, **kwargs):
@@ -74,12 +74,11 @@ def main(argv=None):
     parser.add_argument("--small", action="store_true", help="the case at toy size (a smoke test)")
     args = parser.parse_args(argv)
     import cases_minidense
-    from common import small
 
     module, name, old = parse_setting(args.setting)
     params = small(CASES[args.case]) if args.small else CASES[args.case]
     call = cases_minidense.build(params, "cpu", 0)[0]
-    print(f"machine: {machine_line(machine_info())}; load average (1 min) {os.getloadavg()[0]:.1f}", flush=True)
+    print(machine_report(machine_info(), os.getloadavg()[0]), flush=True)
     olds, news = compare(call, module, name, old, args.rounds)
     ratios = [n / o for o, n in zip(olds, news)]
     print(f"{args.case}: {module.__name__}.{name} = {old!r} (old) against its value now, {args.rounds} rounds")
