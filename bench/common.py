@@ -87,6 +87,36 @@ def unet_layers(p):
     return layers
 
 
+def layer_cases(unet_case):
+    """The convolutions of a U-Net case, one benchmark case per distinct shape, forward and forward+backward:
+    {name: case}, each name ending in "_x2" where the step runs that shape twice. ``bench/run.py --layers``
+    times them, to show which layers make up the U-Net's ratio (their sum is not the step: the step also
+    has ReLU, pooling, concatenation, the loss and the engine)."""
+    counts = {}
+    for c_in, c_out, h, k, first in unet_layers(unet_case):
+        counts[(c_in, c_out, h, k, first)] = counts.get((c_in, c_out, h, k, first), 0) + 1
+    cases, n = {}, unet_case["n"]
+    for (c_in, c_out, h, k, first), count in counts.items():
+        times = f"_x{count}" if count > 1 else ""
+        for backward in (False, True):
+            suffix = ("_fwdbwd" if backward else "_fwd") + times
+            if k == 2:   # the up-convolution: a 2×2 stride-2 transposed conv from c_out channels at h to c_in at 2h
+                name = f"layer_convT2x2s2_n{n}_{c_out}to{c_in}_{h}" + suffix
+                cases[name] = dict(kind="convT", n=n, c_in=c_out, c_out=c_in, size=h, k=2, stride=2, padding=0,
+                                   output_padding=0, backward=backward)
+            else:
+                name = f"layer_conv{k}x{k}_n{n}_{c_in}to{c_out}_{h}" + suffix
+                cases[name] = dict(kind="conv", n=n, c_in=c_in, c_out=c_out, size=h, k=k, backward=backward,
+                                   input_grad=not first)
+    return cases
+
+
+#: what bench/run.py runs by default; the U-Net's layers (LAYER_CASES) only with --layers
+DEFAULT_CASES = list(CASES)
+LAYER_CASES = layer_cases(CASES["unet_step_64"])
+CASES.update(LAYER_CASES)
+
+
 def case_flops(p):
     """Multiply-add FLOPs of one timed call (forward, plus backward's two products where a gradient is asked)."""
     kind, n = p["kind"], p["n"]

@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py                      # every case, 5 rounds (what `make bench` runs)
     .venv/bin/python bench/run.py --cases unet_step_64 --rounds 7
     .venv/bin/python bench/run.py --device cuda        # against PyTorch CUDA, where a GPU is available
+    .venv/bin/python bench/run.py --layers --frameworks minidense torch   # the U-Net step's convolutions, one by one
 
 Every (case, framework) runs in its own process (bench/cases_<framework>.py, with that framework's
 interpreter), so peak memory is each framework's own. A round runs every framework once per case,
@@ -14,7 +15,7 @@ GFLOP/s against NumPy's own matrix-multiply rate (measured in the same run, on c
 matrices) and the peak memory. A peer whose environment is missing is reported as absent.
 
 Writes bench/results/latest.json, latest.md and latest.png (the ratios; git-ignored), or
-latest-cuda.* with --device cuda.
+latest-cuda.* with --device cuda, latest-layers.* with --layers.
 """
 import argparse
 import datetime
@@ -29,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from common import CASES, cpu_kind, machine_info, machine_line  # noqa: E402
+from common import CASES, DEFAULT_CASES, LAYER_CASES, cpu_kind, machine_info, machine_line  # noqa: E402
 
 FRAMEWORKS = ("minidense", "torch", "chainer")
 PYTHONS = {
@@ -126,7 +127,9 @@ def summarize(runs, flops):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES), metavar="CASE")
+    ap.add_argument("--cases", nargs="*", default=DEFAULT_CASES, choices=list(CASES), metavar="CASE")
+    ap.add_argument("--layers", action="store_true",
+                    help="the U-Net step's convolutions instead, one case per shape (forward, forward+backward)")
     ap.add_argument("--frameworks", nargs="*", default=list(FRAMEWORKS), choices=FRAMEWORKS)
     ap.add_argument("--rounds", type=int, default=5, help="processes per (case, framework), alternating")
     ap.add_argument("--repeat", type=int, default=None, help="timed calls per process (default: per case)")
@@ -139,6 +142,8 @@ def main(argv=None):
                     help="threads for every framework (OMP/OpenBLAS/MKL_NUM_THREADS); default: theirs (2 here)")
     ap.add_argument("--render", metavar="JSON", help="only rewrite the table and chart of a saved results file")
     args = ap.parse_args(argv)
+    if args.layers:
+        args.cases = list(LAYER_CASES)
     if args.render:
         with open(args.render) as f:
             report = json.load(f)
@@ -198,7 +203,7 @@ def main(argv=None):
                 s["memory_ratio"] = s["peak_delta_mb"] / ref["peak_delta_mb"] if ref["peak_delta_mb"] > 0 else None
 
     overhead = None
-    if not args.no_overhead and args.device == "cpu" and not args.small:
+    if not args.no_overhead and not args.layers and args.device == "cpu" and not args.small:
         proc = subprocess.run([PYTHONS["minidense"], os.path.join(HERE, "overhead.py"), "--json"],
                               capture_output=True, text=True, cwd=ROOT)
         overhead = json.loads(proc.stdout.splitlines()[-1]) if proc.returncode == 0 else {"error": proc.stderr[-500:]}
@@ -218,7 +223,8 @@ def main(argv=None):
              if r.get("load_avg_1min") is not None]
     report["load_avg_1min"] = dict(min=min(loads), median=statistics.median(loads), max=max(loads)) if loads else None
     os.makedirs(args.out, exist_ok=True)
-    stem = ("latest" if args.device == "cpu" else "latest-cuda") + (f"-threads{args.threads}" if args.threads else "")
+    stem = ("latest" if args.device == "cpu" else "latest-cuda") + ("-layers" if args.layers else "")
+    stem += f"-threads{args.threads}" if args.threads else ""
     if args.small:
         stem += "-small"
     with open(os.path.join(args.out, stem + ".json"), "w") as f:
@@ -308,15 +314,19 @@ def markdown(report):
     lines += ["", "Peak MB: peak resident memory during the process's calls (warm-up included; for the U-Net, "
               "10 training steps) minus the resident memory just before the first call, each framework in its "
               "own process.", "", "## Targets", ""]
-    if load and load["median"] > report["machine"]["cores"]:
+    measured = any(t["value"] is not None for t in report["targets"])
+    if not measured:   # e.g. --layers: no case of a target was run
+        lines += ["None of the targets' cases was run."]
+    elif load and load["median"] > report["machine"]["cores"]:
         lines += [f"**The machine was busy (median load {load['median']:.1f} on {report['machine']['cores']} cores): "
                   "the timing verdicts below are not reliable; rerun on a quiet machine or with --threads 1.**", ""]
-    lines += ["| target | measured | met |", "|---|---|---|"]
-    for t in report["targets"]:
-        met = "—" if t["met"] is None else ("yes" if t["met"] else "**no**")
-        if t.get("aim_met") is not None:
-            met += f" (aim: {'yes' if t['aim_met'] else 'no'})"
-        lines.append(f"| {t['target']} | {_fmt(t['value'], '.2f')} | {met} |")
+    if measured:
+        lines += ["| target | measured | met |", "|---|---|---|"]
+        for t in report["targets"]:
+            met = "—" if t["met"] is None else ("yes" if t["met"] else "**no**")
+            if t.get("aim_met") is not None:
+                met += f" (aim: {'yes' if t['aim_met'] else 'no'})"
+            lines.append(f"| {t['target']} | {_fmt(t['value'], '.2f')} | {met} |")
     o = report.get("overhead")
     if o and "error" not in o:
         lines += ["", "## Autograd overhead", "",

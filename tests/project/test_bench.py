@@ -47,6 +47,20 @@ def test_flop_count_of_the_reference_unet(common):
     assert 4.7e9 < flops < 4.9e9
 
 
+def test_layer_cases_are_the_unet_steps_convolutions(common):
+    layers = common.LAYER_CASES
+    assert layers and not set(layers) & set(common.DEFAULT_CASES) and set(layers) <= set(common.CASES)
+    # each shape once, forward and forward+backward; the step's FLOPs are its layers' ("_x2": counted twice)
+    step = sum(common.case_flops(case) * (2 if name.endswith("_x2") else 1)
+               for name, case in layers.items() if case["backward"])
+    assert step == common.case_flops(common.CASES["unet_step_64"])
+    assert sum(not case["backward"] for case in layers.values()) == sum(case["backward"] for case in layers.values())
+    first = [case for name, case in layers.items() if "_3to16_64_" in name]
+    assert first and all(case["input_grad"] is False for case in first)   # the image asks for no gradient
+    up = layers["layer_convT2x2s2_n8_64to32_16_fwdbwd"]
+    assert (up["kind"], up["c_in"], up["c_out"], up["size"], up["stride"]) == ("convT", 64, 32, 16, 2)
+
+
 @pytest.fixture(scope="module")
 def driver():
     with bench_module("run") as module:
@@ -100,6 +114,19 @@ def test_driver_writes_json_and_markdown_with_peers_absent(tmp_path):
     table = (tmp_path / "latest-small.md").read_text()
     assert "cross_entropy_n8_21_128_fwdbwd" in table and "torch: absent" in table
     assert report["machine"]["vector"] in table.splitlines()[0] and "NumPy's BLAS" in table
+
+
+def test_driver_times_the_unet_layers_into_their_own_files(tmp_path, common):
+    env = dict(os.environ, TORCH_PYTHON=str(tmp_path / "missing-python"), MPLBACKEND="Agg")
+    proc = subprocess.run([sys.executable, os.path.join(BENCH, "run.py"), "--layers", "--rounds", "1", "--repeat", "1",
+                           "--warmup", "0", "--small", "--frameworks", "minidense", "torch", "--out", str(tmp_path)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "latest-layers-small.json").read_text())
+    assert set(report["summary"]) == set(common.LAYER_CASES) and report["overhead"] is None
+    table = (tmp_path / "latest-layers-small.md").read_text()
+    assert "None of the targets' cases was run." in table and "| target |" not in table
+    assert not (tmp_path / "latest-small.json").exists()   # the main results are left alone
 
 
 @pytest.mark.parametrize("flags", [["--case", "cross_entropy_n8_21_128_fwdbwd"],
