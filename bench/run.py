@@ -127,9 +127,10 @@ def summarize(runs, flops):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--cases", nargs="*", default=DEFAULT_CASES, choices=list(CASES), metavar="CASE")
-    ap.add_argument("--layers", action="store_true",
-                    help="the U-Net step's convolutions instead, one case per shape (forward, forward+backward)")
+    which = ap.add_mutually_exclusive_group()
+    which.add_argument("--cases", nargs="*", default=DEFAULT_CASES, choices=list(CASES), metavar="CASE")
+    which.add_argument("--layers", action="store_true",
+                       help="the U-Net step's convolutions instead, one case per shape (forward, forward+backward)")
     ap.add_argument("--frameworks", nargs="*", default=list(FRAMEWORKS), choices=FRAMEWORKS)
     ap.add_argument("--rounds", type=int, default=5, help="processes per (case, framework), alternating")
     ap.add_argument("--repeat", type=int, default=None, help="timed calls per process (default: per case)")

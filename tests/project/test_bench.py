@@ -127,6 +127,9 @@ def test_driver_times_the_unet_layers_into_their_own_files(tmp_path, common):
     table = (tmp_path / "latest-layers-small.md").read_text()
     assert "None of the targets' cases was run." in table and "| target |" not in table
     assert not (tmp_path / "latest-small.json").exists()   # the main results are left alone
+    both = subprocess.run([sys.executable, os.path.join(BENCH, "run.py"), "--layers", "--cases", "unet_step_64"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert both.returncode != 0 and "not allowed with argument --layers" in both.stderr
 
 
 @pytest.mark.parametrize("flags", [["--case", "cross_entropy_n8_21_128_fwdbwd"],
