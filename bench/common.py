@@ -14,6 +14,7 @@ Memory: just before the first call (warm-up included) the kernel's peak-RSS coun
 ``peak_delta_mb``: what the case needs beyond what the process already held.
 """
 import argparse
+import collections
 import json
 import os
 import resource
@@ -92,9 +93,7 @@ def layer_cases(unet_case):
     {name: case}, each name ending in "_x2" where the step runs that shape twice. ``bench/run.py --layers``
     times them, to show which layers make up the U-Net's ratio (their sum is not the step: the step also
     has ReLU, pooling, concatenation, the loss and the engine)."""
-    counts = {}
-    for c_in, c_out, h, k, first in unet_layers(unet_case):
-        counts[(c_in, c_out, h, k, first)] = counts.get((c_in, c_out, h, k, first), 0) + 1
+    counts = collections.Counter(unet_layers(unet_case))   # (c_in, c_out, h, k, first): times in the step
     cases, n = {}, unet_case["n"]
     for (c_in, c_out, h, k, first), count in counts.items():
         times = f"_x{count}" if count > 1 else ""
