@@ -90,9 +90,9 @@ def unet_layers(p):
 
 def layer_cases(unet_case):
     """The convolutions of a U-Net case, one benchmark case per distinct shape, forward and forward+backward:
-    {name: case}, each name ending in "_x2" where the step runs that shape twice. ``bench/run.py --layers``
-    times them, to show which layers make up the U-Net's ratio (their sum is not the step: the step also
-    has ReLU, pooling, concatenation, the loss and the engine)."""
+    {name: case}, each name ending in "_x2" where the step runs that shape twice (the case's ``count``).
+    ``bench/run.py --layers`` times them, to show which layers make up the U-Net's ratio (their sum is not the
+    step: the step also has ReLU, pooling, concatenation, the loss and the engine)."""
     counts = collections.Counter(unet_layers(unet_case))   # (c_in, c_out, h, k, first): times in the step
     cases, n = {}, unet_case["n"]
     for (c_in, c_out, h, k, first), count in counts.items():
@@ -102,17 +102,18 @@ def layer_cases(unet_case):
             if k == 2:   # the up-convolution: a 2×2 stride-2 transposed conv from c_out channels at h to c_in at 2h
                 name = f"layer_convT2x2s2_n{n}_{c_out}to{c_in}_{h}" + suffix
                 cases[name] = dict(kind="convT", n=n, c_in=c_out, c_out=c_in, size=h, k=2, stride=2, padding=0,
-                                   output_padding=0, backward=backward)
+                                   output_padding=0, backward=backward, count=count)
             else:
                 name = f"layer_conv{k}x{k}_n{n}_{c_in}to{c_out}_{h}" + suffix
                 cases[name] = dict(kind="conv", n=n, c_in=c_in, c_out=c_out, size=h, k=k, backward=backward,
-                                   input_grad=not first)
+                                   input_grad=not first, count=count)
     return cases
 
 
 #: what bench/run.py runs by default; the U-Net's layers (LAYER_CASES) only with --layers
 DEFAULT_CASES = list(CASES)
-LAYER_CASES = layer_cases(CASES["unet_step_64"])
+LAYERS_STEP = "unet_step_64"   # the step whose convolutions LAYER_CASES are (bench/run.py --layers runs it too)
+LAYER_CASES = layer_cases(CASES[LAYERS_STEP])
 CASES.update(LAYER_CASES)
 
 

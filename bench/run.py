@@ -3,7 +3,7 @@
     .venv/bin/python bench/run.py                      # every case, 5 rounds (what `make bench` runs)
     .venv/bin/python bench/run.py --cases unet_step_64 --rounds 7
     .venv/bin/python bench/run.py --device cuda        # against PyTorch CUDA, where a GPU is available
-    .venv/bin/python bench/run.py --layers --frameworks minidense torch   # the U-Net step's convolutions, one by one
+    .venv/bin/python bench/run.py --layers --frameworks minidense torch   # the U-Net step and its convolutions
 
 Every (case, framework) runs in its own process (bench/cases_<framework>.py, with that framework's
 interpreter), so peak memory is each framework's own. A round runs every framework once per case,
@@ -13,6 +13,11 @@ measured back to back), so a busy spell in one round moves both sides; the repor
 calls of all rounds and gives their median and minimum, the pooled ratio to PyTorch, the
 GFLOP/s against NumPy's own matrix-multiply rate (measured in the same run, on conv-shaped
 matrices) and the peak memory. A peer whose environment is missing is reported as absent.
+
+With --layers the run is the U-Net step and each of its convolutions alone, forward and forward+backward;
+the report adds up each framework's convolutions (forward+backward, each shape as often as the step has it)
+and sets that sum beside the framework's own step and PyTorch's: how much of the step the convolutions'
+kernels take, measured in one run.
 
 Writes bench/results/latest.json, latest.md and latest.png (the ratios; git-ignored), or
 latest-cuda.* with --device cuda, latest-layers.* with --layers.
@@ -30,7 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from common import CASES, DEFAULT_CASES, LAYER_CASES, cpu_kind, machine_info, machine_line  # noqa: E402
+from common import CASES, DEFAULT_CASES, LAYER_CASES, LAYERS_STEP, cpu_kind, machine_info, machine_line  # noqa: E402
 
 FRAMEWORKS = ("minidense", "torch", "chainer")
 PYTHONS = {
@@ -130,7 +135,8 @@ def main(argv=None):
     which = ap.add_mutually_exclusive_group()
     which.add_argument("--cases", nargs="*", default=DEFAULT_CASES, choices=list(CASES), metavar="CASE")
     which.add_argument("--layers", action="store_true",
-                       help="the U-Net step's convolutions instead, one case per shape (forward, forward+backward)")
+                       help="the U-Net step and its convolutions instead, one case per shape (forward, "
+                            "forward+backward), their sum set beside the step")
     ap.add_argument("--frameworks", nargs="*", default=list(FRAMEWORKS), choices=FRAMEWORKS)
     ap.add_argument("--rounds", type=int, default=5, help="processes per (case, framework), alternating")
     ap.add_argument("--repeat", type=int, default=None, help="timed calls per process (default: per case)")
@@ -144,7 +150,7 @@ def main(argv=None):
     ap.add_argument("--render", metavar="JSON", help="only rewrite the table and chart of a saved results file")
     args = ap.parse_args(argv)
     if args.layers:
-        args.cases = list(LAYER_CASES)
+        args.cases = [LAYERS_STEP] + list(LAYER_CASES)
     if args.render:
         with open(args.render) as f:
             report = json.load(f)
@@ -216,6 +222,7 @@ def main(argv=None):
         device=args.device, rounds=args.rounds, small=args.small, threads=args.threads,
         numpy_matmul_gflops=rate, numpy_matmul_gflops_per_round=rates,
         absent=absent, errors=errors, summary=summary, targets=check_targets(summary, overhead), overhead=overhead,
+        convolutions_alone=convolutions_alone(summary),
         raw={case: {fw: [dict(times_s=r["times_s"], peak_delta_mb=r["peak_delta_mb"], rss_before_mb=r["rss_before_mb"],
                               load_avg_1min=r.get("load_avg_1min"))
                          for r in runs] for fw, runs in per.items()} for case, per in results.items()},
@@ -237,6 +244,19 @@ def main(argv=None):
     print()
     print(table)
     return 0
+
+
+def convolutions_alone(summary):
+    """{framework: {"sum_ms", "step_ms"}}: the sum of the pooled medians of the step's convolutions run alone,
+    forward+backward, each times its ``count`` in the step, and the framework's own step; for the frameworks
+    that ran the step and every one of its convolutions (None when none did)."""
+    layers = [name for name, case in LAYER_CASES.items() if case["backward"]]
+    out = {}
+    for fw in FRAMEWORKS:
+        if all(fw in summary.get(name, {}) for name in [LAYERS_STEP] + layers):
+            out[fw] = dict(sum_ms=sum(summary[name][fw]["median_ms"] * LAYER_CASES[name]["count"] for name in layers),
+                           step_ms=summary[LAYERS_STEP][fw]["median_ms"])
+    return out or None
 
 
 def per_round_ratios(runs, reference_runs):
@@ -316,8 +336,8 @@ def markdown(report):
               "10 training steps) minus the resident memory just before the first call, each framework in its "
               "own process.", "", "## Targets", ""]
     measured = any(t["value"] is not None for t in report["targets"])
-    if not measured:   # e.g. --layers: no case of a target was run
-        lines += ["None of the targets' cases was run."]
+    if not measured:   # no case of a target was run, or no peer beside it
+        lines += ["No target was measured (no case of one was run, or no peer ran beside it)."]
     elif load and load["median"] > report["machine"]["cores"]:
         lines += [f"**The machine was busy (median load {load['median']:.1f} on {report['machine']['cores']} cores): "
                   "the timing verdicts below are not reliable; rerun on a quiet machine or with --threads 1.**", ""]
@@ -336,9 +356,28 @@ def markdown(report):
                   f"{o['numpy_us_per_op']:.1f} µs)",
                   f"- 20-layer conv net on 8×8 inputs: {o['net_ms']:.2f} ms per training step, {o['net_ops']} ops, "
                   f"so about {100 * o['net_overhead_fraction']:.0f}% of the step is the engine's overhead"]
+    lines += _convolutions_alone_lines(report.get("convolutions_alone"))
     if report["errors"]:
         lines += ["", "## Errors", ""] + [f"- {k}: {v}" for k, v in report["errors"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _convolutions_alone_lines(alone):
+    """The markdown section of convolutions_alone's sums (none where the run had no such sums)."""
+    if not alone:
+        return []
+    lines = ["", "## The step's convolutions alone", "",
+             f"Each framework's convolutions of {LAYERS_STEP}, forward+backward, each run alone (the pooled medians "
+             "above, a shape the step has twice counted twice), beside that framework's whole step. The rest of the "
+             "step (activations, pooling, concatenation, loss, optimizer, engine) is not in the sum.", "",
+             "| framework | convolutions alone, ms | its step, ms | convolutions ÷ its step "
+             "| convolutions ÷ torch's step |",
+             "|---|---|---|---|---|"]
+    torch_step = alone.get("torch", {}).get("step_ms")
+    for fw, a in alone.items():
+        lines.append(f"| {fw} | {a['sum_ms']:.1f} | {a['step_ms']:.1f} | {a['sum_ms'] / a['step_ms']:.2f} | "
+                     f"{_fmt(a['sum_ms'] / torch_step if torch_step else None, '.2f')} |")
+    return lines
 
 
 def chart(report, path):

@@ -51,9 +51,9 @@ def test_layer_cases_are_the_unet_steps_convolutions(common):
     layers = common.LAYER_CASES
     assert layers and not set(layers) & set(common.DEFAULT_CASES) and set(layers) <= set(common.CASES)
     # each shape once, forward and forward+backward; the step's FLOPs are its layers' ("_x2": counted twice)
-    step = sum(common.case_flops(case) * (2 if name.endswith("_x2") else 1)
-               for name, case in layers.items() if case["backward"])
-    assert step == common.case_flops(common.CASES["unet_step_64"])
+    assert all(case["count"] == (2 if name.endswith("_x2") else 1) for name, case in layers.items())
+    step = sum(common.case_flops(case) * case["count"] for case in layers.values() if case["backward"])
+    assert step == common.case_flops(common.CASES[common.LAYERS_STEP])
     assert sum(not case["backward"] for case in layers.values()) == sum(case["backward"] for case in layers.values())
     first = [case for name, case in layers.items() if "_3to16_64_" in name]
     assert first and all(case["input_grad"] is False for case in first)   # the image asks for no gradient
@@ -85,6 +85,23 @@ def test_targets_use_the_median_of_rounds_and_include_the_overhead(driver):
     assert met["unet_step_64: peak memory <= 1.0x PyTorch's"] is False
     assert met["engine overhead <= 3.0 µs per op"] is True
     assert met["cross_entropy_n8_21_128_fwdbwd: <= 1.1x PyTorch"] is None   # not measured
+
+
+def test_convolutions_alone_add_up_each_frameworks_layers_beside_its_step(driver):
+    layers = {name: case for name, case in driver.LAYER_CASES.items() if case["backward"]}
+    summary = {name: {"minidense": dict(median_ms=1.0), "torch": dict(median_ms=0.5)} for name in layers}
+    summary["unet_step_64"] = {"minidense": dict(median_ms=30.0), "torch": dict(median_ms=20.0)}
+    count = sum(case["count"] for case in layers.values())     # shapes the step has twice count twice
+    alone = driver.convolutions_alone(summary)
+    assert alone == {"minidense": dict(sum_ms=count * 1.0, step_ms=30.0),
+                     "torch": dict(sum_ms=count * 0.5, step_ms=20.0)}
+    lines = "\n".join(driver._convolutions_alone_lines(alone))
+    assert f"| minidense | {count:.1f} | 30.0 | {count / 30:.2f} | {count / 20:.2f} |" in lines
+    # a framework that missed one convolution (or the step) has no sum; none at all: no section
+    del summary[next(iter(layers))]["torch"]
+    assert set(driver.convolutions_alone(summary)) == {"minidense"}
+    del summary["unet_step_64"]["minidense"]
+    assert driver.convolutions_alone(summary) is None and driver._convolutions_alone_lines(None) == []
 
 
 @pytest.mark.parametrize("case", ["conv3x3_n8_32to32_64_fwdbwd", "maxpool_unpool_n8_32_128_fwdbwd",
@@ -123,9 +140,10 @@ def test_driver_times_the_unet_layers_into_their_own_files(tmp_path, common):
                           capture_output=True, text=True, cwd=ROOT, timeout=600, env=env)
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "latest-layers-small.json").read_text())
-    assert set(report["summary"]) == set(common.LAYER_CASES) and report["overhead"] is None
+    assert set(report["summary"]) == {common.LAYERS_STEP, *common.LAYER_CASES} and report["overhead"] is None
     table = (tmp_path / "latest-layers-small.md").read_text()
-    assert "None of the targets' cases was run." in table and "| target |" not in table
+    assert "No target was measured" in table and "| target |" not in table   # PyTorch absent: no ratio
+    assert list(report["convolutions_alone"]) == ["minidense"] and "## The step's convolutions alone" in table
     assert not (tmp_path / "latest-small.json").exists()   # the main results are left alone
     both = subprocess.run([sys.executable, os.path.join(BENCH, "run.py"), "--layers", "--cases", "unet_step_64"],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
