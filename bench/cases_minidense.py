@@ -12,6 +12,7 @@ from common import measure, parse_args, threads_info  # noqa: E402
 
 import minidense as md  # noqa: E402
 import minidense.functional as F  # noqa: E402
+import minidense.nn as nn  # noqa: E402
 from minidense import backend  # noqa: E402
 from minidense.models import UNet  # noqa: E402
 from minidense.optim import SGD  # noqa: E402
@@ -78,6 +79,8 @@ def build(p, device, seed):
         model = UNet(p["in_channels"], p["classes"], base_channels=p["base"], depth=p["depth"], batch_norm=False)
         if device != "cpu":
             model.to(device)
+        if p.get("data_parallel"):
+            model = nn.DataParallel(model)
         opt = SGD(model.parameters(), lr=0.01)
         x = _randn(rng, device, n, p["in_channels"], p["size"], p["size"])
         t = _labels(rng, device, n, p["classes"], p["size"])

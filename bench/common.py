@@ -42,11 +42,14 @@ CASES = {
     "maxpool_unpool_n8_32_128_fwdbwd": dict(kind="pool", n=8, c=32, size=128, k=2, backward=True),
     "cross_entropy_n8_21_128_fwdbwd": dict(kind="xent", n=8, classes=21, size=128, backward=True),
     "unet_step_64": dict(kind="unet", n=8, size=64, in_channels=3, classes=5, base=16, depth=3, backward=True),
+    # the same step with minidense's model in nn.DataParallel (half the batch per thread); the peers' step as above
+    "unet_step_64_dp": dict(kind="unet", n=8, size=64, in_channels=3, classes=5, base=16, depth=3, backward=True,
+                            data_parallel=True),
     "unet_step_128": dict(kind="unet", n=8, size=128, in_channels=3, classes=5, base=16, depth=3, backward=True),
 }
 
 # calls per process (after the warm-up); the driver runs several processes per case and framework
-DEFAULT_REPEAT = {"unet_step_64": 7, "unet_step_128": 7}
+DEFAULT_REPEAT = {"unet_step_64": 7, "unet_step_64_dp": 7, "unet_step_128": 7}
 DEFAULT_WARMUP = 3   # PyTorch (oneDNN) settles only after its second or third call
 
 

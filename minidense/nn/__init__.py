@@ -24,8 +24,9 @@ from .layers import (
     Upsample,
 )
 from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
+from .parallel import DataParallel
 from .summary import summary
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "summary", "Linear", "Flatten",
            "Conv2d", "ConvTranspose2d", "MaxPool2d", "MaxUnpool2d", "Upsample", "BatchNorm2d", "ReLU", "LeakyReLU",
-           "Dropout", "Identity", "init", "functional"]
+           "Dropout", "Identity", "DataParallel", "init", "functional"]
