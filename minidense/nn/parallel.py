@@ -36,13 +36,14 @@ __all__ = ["DataParallel"]
 
 
 def _run_slices(fn: Callable[[int], None], parts: int) -> None:
-    """fn(0), ..., fn(parts - 1) at once on the threads, each with its products on one BLAS thread and the
-    caller's NumPy error settings (np.errstate holds for the calling thread only)."""
+    """fn(0), ..., fn(parts - 1) at once on the threads, each with its products on one BLAS thread, the
+    caller's NumPy error settings (np.errstate holds for the calling thread only) and 1/parts of the column
+    block budget (the threads' columns together as large as one thread's: peak memory stays the module's)."""
     np = backend.numpy
     settings = np.geterr()
 
     def with_settings(i: int) -> None:
-        with np.errstate(**settings):
+        with np.errstate(**settings), fastpaths.budget_share(parts):
             fn(i)
 
     with parallel.blas_threads(1):

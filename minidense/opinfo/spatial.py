@@ -1,4 +1,5 @@
-"""Declarations of convolution, pooling and resampling (see minidense/opinfo/core.py), with their NumPy references.
+"""Declarations of convolution, pooling and resampling (see minidense/opinfo/core.py), with their NumPy references;
+and of nn.DataParallel, over a convolution.
 
 The references are the textbook loops, vectorized only over the batch and channels: windows of the padded
 input (sliding_window_view), one kernel tap at a time for the transposed convolution.
@@ -7,6 +8,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import functional as F
+from .. import nn
+from ..ops import fastpaths, parallel
 from .core import ErrorInput, OpInfo, Sample, error, normal
 
 
@@ -171,6 +174,32 @@ def _switch_outside(kw):
     return {**kw, "indices": idx}, ("indices", str(kw["indices"].max() + 10**6))
 
 
+
+class _ConvTanh(nn.Module):
+    """tanh(conv2d(x, weight, bias, padding=1)), its parameters the caller's own tensors (so that a gradient
+    check's leaves get the gradients)."""
+
+    def __init__(self, weight, bias):
+        super().__init__()
+        self._parameters.update(weight=weight, bias=bias)
+
+    def forward(self, x):
+        return F.tanh(F.conv2d(x, self.weight, self.bias, padding=1))
+
+
+def data_parallel(x, weight, bias):
+    """nn.DataParallel over _ConvTanh, on two threads with the fast paths on: the batch is sliced and the
+    slices' outputs joined (``_Join`` in the graph)."""
+    threads = parallel.get_num_threads()
+    parallel.set_num_threads(2)
+    try:
+        with fastpaths.fast_paths(True):
+            return nn.DataParallel(_ConvTanh(weight, bias))(x)
+    finally:
+        parallel.set_num_threads(threads)
+
+
+
 OPS = [
     _conv("conv2d", False, 2), _conv("conv1d", False, 1),
     _conv("conv_transpose2d", True, 2), _conv("conv_transpose1d", True, 1),
@@ -222,4 +251,11 @@ OPS = [
            samples=lambda rng: [Sample("x2", input=normal(rng, 1, 2, 3, 3)),
                                 Sample("x3", input=normal(rng, 2, 1, 2, 3), scale_factor=3)],
            reference=bed_of_nails_reference, errors=[error("scale_factor=0", scale_factor=0)]),
+    OpInfo("data_parallel", data_parallel, inputs=("x", "weight", "bias"), functions=("_Join",),
+           layer="DataParallel", doc="minidense.nn.DataParallel",
+           samples=lambda rng: [Sample("3 images in 2 slices", x=normal(rng, 3, 2, 4, 5),
+                                       weight=normal(rng, 3, 2, 3, 3), bias=normal(rng, 3)),
+                                Sample("2 images, 1 channel", x=normal(rng, 2, 1, 3, 3),
+                                       weight=normal(rng, 2, 1, 3, 3), bias=normal(rng, 2))],
+           reference=lambda x, weight, bias: np.tanh(conv_reference(x, weight, bias, padding=1))),
 ]

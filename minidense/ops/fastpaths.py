@@ -7,14 +7,16 @@
 Like ``torch.set_grad_enabled``, ``fast_paths`` takes effect when called and, used as a context
 manager, puts the previous setting back on exit. ``column_block_bytes`` sets how large a piece of a
 convolution's column matrix the fast path builds at a time (tests set it small to reach the blocked
-and banded code on small inputs).
+and banded code on small inputs). ``budget_share(parts)`` gives the calling thread 1/parts of it: each of
+nn.DataParallel's threads, so that the threads' columns together take what one thread's would.
 """
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
-__all__ = ["fast_paths", "enabled", "column_block_bytes"]
+__all__ = ["fast_paths", "enabled", "column_block_bytes", "budget_share"]
 
 # The assignment kits ship with this set to False (and without the fast paths' code).
 ON_BY_DEFAULT = True
@@ -31,9 +33,29 @@ def enabled() -> bool:
     return _state["enabled"]
 
 
+_thread = threading.local()   # .share: the calling thread's part of the budget (budget_share)
+
+
 def column_block_bytes() -> int:
-    """The largest piece of a column matrix the fast convolution builds at a time, in bytes."""
-    return _state["column_block_bytes"]
+    """The largest piece of a column matrix the fast convolution builds at a time, in bytes (this thread's)."""
+    return _state["column_block_bytes"] // getattr(_thread, "share", 1)
+
+
+class budget_share:
+    """``with budget_share(parts):`` this thread's column blocks are 1/parts of the budget inside (one of
+    ``parts`` threads that build columns at the same time: together they keep to the budget)."""
+
+    def __init__(self, parts: int) -> None:
+        self.parts = parts
+        self._previous = 1
+
+    def __enter__(self) -> budget_share:
+        self._previous = getattr(_thread, "share", 1)
+        _thread.share = self.parts
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _thread.share = self._previous
 
 
 class fast_paths:

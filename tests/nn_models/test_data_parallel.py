@@ -10,7 +10,7 @@ import minidense as md
 import minidense.functional as F
 import minidense.nn as nn
 from minidense.models import UNet
-from minidense.ops import parallel
+from minidense.ops import fastpaths, parallel
 from minidense.optim import SGD
 
 needs_blas_threads = pytest.mark.skipif(not parallel.blas_threads.available(),
@@ -180,3 +180,21 @@ def test_passes_are_not_split_again_inside_a_piece_of_run_apart(threads):
     seen = []
     parallel.run_apart(lambda i: seen.append(len(parallel.split(len(out), out, min_bytes=1))), [0, 1])
     assert seen == [1, 1] and len(parallel.split(len(out), out, min_bytes=1)) == 2
+
+
+@needs_blas_threads
+def test_each_slice_builds_columns_under_its_share_of_the_budget(threads):
+    threads(2)
+    seen = []
+
+    class Records(nn.Module):
+        def forward(self, x):
+            seen.append(fastpaths.column_block_bytes())
+            return x * 1.0
+
+    with md.fast_paths(True, column_block_bytes=1 << 20):
+        nn.DataParallel(Records())(_data(4)[0])
+        assert seen == [1 << 19, 1 << 19] and fastpaths.column_block_bytes() == 1 << 20
+        with fastpaths.budget_share(4):
+            assert fastpaths.column_block_bytes() == 1 << 18
+        assert fastpaths.column_block_bytes() == 1 << 20

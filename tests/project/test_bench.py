@@ -105,7 +105,7 @@ def test_convolutions_alone_add_up_each_frameworks_layers_beside_its_step(driver
 
 
 @pytest.mark.parametrize("case", ["conv3x3_n8_32to32_64_fwdbwd", "maxpool_unpool_n8_32_128_fwdbwd",
-                                  "cross_entropy_n8_21_128_fwdbwd", "unet_step_64"])
+                                  "cross_entropy_n8_21_128_fwdbwd", "unet_step_64", "unet_step_64_dp"])
 def test_minidense_case_runs_and_reports_json(case):
     proc = subprocess.run([sys.executable, os.path.join(BENCH, "cases_minidense.py"), "--case", case,
                            "--repeat", "1", "--warmup", "1", "--small"],
