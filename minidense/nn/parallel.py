@@ -18,7 +18,10 @@ It calls the module itself, on the whole batch, where splitting would change the
 the fast paths off (``md.fast_paths(False)``: the kits), one thread (``md.set_num_threads``), a batch of one,
 arrays not on the CPU, a BLAS whose threads cannot be set (only OpenBLAS's can: NumPy's wheels), a
 BatchNorm2d or Dropout in training mode (batch statistics and random masks depend on the slicing), or a
-forward hook anywhere in the module. The module must take one batched tensor and return one.
+forward hook anywhere in the module. The module must take one batched tensor and return one, treat each
+image on its own (what it computes for one image must not depend on the others) and draw no random numbers
+outside Dropout layers: a module it cannot see into (a functional dropout, a statistic over the batch) would
+give another answer in slices.
 """
 from __future__ import annotations
 

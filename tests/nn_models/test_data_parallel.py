@@ -198,3 +198,14 @@ def test_each_slice_builds_columns_under_its_share_of_the_budget(threads):
         with fastpaths.budget_share(4):
             assert fastpaths.column_block_bytes() == 1 << 18
         assert fastpaths.column_block_bytes() == 1 << 20
+
+
+@needs_blas_threads
+def test_under_no_grad_the_slices_record_no_graph(threads):
+    threads(2)
+    x, _ = _data(4)
+    wrapped, net = nn.DataParallel(_net()), _net()
+    with md.no_grad():
+        out = wrapped(x)
+    assert out._ctx is None and not out.requires_grad and len(wrapped._replicas) == 2
+    np.testing.assert_allclose(out.data, net(x).data, rtol=1e-12)
