@@ -29,6 +29,7 @@ import numpy as np
 from . import __version__, backend, creation
 from . import functional as F
 from ._extras import require
+from .ops import fastpaths
 from .tensor import Function, Tensor, no_grad
 
 __all__ = ["to_onnx", "OPSET"]
@@ -365,8 +366,9 @@ def to_onnx(model, path, input_shape):
 
     input_shape: the input's full shape, e.g. (1, 3, H, W); the graph is fixed to it. The graph's input is
     called "input" (the dtype of the model's parameters, float32 unless changed) and its output "output".
-    Parameters and buffers are stored under their state_dict keys. The model is traced in eval mode and
-    each of its modules put back in the mode it was in. An op without an ONNX translation raises
+    Parameters and buffers are stored under their state_dict keys. The model is traced in eval mode, on the
+    reference kernels (an nn.DataParallel as the module it wraps), and each of its modules put back in the mode
+    it was in. An op without an ONNX translation raises
     NotImplementedError naming it.
     """
     onnx = _onnx()
@@ -384,7 +386,8 @@ def to_onnx(model, path, input_shape):
     if hasattr(model, "eval"):
         model.eval()
     try:
-        with no_grad(), _recording() as (records, pools):
+        # the fast paths off: one graph to write down (nn.DataParallel calls its module whole, not in slices)
+        with no_grad(), fastpaths.fast_paths(False), _recording() as (records, pools):
             y = model(x)
     finally:
         for m, training in modes:      # each module's own mode back, mixed modes included

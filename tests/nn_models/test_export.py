@@ -105,6 +105,19 @@ def test_onnx_round_trip_matches_minidense(name, tmp_path):
     assert needed <= stored, f"missing initializers: {sorted(needed - stored)}"
 
 
+def test_a_data_parallel_model_is_written_as_its_module(tmp_path):
+    before = md.get_num_threads()
+    md.set_num_threads(2)
+    try:
+        model = _randomize(UNet(3, 2, base_channels=4, depth=2, batch_norm=False))
+        proto, expected, got = _round_trip(nn.DataParallel(model), tmp_path / "dp.onnx", SHAPE)
+    finally:
+        md.set_num_threads(before)
+    _assert_matches(got, expected)
+    plain = to_onnx(model, tmp_path / "plain.onnx", SHAPE)
+    assert [n.op_type for n in proto.graph.node] == [n.op_type for n in plain.graph.node]
+
+
 def test_every_built_in_model_is_covered():
     assert {"fcn", "encdec", "unet", "autoencoder"} == set(MODELS), \
         "a model was added to minidense.models.MODELS: add it to BUILT_IN and EXPECTED_OPS here"
