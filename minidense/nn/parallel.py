@@ -16,6 +16,7 @@ and ``loss.backward()`` and the optimizer see the module's parameters as usual.
 
 It calls the module itself, on the whole batch, where splitting would change the answer or cannot pay:
 the fast paths off (``md.fast_paths(False)``: the kits), one thread (``md.set_num_threads``), a batch of one,
+inside another DataParallel's slice,
 arrays not on the CPU, a BLAS whose threads cannot be set (only OpenBLAS's can: NumPy's wheels), a
 BatchNorm2d or Dropout in training mode (batch statistics and random masks depend on the slicing), or a
 forward hook anywhere in the module. The module must take one batched tensor and return one, treat each
@@ -133,6 +134,8 @@ class DataParallel(Module):
     def _parts(self, x: Tensor) -> int:
         """How many slices to run at once: 1 (the module itself) where splitting would change or cannot pay."""
         if not fastpaths.enabled() or not isinstance(x, Tensor) or x.ndim == 0 or x.device != "cpu":
+            return 1
+        if parallel.in_piece():   # a DataParallel inside another's slice: the threads are taken
             return 1
         parts = min(parallel.get_num_threads(), x.shape[0])
         if parts < 2 or not parallel.blas_threads.available():

@@ -174,7 +174,6 @@ def _switch_outside(kw):
     return {**kw, "indices": idx}, ("indices", str(kw["indices"].max() + 10**6))
 
 
-
 class _ConvTanh(nn.Module):
     """tanh(conv2d(x, weight, bias, padding=1)), its parameters the caller's own tensors (so that a gradient
     check's leaves get the gradients)."""
@@ -197,7 +196,6 @@ def data_parallel(x, weight, bias):
             return nn.DataParallel(_ConvTanh(weight, bias))(x)
     finally:
         parallel.set_num_threads(threads)
-
 
 
 OPS = [

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 from .. import backend
 from ..backend import Array
 
-__all__ = ["get_num_threads", "set_num_threads", "split", "run", "run_apart", "blas_threads"]
+__all__ = ["get_num_threads", "set_num_threads", "split", "run", "run_apart", "in_piece", "blas_threads"]
 
 _lock = threading.Lock()
 _state: dict[str, object] = {"threads": None, "pool": None, "pid": None}
@@ -79,7 +79,7 @@ def split(length: int, out: Array, min_bytes: int) -> list[slice]:
     """Pieces of ``range(length)`` (an axis of ``out``, the array the pass writes), one per thread; one
     piece when one thread is set, ``out`` is under ``min_bytes`` or on the GPU."""
     threads = min(get_num_threads(), length)
-    if threads < 2 or out.nbytes < min_bytes or backend.device_of(out) != "cpu" or getattr(_apart, "inside", False):
+    if threads < 2 or out.nbytes < min_bytes or backend.device_of(out) != "cpu" or in_piece():
         return [slice(0, length)]
     bounds = [length * k // threads for k in range(threads + 1)]
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
@@ -111,6 +111,12 @@ def run(fn: Callable[[_T], object], pieces: Sequence[_T]) -> None:
             f.exception()
     for f in futures:
         f.result()
+
+
+def in_piece() -> bool:
+    """Whether this thread is running a piece of :func:`run_apart` (where nothing is split between threads
+    again: the pool's threads may all be taken by the pieces)."""
+    return bool(getattr(_apart, "inside", False))
 
 
 def run_apart(fn: Callable[[_T], object], items: Sequence[_T]) -> None:

@@ -209,3 +209,15 @@ def test_under_no_grad_the_slices_record_no_graph(threads):
         out = wrapped(x)
     assert out._ctx is None and not out.requires_grad and len(wrapped._replicas) == 2
     np.testing.assert_allclose(out.data, net(x).data, rtol=1e-12)
+
+
+@needs_blas_threads
+def test_a_data_parallel_inside_another_runs_its_module_whole(threads):
+    threads(2)
+    inner = nn.DataParallel(_net())
+    outer = nn.DataParallel(nn.Sequential(inner))
+    x, t = _data(4)
+    split, plain = _step(outer, x, t), _step(_net(), x, t)   # no deadlock: the inner one finds the threads taken
+    assert len(outer._replicas) == 2 and not any(r[0]._replicas for r in outer._replicas)   # the inner copies
+    for a, b in zip(split[1], plain[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
