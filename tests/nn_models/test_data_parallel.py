@@ -19,9 +19,10 @@ needs_blas_threads = pytest.mark.skipif(not parallel.blas_threads.available(),
 
 @pytest.fixture
 def threads():
-    """md.set_num_threads(n) for the test, the previous count after."""
+    """md.set_num_threads(n) for the test, the previous count after; the fast paths on (MINIDENSE_FAST=0 too)."""
     before = md.get_num_threads()
-    yield md.set_num_threads
+    with md.fast_paths(True):
+        yield md.set_num_threads
     md.set_num_threads(before)
 
 
@@ -57,7 +58,8 @@ def test_slices_give_the_modules_loss_and_gradients_float64(n, parts):
         x, t = _data(n)
         plain = _step(_net(), x, t)
         wrapped = nn.DataParallel(_net())
-        split = _step(wrapped, x, t)
+        with md.fast_paths(True):
+            split = _step(wrapped, x, t)
         assert len(wrapped._replicas) == (min(parts, n) if n > 1 else 0)   # the batch was split (not for one image)
     finally:
         md.set_num_threads(before)
