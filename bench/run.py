@@ -59,8 +59,7 @@ TARGETS = {
 CHAINER_SPEEDUP_TARGET = 8.0     # the U-Net step at least 8x faster than Chainer
 MEMORY_TARGET = 1.0              # U-Net peak memory at most PyTorch's
 OVERHEAD_TARGET_US = 3.0         # the engine's µs per op (bench/overhead.py)
-MEMORY_CASE = "unet_step_64"
-STEP_CASES = (MEMORY_CASE, "unet_step_64_dp")   # the Chainer and memory targets, on the plain and data-parallel step
+STEP_CASES = ("unet_step_64", "unet_step_64_dp")   # the Chainer and memory targets: the plain and data-parallel step
 
 
 def available(framework, device):

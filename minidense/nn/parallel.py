@@ -70,7 +70,7 @@ class _Join(Function):
             bounds.append(bounds[-1] + o.shape[0])
 
         def backward_slice(i: int) -> None:
-            if self.outputs[i].requires_grad:   # retain_graph: the outer backward frees them (free, below)
+            if self.outputs[i].requires_grad:   # retain_graph: they go when the outer backward frees this op
                 self.outputs[i].backward(grad[bounds[i]:bounds[i + 1]], retain_graph=True)
 
         _run_slices(backward_slice, len(self.outputs))
@@ -80,13 +80,10 @@ class _Join(Function):
             gx = xp.concatenate([s.grad if s.grad is not None else xp.zeros_like(s.data) for s in self.slices])
         grads: list[Any] = [gx]
         for j in range(len(self.parents) - 1):
-            parts = [r[j].grad for r in self.replicas if r[j].grad is not None]
+            parts: list[Any] = [r[j].grad for r in self.replicas if r[j].grad is not None]
             for r in self.replicas:
                 r[j].grad = None
-            total: Any = parts[0] if parts else None
-            for g in parts[1:]:
-                total = total + g
-            grads.append(total)
+            grads.append(sum(parts[1:], start=parts[0]) if parts else None)
         for s in self.slices:
             s.grad = None
         return tuple(grads)
@@ -105,16 +102,18 @@ class DataParallel(Module):
             raise TypeError(f"DataParallel: module must be a Module, got {type(module).__name__}")
         self.module = module
         object.__setattr__(self, "_replicas", [])        # not submodules: no state_dict entries, no parameters
+        object.__setattr__(self, "_walks", [])           # per replica: (its modules, parameters, buffers), walked once
         object.__setattr__(self, "_replicated", None)    # what the replicas were made from (see _replicas_for)
 
     def forward(self, x: Tensor) -> Tensor:
-        parts = self._parts(x)
+        modules = list(self.module.modules())   # walked once per call: _parts and _replicas_for read it
+        parts = self._parts(x, modules)
         if parts < 2:
             return self.module(x)
         n = x.shape[0]
         bounds = [n * k // parts for k in range(parts + 1)]
         slices = [Tensor(x.data[a:b], requires_grad=x.requires_grad) for a, b in zip(bounds[:-1], bounds[1:])]
-        replicas = self._replicas_for(parts)
+        params, replicas, replica_params = self._replicas_for(parts, modules)
         outputs: list[Any] = [None] * parts
 
         def forward_slice(i: int) -> None:
@@ -127,11 +126,9 @@ class DataParallel(Module):
                 got = type(out).__name__ if not isinstance(out, Tensor) else f"a Tensor of shape {out.shape}"
                 raise TypeError(f"DataParallel: the module must return one Tensor whose axis 0 is the batch's "
                                 f"(here {size}), got {got}")
-        params = list(self.module.parameters())
-        return _Join.apply(x, *params, outputs=outputs, slices=slices,
-                           replicas=[list(r.parameters()) for r in replicas])
+        return _Join.apply(x, *params, outputs=outputs, slices=slices, replicas=replica_params)
 
-    def _parts(self, x: Tensor) -> int:
+    def _parts(self, x: Tensor, modules: list[Module]) -> int:
         """How many slices to run at once: 1 (the module itself) where splitting would change or cannot pay."""
         if not fastpaths.enabled() or not isinstance(x, Tensor) or x.ndim == 0 or x.device != "cpu":
             return 1
@@ -140,26 +137,26 @@ class DataParallel(Module):
         parts = min(parallel.get_num_threads(), x.shape[0])
         if parts < 2 or not parallel.blas_threads.available():
             return 1
-        for m in self.module.modules():
+        for m in modules:
             if m._forward_hooks or (m.training and isinstance(m, (BatchNorm2d, Dropout))):
                 return 1
         return parts
 
-    def _replicas_for(self, parts: int) -> list[Module]:
-        """``parts`` replicas of the module, their parameters and buffers pointing at the module's arrays now
-        (an optimizer may have put new ones in), their modes the module's. Made again when the module's
-        modules or parameters changed."""
-        modules = list(self.module.modules())
-        tensors: list[Tensor] = [*self.module.parameters(), *self.module.buffers()]
-        made_from = tuple(map(id, [*modules, *tensors]))
+    def _replicas_for(self, parts: int,
+                      modules: list[Module]) -> tuple[list[Parameter], list[Module], list[list[Parameter]]]:
+        """(the module's parameters, ``parts`` replicas, each replica's parameters): the replicas' parameters and
+        buffers pointing at the module's arrays now (an optimizer may have put new ones in), their modes the
+        module's. Made again when the module's modules, parameters or buffers changed."""
+        params, buffers = list(self.module.parameters()), list(self.module.buffers())
+        made_from = tuple(map(id, [*modules, *params, *buffers]))
         if self._replicated != made_from or len(self._replicas) < parts:
-            shared = {id(t.data): t.data for t in tensors}
+            shared = {id(t.data): t.data for t in [*params, *buffers]}
             self._replicas[:] = [copy.deepcopy(self.module, dict(shared)) for _ in range(parts)]
+            self._walks[:] = [(list(r.modules()), list(r.parameters()), list(r.buffers())) for r in self._replicas]
             object.__setattr__(self, "_replicated", made_from)
-        replicas = self._replicas[:parts]
-        for replica in replicas:
-            for mine, theirs in zip(replica.modules(), modules):
+        for mine_modules, mine_params, mine_buffers in self._walks[:parts]:
+            for mine, theirs in zip(mine_modules, modules):
                 object.__setattr__(mine, "training", theirs.training)
-            for mine_t, theirs_t in zip([*replica.parameters(), *replica.buffers()], tensors):
+            for mine_t, theirs_t in zip([*mine_params, *mine_buffers], [*params, *buffers]):
                 mine_t.data, mine_t.requires_grad, mine_t.grad = theirs_t.data, theirs_t.requires_grad, None
-        return replicas
+        return params, self._replicas[:parts], [walk[1] for walk in self._walks[:parts]]

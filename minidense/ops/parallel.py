@@ -25,11 +25,12 @@ splitting every product of two such pieces between all cores at once would put t
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from .. import backend
 from ..backend import Array
@@ -134,15 +135,11 @@ def run_apart(fn: Callable[[_T], object], items: Sequence[_T]) -> None:
 
 # ------------------------------------------------------------------ BLAS's own threads
 
-_blas: dict[str, Any] = {}   # "calls": (get, set) of OpenBLAS's thread count, or None; found once
-
-
+@functools.cache   # found once per process
 def _openblas_calls() -> tuple[Callable[[], int], Callable[[int], None]] | None:
     """OpenBLAS's get_num_threads and set_num_threads in the library NumPy loaded, or None (another BLAS, or a
     system without /proc/self/maps). NumPy's wheels bundle OpenBLAS with a prefix and a suffix on its names
     (scipy_openblas_set_num_threads64_); a system build has the plain ones."""
-    if "calls" in _blas:
-        return _blas["calls"]
     calls = None
     try:
         with open("/proc/self/maps") as maps:
@@ -161,7 +158,6 @@ def _openblas_calls() -> tuple[Callable[[], int], Callable[[int], None]] | None:
                 if get is not None and set_ is not None and calls is None:
                     get.restype, set_.restype, set_.argtypes = ctypes.c_int, None, [ctypes.c_int]
                     calls = (get, set_)
-    _blas["calls"] = calls
     return calls
 
 
